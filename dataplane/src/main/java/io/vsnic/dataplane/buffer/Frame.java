@@ -1,0 +1,246 @@
+package io.vsnic.dataplane.buffer;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One frame buffer: a fixed-size off-heap slot of a {@link FramePool} plus the window of it that
+ * holds the current frame. The window starts {@link FramePool#headroomBytes()} into the slot so
+ * that encapsulation can prepend outer headers in place ({@link #prepend(int)}) without copying.
+ *
+ * <p>A frame is owned by exactly one thread at a time: the one that acquired it, or the one it was
+ * handed to through a queue. Instances are created once by the pool and reused.
+ */
+public final class Frame
+{
+    private final FramePool pool;
+    private final int index;
+    private final MemorySegment slot;
+    private final int capacity;
+    private int start;
+    private int length;
+    private int port;
+    private long timestampNs;
+    boolean inUse;
+
+    Frame(final FramePool pool, final int index, final MemorySegment slot)
+    {
+        this.pool = pool;
+        this.index = index;
+        this.slot = slot;
+        this.capacity = (int)slot.byteSize();
+    }
+
+    /**
+     * @return the slot's memory; header offsets are relative to its base, the frame starts at {@link #start()}.
+     */
+    public MemorySegment segment()
+    {
+        return slot;
+    }
+
+    /**
+     * @return the index of this frame's slot in its pool.
+     */
+    public int index()
+    {
+        return index;
+    }
+
+    /**
+     * @return the pool this frame belongs to.
+     */
+    public FramePool pool()
+    {
+        return pool;
+    }
+
+    /**
+     * @return offset of the first byte of the frame in {@link #segment()}.
+     */
+    public int start()
+    {
+        return start;
+    }
+
+    /**
+     * @return number of bytes in the frame.
+     */
+    public int length()
+    {
+        return length;
+    }
+
+    /**
+     * @return bytes available in front of the frame for prepending headers.
+     */
+    public int headroom()
+    {
+        return start;
+    }
+
+    /**
+     * @return bytes available after the frame for appending.
+     */
+    public int tailroom()
+    {
+        return capacity - start - length;
+    }
+
+    /**
+     * @return the largest frame this slot can hold with the pool's default headroom.
+     */
+    public int maxFrameBytes()
+    {
+        return capacity - pool.headroomBytes();
+    }
+
+    /**
+     * Sets the frame window. Used after receiving into the slot.
+     *
+     * @param start  offset of the first byte.
+     * @param length number of bytes.
+     * @return this.
+     * @throws IllegalArgumentException when the window does not fit the slot.
+     */
+    public Frame window(final int start, final int length)
+    {
+        if (start < 0 || length < 0 || start + length > capacity)
+        {
+            throw new IllegalArgumentException("window " + start + "+" + length + " outside slot of " + capacity);
+        }
+        this.start = start;
+        this.length = length;
+        return this;
+    }
+
+    /**
+     * Sets the frame length, keeping the start.
+     *
+     * @param length number of bytes.
+     * @return false (and no change) when it would not fit the slot.
+     */
+    public boolean length(final int length)
+    {
+        if (length < 0 || start + length > capacity)
+        {
+            return false;
+        }
+        this.length = length;
+        return true;
+    }
+
+    /**
+     * Grows the frame at the front by {@code bytes} (for outer headers).
+     *
+     * @param bytes how many bytes to prepend.
+     * @return false (and no change) when the headroom is too small.
+     */
+    public boolean prepend(final int bytes)
+    {
+        if (bytes < 0 || bytes > start)
+        {
+            return false;
+        }
+        start -= bytes;
+        length += bytes;
+        return true;
+    }
+
+    /**
+     * Shrinks the frame at the front by {@code bytes} (for decapsulation).
+     *
+     * @param bytes how many bytes to remove.
+     * @return false (and no change) when the frame is shorter.
+     */
+    public boolean strip(final int bytes)
+    {
+        if (bytes < 0 || bytes > length)
+        {
+            return false;
+        }
+        start += bytes;
+        length -= bytes;
+        return true;
+    }
+
+    /**
+     * Copies {@code length} bytes from {@code source} into the slot at the default headroom and makes
+     * them the frame.
+     *
+     * @return false (and no change) when the bytes do not fit.
+     */
+    public boolean copyFrom(final MemorySegment source, final long sourceOffset, final int length)
+    {
+        final int at = pool.headroomBytes();
+        if (length < 0 || at + length > capacity)
+        {
+            return false;
+        }
+        MemorySegment.copy(source, sourceOffset, slot, at, length);
+        this.start = at;
+        this.length = length;
+        return true;
+    }
+
+    /**
+     * @return the port this frame arrived on (set by the receiver), or -1.
+     */
+    public int port()
+    {
+        return port;
+    }
+
+    /**
+     * @param port the port this frame arrived on.
+     * @return this.
+     */
+    public Frame port(final int port)
+    {
+        this.port = port;
+        return this;
+    }
+
+    /**
+     * @return receive timestamp in nanoseconds (epoch), or 0 when unknown.
+     */
+    public long timestampNs()
+    {
+        return timestampNs;
+    }
+
+    /**
+     * @param timestampNs receive timestamp in nanoseconds since the epoch.
+     * @return this.
+     */
+    public Frame timestampNs(final long timestampNs)
+    {
+        this.timestampNs = timestampNs;
+        return this;
+    }
+
+    /**
+     * Returns this frame to its pool. The caller must not touch it afterwards.
+     */
+    public void release()
+    {
+        pool.release(this);
+    }
+
+    void reset()
+    {
+        start = pool.headroomBytes();
+        length = 0;
+        port = -1;
+        timestampNs = 0;
+    }
+
+    /**
+     * Copies the frame bytes to a new array. For tests and tools, never the hot path.
+     *
+     * @return the frame's bytes.
+     */
+    public byte[] toByteArray()
+    {
+        return slot.asSlice(start, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+}

@@ -1,0 +1,193 @@
+package io.vsnic.dataplane.buffer;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A bounded pool of off-heap frame buffers, all allocated once when the pool is built: one
+ * contiguous native block cut into {@code slotCount} slots of {@code slotBytes}, each described by
+ * a preallocated {@link Frame}. Free slots are kept in a lock-free {@link IntMpmcQueue}, so
+ * {@link #acquire()} and {@link #release(Frame)} allocate nothing and may be called from any thread.
+ *
+ * <p>Exhaustion is not an error: {@link #acquire()} returns {@code null}, the pool counts it in
+ * {@link #exhaustedCount()}, and the caller drops the frame with
+ * {@link io.vsnic.dataplane.status.DropReason#POOL_EXHAUSTED}. A release of a frame that is already
+ * free is counted in {@link #doubleReleaseCount()} and ignored, so a bug elsewhere cannot hand the
+ * same slot to two owners.
+ */
+public final class FramePool implements AutoCloseable
+{
+    /** Largest Ethernet frame the data plane carries: 9000-byte jumbo MTU + Ethernet + two VLAN tags. */
+    public static final int MAX_JUMBO_FRAME_BYTES = 9000 + 14 + 8;
+    /**
+     * Space in front of a received frame for outer headers: outer Ethernet (14) + IPv6 (40) + UDP (8)
+     * + Geneve with the largest option area (8 + 252) + WireGuard transport header (16), rounded up.
+     */
+    public static final int DEFAULT_HEADROOM_BYTES = 384;
+    /** Default slot: headroom + jumbo frame + room for an AEAD tag, rounded to a cache line multiple. */
+    public static final int DEFAULT_SLOT_BYTES = 9472;
+    /** Slots are aligned to cache lines so that two frames never share one. */
+    public static final int SLOT_ALIGNMENT = 64;
+
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final Frame[] frames;
+    private final IntMpmcQueue free;
+    private final int slotBytes;
+    private final int headroomBytes;
+    private final AtomicLong exhausted = new AtomicLong();
+    private final AtomicLong doubleReleases = new AtomicLong();
+
+    /**
+     * A pool of {@code slotCount} slots of {@link #DEFAULT_SLOT_BYTES} with {@link #DEFAULT_HEADROOM_BYTES}.
+     */
+    public FramePool(final int slotCount)
+    {
+        this(slotCount, DEFAULT_SLOT_BYTES, DEFAULT_HEADROOM_BYTES);
+    }
+
+    /**
+     * @param slotCount     number of frame buffers (1..2^24).
+     * @param slotBytes     bytes per slot, a multiple of {@link #SLOT_ALIGNMENT}.
+     * @param headroomBytes bytes reserved in front of each received frame; less than {@code slotBytes}.
+     */
+    public FramePool(final int slotCount, final int slotBytes, final int headroomBytes)
+    {
+        if (slotCount < 1 || slotCount > (1 << 24))
+        {
+            throw new IllegalArgumentException("slotCount must be in 1..16777216: " + slotCount);
+        }
+        if (slotBytes < 128 || slotBytes % SLOT_ALIGNMENT != 0)
+        {
+            throw new IllegalArgumentException("slotBytes must be >= 128 and a multiple of 64: " + slotBytes);
+        }
+        if (headroomBytes < 0 || headroomBytes >= slotBytes)
+        {
+            throw new IllegalArgumentException("headroomBytes must be in 0..slotBytes-1: " + headroomBytes);
+        }
+        this.slotBytes = slotBytes;
+        this.headroomBytes = headroomBytes;
+        this.arena = Arena.ofShared();
+        this.memory = arena.allocate((long)slotCount * slotBytes, SLOT_ALIGNMENT);
+        this.frames = new Frame[slotCount];
+        this.free = new IntMpmcQueue(slotCount);
+        for (int i = 0; i < slotCount; i++)
+        {
+            frames[i] = new Frame(this, i, memory.asSlice((long)i * slotBytes, slotBytes));
+            free.offer(i);
+        }
+    }
+
+    /**
+     * Takes a free frame, its window set to zero length after the headroom.
+     *
+     * @return a frame, or {@code null} when every slot is in use (counted).
+     */
+    public Frame acquire()
+    {
+        final int index = free.poll();
+        if (index < 0)
+        {
+            exhausted.incrementAndGet();
+            return null;
+        }
+        final Frame frame = frames[index];
+        frame.inUse = true;
+        frame.reset();
+        return frame;
+    }
+
+    /**
+     * Returns a frame to the pool. Releasing a frame that is already free is counted and ignored.
+     *
+     * @param frame a frame acquired from this pool.
+     * @throws IllegalArgumentException if the frame belongs to another pool (a programming error).
+     */
+    public void release(final Frame frame)
+    {
+        if (frame.pool() != this)
+        {
+            throw new IllegalArgumentException("frame belongs to another pool");
+        }
+        if (!frame.inUse)
+        {
+            doubleReleases.incrementAndGet();
+            return;
+        }
+        frame.inUse = false;
+        free.offer(frame.index());
+    }
+
+    /**
+     * @return number of slots.
+     */
+    public int capacity()
+    {
+        return frames.length;
+    }
+
+    /**
+     * @return number of free slots (exact when no other thread acquires or releases).
+     */
+    public int available()
+    {
+        return free.size();
+    }
+
+    /**
+     * @return bytes per slot.
+     */
+    public int slotBytes()
+    {
+        return slotBytes;
+    }
+
+    /**
+     * @return bytes reserved in front of each received frame.
+     */
+    public int headroomBytes()
+    {
+        return headroomBytes;
+    }
+
+    /**
+     * @return the native memory the slots use (fixed when the pool is built).
+     */
+    public long memoryBytes()
+    {
+        return memory.byteSize();
+    }
+
+    /**
+     * @return how many times {@link #acquire()} found no free slot.
+     */
+    public long exhaustedCount()
+    {
+        return exhausted.get();
+    }
+
+    /**
+     * @return how many times a free frame was released again.
+     */
+    public long doubleReleaseCount()
+    {
+        return doubleReleases.get();
+    }
+
+    /**
+     * Frees the native memory. No frame of this pool may be used afterwards.
+     */
+    @Override
+    public void close()
+    {
+        arena.close();
+    }
+
+    @Override
+    public String toString()
+    {
+        return "FramePool{slots=" + frames.length + ", slotBytes=" + slotBytes + ", headroomBytes=" + headroomBytes +
+            ", nativeBytes=" + memory.byteSize() + ", free=" + available() + '}';
+    }
+}

@@ -1,0 +1,159 @@
+package io.vsnic.dataplane.buffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Bounded lock-free multi-producer multi-consumer queue of non-negative ints (D. Vyukov's
+ * bounded MPMC design): a power-of-two ring where every cell carries a sequence number telling
+ * whether it is ready to be written or read. Offering and polling allocate nothing.
+ *
+ * <p>Thread safety: any thread may offer and poll concurrently.
+ */
+public final class IntMpmcQueue
+{
+    private static final VarHandle SEQUENCE = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle HEAD;
+    private static final VarHandle TAIL;
+
+    static
+    {
+        try
+        {
+            final MethodHandles.Lookup lookup = MethodHandles.lookup();
+            HEAD = lookup.findVarHandle(IntMpmcQueue.class, "head", long.class);
+            TAIL = lookup.findVarHandle(IntMpmcQueue.class, "tail", long.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    private final int mask;
+    private final long[] sequences;
+    private final int[] values;
+
+    // Padding keeps head and tail on different cache lines (producers and consumers differ).
+    @SuppressWarnings("unused")
+    private long p01, p02, p03, p04, p05, p06, p07;
+    private volatile long head;
+    @SuppressWarnings("unused")
+    private long p11, p12, p13, p14, p15, p16, p17;
+    private volatile long tail;
+    @SuppressWarnings("unused")
+    private long p21, p22, p23, p24, p25, p26, p27;
+
+    /**
+     * @param requestedCapacity minimum capacity; rounded up to a power of two.
+     */
+    public IntMpmcQueue(final int requestedCapacity)
+    {
+        if (requestedCapacity < 1 || requestedCapacity > (1 << 30))
+        {
+            throw new IllegalArgumentException("capacity must be in 1..2^30: " + requestedCapacity);
+        }
+        int actual = 1;
+        while (actual < requestedCapacity)
+        {
+            actual <<= 1;
+        }
+        this.mask = actual - 1;
+        this.sequences = new long[actual];
+        this.values = new int[actual];
+        for (int i = 0; i < actual; i++)
+        {
+            sequences[i] = i;
+        }
+    }
+
+    /**
+     * @return the number of cells (a power of two).
+     */
+    public int capacity()
+    {
+        return mask + 1;
+    }
+
+    /**
+     * @param value a non-negative value.
+     * @return false when the queue is full.
+     */
+    public boolean offer(final int value)
+    {
+        long position = (long)TAIL.getVolatile(this);
+        while (true)
+        {
+            final int index = (int)position & mask;
+            final long sequence = (long)SEQUENCE.getAcquire(sequences, index);
+            final long difference = sequence - position;
+            if (difference == 0)
+            {
+                if (TAIL.compareAndSet(this, position, position + 1))
+                {
+                    values[index] = value;
+                    SEQUENCE.setRelease(sequences, index, position + 1);
+                    return true;
+                }
+                position = (long)TAIL.getVolatile(this);
+            }
+            else if (difference < 0)
+            {
+                return false;
+            }
+            else
+            {
+                position = (long)TAIL.getVolatile(this);
+            }
+        }
+    }
+
+    /**
+     * @return the oldest value, or -1 when the queue is empty.
+     */
+    public int poll()
+    {
+        long position = (long)HEAD.getVolatile(this);
+        while (true)
+        {
+            final int index = (int)position & mask;
+            final long sequence = (long)SEQUENCE.getAcquire(sequences, index);
+            final long difference = sequence - (position + 1);
+            if (difference == 0)
+            {
+                if (HEAD.compareAndSet(this, position, position + 1))
+                {
+                    final int value = values[index];
+                    SEQUENCE.setRelease(sequences, index, position + mask + 1);
+                    return value;
+                }
+                position = (long)HEAD.getVolatile(this);
+            }
+            else if (difference < 0)
+            {
+                return -1;
+            }
+            else
+            {
+                position = (long)HEAD.getVolatile(this);
+            }
+        }
+    }
+
+    /**
+     * @return an estimate of the number of queued values (exact when no thread is offering or polling).
+     */
+    public int size()
+    {
+        while (true)
+        {
+            final long before = head;
+            final long currentTail = tail;
+            final long after = head;
+            if (before == after)
+            {
+                return (int)Math.max(0, Math.min(currentTail - after, mask + 1L));
+            }
+        }
+    }
+}
