@@ -44,8 +44,6 @@ public enum DropReason
     GENEVE_OPTION_OVERFLOW("geneve_option_overflow"),
     /** Geneve protocol type that is neither Ethernet (0x6558) nor IPv4/IPv6. */
     UNSUPPORTED_GENEVE_PROTOCOL("unsupported_geneve_protocol"),
-    /** Overlay inside overlay: only one level of encapsulation is decoded. */
-    NESTED_OVERLAY("nested_overlay"),
     /** No free frame buffer in the pool. */
     POOL_EXHAUSTED("pool_exhausted"),
     /** Frame longer than a pool slot can hold. */
