@@ -121,16 +121,17 @@ public final class FrameBuilder
 
     public FrameBuilder ethernet(final long destination, final long source)
     {
-        if (layers != 0 && (pendingEtherType < 0 || kinds[layers - 1] == VLAN))
+        if (layers != 0)
         {
-            if (kinds[layers - 1] != VXLAN && kinds[layers - 1] != GENEVE)
+            final int previous = kinds[layers - 1];
+            if (previous == GENEVE)
+            {
+                linkEtherType(EthernetFlyweight.ETHER_TYPE_TEB);
+            }
+            else if (previous != VXLAN)
             {
                 throw new IllegalStateException("Ethernet must come first or follow VXLAN/Geneve");
             }
-        }
-        if (layers != 0)
-        {
-            linkEtherType(EthernetFlyweight.ETHER_TYPE_TEB);
         }
         final int here = at;
         push(ETHERNET, EthernetFlyweight.HEADER_LENGTH, 0);
@@ -228,6 +229,16 @@ public final class FrameBuilder
         segment.set(ValueLayout.JAVA_BYTE, here + 2, (byte)1);
         segment.set(ValueLayout.JAVA_BYTE, here + 3, (byte)4);
         pendingIpProtocol = here;
+        return this;
+    }
+
+    /**
+     * Sets the protocol of the preceding IP header for a payload that carries no header of its own
+     * here (a later fragment, or a protocol the builder does not model).
+     */
+    public FrameBuilder ipProtocol(final int protocol)
+    {
+        linkIpProtocol(protocol);
         return this;
     }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VsnicCli.Version.class,
     description = "vsnic: software-defined virtual smart NIC and overlay-network data plane for edge devices.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, PcapCommand.class})
 public final class VsnicCli implements Runnable
 {
     @CommandLine.Spec
