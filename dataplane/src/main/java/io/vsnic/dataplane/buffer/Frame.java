@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.buffer;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * One frame buffer: a fixed-size off-heap slot of a {@link FramePool} plus the window of it that
@@ -20,6 +21,8 @@ public final class Frame
     private int length;
     private int port;
     private long timestampNs;
+    private int vni;
+    private int peerDevice;
     boolean inUse;
 
     Frame(final FramePool pool, final int index, final MemorySegment slot)
@@ -167,6 +170,9 @@ public final class Frame
      * Copies {@code length} bytes from {@code source} into the slot at the default headroom and makes
      * them the frame.
      *
+     * @param source       memory to copy from.
+     * @param sourceOffset offset of the first byte in {@code source}.
+     * @param length       number of bytes.
      * @return false (and no change) when the bytes do not fit.
      */
     public boolean copyFrom(final MemorySegment source, final long sourceOffset, final int length)
@@ -219,6 +225,43 @@ public final class Frame
     }
 
     /**
+     * @return the overlay VNI this frame belongs to (set by decapsulation or by the pipeline for
+     *     overlay output), or -1.
+     */
+    public int vni()
+    {
+        return vni;
+    }
+
+    /**
+     * @param vni the overlay VNI.
+     * @return this.
+     */
+    public Frame vni(final int vni)
+    {
+        this.vni = vni;
+        return this;
+    }
+
+    /**
+     * @return the remote device this frame came from (overlay input) or goes to (overlay output), or -1.
+     */
+    public int peerDevice()
+    {
+        return peerDevice;
+    }
+
+    /**
+     * @param device the remote device.
+     * @return this.
+     */
+    public Frame peerDevice(final int device)
+    {
+        this.peerDevice = device;
+        return this;
+    }
+
+    /**
      * Returns this frame to its pool. The caller must not touch it afterwards.
      */
     public void release()
@@ -232,6 +275,8 @@ public final class Frame
         length = 0;
         port = -1;
         timestampNs = 0;
+        vni = -1;
+        peerDevice = -1;
     }
 
     /**
@@ -241,6 +286,6 @@ public final class Frame
      */
     public byte[] toByteArray()
     {
-        return slot.asSlice(start, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return slot.asSlice(start, length).toArray(ValueLayout.JAVA_BYTE);
     }
 }

@@ -120,6 +120,15 @@ public final class FramePool implements AutoCloseable
     }
 
     /**
+     * @param index a slot index, as returned by {@link Frame#index()}.
+     * @return the frame describing that slot (for queues that carry indices instead of references).
+     */
+    public Frame frame(final int index)
+    {
+        return frames[index];
+    }
+
+    /**
      * @return number of slots.
      */
     public int capacity()

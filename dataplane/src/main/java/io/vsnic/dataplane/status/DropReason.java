@@ -49,7 +49,51 @@ public enum DropReason
     /** Frame longer than a pool slot can hold. */
     OVERSIZE("oversize"),
     /** IPv4 fragment, non-first (handled by the pipeline's fragment policy). */
-    FRAGMENT("fragment");
+    FRAGMENT("fragment"),
+    /** A later IP fragment whose first fragment was not seen (or was dropped) on this worker. */
+    FRAGMENT_NO_FLOW("fragment_no_flow"),
+    /** No route for the destination address in the network. */
+    NO_ROUTE("no_route"),
+    /** The destination is inside a connected subnet but no vNIC or remote holds that address. */
+    NO_NEIGHBOR("no_neighbor"),
+    /** Unicast destination MAC that no port or remote of the network holds (nothing is flooded). */
+    UNKNOWN_MAC("unknown_mac"),
+    /** Broadcast or multicast frame that no local responder answers (nothing is flooded). */
+    UNHANDLED_BROADCAST("unhandled_broadcast"),
+    /** ARP request or IPv6 neighbour solicitation for an address the network does not hold. */
+    UNKNOWN_TARGET("unknown_target"),
+    /** ARP that is not a request (replies, gratuitous announcements): the control plane is authoritative, nothing is learned. */
+    ARP_IGNORED("arp_ignored"),
+    /** Traffic addressed to a gateway address that the gateway does not answer (only echo and neighbour discovery are). */
+    TO_GATEWAY("to_gateway"),
+    /** Overlay frame whose VNI names no network on this device. */
+    UNKNOWN_VNI("unknown_vni"),
+    /** Route to a blackhole: silently discarded. */
+    BLACKHOLE("blackhole"),
+    /** Route with a reject target: discarded, and ICMP unreachable sent to the source. */
+    REJECT("reject"),
+    /** TTL / hop limit reached zero while routing; ICMP time exceeded sent. */
+    TTL_EXPIRED("ttl_expired"),
+    /** Packet larger than the egress MTU; ICMP fragmentation-needed / packet-too-big sent when DF (always for IPv6). */
+    MTU_EXCEEDED("mtu_exceeded"),
+    /** Source MAC of a vNIC frame is not the vNIC's MAC. */
+    SPOOFED_MAC("spoofed_mac"),
+    /** Source IP of a vNIC frame (or ARP sender address) is not the vNIC's address. */
+    SPOOFED_IP("spoofed_ip"),
+    /** A security group denied a new flow. */
+    ACL_DENY("acl_deny"),
+    /** TCP segment without SYN for a flow the connection table does not know. */
+    CONNTRACK_INVALID("conntrack_invalid"),
+    /** New flow allowed by policy, but the connection table is full. */
+    CONNTRACK_FULL("conntrack_full"),
+    /** A lookup resolved to a port of another network (must never happen: tables are per network). */
+    NETWORK_ISOLATION("network_isolation"),
+    /** The frame's port is not (or no longer) attached. */
+    UNKNOWN_PORT("unknown_port"),
+    /** The output port's transmit queue was full. */
+    TX_QUEUE_FULL("tx_queue_full"),
+    /** An ICMP error or local answer could not be built (no buffer). */
+    ICMP_NOT_SENT("icmp_not_sent");
 
     private static final DropReason[] VALUES = values();
 

@@ -1,0 +1,253 @@
+package io.vsnic.dataplane.pipeline;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.security.ConnectionTable;
+import io.vsnic.dataplane.status.CounterSnapshot;
+import io.vsnic.dataplane.status.WorkerCounters;
+import io.vsnic.dataplane.table.ForwardingState;
+
+/**
+ * The device's data plane: the frame pool, the published {@link ForwardingState}, the ports, the
+ * shared connection table and the workers. The control plane talks to it through this narrow
+ * interface only: {@link #publish} a new snapshot, {@link #addPort}/{@link #removePort}, set the
+ * {@link #overlayPort}. Workers never block on it: every structure they read is reached through a
+ * volatile reference to an immutable object (read-copy-update).
+ */
+public final class DataPlane implements AutoCloseable
+{
+    private final DataPlaneConfig config;
+    private final FramePool pool;
+    private final ConnectionTable connections;
+    private final Worker[] workers;
+    private final Thread[] threads;
+    private volatile ForwardingState state = ForwardingState.empty();
+    private volatile Port[] ports = new Port[ForwardingState.MAX_PORTS];
+    private volatile Port overlay;
+    private final Object control = new Object();
+
+    /**
+     * Allocates the pool and the connection table and creates the workers (not yet running).
+     */
+    public DataPlane(final DataPlaneConfig config)
+    {
+        this.config = config;
+        this.pool = new FramePool(config.frameSlots());
+        this.connections = new ConnectionTable(config.connectionCapacity(), config.timeouts());
+        this.workers = new Worker[config.workers()];
+        this.threads = new Thread[config.workers()];
+        for (int i = 0; i < workers.length; i++)
+        {
+            workers[i] = new Worker(i, this);
+        }
+    }
+
+    public DataPlaneConfig config()
+    {
+        return config;
+    }
+
+    public FramePool pool()
+    {
+        return pool;
+    }
+
+    public ConnectionTable connections()
+    {
+        return connections;
+    }
+
+    /**
+     * @return the current snapshot (workers read it once per vector).
+     */
+    public ForwardingState state()
+    {
+        return state;
+    }
+
+    /**
+     * Publishes a new snapshot; workers pick it up at their next vector.
+     */
+    public void publish(final ForwardingState next)
+    {
+        if (next == null)
+        {
+            throw new IllegalArgumentException("state must not be null");
+        }
+        state = next;
+    }
+
+    /**
+     * Attaches a port and gives it to the worker with the fewest ports.
+     *
+     * @throws IllegalArgumentException when the id is out of range or taken.
+     */
+    public void addPort(final Port port)
+    {
+        synchronized (control)
+        {
+            if (port.id() < 0 || port.id() >= ForwardingState.MAX_PORTS)
+            {
+                throw new IllegalArgumentException("port id must be in 0.." + (ForwardingState.MAX_PORTS - 1) + ": " + port.id());
+            }
+            if (ports[port.id()] != null)
+            {
+                throw new IllegalArgumentException("port id already attached: " + port.id());
+            }
+            final Port[] next = ports.clone();
+            next[port.id()] = port;
+            ports = next;
+            Worker least = workers[0];
+            for (final Worker worker : workers)
+            {
+                if (worker.portCount() < least.portCount())
+                {
+                    least = worker;
+                }
+            }
+            least.assign(port);
+        }
+    }
+
+    /**
+     * Detaches a port: no worker receives from it or transmits to it after this returns
+     * (frames already in its rings stay there for the caller to drain).
+     *
+     * @return the port, or null if none had that id.
+     */
+    public Port removePort(final int id)
+    {
+        synchronized (control)
+        {
+            final Port port = id >= 0 && id < ports.length ? ports[id] : null;
+            if (port == null)
+            {
+                return null;
+            }
+            final Port[] next = ports.clone();
+            next[id] = null;
+            ports = next;
+            for (final Worker worker : workers)
+            {
+                worker.unassign(port);
+            }
+            if (overlay == port)
+            {
+                overlay = null;
+            }
+            return port;
+        }
+    }
+
+    /**
+     * Attaches the overlay port: frames for remote devices are transmitted to it; what it receives
+     * (decapsulated frames with VNI and peer device) enters the pipeline.
+     */
+    public void overlayPort(final Port port)
+    {
+        if (port.kind() != Port.KIND_OVERLAY)
+        {
+            throw new IllegalArgumentException("not an overlay port: " + port.id());
+        }
+        addPort(port);
+        overlay = port;
+    }
+
+    Port port(final int id)
+    {
+        return ports[id];
+    }
+
+    Port overlay()
+    {
+        return overlay;
+    }
+
+    /**
+     * @return the worker with an index (tests drive {@link Worker#doWork()} directly).
+     */
+    public Worker worker(final int index)
+    {
+        return workers[index];
+    }
+
+    public int workerCount()
+    {
+        return workers.length;
+    }
+
+    /**
+     * @return every worker's counters summed.
+     */
+    public CounterSnapshot counters()
+    {
+        final List<WorkerCounters> all = new ArrayList<>(workers.length);
+        for (final Worker worker : workers)
+        {
+            all.add(worker.counters());
+        }
+        return CounterSnapshot.of(all);
+    }
+
+    /**
+     * Starts one platform thread per worker.
+     */
+    public void start()
+    {
+        synchronized (control)
+        {
+            for (int i = 0; i < workers.length; i++)
+            {
+                if (threads[i] == null)
+                {
+                    threads[i] = new Thread(workers[i], "vsnic-worker-" + i);
+                    threads[i].setDaemon(true);
+                    threads[i].start();
+                }
+            }
+        }
+    }
+
+    /**
+     * Stops the workers (waits up to 5 s) and frees the pool.
+     */
+    @Override
+    public void close()
+    {
+        for (final Worker worker : workers)
+        {
+            worker.stop();
+        }
+        boolean stopped = true;
+        for (final Thread thread : threads)
+        {
+            if (thread != null)
+            {
+                try
+                {
+                    thread.join(TimeUnit.SECONDS.toMillis(5));
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+                stopped &= !thread.isAlive();
+            }
+        }
+        if (stopped)
+        {
+            pool.close();
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "DataPlane{workers=" + workers.length + ", " + pool + ", ports=" +
+            Arrays.stream(ports).filter(p -> p != null).count() + '}';
+    }
+}

@@ -1,0 +1,43 @@
+package io.vsnic.dataplane.pipeline;
+
+import io.vsnic.dataplane.security.ConnectionTimeouts;
+
+/**
+ * Sizing of a {@link DataPlane}, validated once when it is built.
+ *
+ * @param workers            worker threads (1..64).
+ * @param frameSlots         frame buffers in the pool (each {@link io.vsnic.dataplane.buffer.FramePool#DEFAULT_SLOT_BYTES}).
+ * @param connectionCapacity connection-table entries shared by all workers.
+ * @param timeouts           connection-table timeouts.
+ */
+public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacity, ConnectionTimeouts timeouts)
+{
+    public DataPlaneConfig
+    {
+        if (workers < 1 || workers > 64)
+        {
+            throw new IllegalArgumentException("workers must be in 1..64: " + workers);
+        }
+        if (frameSlots < 2 * Worker.BURST)
+        {
+            throw new IllegalArgumentException("frameSlots must be at least " + 2 * Worker.BURST + ": " + frameSlots);
+        }
+        if (connectionCapacity < 1024)
+        {
+            throw new IllegalArgumentException("connectionCapacity must be at least 1024: " + connectionCapacity);
+        }
+        if (timeouts == null)
+        {
+            throw new IllegalArgumentException("timeouts are required");
+        }
+    }
+
+    /**
+     * @return one worker per core minus one (at least one), 8192 frames, 65536 connections, default timeouts.
+     */
+    public static DataPlaneConfig defaults()
+    {
+        return new DataPlaneConfig(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 8192, 65536,
+            ConnectionTimeouts.defaults());
+    }
+}

@@ -1,0 +1,1045 @@
+package io.vsnic.dataplane.pipeline;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.LockSupport;
+
+import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.protocol.ArpFlyweight;
+import io.vsnic.dataplane.protocol.Checksums;
+import io.vsnic.dataplane.protocol.EthernetFlyweight;
+import io.vsnic.dataplane.protocol.FrameClassifier;
+import io.vsnic.dataplane.protocol.FrameLayout;
+import io.vsnic.dataplane.protocol.IcmpFlyweight;
+import io.vsnic.dataplane.protocol.IpProtocol;
+import io.vsnic.dataplane.protocol.Ipv4Flyweight;
+import io.vsnic.dataplane.protocol.Ipv6Flyweight;
+import io.vsnic.dataplane.protocol.TcpFlyweight;
+import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.ConnectionTable;
+import io.vsnic.dataplane.status.DropReason;
+import io.vsnic.dataplane.status.WorkerCounters;
+import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.dataplane.table.KeyedTable;
+import io.vsnic.dataplane.table.NetworkTable;
+import io.vsnic.dataplane.table.PortEntry;
+
+/**
+ * A data plane worker: one thread that owns a share of the ports and runs each received burst
+ * (a vector of up to {@link #BURST} frames from one port) to completion, VPP style:
+ *
+ * <ol>
+ *   <li><b>classify</b> every frame ({@link FrameClassifier}); malformed frames get their drop reason;</li>
+ *   <li><b>decide</b> per frame: anti-spoofing, local answers (ARP proxy, IPv6 neighbour advertisements,
+ *       echo replies from the gateways), the L2 (MAC table) or L3 (longest-prefix match, neighbour
+ *       table, ECMP) lookup in the ingress port's network only, the routed-hop checks (TTL with ICMP
+ *       time exceeded, MTU with ICMP fragmentation-needed / packet-too-big), the stateful security
+ *       check (egress policy of the source port, ingress policy of the destination port, shared
+ *       connection table), and the rewrite (MACs, TTL with an incremental checksum update). Each
+ *       frame ends with an output location or a drop reason;</li>
+ *   <li><b>enqueue</b>: frames are grouped by output port and handed over once per port per vector;
+ *       drops are counted by reason and released.</li>
+ * </ol>
+ *
+ * <p>IPv4 fragments: the first fragment is checked like any packet; its verdict and output are kept
+ * in a small per-worker table keyed by (network, source, destination, identification, protocol) for
+ * {@link #FRAGMENT_TIMEOUT_NS}; later fragments of that packet follow it (all fragments of a
+ * packet come from the same port, hence the same worker). Later fragments whose first fragment was
+ * not seen or was dropped are dropped ({@code fragment_no_flow}). IPv6 later fragments are dropped the
+ * same way (IPv6 guests do path-MTU discovery; the network MTU is advertised to them).
+ *
+ * <p>Oversize IPv4 packets without DF are dropped ({@code mtu_exceeded}): every VM of a network is
+ * given the network MTU, so only a misconfigured guest sends them; the data plane does not fragment.
+ *
+ * <p>Nothing here locks, allocates, logs or throws per packet. Thread: the worker's own.
+ */
+public final class Worker implements Runnable
+{
+    /** Largest vector a port read returns. */
+    public static final int BURST = 256;
+    /** How long a first fragment's decision is kept for the later fragments. */
+    public static final long FRAGMENT_TIMEOUT_NS = 5_000_000_000L;
+
+    private static final int FRAGMENT_SLOTS = 1024;
+    private static final int NO_OUTPUT = Integer.MIN_VALUE;
+    private static final int DEFAULT_TTL = 64;
+
+    private final int id;
+    private final DataPlane dataPlane;
+    private final FramePool pool;
+    private final ConnectionTable connections;
+    private final WorkerCounters counters = new WorkerCounters();
+    private final FrameClassifier classifier = FrameClassifier.forwarding();
+    private final IcmpWriter icmpWriter = new IcmpWriter();
+    private volatile Port[] owned = new Port[0];
+    private volatile boolean running = true;
+
+    private final Frame[] frames = new Frame[BURST];
+    private final FrameLayout[] layouts = new FrameLayout[BURST];
+    private final int[] outputs = new int[BURST];
+    private final int[] reasons = new int[BURST];
+    private final int[] networkSlots = new int[BURST];
+    private final Frame[] batch = new Frame[BURST];
+    private final int[] batchSlots = new int[BURST];
+    private final int[] batchBytes = new int[BURST];
+
+    private final EthernetFlyweight ethernet = new EthernetFlyweight();
+    private final ArpFlyweight arp = new ArpFlyweight();
+    private final Ipv4Flyweight ipv4 = new Ipv4Flyweight();
+    private final Ipv6Flyweight ipv6 = new Ipv6Flyweight();
+    private final IcmpFlyweight icmp = new IcmpFlyweight();
+    private final TcpFlyweight tcp = new TcpFlyweight();
+
+    private final long[] fragmentKeys = new long[FRAGMENT_SLOTS * 2];
+    private final long[] fragmentDeadlines = new long[FRAGMENT_SLOTS];
+    private final int[] fragmentOutputs = new int[FRAGMENT_SLOTS];
+    private final long[] fragmentMacs = new long[FRAGMENT_SLOTS];
+
+    Worker(final int id, final DataPlane dataPlane)
+    {
+        this.id = id;
+        this.dataPlane = dataPlane;
+        this.pool = dataPlane.pool();
+        this.connections = dataPlane.connections();
+        for (int i = 0; i < BURST; i++)
+        {
+            layouts[i] = new FrameLayout();
+        }
+    }
+
+    /**
+     * @return this worker's index.
+     */
+    public int id()
+    {
+        return id;
+    }
+
+    /**
+     * @return this worker's counters (written only by this worker).
+     */
+    public WorkerCounters counters()
+    {
+        return counters;
+    }
+
+    int portCount()
+    {
+        return owned.length;
+    }
+
+    void assign(final Port port)
+    {
+        final Port[] current = owned;
+        final Port[] next = java.util.Arrays.copyOf(current, current.length + 1);
+        next[current.length] = port;
+        owned = next;
+    }
+
+    void unassign(final Port port)
+    {
+        final Port[] current = owned;
+        owned = java.util.Arrays.stream(current).filter(p -> p != port).toArray(Port[]::new);
+    }
+
+    void stop()
+    {
+        running = false;
+    }
+
+    @Override
+    public void run()
+    {
+        int idle = 0;
+        while (running)
+        {
+            if (doWork() > 0)
+            {
+                idle = 0;
+            }
+            else if (++idle < 100)
+            {
+                Thread.onSpinWait();
+            }
+            else if (idle < 200)
+            {
+                Thread.yield();
+            }
+            else
+            {
+                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, idle - 200)));
+            }
+        }
+    }
+
+    /**
+     * Polls every owned port once and processes what arrived.
+     *
+     * @return number of frames processed.
+     */
+    public int doWork()
+    {
+        int work = 0;
+        final Port[] ports = owned;
+        for (final Port port : ports)
+        {
+            final int count = port.receive(frames, BURST);
+            if (count > 0)
+            {
+                processVector(port, count);
+                work += count;
+            }
+        }
+        return work;
+    }
+
+    private void processVector(final Port ingress, final int count)
+    {
+        final ForwardingState state = dataPlane.state();
+        final long nowNs = System.nanoTime();
+        final int ingressId = ingress.id();
+        final boolean fromOverlay = ingress.kind() == Port.KIND_OVERLAY;
+        final PortEntry source = fromOverlay ? null : state.port(ingressId);
+        counters.increment(WorkerCounters.VECTORS);
+        counters.add(WorkerCounters.RX_FRAMES, count);
+
+        for (int i = 0; i < count; i++)
+        {
+            final Frame frame = frames[i];
+            counters.increment(WorkerCounters.PORT_RX_PACKETS + ingressId);
+            counters.add(WorkerCounters.PORT_RX_BYTES + ingressId, frame.length());
+            outputs[i] = NO_OUTPUT;
+            networkSlots[i] = -1;
+            frame.port(ingressId);
+            reasons[i] = classifier.classify(frame.segment(), frame.start(), frame.length(), layouts[i]);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (reasons[i] != 0)
+            {
+                continue;
+            }
+            final Frame frame = frames[i];
+            final NetworkTable network;
+            if (fromOverlay)
+            {
+                final int index = state.networkByVni(frame.vni());
+                if (index < 0)
+                {
+                    reasons[i] = DropReason.UNKNOWN_VNI.ordinal();
+                    continue;
+                }
+                network = state.network(index);
+            }
+            else if (source == null)
+            {
+                reasons[i] = DropReason.UNKNOWN_PORT.ordinal();
+                continue;
+            }
+            else
+            {
+                network = state.network(source.network());
+            }
+            networkSlots[i] = network.counterSlot();
+            counters.increment(WorkerCounters.NETWORK_RX_PACKETS + network.counterSlot());
+            counters.add(WorkerCounters.NETWORK_RX_BYTES + network.counterSlot(), frame.length());
+            decide(i, frame, layouts[i], state, network, source, fromOverlay ? NetworkTable.remoteLocation(frame.peerDevice()) : ingressId, nowNs);
+        }
+
+        enqueue(count, ingressId);
+    }
+
+    private void decide(
+        final int i, final Frame frame, final FrameLayout layout, final ForwardingState state, final NetworkTable network,
+        final PortEntry source, final int ingressLocation, final long nowNs)
+    {
+        final MemorySegment segment = frame.segment();
+        if (source != null && source.antiSpoof() && layout.sourceMac() != source.mac())
+        {
+            reasons[i] = DropReason.SPOOFED_MAC.ordinal();
+            return;
+        }
+        final int l3Type = layout.l3Type();
+        if (l3Type == FrameLayout.L3_ARP)
+        {
+            answerArp(i, frame, layout, network, source, ingressLocation);
+            return;
+        }
+        if (source != null && source.antiSpoof() && !sourceAddressAllowed(segment, layout, source))
+        {
+            reasons[i] = DropReason.SPOOFED_IP.ordinal();
+            return;
+        }
+        final long destinationMac = layout.destinationMac();
+        if (l3Type == FrameLayout.L3_IPV6 && layout.l4Protocol() == IpProtocol.ICMPV6 && layout.l4Offset() >= 0 &&
+            (layout.destinationPort() >>> 8) == IcmpFlyweight.V6_NEIGHBOR_SOLICITATION)
+        {
+            answerNeighborSolicitation(i, frame, layout, network, ingressLocation);
+            return;
+        }
+        if (EthernetFlyweight.isMulticast(destinationMac))
+        {
+            reasons[i] = DropReason.UNHANDLED_BROADCAST.ordinal();
+            return;
+        }
+
+        int location;
+        long nextMac;
+        final boolean routed = destinationMac == network.gatewayMac();
+        if (routed)
+        {
+            if (l3Type == FrameLayout.L3_IPV4)
+            {
+                ipv4.wrap(segment, layout.l3Offset());
+                if (network.isGateway4(ipv4.destination()))
+                {
+                    answerGatewayEcho(i, frame, layout, network, ingressLocation);
+                    return;
+                }
+                if ((layout.flags() & FrameLayout.FLAG_LATER_FRAGMENT) != 0)
+                {
+                    followFirstFragment(i, frame, layout, network, nowNs);
+                    return;
+                }
+                final int hop = network.route4(ipv4.destination());
+                if (hop < 0)
+                {
+                    reasons[i] = DropReason.NO_ROUTE.ordinal();
+                    return;
+                }
+                location = resolveHop4(i, frame, layout, network, hop, ipv4.destination());
+            }
+            else if (l3Type == FrameLayout.L3_IPV6)
+            {
+                ipv6.wrap(segment, layout.l3Offset());
+                final long high = ipv6.destinationHigh();
+                final long low = ipv6.destinationLow();
+                if (network.isGateway6(high, low))
+                {
+                    answerGatewayEcho(i, frame, layout, network, ingressLocation);
+                    return;
+                }
+                if ((layout.flags() & FrameLayout.FLAG_LATER_FRAGMENT) != 0)
+                {
+                    reasons[i] = DropReason.FRAGMENT_NO_FLOW.ordinal();
+                    return;
+                }
+                final int hop = network.route6(high, low);
+                if (hop < 0)
+                {
+                    reasons[i] = DropReason.NO_ROUTE.ordinal();
+                    return;
+                }
+                location = resolveHop6(i, frame, layout, network, hop, high, low);
+            }
+            else
+            {
+                reasons[i] = DropReason.TO_GATEWAY.ordinal();
+                return;
+            }
+            if (location == NO_OUTPUT)
+            {
+                return;
+            }
+            nextMac = resolvedMac;
+            if (!checkRoutedHop(i, frame, layout, network, ingressLocation))
+            {
+                return;
+            }
+        }
+        else
+        {
+            final KeyedTable macs = network.macs();
+            final int slot = macs.find(destinationMac, 0);
+            if (slot < 0)
+            {
+                reasons[i] = DropReason.UNKNOWN_MAC.ordinal();
+                return;
+            }
+            location = macs.location(slot);
+            nextMac = destinationMac;
+            if ((layout.flags() & FrameLayout.FLAG_LATER_FRAGMENT) != 0 && l3Type == FrameLayout.L3_IPV4)
+            {
+                followFirstFragment(i, frame, layout, network, nowNs);
+                return;
+            }
+            if (l3Type == FrameLayout.L3_IPV6 && (layout.flags() & FrameLayout.FLAG_LATER_FRAGMENT) != 0)
+            {
+                reasons[i] = DropReason.FRAGMENT_NO_FLOW.ordinal();
+                return;
+            }
+        }
+
+        final PortEntry destination = location >= 0 ? state.port(location) : null;
+        if (location >= 0 && (destination == null || destination.network() != network.index()))
+        {
+            reasons[i] = destination == null ? DropReason.UNKNOWN_PORT.ordinal() : DropReason.NETWORK_ISOLATION.ordinal();
+            return;
+        }
+        if (location == ingressLocation)
+        {
+            reasons[i] = DropReason.NO_ROUTE.ordinal();
+            return;
+        }
+        if (!checkSecurity(i, frame, layout, network, source, destination, nowNs))
+        {
+            return;
+        }
+        if (routed)
+        {
+            ethernet.wrap(segment, frame.start());
+            ethernet.destination(nextMac).source(network.gatewayMac());
+            if (l3Type == FrameLayout.L3_IPV4)
+            {
+                ipv4.wrap(segment, layout.l3Offset());
+                ipv4.decrementTtl();
+            }
+            else
+            {
+                ipv6.wrap(segment, layout.l3Offset());
+                ipv6.hopLimit(ipv6.hopLimit() - 1);
+            }
+        }
+        if ((layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0 && l3Type == FrameLayout.L3_IPV4)
+        {
+            rememberFirstFragment(segment, layout, network, location, routed ? nextMac : 0, nowNs);
+        }
+        output(i, frame, network, location);
+    }
+
+    private long resolvedMac;
+
+    private int resolveHop4(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int hop, final int destination)
+    {
+        switch (network.hopKind(hop))
+        {
+            case NetworkTable.HOP_CONNECTED ->
+            {
+                final KeyedTable neighbors = network.neighbors4();
+                final int slot = neighbors.find(destination & 0xFFFF_FFFFL, 0);
+                if (slot < 0)
+                {
+                    reasons[i] = DropReason.NO_NEIGHBOR.ordinal();
+                    return NO_OUTPUT;
+                }
+                resolvedMac = neighbors.mac(slot);
+                return neighbors.location(slot);
+            }
+            case NetworkTable.HOP_LOCATION ->
+            {
+                resolvedMac = network.hopMac(hop);
+                return network.hopLocation(hop);
+            }
+            case NetworkTable.HOP_ECMP ->
+            {
+                final int location = network.ecmpLocation(hop, flowHash(frame.segment(), layout));
+                resolvedMac = macOfLocation(network, location);
+                return location;
+            }
+            case NetworkTable.HOP_BLACKHOLE ->
+            {
+                reasons[i] = DropReason.BLACKHOLE.ordinal();
+                return NO_OUTPUT;
+            }
+            default ->
+            {
+                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
+                    IcmpFlyweight.V4_CODE_ADMIN_PROHIBITED, 0);
+                reasons[i] = DropReason.REJECT.ordinal();
+                return NO_OUTPUT;
+            }
+        }
+    }
+
+    private int resolveHop6(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int hop,
+        final long high, final long low)
+    {
+        switch (network.hopKind(hop))
+        {
+            case NetworkTable.HOP_CONNECTED ->
+            {
+                final KeyedTable neighbors = network.neighbors6();
+                final int slot = neighbors.find(high, low);
+                if (slot < 0)
+                {
+                    reasons[i] = DropReason.NO_NEIGHBOR.ordinal();
+                    return NO_OUTPUT;
+                }
+                resolvedMac = neighbors.mac(slot);
+                return neighbors.location(slot);
+            }
+            case NetworkTable.HOP_LOCATION ->
+            {
+                resolvedMac = network.hopMac(hop);
+                return network.hopLocation(hop);
+            }
+            case NetworkTable.HOP_ECMP ->
+            {
+                final int location = network.ecmpLocation(hop, flowHash(frame.segment(), layout));
+                resolvedMac = macOfLocation(network, location);
+                return location;
+            }
+            case NetworkTable.HOP_BLACKHOLE ->
+            {
+                reasons[i] = DropReason.BLACKHOLE.ordinal();
+                return NO_OUTPUT;
+            }
+            default ->
+            {
+                // ICMPv6 destination unreachable, code 1: communication administratively prohibited.
+                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_DESTINATION_UNREACHABLE, 1, 0);
+                reasons[i] = DropReason.REJECT.ordinal();
+                return NO_OUTPUT;
+            }
+        }
+    }
+
+    private long macOfLocation(final NetworkTable network, final int location)
+    {
+        if (location >= 0)
+        {
+            final PortEntry port = dataPlane.state().port(location);
+            return port == null ? network.gatewayMac() : port.mac();
+        }
+        return network.gatewayMac();
+    }
+
+    /**
+     * TTL / hop limit and MTU for a routed packet; sends the ICMP error when one applies.
+     */
+    private boolean checkRoutedHop(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int ingressLocation)
+    {
+        final MemorySegment segment = frame.segment();
+        final int mtu = network.mtuBytes();
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            if (ipv4.ttl() <= 1)
+            {
+                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_TIME_EXCEEDED, 0, 0);
+                reasons[i] = DropReason.TTL_EXPIRED.ordinal();
+                return false;
+            }
+            if (layout.l3Length() > mtu)
+            {
+                if (ipv4.dontFragment())
+                {
+                    sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
+                        IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, mtu);
+                }
+                reasons[i] = DropReason.MTU_EXCEEDED.ordinal();
+                return false;
+            }
+            return true;
+        }
+        ipv6.wrap(segment, layout.l3Offset());
+        if (ipv6.hopLimit() <= 1)
+        {
+            sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_TIME_EXCEEDED, 0, 0);
+            reasons[i] = DropReason.TTL_EXPIRED.ordinal();
+            return false;
+        }
+        if (layout.l3Length() > mtu)
+        {
+            sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_PACKET_TOO_BIG, 0, mtu);
+            reasons[i] = DropReason.MTU_EXCEEDED.ordinal();
+            return false;
+        }
+        return true;
+    }
+
+    private boolean checkSecurity(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final PortEntry source,
+        final PortEntry destination, final long nowNs)
+    {
+        final int l3Type = layout.l3Type();
+        if (l3Type != FrameLayout.L3_IPV4 && l3Type != FrameLayout.L3_IPV6)
+        {
+            return true;
+        }
+        final MemorySegment segment = frame.segment();
+        final int protocol = layout.l4Protocol();
+        final boolean hasPorts = layout.l4Offset() >= 0 && layout.l4HeaderLength() > 0;
+        final boolean icmpProtocol = protocol == IpProtocol.ICMP || protocol == IpProtocol.ICMPV6;
+        final int sourcePort = hasPorts ? layout.sourcePort() : 0;
+        // ICMP: the echo identifier is the "port" on both sides so that replies match; policies see the type.
+        final int destinationPort = hasPorts ? (icmpProtocol ? layout.sourcePort() : layout.destinationPort()) : 0;
+        final int policyPort = hasPorts ? (icmpProtocol ? layout.destinationPort() >>> 8 : layout.destinationPort()) : 0;
+        int tcpFlags = 0;
+        if (protocol == IpProtocol.TCP && hasPorts)
+        {
+            tcp.wrap(segment, layout.l4Offset());
+            tcpFlags = tcp.flags();
+        }
+        final int verdict;
+        if (l3Type == FrameLayout.L3_IPV4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            final int sourceAddress = ipv4.source();
+            final int destinationAddress = ipv4.destination();
+            final boolean allowed = egress4(source, protocol, destinationAddress, policyPort) &&
+                ingress4(destination, protocol, sourceAddress, policyPort);
+            verdict = connections.trackV4(network.vni(), protocol, sourceAddress, destinationAddress,
+                sourcePort, destinationPort, tcpFlags, nowNs, allowed);
+        }
+        else
+        {
+            ipv6.wrap(segment, layout.l3Offset());
+            final long sourceHigh = ipv6.sourceHigh();
+            final long sourceLow = ipv6.sourceLow();
+            final long destinationHigh = ipv6.destinationHigh();
+            final long destinationLow = ipv6.destinationLow();
+            final boolean allowed = egress6(source, protocol, destinationHigh, destinationLow, policyPort) &&
+                ingress6(destination, protocol, sourceHigh, sourceLow, policyPort);
+            verdict = connections.trackV6(network.vni(), protocol, sourceHigh, sourceLow, destinationHigh, destinationLow,
+                sourcePort, destinationPort, tcpFlags, nowNs, allowed);
+        }
+        switch (verdict)
+        {
+            case ConnectionTable.ESTABLISHED, ConnectionTable.REPLY ->
+            {
+                return true;
+            }
+            case ConnectionTable.CREATED ->
+            {
+                counters.increment(WorkerCounters.FLOWS_CREATED);
+                return true;
+            }
+            case ConnectionTable.FULL -> reasons[i] = DropReason.CONNTRACK_FULL.ordinal();
+            case ConnectionTable.MISS_INVALID -> reasons[i] = DropReason.CONNTRACK_INVALID.ordinal();
+            default -> reasons[i] = DropReason.ACL_DENY.ordinal();
+        }
+        return false;
+    }
+
+    private static boolean egress4(final PortEntry source, final int protocol, final int remote, final int port)
+    {
+        return source == null || source.policy().allowsEgressV4(protocol, remote, port);
+    }
+
+    private static boolean ingress4(final PortEntry destination, final int protocol, final int remote, final int port)
+    {
+        return destination == null || destination.policy().allowsIngressV4(protocol, remote, port);
+    }
+
+    private static boolean egress6(final PortEntry source, final int protocol, final long high, final long low, final int port)
+    {
+        return source == null || source.policy().allowsEgressV6(protocol, high, low, port);
+    }
+
+    private static boolean ingress6(final PortEntry destination, final int protocol, final long high, final long low, final int port)
+    {
+        final CompiledPolicy policy = destination == null ? null : destination.policy();
+        return policy == null || policy.allowsIngressV6(protocol, high, low, port);
+    }
+
+    private boolean sourceAddressAllowed(final MemorySegment segment, final FrameLayout layout, final PortEntry source)
+    {
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            return source.hasIpv4() && ipv4.source() == source.ipv4();
+        }
+        if (layout.l3Type() == FrameLayout.L3_IPV6)
+        {
+            ipv6.wrap(segment, layout.l3Offset());
+            final long high = ipv6.sourceHigh();
+            final long low = ipv6.sourceLow();
+            if (source.hasIpv6() && high == source.ipv6High() && low == source.ipv6Low())
+            {
+                return true;
+            }
+            // Link-local (fe80::/64) for neighbour discovery, and :: for duplicate address detection.
+            return (high == 0xFE80_0000_0000_0000L) || (high == 0 && low == 0 &&
+                layout.l4Protocol() == IpProtocol.ICMPV6);
+        }
+        return true;
+    }
+
+    private void answerArp(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final PortEntry source,
+        final int ingressLocation)
+    {
+        final MemorySegment segment = frame.segment();
+        arp.wrap(segment, layout.l3Offset());
+        if (arp.operation() != ArpFlyweight.OPERATION_REQUEST)
+        {
+            reasons[i] = DropReason.ARP_IGNORED.ordinal();
+            return;
+        }
+        final int senderIp = arp.senderIp();
+        if (source != null && source.antiSpoof() &&
+            (arp.senderMac() != source.mac() || (senderIp != 0 && (!source.hasIpv4() || senderIp != source.ipv4()))))
+        {
+            reasons[i] = DropReason.SPOOFED_IP.ordinal();
+            return;
+        }
+        final int target = arp.targetIp();
+        final long answer;
+        if (network.isGateway4(target))
+        {
+            answer = network.gatewayMac();
+        }
+        else
+        {
+            final KeyedTable neighbors = network.neighbors4();
+            final int slot = neighbors.find(target & 0xFFFF_FFFFL, 0);
+            if (slot < 0 || target == senderIp)
+            {
+                reasons[i] = senderIp == target ? DropReason.ARP_IGNORED.ordinal() : DropReason.UNKNOWN_TARGET.ordinal();
+                return;
+            }
+            answer = neighbors.mac(slot);
+        }
+        final long requester = arp.senderMac();
+        arp.operation(ArpFlyweight.OPERATION_REPLY).targetMac(requester).targetIp(senderIp).senderMac(answer).senderIp(target);
+        ethernet.wrap(segment, frame.start());
+        ethernet.destination(requester).source(answer);
+        counters.increment(WorkerCounters.LOCAL_ANSWERS);
+        output(i, frame, network, ingressLocation);
+    }
+
+    private void answerNeighborSolicitation(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int ingressLocation)
+    {
+        final MemorySegment segment = frame.segment();
+        final int icmpOffset = layout.l4Offset();
+        if (layout.l4Length() < IcmpFlyweight.HEADER_LENGTH + 16)
+        {
+            reasons[i] = DropReason.TRUNCATED.ordinal();
+            return;
+        }
+        final long targetHigh = segment.get(IcmpFlyweight.U64, icmpOffset + 8);
+        final long targetLow = segment.get(IcmpFlyweight.U64, icmpOffset + 16);
+        final long answer;
+        final boolean router = network.isGateway6(targetHigh, targetLow);
+        if (router)
+        {
+            answer = network.gatewayMac();
+        }
+        else
+        {
+            final KeyedTable neighbors = network.neighbors6();
+            final int slot = neighbors.find(targetHigh, targetLow);
+            if (slot < 0)
+            {
+                reasons[i] = DropReason.UNKNOWN_TARGET.ordinal();
+                return;
+            }
+            answer = neighbors.mac(slot);
+        }
+        ipv6.wrap(segment, layout.l3Offset());
+        final long requesterHigh = ipv6.sourceHigh();
+        final long requesterLow = ipv6.sourceLow();
+        final boolean unspecified = requesterHigh == 0 && requesterLow == 0;
+        ethernet.wrap(segment, frame.start());
+        final long requesterMac = layout.sourceMac();
+        // Rebuild in place as a neighbour advertisement: Ethernet, IPv6 (40), ICMPv6 NA (24) + target link-layer option (8).
+        final int ip = frame.start() + EthernetFlyweight.HEADER_LENGTH;
+        ethernet.destination(unspecified ? 0x3333_0000_0001L : requesterMac).source(answer)
+            .etherType(EthernetFlyweight.ETHER_TYPE_IPV6);
+        ipv6.wrap(segment, ip);
+        ipv6.versionClassFlow(0, 0).payloadLength(32).nextHeader(IpProtocol.ICMPV6).hopLimit(255)
+            .source(targetHigh, targetLow);
+        if (unspecified)
+        {
+            ipv6.destination(0xFF02_0000_0000_0000L, 1L);
+        }
+        else
+        {
+            ipv6.destination(requesterHigh, requesterLow);
+        }
+        final int na = ip + Ipv6Flyweight.HEADER_LENGTH;
+        icmp.wrap(segment, na);
+        icmp.type(IcmpFlyweight.V6_NEIGHBOR_ADVERTISEMENT).code(0);
+        final int flags = (router ? 0x80 : 0) | (unspecified ? 0 : 0x40) | 0x20;
+        segment.set(IcmpFlyweight.U32, na + 4, flags << 24);
+        segment.set(IcmpFlyweight.U64, na + 8, targetHigh);
+        segment.set(IcmpFlyweight.U64, na + 16, targetLow);
+        segment.set(ValueLayout.JAVA_BYTE, na + 24, (byte)2);
+        segment.set(ValueLayout.JAVA_BYTE, na + 25, (byte)1);
+        segment.set(IcmpFlyweight.U16, na + 26, (short)(answer >>> 32));
+        segment.set(IcmpFlyweight.U32, na + 28, (int)answer);
+        icmp.updateChecksumV6(ip, 32);
+        frame.length(EthernetFlyweight.HEADER_LENGTH + Ipv6Flyweight.HEADER_LENGTH + 32);
+        counters.increment(WorkerCounters.LOCAL_ANSWERS);
+        output(i, frame, network, ingressLocation);
+    }
+
+    private void answerGatewayEcho(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int ingressLocation)
+    {
+        final MemorySegment segment = frame.segment();
+        final boolean v4 = layout.l3Type() == FrameLayout.L3_IPV4;
+        final int echoRequest = v4 ? IcmpFlyweight.V4_ECHO_REQUEST : IcmpFlyweight.V6_ECHO_REQUEST;
+        if (layout.l4Protocol() != (v4 ? IpProtocol.ICMP : IpProtocol.ICMPV6) || layout.l4Offset() < 0 ||
+            (layout.destinationPort() >>> 8) != echoRequest || (layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0)
+        {
+            reasons[i] = DropReason.TO_GATEWAY.ordinal();
+            return;
+        }
+        ethernet.wrap(segment, frame.start());
+        final long requesterMac = ethernet.source();
+        ethernet.destination(requesterMac).source(network.gatewayMac());
+        icmp.wrap(segment, layout.l4Offset());
+        final int oldWord = icmp.type() << 8 | icmp.code();
+        if (v4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            final int requester = ipv4.source();
+            ipv4.source(ipv4.destination()).destination(requester).ttl(DEFAULT_TTL).updateChecksum();
+            icmp.type(IcmpFlyweight.V4_ECHO_REPLY);
+            icmp.checksum(Checksums.update16(icmp.checksum(), oldWord, IcmpFlyweight.V4_ECHO_REPLY << 8 | icmp.code()));
+        }
+        else
+        {
+            ipv6.wrap(segment, layout.l3Offset());
+            final long high = ipv6.sourceHigh();
+            final long low = ipv6.sourceLow();
+            ipv6.source(ipv6.destinationHigh(), ipv6.destinationLow()).destination(high, low).hopLimit(DEFAULT_TTL);
+            icmp.type(IcmpFlyweight.V6_ECHO_REPLY);
+            // The pseudo-header holds the same two addresses (swapped): only the type word changes the sum.
+            icmp.checksum(Checksums.update16(icmp.checksum(), oldWord, IcmpFlyweight.V6_ECHO_REPLY << 8 | icmp.code()));
+        }
+        counters.increment(WorkerCounters.LOCAL_ANSWERS);
+        output(i, frame, network, ingressLocation);
+    }
+
+    private void sendIcmpError(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int type, final int code,
+        final int mtu)
+    {
+        // Never answer an ICMP error with an ICMP error (RFC 1122 3.2.2), nor a later fragment.
+        if (layout.l4Offset() >= 0 && (layout.l4Protocol() == IpProtocol.ICMP || layout.l4Protocol() == IpProtocol.ICMPV6))
+        {
+            final int icmpType = layout.destinationPort() >>> 8;
+            final boolean error = layout.l4Protocol() == IpProtocol.ICMP ?
+                icmpType != IcmpFlyweight.V4_ECHO_REQUEST && icmpType != IcmpFlyweight.V4_ECHO_REPLY : icmpType < 128;
+            if (error)
+            {
+                return;
+            }
+        }
+        if ((layout.flags() & FrameLayout.FLAG_LATER_FRAGMENT) != 0)
+        {
+            return;
+        }
+        final int ingressLocation = frame.port() >= 0 ? frame.port() : NO_OUTPUT;
+        final Frame out = pool.acquire();
+        if (out == null)
+        {
+            counters.drop(DropReason.ICMP_NOT_SENT.ordinal(), -1);
+            return;
+        }
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            if (network.gateway4Count() == 0)
+            {
+                out.release();
+                counters.drop(DropReason.ICMP_NOT_SENT.ordinal(), -1);
+                return;
+            }
+            icmpWriter.writeV4(frame, layout.l3Offset(), layout.l3Length(), out, network.gatewayMac(),
+                network.gateway4(0), type, code, mtu);
+        }
+        else
+        {
+            if (network.gateway6Count() == 0)
+            {
+                out.release();
+                counters.drop(DropReason.ICMP_NOT_SENT.ordinal(), -1);
+                return;
+            }
+            icmpWriter.writeV6(frame, layout.l3Offset(), layout.l3Length(), out, network.gatewayMac(),
+                network.gateway6High(0), network.gateway6Low(0), type, code, mtu);
+        }
+        counters.increment(WorkerCounters.ICMP_ERRORS_SENT);
+        out.vni(network.vni()).peerDevice(frame.peerDevice());
+        final int location = frame.peerDevice() >= 0 ? NetworkTable.remoteLocation(frame.peerDevice()) : ingressLocation;
+        if (!sendNow(out, network, location))
+        {
+            counters.drop(DropReason.ICMP_NOT_SENT.ordinal(), -1);
+        }
+    }
+
+    private boolean sendNow(final Frame out, final NetworkTable network, final int location)
+    {
+        final Port port = location >= 0 ? dataPlane.port(location) : location == NO_OUTPUT ? null : dataPlane.overlay();
+        if (port == null)
+        {
+            out.release();
+            return false;
+        }
+        if (location < 0)
+        {
+            out.peerDevice(NetworkTable.remoteDevice(location)).vni(network.vni());
+        }
+        final int bytes = out.length();
+        batch[0] = out;
+        final boolean sent = port.transmit(batch, 1) == 1;
+        batch[0] = null;
+        if (!sent)
+        {
+            out.release();
+            return false;
+        }
+        countTx(port.id(), network.counterSlot(), bytes);
+        return true;
+    }
+
+    private void followFirstFragment(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final long nowNs)
+    {
+        final int slot = fragmentSlot(frame.segment(), layout, network);
+        if (fragmentDeadlines[slot] < nowNs || !fragmentKeyMatches(slot))
+        {
+            reasons[i] = DropReason.FRAGMENT_NO_FLOW.ordinal();
+            return;
+        }
+        final int location = fragmentOutputs[slot];
+        final long mac = fragmentMacs[slot];
+        final MemorySegment segment = frame.segment();
+        if (mac != 0)
+        {
+            if (!checkRoutedHop(i, frame, layout, network, frame.port()))
+            {
+                return;
+            }
+            ethernet.wrap(segment, frame.start());
+            ethernet.destination(mac).source(network.gatewayMac());
+            ipv4.wrap(segment, layout.l3Offset());
+            ipv4.decrementTtl();
+        }
+        output(i, frame, network, location);
+    }
+
+    private long fragmentKey0;
+    private long fragmentKey1;
+
+    private int fragmentSlot(final MemorySegment segment, final FrameLayout layout, final NetworkTable network)
+    {
+        ipv4.wrap(segment, layout.l3Offset());
+        fragmentKey0 = (ipv4.source() & 0xFFFF_FFFFL) << 32 | (ipv4.destination() & 0xFFFF_FFFFL);
+        fragmentKey1 = (long)network.vni() << 32 | (long)ipv4.identification() << 8 | ipv4.protocol();
+        long h = fragmentKey0 * 0x9E37_79B9_7F4A_7C15L ^ fragmentKey1 * 0xC2B2_AE3D_27D4_EB4FL;
+        h ^= h >>> 29;
+        return (int)h & (FRAGMENT_SLOTS - 1);
+    }
+
+    private boolean fragmentKeyMatches(final int slot)
+    {
+        return fragmentKeys[slot * 2] == fragmentKey0 && fragmentKeys[slot * 2 + 1] == fragmentKey1;
+    }
+
+    private void rememberFirstFragment(
+        final MemorySegment segment, final FrameLayout layout, final NetworkTable network, final int location,
+        final long mac, final long nowNs)
+    {
+        final int slot = fragmentSlot(segment, layout, network);
+        fragmentKeys[slot * 2] = fragmentKey0;
+        fragmentKeys[slot * 2 + 1] = fragmentKey1;
+        fragmentDeadlines[slot] = nowNs + FRAGMENT_TIMEOUT_NS;
+        fragmentOutputs[slot] = location;
+        fragmentMacs[slot] = mac;
+    }
+
+    private static int flowHash(final MemorySegment segment, final FrameLayout layout)
+    {
+        long h;
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            h = segment.get(Ipv4Flyweight.U64, layout.l3Offset() + Ipv4Flyweight.SOURCE_OFFSET);
+        }
+        else
+        {
+            final long at = layout.l3Offset() + Ipv6Flyweight.SOURCE_OFFSET;
+            h = segment.get(Ipv6Flyweight.U64, at) ^ Long.rotateLeft(segment.get(Ipv6Flyweight.U64, at + 8), 17) ^
+                Long.rotateLeft(segment.get(Ipv6Flyweight.U64, at + 16), 31) ^
+                Long.rotateLeft(segment.get(Ipv6Flyweight.U64, at + 24), 47);
+        }
+        h ^= (long)layout.l4Protocol() << 32 | (layout.sourcePort() & 0xFFFFL) << 16 | (layout.destinationPort() & 0xFFFFL);
+        h *= 0xFF51_AFD7_ED55_8CCDL;
+        h ^= h >>> 33;
+        h *= 0xC4CE_B9FE_1A85_EC53L;
+        h ^= h >>> 33;
+        return (int)h;
+    }
+
+    private void output(final int i, final Frame frame, final NetworkTable network, final int location)
+    {
+        outputs[i] = location;
+        frame.vni(network.vni());
+        if (location < 0)
+        {
+            frame.peerDevice(NetworkTable.remoteDevice(location));
+        }
+    }
+
+    private void countTx(final int portId, final int networkSlot, final int bytes)
+    {
+        counters.increment(WorkerCounters.TX_FRAMES);
+        counters.increment(WorkerCounters.PORT_TX_PACKETS + portId);
+        counters.add(WorkerCounters.PORT_TX_BYTES + portId, bytes);
+        if (networkSlot >= 0)
+        {
+            counters.increment(WorkerCounters.NETWORK_TX_PACKETS + networkSlot);
+            counters.add(WorkerCounters.NETWORK_TX_BYTES + networkSlot, bytes);
+        }
+    }
+
+    private void enqueue(final int count, final int ingressId)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (reasons[i] != 0 || outputs[i] == NO_OUTPUT)
+            {
+                if (reasons[i] == 0)
+                {
+                    reasons[i] = DropReason.NO_ROUTE.ordinal();
+                }
+                counters.drop(reasons[i], ingressId);
+                frames[i].release();
+                frames[i] = null;
+            }
+        }
+        for (int i = 0; i < count; i++)
+        {
+            if (frames[i] == null)
+            {
+                continue;
+            }
+            final int location = outputs[i];
+            int size = 0;
+            for (int j = i; j < count; j++)
+            {
+                if (frames[j] != null && (outputs[j] == location || (location < 0 && outputs[j] < 0 && outputs[j] != NO_OUTPUT)))
+                {
+                    batchSlots[size] = networkSlots[j];
+                    batchBytes[size] = frames[j].length();
+                    batch[size++] = frames[j];
+                    frames[j] = null;
+                }
+            }
+            final Port port = location >= 0 ? dataPlane.port(location) : dataPlane.overlay();
+            final int accepted = port == null ? 0 : port.transmit(batch, size);
+            for (int k = 0; k < accepted; k++)
+            {
+                countTx(port.id(), batchSlots[k], batchBytes[k]);
+            }
+            for (int k = accepted; k < size; k++)
+            {
+                counters.drop(port == null ? DropReason.UNKNOWN_PORT.ordinal() : DropReason.TX_QUEUE_FULL.ordinal(), ingressId);
+                batch[k].release();
+            }
+            for (int k = 0; k < size; k++)
+            {
+                batch[k] = null;
+            }
+        }
+    }
+}

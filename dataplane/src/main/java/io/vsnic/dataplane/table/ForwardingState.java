@@ -1,0 +1,636 @@
+package io.vsnic.dataplane.table;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PortSpec;
+import io.vsnic.dataplane.config.RemoteSpec;
+import io.vsnic.dataplane.config.RouteSpec;
+import io.vsnic.dataplane.config.RouteTarget;
+import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.protocol.EthernetFlyweight;
+import io.vsnic.dataplane.protocol.Ipv4Flyweight;
+import io.vsnic.dataplane.protocol.Ipv6Flyweight;
+
+/**
+ * One immutable version of everything the workers look up: the networks with their tables, and the
+ * ports. The control plane builds the next version off the hot path with {@link #build} (which
+ * validates the whole configuration and names the offending field on error) and publishes it
+ * through one volatile reference; workers read that reference once per vector, so each vector sees
+ * one consistent version (read-copy-update). Nothing here is mutated after construction.
+ */
+public final class ForwardingState
+{
+    /** Port ids are 0..MAX_PORTS-1 (counter arrays are sized by it). */
+    public static final int MAX_PORTS = 4096;
+    /** Largest VNI (24 bits). */
+    public static final int MAX_VNI = (1 << 24) - 1;
+    /** Prefix of the gateway MAC of every network: 02:56:53 ("VS"), followed by the VNI. */
+    public static final long GATEWAY_MAC_PREFIX = 0x02_56_53_00_00_00L;
+
+    /** Network counter slots (see {@link io.vsnic.dataplane.status.WorkerCounters#MAX_NETWORKS}). */
+    public static final int MAX_NETWORKS = 1024;
+
+    private static final ForwardingState EMPTY = build(null, List.of(), List.of());
+
+    private final NetworkTable[] networks;
+    private final Map<String, Integer> networkIndex;
+    private final KeyedTable vniIndex;
+    private final PortEntry[] ports;
+    private final long version;
+    private final int nextSlot;
+
+    private ForwardingState(
+        final NetworkTable[] networks, final Map<String, Integer> networkIndex, final KeyedTable vniIndex,
+        final PortEntry[] ports, final long version, final int nextSlot)
+    {
+        this.networks = networks;
+        this.networkIndex = networkIndex;
+        this.vniIndex = vniIndex;
+        this.ports = ports;
+        this.version = version;
+        this.nextSlot = nextSlot;
+    }
+
+    /**
+     * @return a state with no networks and no ports.
+     */
+    public static ForwardingState empty()
+    {
+        return EMPTY;
+    }
+
+    /**
+     * @return the number of networks (indices 0..n-1).
+     */
+    public int networkCount()
+    {
+        return networks.length;
+    }
+
+    /**
+     * @return the network at an index.
+     */
+    public NetworkTable network(final int index)
+    {
+        return networks[index];
+    }
+
+    /**
+     * @return the index of a network by name, or -1.
+     */
+    public int networkIndex(final String name)
+    {
+        final Integer index = networkIndex.get(name);
+        return index == null ? -1 : index;
+    }
+
+    /**
+     * @return the index of the network with a VNI, or -1.
+     */
+    public int networkByVni(final int vni)
+    {
+        final int slot = vniIndex.find(vni, 0);
+        return slot < 0 ? -1 : vniIndex.location(slot);
+    }
+
+    /**
+     * @return the port with an id, or null when no such port is attached.
+     */
+    public PortEntry port(final int id)
+    {
+        return id >= 0 && id < ports.length ? ports[id] : null;
+    }
+
+    /**
+     * @return a version number that grows with every build (for diagnostics).
+     */
+    public long version()
+    {
+        return version;
+    }
+
+    private static long versions;
+
+    /**
+     * Validates and compiles a configuration into a snapshot, with fresh counter slots.
+     *
+     * @throws IllegalArgumentException naming the offending network, port, route or field.
+     */
+    public static ForwardingState build(final List<NetworkSpec> networkSpecs, final List<PortSpec> portSpecs)
+    {
+        return build(null, networkSpecs, portSpecs);
+    }
+
+    /**
+     * Validates and compiles a configuration into the snapshot that follows {@code previous}: networks
+     * that keep their name keep their counter slot; new networks get slots not used for the longest time.
+     *
+     * @param previous the snapshot being replaced, or null.
+     * @throws IllegalArgumentException naming the offending network, port, route or field.
+     */
+    public static ForwardingState build(
+        final ForwardingState previous, final List<NetworkSpec> networkSpecs, final List<PortSpec> portSpecs)
+    {
+        if (networkSpecs.size() > MAX_NETWORKS)
+        {
+            throw new IllegalArgumentException("at most " + MAX_NETWORKS + " networks: " + networkSpecs.size());
+        }
+        final Map<String, Integer> index = new HashMap<>();
+        final Set<Integer> vnis = new HashSet<>();
+        for (final NetworkSpec spec : networkSpecs)
+        {
+            if (spec.name() == null || spec.name().isBlank())
+            {
+                throw new IllegalArgumentException("network name must not be empty");
+            }
+            if (index.put(spec.name(), index.size()) != null)
+            {
+                throw new IllegalArgumentException("network " + spec.name() + ": duplicate name");
+            }
+            if (spec.vni() < 0 || spec.vni() > MAX_VNI)
+            {
+                throw new IllegalArgumentException("network " + spec.name() + ": vni must be in 0.." + MAX_VNI + ": " + spec.vni());
+            }
+            if (!vnis.add(spec.vni()))
+            {
+                throw new IllegalArgumentException("network " + spec.name() + ": vni " + spec.vni() + " already used");
+            }
+            if (spec.mtuBytes() < 576 || spec.mtuBytes() > 9000)
+            {
+                throw new IllegalArgumentException("network " + spec.name() + ": mtu must be in 576..9000: " + spec.mtuBytes());
+            }
+            if (spec.subnets().isEmpty())
+            {
+                throw new IllegalArgumentException("network " + spec.name() + ": at least one subnet is required");
+            }
+        }
+
+        final PortEntry[] ports = new PortEntry[MAX_PORTS];
+        final List<List<PortSpec>> portsByNetwork = new ArrayList<>();
+        for (int i = 0; i < networkSpecs.size(); i++)
+        {
+            portsByNetwork.add(new ArrayList<>());
+        }
+        for (final PortSpec port : portSpecs)
+        {
+            final String where = "port " + port.id() + " (" + port.name() + ")";
+            if (port.id() < 0 || port.id() >= MAX_PORTS)
+            {
+                throw new IllegalArgumentException(where + ": id must be in 0.." + (MAX_PORTS - 1));
+            }
+            if (ports[port.id()] != null)
+            {
+                throw new IllegalArgumentException(where + ": duplicate port id");
+            }
+            final Integer network = index.get(port.network());
+            if (network == null)
+            {
+                throw new IllegalArgumentException(where + ": unknown network " + port.network());
+            }
+            if (EthernetFlyweight.isMulticast(port.mac()) || port.mac() == 0 || (port.mac() >>> 48) != 0)
+            {
+                throw new IllegalArgumentException(where + ": mac must be a unicast address: " + Long.toHexString(port.mac()));
+            }
+            if (port.policy() == null)
+            {
+                throw new IllegalArgumentException(where + ": policy is required");
+            }
+            final NetworkSpec spec = networkSpecs.get(network);
+            int ipv4 = 0;
+            if (port.ipv4() != null)
+            {
+                ipv4 = parseAddress4(where + ": ipv4", port.ipv4());
+                requireInSubnet(where + ": ipv4 " + port.ipv4(), spec, false, ipv4, 0, 0);
+            }
+            long high = 0;
+            long low = 0;
+            if (port.ipv6() != null)
+            {
+                final long[] address = parseAddress6(where + ": ipv6", port.ipv6());
+                high = address[0];
+                low = address[1];
+                requireInSubnet(where + ": ipv6 " + port.ipv6(), spec, true, 0, high, low);
+            }
+            ports[port.id()] = new PortEntry(port.id(), port.name(), network, port.mac(), ipv4, port.ipv4() != null,
+                high, low, port.ipv6() != null, port.policy(), port.antiSpoof());
+            portsByNetwork.get(network).add(port);
+        }
+
+        final int[] slots = new int[networkSpecs.size()];
+        final boolean[] taken = new boolean[MAX_NETWORKS];
+        for (int n = 0; n < networkSpecs.size(); n++)
+        {
+            slots[n] = -1;
+            if (previous != null)
+            {
+                final int old = previous.networkIndex(networkSpecs.get(n).name());
+                if (old >= 0)
+                {
+                    slots[n] = previous.networks[old].counterSlot;
+                    taken[slots[n]] = true;
+                }
+            }
+        }
+        int cursor = previous == null ? 0 : previous.nextSlot;
+        for (int n = 0; n < networkSpecs.size(); n++)
+        {
+            if (slots[n] < 0)
+            {
+                while (taken[cursor])
+                {
+                    cursor = (cursor + 1) % MAX_NETWORKS;
+                }
+                slots[n] = cursor;
+                taken[cursor] = true;
+                cursor = (cursor + 1) % MAX_NETWORKS;
+            }
+        }
+
+        final NetworkTable[] tables = new NetworkTable[networkSpecs.size()];
+        final KeyedTable.Builder vniIndex = new KeyedTable.Builder();
+        for (int n = 0; n < networkSpecs.size(); n++)
+        {
+            tables[n] = compileNetwork(n, slots[n], networkSpecs.get(n), portsByNetwork.get(n), ports);
+            vniIndex.put(networkSpecs.get(n).vni(), 0, n, 0);
+        }
+        final long version;
+        synchronized (ForwardingState.class)
+        {
+            version = ++versions;
+        }
+        return new ForwardingState(tables, Map.copyOf(index), vniIndex.build(), ports, version, cursor);
+    }
+
+    private static NetworkTable compileNetwork(
+        final int n, final int counterSlot, final NetworkSpec spec, final List<PortSpec> networkPorts, final PortEntry[] ports)
+    {
+        final String where = "network " + spec.name();
+        final long gatewayMac = GATEWAY_MAC_PREFIX | spec.vni();
+        final List<long[]> subnets = new ArrayList<>();
+        final List<Integer> gateways4 = new ArrayList<>();
+        final List<Long> gateways6 = new ArrayList<>();
+        final Ipv4RouteTable.Builder routes4 = Ipv4RouteTable.builder();
+        final Ipv6RouteTable.Builder routes6 = Ipv6RouteTable.builder();
+        final HopList hops = new HopList();
+        final int connected = hops.add(NetworkTable.HOP_CONNECTED, 0, 0, 0);
+        for (final SubnetSpec subnet : spec.subnets())
+        {
+            final long[] cidr = parseCidr(where + ": subnet", subnet.cidr());
+            for (final long[] other : subnets)
+            {
+                if (other[3] == cidr[3] && overlaps(cidr, other))
+                {
+                    throw new IllegalArgumentException(where + ": subnet " + subnet.cidr() + " overlaps another subnet");
+                }
+            }
+            subnets.add(cidr);
+            if (cidr[3] == 1)
+            {
+                if (spec.mtuBytes() < 1280)
+                {
+                    throw new IllegalArgumentException(where + ": mtu must be at least 1280 with an IPv6 subnet");
+                }
+                final long[] gateway = parseAddress6(where + ": subnet " + subnet.cidr() + " gateway", subnet.gateway());
+                if (!contains(cidr, gateway[0], gateway[1]))
+                {
+                    throw new IllegalArgumentException(where + ": gateway " + subnet.gateway() + " is outside " + subnet.cidr());
+                }
+                gateways6.add(gateway[0]);
+                gateways6.add(gateway[1]);
+                routes6.add(cidr[0], cidr[1], (int)cidr[2], connected);
+            }
+            else
+            {
+                final int gateway = parseAddress4(where + ": subnet " + subnet.cidr() + " gateway", subnet.gateway());
+                if (!contains(cidr, gateway & 0xFFFF_FFFFL, 0))
+                {
+                    throw new IllegalArgumentException(where + ": gateway " + subnet.gateway() + " is outside " + subnet.cidr());
+                }
+                gateways4.add(gateway);
+                routes4.add((int)cidr[0], (int)cidr[2], connected);
+            }
+        }
+
+        final KeyedTable.Builder macs = new KeyedTable.Builder();
+        final KeyedTable.Builder neighbors4 = new KeyedTable.Builder();
+        final KeyedTable.Builder neighbors6 = new KeyedTable.Builder();
+        final Set<Long> macSet = new HashSet<>();
+        final Set<String> addresses = new HashSet<>();
+        macSet.add(gatewayMac);
+        for (final Integer gateway : gateways4)
+        {
+            addresses.add("4/" + gateway);
+        }
+        for (int i = 0; i < gateways6.size(); i += 2)
+        {
+            addresses.add("6/" + gateways6.get(i) + "/" + gateways6.get(i + 1));
+        }
+        for (final PortSpec port : networkPorts)
+        {
+            final PortEntry entry = ports[port.id()];
+            final String portWhere = "port " + port.id() + " (" + port.name() + ")";
+            if (!macSet.add(port.mac()))
+            {
+                throw new IllegalArgumentException(portWhere + ": mac " + EthernetFlyweight.formatMac(port.mac()) +
+                    " already used in " + where);
+            }
+            macs.put(port.mac(), 0, port.id(), port.mac());
+            if (entry.hasIpv4)
+            {
+                if (!addresses.add("4/" + entry.ipv4))
+                {
+                    throw new IllegalArgumentException(portWhere + ": ipv4 " + port.ipv4() + " already used in " + where);
+                }
+                neighbors4.put(entry.ipv4 & 0xFFFF_FFFFL, 0, port.id(), port.mac());
+            }
+            if (entry.hasIpv6)
+            {
+                if (!addresses.add("6/" + entry.ipv6High + "/" + entry.ipv6Low))
+                {
+                    throw new IllegalArgumentException(portWhere + ": ipv6 " + port.ipv6() + " already used in " + where);
+                }
+                neighbors6.put(entry.ipv6High, entry.ipv6Low, port.id(), port.mac());
+            }
+        }
+        for (final RemoteSpec remote : spec.remotes())
+        {
+            final String remoteWhere = where + ": remote " + remote.ip();
+            if (remote.device() < 0)
+            {
+                throw new IllegalArgumentException(remoteWhere + ": device must be >= 0");
+            }
+            if (EthernetFlyweight.isMulticast(remote.mac()) || remote.mac() == 0 || (remote.mac() >>> 48) != 0)
+            {
+                throw new IllegalArgumentException(remoteWhere + ": mac must be a unicast address");
+            }
+            final int location = NetworkTable.remoteLocation(remote.device());
+            final boolean v6 = remote.ip().indexOf(':') >= 0;
+            if (v6)
+            {
+                final long[] address = parseAddress6(remoteWhere, remote.ip());
+                requireInSubnet(remoteWhere, spec, true, 0, address[0], address[1]);
+                if (!addresses.add("6/" + address[0] + "/" + address[1]))
+                {
+                    throw new IllegalArgumentException(remoteWhere + ": address already used");
+                }
+                neighbors6.put(address[0], address[1], location, remote.mac());
+            }
+            else
+            {
+                final int address = parseAddress4(remoteWhere, remote.ip());
+                requireInSubnet(remoteWhere, spec, false, address, 0, 0);
+                if (!addresses.add("4/" + address))
+                {
+                    throw new IllegalArgumentException(remoteWhere + ": address already used");
+                }
+                neighbors4.put(address & 0xFFFF_FFFFL, 0, location, remote.mac());
+            }
+            if (macSet.add(remote.mac()))
+            {
+                macs.put(remote.mac(), 0, location, remote.mac());
+            }
+        }
+
+        for (final RouteSpec route : spec.routes())
+        {
+            final String routeWhere = where + ": route " + route.prefix();
+            final long[] cidr = parseCidr(routeWhere, route.prefix());
+            final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
+            if (cidr[3] == 1)
+            {
+                routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
+            }
+            else
+            {
+                routes4.add((int)cidr[0], (int)cidr[2], hop);
+            }
+        }
+
+        final int[] g4 = gateways4.stream().mapToInt(Integer::intValue).toArray();
+        final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
+        return new NetworkTable(n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(), gatewayMac, g4, g6,
+            routes4.build(), routes6.build(), hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(),
+            macs.build(), neighbors4.build(), neighbors6.build());
+    }
+
+    private static int compileTarget(
+        final String where, final RouteTarget target, final HopList hops, final PortEntry[] ports, final int network,
+        final long gatewayMac)
+    {
+        return switch (target)
+        {
+            case RouteTarget.LocalPort local ->
+            {
+                final PortEntry port = requirePort(where, local.port(), ports, network);
+                yield hops.add(NetworkTable.HOP_LOCATION, local.port(), 0, port.mac);
+            }
+            case RouteTarget.RemoteDevice remote -> hops.add(NetworkTable.HOP_LOCATION,
+                NetworkTable.remoteLocation(remote.device()), 0, gatewayMac);
+            case RouteTarget.Ecmp ecmp ->
+            {
+                final int[] locations = new int[ecmp.members().size()];
+                for (int i = 0; i < locations.length; i++)
+                {
+                    final RouteTarget member = ecmp.members().get(i);
+                    if (member instanceof RouteTarget.LocalPort local)
+                    {
+                        requirePort(where, local.port(), ports, network);
+                        locations[i] = local.port();
+                    }
+                    else
+                    {
+                        locations[i] = NetworkTable.remoteLocation(((RouteTarget.RemoteDevice)member).device());
+                    }
+                }
+                yield hops.addEcmp(locations);
+            }
+            case RouteTarget.Blackhole blackhole -> hops.add(NetworkTable.HOP_BLACKHOLE, 0, 0, 0);
+            case RouteTarget.Reject reject -> hops.add(NetworkTable.HOP_REJECT, 0, 0, 0);
+        };
+    }
+
+    private static PortEntry requirePort(final String where, final int id, final PortEntry[] ports, final int network)
+    {
+        final PortEntry port = id >= 0 && id < ports.length ? ports[id] : null;
+        if (port == null)
+        {
+            throw new IllegalArgumentException(where + ": unknown port " + id);
+        }
+        if (port.network != network)
+        {
+            throw new IllegalArgumentException(where + ": port " + id + " belongs to another network");
+        }
+        return port;
+    }
+
+    private static void requireInSubnet(
+        final String where, final NetworkSpec spec, final boolean v6, final int ipv4, final long high, final long low)
+    {
+        for (final SubnetSpec subnet : spec.subnets())
+        {
+            final long[] cidr = parseCidr("network " + spec.name() + ": subnet", subnet.cidr());
+            if (v6 == (cidr[3] == 1) && contains(cidr, v6 ? high : ipv4 & 0xFFFF_FFFFL, v6 ? low : 0))
+            {
+                return;
+            }
+        }
+        throw new IllegalArgumentException(where + " is outside every subnet of network " + spec.name());
+    }
+
+    /** Parsed CIDR: {high, low, length, isV6}; IPv4 in high as an unsigned 32-bit value. */
+    static long[] parseCidr(final String where, final String text)
+    {
+        if (text == null)
+        {
+            throw new IllegalArgumentException(where + ": missing prefix");
+        }
+        final int slash = text.indexOf('/');
+        if (slash < 0)
+        {
+            throw new IllegalArgumentException(where + ": not a prefix (address/length): " + text);
+        }
+        final int length;
+        try
+        {
+            length = Integer.parseInt(text.substring(slash + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(where + ": bad prefix length in " + text, ex);
+        }
+        final String address = text.substring(0, slash);
+        if (address.indexOf(':') >= 0)
+        {
+            final long[] a = parseAddress6(where, address);
+            if (length < 0 || length > 128)
+            {
+                throw new IllegalArgumentException(where + ": IPv6 prefix length must be 0..128: " + text);
+            }
+            final long maskHigh = length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
+            final long maskLow = length <= 64 ? 0 : length == 128 ? -1L : -1L << (128 - length);
+            if ((a[0] & ~maskHigh) != 0 || (a[1] & ~maskLow) != 0)
+            {
+                throw new IllegalArgumentException(where + ": host bits set in " + text);
+            }
+            return new long[] {a[0], a[1], length, 1};
+        }
+        final int a = parseAddress4(where, address);
+        if (length < 0 || length > 32)
+        {
+            throw new IllegalArgumentException(where + ": IPv4 prefix length must be 0..32: " + text);
+        }
+        final int mask = length == 0 ? 0 : -1 << (32 - length);
+        if ((a & ~mask) != 0)
+        {
+            throw new IllegalArgumentException(where + ": host bits set in " + text);
+        }
+        return new long[] {a & 0xFFFF_FFFFL, 0, length, 0};
+    }
+
+    private static boolean contains(final long[] cidr, final long high, final long low)
+    {
+        final int length = (int)cidr[2];
+        if (cidr[3] == 0)
+        {
+            final long mask = length == 0 ? 0 : (0xFFFF_FFFFL << (32 - length)) & 0xFFFF_FFFFL;
+            return (high & mask) == cidr[0];
+        }
+        final long maskHigh = length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
+        final long maskLow = length <= 64 ? 0 : length == 128 ? -1L : -1L << (128 - length);
+        return (high & maskHigh) == cidr[0] && (low & maskLow) == cidr[1];
+    }
+
+    private static boolean overlaps(final long[] a, final long[] b)
+    {
+        return a[2] <= b[2] ? contains(a, b[0], b[1]) : contains(b, a[0], a[1]);
+    }
+
+    static int parseAddress4(final String where, final String text)
+    {
+        try
+        {
+            return Ipv4Flyweight.parse(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    static long[] parseAddress6(final String where, final String text)
+    {
+        final byte[] bytes;
+        try
+        {
+            bytes = Ipv6Flyweight.parse(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
+        }
+        long high = 0;
+        long low = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            high = (high << 8) | (bytes[i] & 0xFF);
+            low = (low << 8) | (bytes[i + 8] & 0xFF);
+        }
+        return new long[] {high, low};
+    }
+
+    /** Next hops collected while compiling one network. */
+    private static final class HopList
+    {
+        private final List<int[]> hops = new ArrayList<>();
+        private final List<Long> macs = new ArrayList<>();
+        private final List<Integer> ecmp = new ArrayList<>();
+
+        int add(final int kind, final int value, final int count, final long mac)
+        {
+            hops.add(new int[] {kind, value, count});
+            macs.add(mac);
+            return hops.size() - 1;
+        }
+
+        int addEcmp(final int[] locations)
+        {
+            final int start = ecmp.size();
+            for (final int location : locations)
+            {
+                ecmp.add(location);
+            }
+            return add(NetworkTable.HOP_ECMP, start, locations.length, 0);
+        }
+
+        int[] kinds()
+        {
+            return hops.stream().mapToInt(h -> h[0]).toArray();
+        }
+
+        int[] values()
+        {
+            return hops.stream().mapToInt(h -> h[1]).toArray();
+        }
+
+        int[] counts()
+        {
+            return hops.stream().mapToInt(h -> h[2]).toArray();
+        }
+
+        int[] ecmp()
+        {
+            return ecmp.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        long[] macs()
+        {
+            return macs.stream().mapToLong(Long::longValue).toArray();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.vsnic.dataplane.table;
+
+/**
+ * Everything the workers look up for one virtual network, immutable: its routes (IPv4 and IPv6
+ * longest-prefix match to a next-hop id), the next hops, the MAC table and the neighbour tables
+ * (IP to MAC and location). Lookups in one network can only ever return entries of that network:
+ * there is no shared table that a key from another network could hit.
+ *
+ * <p>Locations: a value {@code >= 0} is a local port id; a value {@code <= -2} is a remote device
+ * ({@link #remoteLocation(int)}); -1 means none.
+ */
+public final class NetworkTable
+{
+    /** Next hop: resolve the destination address in the neighbour table (a connected subnet). */
+    public static final int HOP_CONNECTED = 0;
+    /** Next hop: a fixed location (local port or remote device). */
+    public static final int HOP_LOCATION = 1;
+    /** Next hop: an ECMP group of locations. */
+    public static final int HOP_ECMP = 2;
+    /** Next hop: silently discard. */
+    public static final int HOP_BLACKHOLE = 3;
+    /** Next hop: discard and send ICMP unreachable. */
+    public static final int HOP_REJECT = 4;
+
+    public static final int NO_LOCATION = -1;
+
+    final int index;
+    final int counterSlot;
+    final String name;
+    final int vni;
+    final int mtuBytes;
+    final long gatewayMac;
+    final int[] gateways4;
+    final long[] gateways6;
+    final Ipv4RouteTable routes4;
+    final Ipv6RouteTable routes6;
+    final int[] hopKinds;
+    final int[] hopValues;
+    final int[] hopCounts;
+    final int[] ecmpLocations;
+    final long[] hopMacs;
+    final KeyedTable macs;
+    final KeyedTable neighbors4;
+    final KeyedTable neighbors6;
+
+    NetworkTable(
+        final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
+        final int[] gateways4, final long[] gateways6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
+        final int[] hopKinds, final int[] hopValues, final int[] hopCounts, final int[] ecmpLocations, final long[] hopMacs,
+        final KeyedTable macs, final KeyedTable neighbors4, final KeyedTable neighbors6)
+    {
+        this.index = index;
+        this.counterSlot = counterSlot;
+        this.name = name;
+        this.vni = vni;
+        this.mtuBytes = mtuBytes;
+        this.gatewayMac = gatewayMac;
+        this.gateways4 = gateways4;
+        this.gateways6 = gateways6;
+        this.routes4 = routes4;
+        this.routes6 = routes6;
+        this.hopKinds = hopKinds;
+        this.hopValues = hopValues;
+        this.hopCounts = hopCounts;
+        this.ecmpLocations = ecmpLocations;
+        this.hopMacs = hopMacs;
+        this.macs = macs;
+        this.neighbors4 = neighbors4;
+        this.neighbors6 = neighbors6;
+    }
+
+    /**
+     * @return the location value of remote device {@code device}.
+     */
+    public static int remoteLocation(final int device)
+    {
+        return -2 - device;
+    }
+
+    /**
+     * @return the device of a remote location ({@code location <= -2}).
+     */
+    public static int remoteDevice(final int location)
+    {
+        return -2 - location;
+    }
+
+    public int index()
+    {
+        return index;
+    }
+
+    /**
+     * @return the network's counter slot: stable for the network's lifetime across snapshots.
+     */
+    public int counterSlot()
+    {
+        return counterSlot;
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    public int vni()
+    {
+        return vni;
+    }
+
+    public int mtuBytes()
+    {
+        return mtuBytes;
+    }
+
+    /**
+     * @return the MAC the data plane answers with for the network's gateways (the virtual router).
+     */
+    public long gatewayMac()
+    {
+        return gatewayMac;
+    }
+
+    /**
+     * @return true when {@code address} is one of the network's IPv4 gateway addresses.
+     */
+    public boolean isGateway4(final int address)
+    {
+        for (final int gateway : gateways4)
+        {
+            if (gateway == address)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public int gateway4Count()
+    {
+        return gateways4.length;
+    }
+
+    /**
+     * @return the IPv4 gateway address of the network's {@code index}-th IPv4 subnet.
+     */
+    public int gateway4(final int index)
+    {
+        return gateways4[index];
+    }
+
+    public int gateway6Count()
+    {
+        return gateways6.length / 2;
+    }
+
+    public long gateway6High(final int index)
+    {
+        return gateways6[index * 2];
+    }
+
+    public long gateway6Low(final int index)
+    {
+        return gateways6[index * 2 + 1];
+    }
+
+    /**
+     * @return true when the address is one of the network's IPv6 gateway addresses.
+     */
+    public boolean isGateway6(final long high, final long low)
+    {
+        for (int i = 0; i < gateways6.length; i += 2)
+        {
+            if (gateways6[i] == high && gateways6[i + 1] == low)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return next-hop id for the IPv4 destination, or {@link Ipv4RouteTable#NO_ROUTE}.
+     */
+    public int route4(final int destination)
+    {
+        return routes4.lookup(destination);
+    }
+
+    /**
+     * @return next-hop id for the IPv6 destination, or {@link Ipv6RouteTable#NO_ROUTE}.
+     */
+    public int route6(final long high, final long low)
+    {
+        return routes6.lookup(high, low);
+    }
+
+    public int hopKind(final int hop)
+    {
+        return hopKinds[hop];
+    }
+
+    /**
+     * @return the location of a {@link #HOP_LOCATION} hop.
+     */
+    public int hopLocation(final int hop)
+    {
+        return hopValues[hop];
+    }
+
+    /**
+     * @return the destination MAC to write for a {@link #HOP_LOCATION} hop (the port's MAC, or the
+     *     gateway MAC for a remote device, which routes again on arrival).
+     */
+    public long hopMac(final int hop)
+    {
+        return hopMacs[hop];
+    }
+
+    /**
+     * @return the location an ECMP hop picks for a flow hash (stable for the same hash).
+     */
+    public int ecmpLocation(final int hop, final int flowHash)
+    {
+        return ecmpLocations[hopValues[hop] + Integer.remainderUnsigned(flowHash, hopCounts[hop])];
+    }
+
+    /**
+     * @return the MAC table (MAC to location).
+     */
+    public KeyedTable macs()
+    {
+        return macs;
+    }
+
+    /**
+     * @return the IPv4 neighbour table (address to MAC and location).
+     */
+    public KeyedTable neighbors4()
+    {
+        return neighbors4;
+    }
+
+    /**
+     * @return the IPv6 neighbour table (address high/low to MAC and location).
+     */
+    public KeyedTable neighbors6()
+    {
+        return neighbors6;
+    }
+
+    public Ipv4RouteTable routes4()
+    {
+        return routes4;
+    }
+
+    public Ipv6RouteTable routes6()
+    {
+        return routes6;
+    }
+}
