@@ -2,6 +2,7 @@ package io.vsnic.dataplane.buffer;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 
 /**
  * One frame buffer: a fixed-size off-heap slot of a {@link FramePool} plus the window of it that
@@ -16,6 +17,7 @@ public final class Frame
     private final FramePool pool;
     private final int index;
     private final MemorySegment slot;
+    private final ByteBuffer buffer;
     private final int capacity;
     private int start;
     private int length;
@@ -30,6 +32,7 @@ public final class Frame
         this.pool = pool;
         this.index = index;
         this.slot = slot;
+        this.buffer = slot.asByteBuffer();
         this.capacity = (int)slot.byteSize();
     }
 
@@ -39,6 +42,25 @@ public final class Frame
     public MemorySegment segment()
     {
         return slot;
+    }
+
+    /**
+     * @return a direct {@link ByteBuffer} over the frame bytes (position = start, limit = start + length),
+     *     for socket and Netty I/O. One buffer object per slot, reused: valid until the window changes.
+     */
+    public ByteBuffer byteBuffer()
+    {
+        return buffer.limit(start + length).position(start);
+    }
+
+    /**
+     * @return a direct {@link ByteBuffer} over the whole slot after the default headroom (position =
+     *     headroom, limit = slot end), for receiving into the frame; then set the window with
+     *     {@link #window(int, int)}.
+     */
+    public ByteBuffer receiveBuffer()
+    {
+        return buffer.limit(capacity).position(pool.headroomBytes());
     }
 
     /**

@@ -20,9 +20,11 @@ import io.vsnic.dataplane.security.CompiledPolicy;
 import io.vsnic.dataplane.security.ConnectionTable;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.status.WorkerCounters;
+import io.vsnic.dataplane.substrate.OverlayHeaders;
 import io.vsnic.dataplane.table.ForwardingState;
 import io.vsnic.dataplane.table.KeyedTable;
 import io.vsnic.dataplane.table.NetworkTable;
+import io.vsnic.dataplane.table.PeerEntry;
 import io.vsnic.dataplane.table.PortEntry;
 
 /**
@@ -72,6 +74,7 @@ public final class Worker implements Runnable
     private final WorkerCounters counters = new WorkerCounters();
     private final FrameClassifier classifier = FrameClassifier.forwarding();
     private final IcmpWriter icmpWriter = new IcmpWriter();
+    private final OverlayHeaders overlayHeaders = new OverlayHeaders();
     private volatile Port[] owned = new Port[0];
     private volatile boolean running = true;
 
@@ -212,6 +215,15 @@ public final class Worker implements Runnable
             outputs[i] = NO_OUTPUT;
             networkSlots[i] = -1;
             frame.port(ingressId);
+            if (fromOverlay)
+            {
+                final PeerEntry peer = state.peer(frame.peerDevice());
+                reasons[i] = peer == null ? DropReason.UNKNOWN_PEER.ordinal() : overlayHeaders.decapsulate(frame, peer);
+                if (reasons[i] != 0)
+                {
+                    continue;
+                }
+            }
             reasons[i] = classifier.classify(frame.segment(), frame.start(), frame.length(), layouts[i]);
         }
 
@@ -259,6 +271,11 @@ public final class Worker implements Runnable
         if (source != null && source.antiSpoof() && layout.sourceMac() != source.mac())
         {
             reasons[i] = DropReason.SPOOFED_MAC.ordinal();
+            return;
+        }
+        if (source == null && !locatedAtPeer(segment, layout, network, ingressLocation))
+        {
+            reasons[i] = DropReason.OVERLAY_SPOOFED_SOURCE.ordinal();
             return;
         }
         final int l3Type = layout.l3Type();
@@ -636,6 +653,59 @@ public final class Worker implements Runnable
     {
         final CompiledPolicy policy = destination == null ? null : destination.policy();
         return policy == null || policy.allowsIngressV6(protocol, high, low, port);
+    }
+
+    /**
+     * Cross-device anti-spoofing: the inner source of an overlay frame must be located at the peer
+     * that sent it. A switched frame's source MAC must be a MAC of that peer; a routed frame (source
+     * MAC = the gateway MAC, the peer routed it) must have a source IP that this network places at
+     * that peer, as a neighbour or through a route.
+     */
+    private boolean locatedAtPeer(
+        final MemorySegment segment, final FrameLayout layout, final NetworkTable network, final int peerLocation)
+    {
+        final long sourceMac = layout.sourceMac();
+        if (sourceMac != network.gatewayMac())
+        {
+            final int slot = network.macs().find(sourceMac, 0);
+            return slot >= 0 && network.macs().location(slot) == peerLocation;
+        }
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            final int address = ipv4.source();
+            final int slot = network.neighbors4().find(address & 0xFFFF_FFFFL, 0);
+            if (slot >= 0)
+            {
+                return network.neighbors4().location(slot) == peerLocation;
+            }
+            final int hop = network.route4(address);
+            return hop >= 0 && hopReaches(network, hop, peerLocation);
+        }
+        if (layout.l3Type() == FrameLayout.L3_IPV6)
+        {
+            ipv6.wrap(segment, layout.l3Offset());
+            final long high = ipv6.sourceHigh();
+            final long low = ipv6.sourceLow();
+            final int slot = network.neighbors6().find(high, low);
+            if (slot >= 0)
+            {
+                return network.neighbors6().location(slot) == peerLocation;
+            }
+            final int hop = network.route6(high, low);
+            return hop >= 0 && hopReaches(network, hop, peerLocation);
+        }
+        return false;
+    }
+
+    private static boolean hopReaches(final NetworkTable network, final int hop, final int location)
+    {
+        return switch (network.hopKind(hop))
+        {
+            case NetworkTable.HOP_LOCATION -> network.hopLocation(hop) == location;
+            case NetworkTable.HOP_ECMP -> network.ecmpContains(hop, location);
+            default -> false;
+        };
     }
 
     private boolean sourceAddressAllowed(final MemorySegment segment, final FrameLayout layout, final PortEntry source)

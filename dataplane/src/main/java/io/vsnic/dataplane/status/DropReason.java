@@ -93,7 +93,21 @@ public enum DropReason
     /** The output port's transmit queue was full. */
     TX_QUEUE_FULL("tx_queue_full"),
     /** An ICMP error or local answer could not be built (no buffer). */
-    ICMP_NOT_SENT("icmp_not_sent");
+    ICMP_NOT_SENT("icmp_not_sent"),
+    /** Substrate datagram from an address that is no configured peer, or overlay frame for a device that is no peer. */
+    UNKNOWN_PEER("unknown_peer"),
+    /** Overlay frame with a VNI the sending peer is not allowed to use. */
+    VNI_NOT_ALLOWED("vni_not_allowed"),
+    /** Geneve frame with a critical option this device does not understand (RFC 8926 section 3.5). */
+    GENEVE_CRITICAL_OPTION("geneve_critical_option"),
+    /** Geneve OAM frame (not handled by the data plane). */
+    GENEVE_OAM("geneve_oam"),
+    /** Overlay frame whose inner source is not located at the peer that sent it (cross-device anti-spoofing). */
+    OVERLAY_SPOOFED_SOURCE("overlay_spoofed_source"),
+    /** Substrate receive queue towards the workers was full. */
+    SUBSTRATE_RX_QUEUE_FULL("substrate_rx_queue_full"),
+    /** Substrate send failed (socket error, or the transport is not running). */
+    SUBSTRATE_TX_ERROR("substrate_tx_error");
 
     private static final DropReason[] VALUES = values();
 

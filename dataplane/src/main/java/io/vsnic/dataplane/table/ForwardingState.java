@@ -1,5 +1,8 @@
 package io.vsnic.dataplane.table;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -8,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
 import io.vsnic.dataplane.config.RemoteSpec;
 import io.vsnic.dataplane.config.RouteSpec;
@@ -28,6 +32,8 @@ public final class ForwardingState
 {
     /** Port ids are 0..MAX_PORTS-1 (counter arrays are sized by it). */
     public static final int MAX_PORTS = 4096;
+    /** Device ids are 0..MAX_DEVICES-1. */
+    public static final int MAX_DEVICES = 4096;
     /** Largest VNI (24 bits). */
     public static final int MAX_VNI = (1 << 24) - 1;
     /** Prefix of the gateway MAC of every network: 02:56:53 ("VS"), followed by the VNI. */
@@ -36,19 +42,24 @@ public final class ForwardingState
     /** Network counter slots (see {@link io.vsnic.dataplane.status.WorkerCounters#MAX_NETWORKS}). */
     public static final int MAX_NETWORKS = 1024;
 
-    private static final ForwardingState EMPTY = build(null, List.of(), List.of());
+    private static final ForwardingState EMPTY = build(null, List.of(), List.of(), List.of());
 
     private final NetworkTable[] networks;
     private final Map<String, Integer> networkIndex;
     private final KeyedTable vniIndex;
     private final PortEntry[] ports;
+    private final PeerEntry[] peers;
+    private final Map<InetSocketAddress, PeerEntry> peersByEndpoint;
     private final long version;
     private final int nextSlot;
 
     private ForwardingState(
         final NetworkTable[] networks, final Map<String, Integer> networkIndex, final KeyedTable vniIndex,
-        final PortEntry[] ports, final long version, final int nextSlot)
+        final PortEntry[] ports, final PeerEntry[] peers, final Map<InetSocketAddress, PeerEntry> peersByEndpoint,
+        final long version, final int nextSlot)
     {
+        this.peers = peers;
+        this.peersByEndpoint = peersByEndpoint;
         this.networks = networks;
         this.networkIndex = networkIndex;
         this.vniIndex = vniIndex;
@@ -108,6 +119,22 @@ public final class ForwardingState
     }
 
     /**
+     * @return the peer device with an id, or null.
+     */
+    public PeerEntry peer(final int device)
+    {
+        return device >= 0 && device < peers.length ? peers[device] : null;
+    }
+
+    /**
+     * @return the peer whose substrate endpoint is {@code sender}, or null.
+     */
+    public PeerEntry peerAt(final InetSocketAddress sender)
+    {
+        return peersByEndpoint.get(sender);
+    }
+
+    /**
      * @return a version number that grows with every build (for diagnostics).
      */
     public long version()
@@ -137,6 +164,51 @@ public final class ForwardingState
     public static ForwardingState build(
         final ForwardingState previous, final List<NetworkSpec> networkSpecs, final List<PortSpec> portSpecs)
     {
+        return build(previous, networkSpecs, portSpecs, List.of());
+    }
+
+    /**
+     * Validates and compiles a configuration with peer devices into the snapshot that follows {@code previous}.
+     *
+     * @throws IllegalArgumentException naming the offending network, port, peer, route or field.
+     */
+    public static ForwardingState build(
+        final ForwardingState previous, final List<NetworkSpec> networkSpecs, final List<PortSpec> portSpecs,
+        final List<PeerSpec> peerSpecs)
+    {
+        final PeerEntry[] peers = new PeerEntry[MAX_DEVICES];
+        final Map<InetSocketAddress, PeerEntry> peersByEndpoint = new HashMap<>();
+        for (final PeerSpec peer : peerSpecs)
+        {
+            final String where = "peer " + peer.device() + " (" + peer.name() + ")";
+            if (peer.device() < 0 || peer.device() >= MAX_DEVICES)
+            {
+                throw new IllegalArgumentException(where + ": device must be in 0.." + (MAX_DEVICES - 1));
+            }
+            if (peers[peer.device()] != null)
+            {
+                throw new IllegalArgumentException(where + ": duplicate device id");
+            }
+            if (peer.encapsulation() == null)
+            {
+                throw new IllegalArgumentException(where + ": encapsulation is required");
+            }
+            for (final int vni : peer.allowedVnis())
+            {
+                if (vni < 0 || vni > MAX_VNI)
+                {
+                    throw new IllegalArgumentException(where + ": allowed vni out of range: " + vni);
+                }
+            }
+            final InetSocketAddress endpoint = parseEndpoint(where + ": endpoint", peer.endpoint());
+            final PeerEntry entry = new PeerEntry(peer.device(), peer.name(), endpoint, peer.encapsulation(),
+                peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray());
+            if (peersByEndpoint.put(endpoint, entry) != null)
+            {
+                throw new IllegalArgumentException(where + ": endpoint " + peer.endpoint() + " already used by another peer");
+            }
+            peers[peer.device()] = entry;
+        }
         if (networkSpecs.size() > MAX_NETWORKS)
         {
             throw new IllegalArgumentException("at most " + MAX_NETWORKS + " networks: " + networkSpecs.size());
@@ -264,7 +336,8 @@ public final class ForwardingState
         {
             version = ++versions;
         }
-        return new ForwardingState(tables, Map.copyOf(index), vniIndex.build(), ports, version, cursor);
+        return new ForwardingState(tables, Map.copyOf(index), vniIndex.build(), ports, peers, Map.copyOf(peersByEndpoint),
+            version, cursor);
     }
 
     private static NetworkTable compileNetwork(
@@ -549,6 +622,55 @@ public final class ForwardingState
     private static boolean overlaps(final long[] a, final long[] b)
     {
         return a[2] <= b[2] ? contains(a, b[0], b[1]) : contains(b, a[0], a[1]);
+    }
+
+    /**
+     * Parses "a.b.c.d:port" or "[v6]:port" (literal addresses only: no name resolution on the control path).
+     */
+    static InetSocketAddress parseEndpoint(final String where, final String text)
+    {
+        if (text == null)
+        {
+            throw new IllegalArgumentException(where + ": missing");
+        }
+        final int colon = text.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw new IllegalArgumentException(where + ": expected address:port: " + text);
+        }
+        String host = text.substring(0, colon);
+        final int port;
+        try
+        {
+            port = Integer.parseInt(text.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(where + ": bad port in " + text, ex);
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new IllegalArgumentException(where + ": port must be in 1..65535: " + text);
+        }
+        final byte[] address;
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+            address = Ipv6Flyweight.parse(host);
+        }
+        else
+        {
+            final int v4 = parseAddress4(where, host);
+            address = new byte[] {(byte)(v4 >>> 24), (byte)(v4 >>> 16), (byte)(v4 >>> 8), (byte)v4};
+        }
+        try
+        {
+            return new InetSocketAddress(InetAddress.getByAddress(address), port);
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
+        }
     }
 
     static int parseAddress4(final String where, final String text)

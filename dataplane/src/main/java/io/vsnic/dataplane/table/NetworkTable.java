@@ -226,6 +226,22 @@ public final class NetworkTable
     }
 
     /**
+     * @return true when an ECMP hop has {@code location} among its members.
+     */
+    public boolean ecmpContains(final int hop, final int location)
+    {
+        final int start = hopValues[hop];
+        for (int i = 0; i < hopCounts[hop]; i++)
+        {
+            if (ecmpLocations[start + i] == location)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * @return the MAC table (MAC to location).
      */
     public KeyedTable macs()

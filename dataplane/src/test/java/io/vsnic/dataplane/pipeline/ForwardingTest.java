@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
 import io.vsnic.dataplane.config.RemoteSpec;
 import io.vsnic.dataplane.config.RouteSpec;
@@ -84,7 +86,9 @@ class ForwardingTest
 
     private void configure(final int mtu, final List<RouteSpec> routes)
     {
-        harness.configure(List.of(blue(mtu, routes), red()), ports());
+        harness.configure(List.of(blue(mtu, routes), red()), ports(),
+            List.of(new PeerSpec(7, "device-7", "192.0.2.7:6081", Encapsulation.GENEVE, List.of()),
+                new PeerSpec(5, "device-5", "192.0.2.5:6081", Encapsulation.GENEVE, List.of(VNI_BLUE))));
     }
 
     @BeforeEach
@@ -370,13 +374,26 @@ class ForwardingTest
         assertEquals(REMOTE_MAC, out.get(1).layout().destinationMac());
 
         final MemoryPort overlay = harness.ports.get(OVERLAY);
-        harness.send(overlay, harness.build(b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)),
-            VNI_BLUE, 7);
-        harness.send(overlay, harness.build(b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)),
-            4242, 7);
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)), -1, 7);
+        harness.send(overlay, harness.buildGeneve(4242,
+            b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)), -1, 7);
+        // Routed by device 5 (source MAC = gateway): the source IP must be one this network places at device 5.
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(GW_MAC, GW_MAC).ipv4(ip("10.9.3.3"), IP1).udp(2, 1).payload(8, 0)), -1, 5);
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(GW_MAC, GW_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)), -1, 5);
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(8, 0)), -1, 9);
         harness.drain();
-        assertEquals(1, harness.received(1).size());
-        assertEquals(1, harness.counters().drops(DropReason.UNKNOWN_VNI));
+        final List<PipelineHarness.Out> delivered = harness.received(1);
+        assertEquals(2, delivered.size());
+        assertEquals(REMOTE_MAC, delivered.get(0).layout().sourceMac());
+        assertEquals(GW_MAC, delivered.get(1).layout().sourceMac());
+        final CounterSnapshot counters = harness.counters();
+        assertEquals(1, counters.drops(DropReason.UNKNOWN_VNI));
+        assertEquals(1, counters.drops(DropReason.OVERLAY_SPOOFED_SOURCE), "10.0.1.21 lives at device 7, not 5");
+        assertEquals(1, counters.drops(DropReason.UNKNOWN_PEER));
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
 import io.vsnic.dataplane.protocol.FrameBuilder;
 import io.vsnic.dataplane.protocol.FrameClassifier;
@@ -40,7 +41,12 @@ final class PipelineHarness implements AutoCloseable
 
     PipelineHarness configure(final List<NetworkSpec> networks, final List<PortSpec> portSpecs)
     {
-        dataPlane.publish(ForwardingState.build(dataPlane.state(), networks, portSpecs));
+        return configure(networks, portSpecs, List.of());
+    }
+
+    PipelineHarness configure(final List<NetworkSpec> networks, final List<PortSpec> portSpecs, final List<PeerSpec> peers)
+    {
+        dataPlane.publish(ForwardingState.build(dataPlane.state(), networks, portSpecs, peers));
         for (final PortSpec spec : portSpecs)
         {
             if (!ports.containsKey(spec.id()))
@@ -67,6 +73,17 @@ final class PipelineHarness implements AutoCloseable
     void send(final int portId, final Consumer<FrameBuilder> layers)
     {
         send(ports.get(portId), build(layers), -1, -1);
+    }
+
+    /**
+     * Builds a Geneve-encapsulated frame as the substrate hands it to the overlay port: overlay header + inner frame.
+     */
+    Frame buildGeneve(final int vni, final Consumer<FrameBuilder> inner)
+    {
+        final Frame frame = build(inner);
+        final io.vsnic.dataplane.substrate.OverlayHeaders headers = new io.vsnic.dataplane.substrate.OverlayHeaders();
+        headers.encapsulate(frame, io.vsnic.dataplane.config.Encapsulation.GENEVE, vni);
+        return frame;
     }
 
     Frame build(final Consumer<FrameBuilder> layers)

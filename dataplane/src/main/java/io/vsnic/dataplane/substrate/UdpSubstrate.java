@@ -1,0 +1,486 @@
+package io.vsnic.dataplane.substrate;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Supplier;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.unix.UnixChannelOption;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.buffer.IntMpmcQueue;
+import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.pipeline.Port;
+import io.vsnic.dataplane.status.DropReason;
+import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.dataplane.table.PeerEntry;
+
+/**
+ * The substrate: UDP sockets (Netty epoll, io_uring or NIO) that carry overlay frames between
+ * devices, presented to the data plane as its overlay {@link Port}.
+ *
+ * <p>Receive: Netty event loops read datagrams (epoll: {@code recvmmsg} batches of up to
+ * {@link #RECEIVE_BATCH}; several sockets per port with {@code SO_REUSEPORT} when
+ * {@link Config#receiveQueues()} &gt; 1, which the kernel spreads by flow); each datagram's sender must
+ * be a configured peer; its payload is copied into a frame from the data plane's pool (one copy, no
+ * per-packet heap allocation of our own) which is queued, lock-free, for the worker that owns this
+ * port. The worker checks and strips the overlay header ({@link OverlayHeaders}) and runs the
+ * pipeline, so the event loop is not a second copy of the pipeline.
+ *
+ * <p>Transmit: workers hand over frames that carry {@link Frame#vni()} and {@link Frame#peerDevice()};
+ * the worker thread adds the Geneve/VXLAN header, copies the datagram into a pooled direct buffer,
+ * and queues one write task per batch per socket on the event loop, which flushes it with one
+ * {@code sendmmsg} (epoll) or a batch of submissions (io_uring). Geneve peers are sent from the
+ * Geneve socket to their endpoint, VXLAN peers from the VXLAN socket.
+ *
+ * <p>Expected failures are counted by {@link DropReason}, never thrown at the workers.
+ */
+public final class UdpSubstrate implements Port, AutoCloseable
+{
+    /** Most datagrams one epoll receive returns. */
+    public static final int RECEIVE_BATCH = 32;
+    /** Largest datagram accepted (jumbo frame + overlay header + room). */
+    public static final int MAX_DATAGRAM_BYTES = 9216;
+
+    /** Socket transport. */
+    public enum Transport
+    {
+        EPOLL, IO_URING, NIO
+    }
+
+    /**
+     * Substrate configuration.
+     *
+     * @param bindAddress   local substrate address (literal) to bind, e.g. "0.0.0.0" or "192.0.2.1".
+     * @param genevePort    UDP port for Geneve (6081 by default).
+     * @param vxlanPort     UDP port for VXLAN peers (4789), or 0 to not open one.
+     * @param transport     epoll (default), io_uring or NIO.
+     * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1).
+     * @param rxQueueFrames frames that may wait for the worker.
+     */
+    public record Config(
+        String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames)
+    {
+        public Config
+        {
+            if (genevePort < 0 || genevePort > 65535 || vxlanPort < 0 || vxlanPort > 65535)
+            {
+                throw new IllegalArgumentException("substrate ports must be in 0..65535 (0 = ephemeral for geneve, off for vxlan)");
+            }
+            if (receiveQueues < 1 || receiveQueues > 16)
+            {
+                throw new IllegalArgumentException("substrate.receiveQueues must be in 1..16: " + receiveQueues);
+            }
+            if (rxQueueFrames < 64)
+            {
+                throw new IllegalArgumentException("substrate.rxQueueFrames must be at least 64: " + rxQueueFrames);
+            }
+            if (transport == null)
+            {
+                throw new IllegalArgumentException("substrate.transport is required (epoll | io_uring | nio)");
+            }
+        }
+
+        /**
+         * @return Geneve on 6081 and VXLAN on 4789 of {@code bindAddress}, epoll, one receive queue.
+         */
+        public static Config defaults(final String bindAddress)
+        {
+            return new Config(bindAddress, 6081, 4789, Transport.EPOLL, 1, 4096);
+        }
+    }
+
+    private final int id;
+    private final FramePool pool;
+    private final Supplier<ForwardingState> state;
+    private final Config config;
+    private final IntMpmcQueue rx;
+    private final AtomicLongArray drops = new AtomicLongArray(DropReason.count());
+    private final AtomicLongArray traffic = new AtomicLongArray(4);
+    private final ThreadLocal<OverlayHeaders> headers = ThreadLocal.withInitial(OverlayHeaders::new);
+    private final ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+    private EventLoopGroup group;
+    private final List<Channel> geneveChannels = new ArrayList<>();
+    private final List<Channel> vxlanChannels = new ArrayList<>();
+    private volatile boolean running;
+
+    private static final int RX_DATAGRAMS = 0;
+    private static final int RX_BYTES = 1;
+    private static final int TX_DATAGRAMS = 2;
+    private static final int TX_BYTES = 3;
+
+    /**
+     * @param id     the port id of the overlay port in the data plane.
+     * @param pool   the data plane's frame pool.
+     * @param state  the data plane's current forwarding state (peers).
+     * @param config sockets to open.
+     */
+    public UdpSubstrate(final int id, final FramePool pool, final Supplier<ForwardingState> state, final Config config)
+    {
+        this.id = id;
+        this.pool = pool;
+        this.state = state;
+        this.config = config;
+        this.rx = new IntMpmcQueue(config.rxQueueFrames());
+    }
+
+    /**
+     * @return true when the transport's native library loads here.
+     */
+    public static boolean isAvailable(final Transport transport)
+    {
+        return switch (transport)
+        {
+            case EPOLL -> Epoll.isAvailable();
+            case IO_URING -> IoUring.isAvailable();
+            case NIO -> true;
+        };
+    }
+
+    /**
+     * Opens and binds the sockets.
+     *
+     * @throws IOException naming the address and port when a bind fails (the device must not start).
+     */
+    public void start() throws IOException
+    {
+        if (!isAvailable(config.transport()))
+        {
+            throw new IOException("substrate transport " + config.transport().name().toLowerCase() + " is not available here: " +
+                unavailabilityCause(config.transport()));
+        }
+        final IoHandlerFactory factory = switch (config.transport())
+        {
+            case EPOLL -> EpollIoHandler.newFactory();
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case NIO -> NioIoHandler.newFactory();
+        };
+        final int queues = config.transport() == Transport.NIO ? 1 : config.receiveQueues();
+        group = new MultiThreadIoEventLoopGroup(queues, factory);
+        running = true;
+        try
+        {
+            bind(config.genevePort(), queues, geneveChannels);
+            if (config.vxlanPort() != 0)
+            {
+                bind(config.vxlanPort(), queues, vxlanChannels);
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            close();
+            throw ex;
+        }
+    }
+
+    private static String unavailabilityCause(final Transport transport)
+    {
+        final Throwable cause = transport == Transport.EPOLL ? Epoll.unavailabilityCause() : IoUring.unavailabilityCause();
+        return cause == null ? "unknown" : cause.toString();
+    }
+
+    private void bind(final int port, final int queues, final List<Channel> channels) throws IOException
+    {
+        int boundPort = port;
+        for (int q = 0; q < queues; q++)
+        {
+            final Bootstrap bootstrap = new Bootstrap().group(group)
+                .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                .handler(new Receiver());
+            switch (config.transport())
+            {
+                case EPOLL -> bootstrap.channel(EpollDatagramChannel.class)
+                    .option(UnixChannelOption.SO_REUSEPORT, queues > 1)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES * RECEIVE_BATCH));
+                case IO_URING -> bootstrap.channel(IoUringDatagramChannel.class)
+                    .option(UnixChannelOption.SO_REUSEPORT, queues > 1)
+                    .option(IoUringChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
+                case NIO -> bootstrap.channel(NioDatagramChannel.class)
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
+                default -> throw new IllegalStateException();
+            }
+            final InetSocketAddress address = new InetSocketAddress(config.bindAddress(), boundPort);
+            final Channel channel;
+            try
+            {
+                channel = bootstrap.bind(address).syncUninterruptibly().channel();
+            }
+            catch (final Exception ex)
+            {
+                throw new IOException("cannot bind substrate " + config.transport().name().toLowerCase() + " socket to " +
+                    config.bindAddress() + ":" + boundPort + ": " + ex.getMessage(), ex);
+            }
+            boundPort = ((InetSocketAddress)channel.localAddress()).getPort();
+            channels.add(channel);
+        }
+    }
+
+    /**
+     * @return the bound Geneve port (useful when configured as 0).
+     */
+    public int genevePort()
+    {
+        return ((InetSocketAddress)geneveChannels.get(0).localAddress()).getPort();
+    }
+
+    /**
+     * @return the bound VXLAN port, or 0 when none is open.
+     */
+    public int vxlanPort()
+    {
+        return vxlanChannels.isEmpty() ? 0 : ((InetSocketAddress)vxlanChannels.get(0).localAddress()).getPort();
+    }
+
+    @Override
+    public int id()
+    {
+        return id;
+    }
+
+    @Override
+    public int kind()
+    {
+        return KIND_OVERLAY;
+    }
+
+    @Override
+    public int receive(final Frame[] frames, final int max)
+    {
+        int count = 0;
+        while (count < max)
+        {
+            final int index = rx.poll();
+            if (index < 0)
+            {
+                break;
+            }
+            frames[count++] = pool.frame(index);
+        }
+        return count;
+    }
+
+    @Override
+    public int transmit(final Frame[] frames, final int count)
+    {
+        final ForwardingState current = state.get();
+        final OverlayHeaders overlay = headers.get();
+        List<DatagramPacket> geneve = null;
+        List<DatagramPacket> vxlan = null;
+        for (int i = 0; i < count; i++)
+        {
+            final Frame frame = frames[i];
+            final PeerEntry peer = current.peer(frame.peerDevice());
+            if (peer == null || !peer.allowsVni(frame.vni()))
+            {
+                drop(peer == null ? DropReason.UNKNOWN_PEER : DropReason.VNI_NOT_ALLOWED, frame);
+                continue;
+            }
+            if (!running || !overlay.encapsulate(frame, peer.encapsulation(), frame.vni()))
+            {
+                drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                continue;
+            }
+            final ByteBuffer bytes = frame.byteBuffer();
+            final int length = bytes.remaining();
+            final ByteBuf buffer = allocator.directBuffer(length);
+            buffer.writeBytes(bytes);
+            frame.release();
+            final DatagramPacket packet = new DatagramPacket(buffer, peer.endpoint());
+            if (peer.encapsulation() == Encapsulation.GENEVE || vxlanChannels.isEmpty())
+            {
+                geneve = add(geneve, packet);
+            }
+            else
+            {
+                vxlan = add(vxlan, packet);
+            }
+            traffic.incrementAndGet(TX_DATAGRAMS);
+            traffic.addAndGet(TX_BYTES, length);
+        }
+        send(geneveChannels, geneve);
+        send(vxlanChannels, vxlan);
+        return count;
+    }
+
+    private static List<DatagramPacket> add(final List<DatagramPacket> packets, final DatagramPacket packet)
+    {
+        final List<DatagramPacket> list = packets == null ? new ArrayList<>(32) : packets;
+        list.add(packet);
+        return list;
+    }
+
+    private void send(final List<Channel> channels, final List<DatagramPacket> packets)
+    {
+        if (packets == null)
+        {
+            return;
+        }
+        final Channel channel = channels.get((int)(Thread.currentThread().threadId() % channels.size()));
+        channel.eventLoop().execute(() ->
+        {
+            for (final DatagramPacket packet : packets)
+            {
+                channel.write(packet).addListener(future ->
+                {
+                    if (!future.isSuccess())
+                    {
+                        drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal());
+                    }
+                });
+            }
+            channel.flush();
+        });
+    }
+
+    private void drop(final DropReason reason, final Frame frame)
+    {
+        drops.incrementAndGet(reason.ordinal());
+        frame.release();
+    }
+
+    /**
+     * @return datagrams dropped by the substrate (before or after the workers) for a reason.
+     */
+    public long drops(final DropReason reason)
+    {
+        return drops.get(reason.ordinal());
+    }
+
+    public long rxDatagrams()
+    {
+        return traffic.get(RX_DATAGRAMS);
+    }
+
+    public long rxBytes()
+    {
+        return traffic.get(RX_BYTES);
+    }
+
+    public long txDatagrams()
+    {
+        return traffic.get(TX_DATAGRAMS);
+    }
+
+    public long txBytes()
+    {
+        return traffic.get(TX_BYTES);
+    }
+
+    /**
+     * Closes the sockets and the event loops (waits up to 5 s); frames still queued are released.
+     */
+    @Override
+    public void close()
+    {
+        running = false;
+        for (final Channel channel : geneveChannels)
+        {
+            channel.close().syncUninterruptibly();
+        }
+        for (final Channel channel : vxlanChannels)
+        {
+            channel.close().syncUninterruptibly();
+        }
+        geneveChannels.clear();
+        vxlanChannels.clear();
+        if (group != null)
+        {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            group = null;
+        }
+        int index;
+        while ((index = rx.poll()) >= 0)
+        {
+            pool.frame(index).release();
+        }
+    }
+
+    /** Reads datagrams into frames on the event loop. */
+    private final class Receiver extends SimpleChannelInboundHandler<DatagramPacket>
+    {
+        @Override
+        protected void channelRead0(final ChannelHandlerContext context, final DatagramPacket packet)
+        {
+            final ByteBuf content = packet.content();
+            final int length = content.readableBytes();
+            traffic.incrementAndGet(RX_DATAGRAMS);
+            traffic.addAndGet(RX_BYTES, length);
+            final PeerEntry peer = state.get().peerAt(packet.sender());
+            if (peer == null)
+            {
+                drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
+                return;
+            }
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                return;
+            }
+            if (length > frame.maxFrameBytes())
+            {
+                drop(DropReason.OVERSIZE, frame);
+                return;
+            }
+            final ByteBuffer target = frame.receiveBuffer();
+            final int start = target.position();
+            target.limit(start + length);
+            content.getBytes(content.readerIndex(), target);
+            frame.window(start, length).peerDevice(peer.device()).vni(-1);
+            if (!rx.offer(frame.index()))
+            {
+                drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(final ChannelHandlerContext context, final Throwable cause)
+        {
+            drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal());
+        }
+    }
+
+    /**
+     * @return the channel type for a transport (for tools that open their own substrate sockets).
+     */
+    static Class<? extends DatagramChannel> channelType(final Transport transport)
+    {
+        return switch (transport)
+        {
+            case EPOLL -> EpollDatagramChannel.class;
+            case IO_URING -> IoUringDatagramChannel.class;
+            case NIO -> NioDatagramChannel.class;
+        };
+    }
+}

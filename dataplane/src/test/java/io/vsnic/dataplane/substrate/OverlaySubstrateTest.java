@@ -1,0 +1,309 @@
+package io.vsnic.dataplane.substrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
+import io.vsnic.dataplane.config.PortSpec;
+import io.vsnic.dataplane.config.RemoteSpec;
+import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.pipeline.DataPlane;
+import io.vsnic.dataplane.pipeline.DataPlaneConfig;
+import io.vsnic.dataplane.pipeline.MemoryPort;
+import io.vsnic.dataplane.pipeline.Port;
+import io.vsnic.dataplane.protocol.FrameBuilder;
+import io.vsnic.dataplane.protocol.FrameClassifier;
+import io.vsnic.dataplane.protocol.FrameLayout;
+import io.vsnic.dataplane.protocol.GeneveFlyweight;
+import io.vsnic.dataplane.protocol.Ipv4Flyweight;
+import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.ConnectionTimeouts;
+import io.vsnic.dataplane.status.DropReason;
+import io.vsnic.dataplane.table.ForwardingState;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Two devices in one process joined by a real UDP substrate on loopback (127.0.0.1 and 127.0.0.2):
+ * VM traffic crosses as Geneve or VXLAN in both directions, for every transport; and the receive
+ * checks hold against datagrams crafted by a third, hostile peer.
+ */
+class OverlaySubstrateTest
+{
+    private static final int VNI = 100;
+    private static final long MAC_A = 0x02_00_00_00_0a_01L;
+    private static final long MAC_B = 0x02_00_00_00_0b_01L;
+    private static final int IP_A = Ipv4Flyweight.parse("10.0.1.11");
+    private static final int IP_B = Ipv4Flyweight.parse("10.0.1.21");
+    private static final int OVERLAY = 4000;
+
+    static List<Arguments> transports()
+    {
+        final List<Arguments> arguments = new ArrayList<>();
+        for (final UdpSubstrate.Transport transport : UdpSubstrate.Transport.values())
+        {
+            for (final Encapsulation encapsulation : Encapsulation.values())
+            {
+                arguments.add(Arguments.of(transport, encapsulation));
+            }
+        }
+        return arguments;
+    }
+
+    /** One device: a data plane, a VM port and a substrate. */
+    private static final class Device implements AutoCloseable
+    {
+        final DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.defaults()));
+        final MemoryPort vm;
+        final UdpSubstrate substrate;
+
+        Device(final String address, final UdpSubstrate.Transport transport) throws IOException
+        {
+            vm = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024);
+            // Ephemeral port: the peers learn it below. Each peer's encapsulation decides the header.
+            substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
+                new UdpSubstrate.Config(address, 0, 0, transport, 1, 1024));
+            substrate.start();
+        }
+
+        void configure(final String vmIp, final long vmMac, final String remoteIp, final long remoteMac, final List<PeerSpec> peers)
+        {
+            final NetworkSpec network = new NetworkSpec("blue", VNI, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")),
+                List.of(), List.of(new RemoteSpec(remoteIp, remoteMac, 2)));
+            final PortSpec port = new PortSpec(1, "vm", "blue", vmMac, vmIp, null, CompiledPolicy.allowAll(), true);
+            dataPlane.publish(ForwardingState.build(dataPlane.state(), List.of(network), List.of(port), peers));
+            dataPlane.addPort(vm);
+            dataPlane.overlayPort(substrate);
+            dataPlane.start();
+        }
+
+        @Override
+        public void close()
+        {
+            substrate.close();
+            dataPlane.close();
+        }
+    }
+
+    private static Frame udpFrame(final DataPlane dataPlane, final long dstMac, final long srcMac, final int src, final int dst,
+        final int payload)
+    {
+        final Frame frame = dataPlane.pool().acquire();
+        final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+        builder.ethernet(dstMac, srcMac).ipv4(src, dst).udp(40000, 5000).payload(payload, 7);
+        frame.length(builder.build());
+        return frame;
+    }
+
+    private static List<Frame> await(final MemoryPort port, final int count)
+    {
+        final List<Frame> frames = new ArrayList<>();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (frames.size() < count && System.nanoTime() < deadline)
+        {
+            final Frame frame = port.poll();
+            if (frame == null)
+            {
+                Thread.onSpinWait();
+                continue;
+            }
+            frames.add(frame);
+        }
+        return frames;
+    }
+
+    private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldCarryVmTrafficBetweenDevicesInBothDirections(
+        final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws IOException, InterruptedException
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport);
+             Device b = new Device("127.0.0.2", transport))
+        {
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), encapsulation, List.of(VNI))));
+            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
+                List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), encapsulation, List.of(VNI))));
+
+            final int frames = 200;
+            int sent = 0;
+            for (int i = 0; i < frames; i++)
+            {
+                final Frame frame = udpFrame(a.dataPlane, MAC_B, MAC_A, IP_A, IP_B, 100 + i);
+                if (a.vm.inject(frame))
+                {
+                    sent++;
+                }
+                else
+                {
+                    frame.release();
+                }
+                if (i % 32 == 31)
+                {
+                    Thread.sleep(1);
+                }
+            }
+            final List<Frame> arrived = await(b.vm, sent);
+            assertEquals(sent, arrived.size(), "frames A -> B; drops at B " + b.dataPlane.counters().dropsByReason() +
+                " substrate drops " + substrateDrops(b.substrate));
+            final FrameClassifier classifier = FrameClassifier.verifying();
+            final FrameLayout layout = new FrameLayout();
+            for (final Frame frame : arrived)
+            {
+                classifier.classify(frame.segment(), frame.start(), frame.length(), layout);
+                assertTrue(layout.isValid(), layout.dropReason().label());
+                assertEquals(MAC_A, layout.sourceMac());
+                assertTrue(layout.hasFlag(FrameLayout.FLAG_L4_CHECKSUM_VERIFIED));
+                frame.release();
+            }
+
+            final Frame reply = udpFrame(b.dataPlane, MAC_A, MAC_B, IP_B, IP_A, 64);
+            assertTrue(b.vm.inject(reply));
+            final List<Frame> back = await(a.vm, 1);
+            assertEquals(1, back.size(), "frame B -> A");
+            back.get(0).release();
+            assertEquals(sent, b.substrate.rxDatagrams());
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldDropHostileDatagramsForTheirReason(
+        final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        Assumptions.assumeTrue(transport == UdpSubstrate.Transport.EPOLL || encapsulation == Encapsulation.GENEVE,
+            "one transport covers the VXLAN receive checks");
+        try (Device b = new Device("127.0.0.2", transport);
+             DatagramSocket hostile = new DatagramSocket(new InetSocketAddress("127.0.0.3", 0));
+             DatagramSocket stranger = new DatagramSocket(new InetSocketAddress("127.0.0.4", 0)))
+        {
+            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
+                List.of(new PeerSpec(2, "a", "127.0.0.3:" + hostile.getLocalPort(), encapsulation, List.of(VNI))));
+            final InetSocketAddress target = new InetSocketAddress("127.0.0.2", b.substrate.genevePort());
+            // 1. valid: inner source is the remote VM located at peer 2 -> delivered
+            send(hostile, target, encapsulated(encapsulation, VNI, MAC_A, IP_A, false));
+            // 2. from an address that is no peer
+            send(stranger, target, encapsulated(encapsulation, VNI, MAC_A, IP_A, false));
+            // 3. VNI not allowed for that peer
+            send(hostile, target, encapsulated(encapsulation, 200, MAC_A, IP_A, false));
+            // 4. inner source MAC not located at that peer (spoofing a local VM's MAC)
+            send(hostile, target, encapsulated(encapsulation, VNI, MAC_B, IP_A, false));
+            // 5. truncated overlay header
+            send(hostile, target, new byte[] {0, 0, 0});
+            if (encapsulation == Encapsulation.GENEVE)
+            {
+                // 6. a critical Geneve option nobody here understands
+                send(hostile, target, encapsulated(encapsulation, VNI, MAC_A, IP_A, true));
+            }
+            final List<Frame> arrived = await(b.vm, 1);
+            assertEquals(1, arrived.size());
+            arrived.get(0).release();
+            awaitTrue(() -> b.substrate.drops(DropReason.UNKNOWN_PEER) == 1, "unknown_peer");
+            awaitTrue(() -> b.dataPlane.counters().drops(DropReason.VNI_NOT_ALLOWED) == 1, "vni_not_allowed");
+            awaitTrue(() -> b.dataPlane.counters().drops(DropReason.OVERLAY_SPOOFED_SOURCE) == 1, "overlay_spoofed_source");
+            awaitTrue(() -> b.dataPlane.counters().drops(DropReason.TRUNCATED) == 1, "truncated");
+            if (encapsulation == Encapsulation.GENEVE)
+            {
+                awaitTrue(() -> b.dataPlane.counters().drops(DropReason.GENEVE_CRITICAL_OPTION) == 1, "geneve_critical_option");
+            }
+            assertNotNull(b.vm);
+            assertEquals(null, b.vm.poll(), "nothing else was delivered");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void shouldRefuseToStartOnABindItCannotGet() throws IOException
+    {
+        try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+             DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 4096, ConnectionTimeouts.defaults())))
+        {
+            final UdpSubstrate substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
+                new UdpSubstrate.Config("127.0.0.1", taken.getLocalPort(), 0, UdpSubstrate.Transport.NIO, 1, 1024));
+            final IOException error = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, substrate::start);
+            assertTrue(error.getMessage().contains("127.0.0.1:" + taken.getLocalPort()), error.getMessage());
+        }
+    }
+
+    private static Object substrateDrops(final UdpSubstrate substrate)
+    {
+        final StringBuilder text = new StringBuilder();
+        for (final DropReason reason : DropReason.values())
+        {
+            if (substrate.drops(reason) != 0)
+            {
+                text.append(reason.label()).append('=').append(substrate.drops(reason)).append(' ');
+            }
+        }
+        return text;
+    }
+
+    private static void send(final DatagramSocket socket, final InetSocketAddress target, final byte[] payload) throws IOException
+    {
+        socket.send(new DatagramPacket(payload, payload.length, target));
+    }
+
+    private static byte[] encapsulated(
+        final Encapsulation encapsulation, final int vni, final long srcMac, final int srcIp, final boolean criticalOption)
+    {
+        final MemorySegment segment = MemorySegment.ofArray(new byte[2048]);
+        final FrameBuilder builder = new FrameBuilder(segment, 0);
+        // Build a whole outer frame and keep only the UDP payload: the overlay header and the inner frame.
+        builder.ethernet(0x02_00_00_00_00_99L, 0x02_00_00_00_00_98L).ipv4(1, 2).udp(1, encapsulation == Encapsulation.GENEVE ? 6081 : 4789);
+        if (encapsulation == Encapsulation.GENEVE)
+        {
+            if (criticalOption)
+            {
+                builder.geneve(vni, new int[][] {{0x0105, 0x80 | 7}}, new byte[][] {{0, 0, 0, 1}});
+            }
+            else
+            {
+                builder.geneve(vni);
+            }
+        }
+        else
+        {
+            builder.vxlan(vni);
+        }
+        builder.ethernet(MAC_B, srcMac).ipv4(srcIp, IP_B).udp(7, 8).payload(16, 1);
+        final int length = builder.build();
+        final int payloadOffset = 14 + 20 + 8;
+        final byte[] bytes = new byte[length - payloadOffset];
+        MemorySegment.copy(segment, java.lang.foreign.ValueLayout.JAVA_BYTE, payloadOffset, bytes, 0, bytes.length);
+        if (criticalOption)
+        {
+            assertTrue((bytes[1] & GeneveFlyweight.FLAG_CRITICAL) != 0);
+        }
+        return bytes;
+    }
+}
