@@ -400,6 +400,16 @@ public final class Worker implements Runnable
             reasons[i] = DropReason.NO_ROUTE.ordinal();
             return;
         }
+        if (!routed && location < 0 && layout.l3Length() > network.mtuBytes() &&
+            (l3Type == FrameLayout.L3_IPV4 || l3Type == FrameLayout.L3_IPV6))
+        {
+            // Switched towards another device: the overlay carries at most the network MTU, so path-MTU
+            // discovery must see the limit here rather than a silent loss on the substrate.
+            if (!checkMtu(i, frame, layout, network))
+            {
+                return;
+            }
+        }
         if (!checkSecurity(i, frame, layout, network, source, destination, nowNs))
         {
             return;
@@ -532,7 +542,6 @@ public final class Worker implements Runnable
         final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int ingressLocation)
     {
         final MemorySegment segment = frame.segment();
-        final int mtu = network.mtuBytes();
         if (layout.l3Type() == FrameLayout.L3_IPV4)
         {
             ipv4.wrap(segment, layout.l3Offset());
@@ -542,32 +551,46 @@ public final class Worker implements Runnable
                 reasons[i] = DropReason.TTL_EXPIRED.ordinal();
                 return false;
             }
-            if (layout.l3Length() > mtu)
+        }
+        else
+        {
+            ipv6.wrap(segment, layout.l3Offset());
+            if (ipv6.hopLimit() <= 1)
             {
-                if (ipv4.dontFragment())
-                {
-                    sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
-                        IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, mtu);
-                }
-                reasons[i] = DropReason.MTU_EXCEEDED.ordinal();
+                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_TIME_EXCEEDED, 0, 0);
+                reasons[i] = DropReason.TTL_EXPIRED.ordinal();
                 return false;
             }
+        }
+        return checkMtu(i, frame, layout, network);
+    }
+
+    /**
+     * The network MTU: IPv4 with DF and IPv6 get fragmentation-needed / packet-too-big from the gateway
+     * so path-MTU discovery works through the overlay; IPv4 without DF is dropped (no fragmentation here).
+     */
+    private boolean checkMtu(final int i, final Frame frame, final FrameLayout layout, final NetworkTable network)
+    {
+        final int mtu = network.mtuBytes();
+        if (layout.l3Length() <= mtu)
+        {
             return true;
         }
-        ipv6.wrap(segment, layout.l3Offset());
-        if (ipv6.hopLimit() <= 1)
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
         {
-            sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_TIME_EXCEEDED, 0, 0);
-            reasons[i] = DropReason.TTL_EXPIRED.ordinal();
-            return false;
+            ipv4.wrap(frame.segment(), layout.l3Offset());
+            if (ipv4.dontFragment())
+            {
+                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
+                    IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, mtu);
+            }
         }
-        if (layout.l3Length() > mtu)
+        else
         {
             sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_PACKET_TOO_BIG, 0, mtu);
-            reasons[i] = DropReason.MTU_EXCEEDED.ordinal();
-            return false;
         }
-        return true;
+        reasons[i] = DropReason.MTU_EXCEEDED.ordinal();
+        return false;
     }
 
     private boolean checkSecurity(

@@ -271,6 +271,22 @@ class ForwardingTest
     }
 
     @Test
+    void shouldSendFragmentationNeededWhenSwitchedFrameForAnotherDeviceExceedsMtu()
+    {
+        configure(1400, List.of());
+        harness.send(1, b -> b.ethernet(REMOTE_MAC, MAC1).ipv4(IP1, ip("10.0.1.21")).udp(1, 2).payload(1500 - 28, 6));
+        harness.send(1, b -> b.ethernet(REMOTE_MAC, MAC1).ipv4(IP1, ip("10.0.1.21")).udp(1, 2).payload(1400 - 28, 6));
+        harness.drain();
+        assertEquals(1, harness.received(OVERLAY).size(), "the frame that fits goes out");
+        final List<PipelineHarness.Out> out = harness.received(1);
+        assertEquals(1, out.size());
+        final IcmpFlyweight icmp = new IcmpFlyweight();
+        icmp.wrap(out.get(0).segment(), out.get(0).layout().l4Offset());
+        assertEquals(IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, icmp.code());
+        assertEquals(1400, icmp.nextHopMtu());
+    }
+
+    @Test
     void shouldSpreadFlowsOverEcmpMembersAndKeepEachFlowOnOneMember()
     {
         configure(1500, List.of(new RouteSpec("192.168.0.0/16",
