@@ -128,7 +128,8 @@ public final class FrameBuilder
                 throw new IllegalStateException("Ethernet must come first or follow VXLAN/Geneve");
             }
         }
-        if (layers != 0)
+        // VXLAN has no protocol field: its payload is always Ethernet. Geneve's is linked to TEB.
+        if (layers != 0 && kinds[layers - 1] != VXLAN)
         {
             linkEtherType(EthernetFlyweight.ETHER_TYPE_TEB);
         }
