@@ -129,7 +129,7 @@ public final class Frame
      */
     public Frame window(final int start, final int length)
     {
-        if (start < 0 || length < 0 || start + length > capacity)
+        if (start < 0 || length < 0 || start > capacity || length > capacity - start)
         {
             throw new IllegalArgumentException("window " + start + "+" + length + " outside slot of " + capacity);
         }
@@ -146,7 +146,7 @@ public final class Frame
      */
     public boolean length(final int length)
     {
-        if (length < 0 || start + length > capacity)
+        if (length < 0 || length > capacity - start)
         {
             return false;
         }
@@ -200,7 +200,7 @@ public final class Frame
     public boolean copyFrom(final MemorySegment source, final long sourceOffset, final int length)
     {
         final int at = pool.headroomBytes();
-        if (length < 0 || at + length > capacity)
+        if (length < 0 || length > capacity - at)
         {
             return false;
         }

@@ -2,6 +2,8 @@ package io.vsnic.dataplane.buffer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -29,6 +31,20 @@ public final class FramePool implements AutoCloseable
     public static final int DEFAULT_SLOT_BYTES = 9472;
     /** Slots are aligned to cache lines so that two frames never share one. */
     public static final int SLOT_ALIGNMENT = 64;
+
+    private static final VarHandle IN_USE;
+
+    static
+    {
+        try
+        {
+            IN_USE = MethodHandles.lookup().findVarHandle(Frame.class, "inUse", boolean.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
 
     private final Arena arena;
     private final MemorySegment memory;
@@ -110,12 +126,12 @@ public final class FramePool implements AutoCloseable
         {
             throw new IllegalArgumentException("frame belongs to another pool");
         }
-        if (!frame.inUse)
+        // One atomic step, so that two threads releasing the same frame cannot both return its slot.
+        if (!IN_USE.compareAndSet(frame, true, false))
         {
             doubleReleases.incrementAndGet();
             return;
         }
-        frame.inUse = false;
         free.offer(frame.index());
     }
 

@@ -45,7 +45,8 @@ public final class IntMpmcQueue
     private long p21, p22, p23, p24, p25, p26, p27;
 
     /**
-     * @param requestedCapacity minimum capacity; rounded up to a power of two.
+     * @param requestedCapacity minimum capacity; rounded up to a power of two, at least two (with a
+     *                          single cell, "written at p" and "free for p + 1" carry the same sequence).
      */
     public IntMpmcQueue(final int requestedCapacity)
     {
@@ -53,7 +54,7 @@ public final class IntMpmcQueue
         {
             throw new IllegalArgumentException("capacity must be in 1..2^30: " + requestedCapacity);
         }
-        int actual = 1;
+        int actual = 2;
         while (actual < requestedCapacity)
         {
             actual <<= 1;
@@ -99,7 +100,14 @@ public final class IntMpmcQueue
             }
             else if (difference < 0)
             {
-                return false;
+                // The cell still holds the value of position - capacity. The queue is full only if
+                // that value is still counted; otherwise a poll has taken it and is about to free the cell.
+                if (position - (long)HEAD.getVolatile(this) >= mask + 1L)
+                {
+                    return false;
+                }
+                Thread.onSpinWait();
+                position = (long)TAIL.getVolatile(this);
             }
             else
             {
@@ -131,7 +139,14 @@ public final class IntMpmcQueue
             }
             else if (difference < 0)
             {
-                return -1;
+                // Nothing written here yet. The queue is empty only if no offer has claimed this position;
+                // otherwise that offer is about to publish its value.
+                if (position >= (long)TAIL.getVolatile(this))
+                {
+                    return -1;
+                }
+                Thread.onSpinWait();
+                position = (long)HEAD.getVolatile(this);
             }
             else
             {

@@ -104,7 +104,7 @@ public final class EthernetFlyweight extends Flyweight
      */
     public static long parseMac(final String text)
     {
-        final String[] parts = text.split("[:-]");
+        final String[] parts = text.split("[:-]", -1);
         if (parts.length != 6)
         {
             throw new IllegalArgumentException("not a MAC address: " + text);
@@ -112,7 +112,7 @@ public final class EthernetFlyweight extends Flyweight
         long mac = 0;
         for (final String part : parts)
         {
-            if (part.isEmpty() || part.length() > 2)
+            if (part.isEmpty() || part.length() > 2 || !part.chars().allMatch(EthernetFlyweight::isAsciiHexDigit))
             {
                 throw new IllegalArgumentException("not a MAC address: " + text);
             }
@@ -126,5 +126,10 @@ public final class EthernetFlyweight extends Flyweight
             }
         }
         return mac;
+    }
+
+    private static boolean isAsciiHexDigit(final int c)
+    {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 }

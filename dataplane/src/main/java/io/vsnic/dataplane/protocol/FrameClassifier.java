@@ -348,7 +348,9 @@ public final class FrameClassifier
                 }
                 else if (verify)
                 {
-                    final int reason = verifyL4(udp.verifySum(pseudoSum, udpLength), udp.checksum(), pseudoSum, udpLength, layout);
+                    // The pseudo-header carries the UDP length (RFC 768), which may be less than the IP payload.
+                    final long udpPseudoSum = pseudoSum - length + udpLength;
+                    final int reason = verifyL4(udp.verifySum(udpPseudoSum, udpLength), udp.checksum(), udpPseudoSum, udpLength, layout);
                     if (reason != 0)
                     {
                         return reason;

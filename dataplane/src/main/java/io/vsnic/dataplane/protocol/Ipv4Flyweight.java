@@ -290,7 +290,7 @@ public final class Ipv4Flyweight extends Flyweight
         int address = 0;
         for (final String part : parts)
         {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit))
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9'))
             {
                 throw new IllegalArgumentException("not an IPv4 address: " + text);
             }

@@ -2,6 +2,7 @@ package io.vsnic.dataplane.protocol;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -215,7 +216,8 @@ public final class Ipv6Flyweight extends Flyweight
      */
     public static byte[] parse(final String text)
     {
-        if (text.indexOf(':') < 0 || !text.matches("[0-9A-Fa-f:.]+"))
+        // Starting with a hex digit or ':' keeps InetAddress on its literal parser (never a name lookup).
+        if (text.indexOf(':') < 0 || !text.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*"))
         {
             throw new IllegalArgumentException("not an IPv6 address: " + text);
         }
@@ -225,6 +227,15 @@ public final class Ipv6Flyweight extends Flyweight
             if (address instanceof Inet6Address)
             {
                 return address.getAddress();
+            }
+            if (address instanceof Inet4Address)
+            {
+                // InetAddress turns an IPv4-mapped literal (::ffff:a.b.c.d) into an Inet4Address.
+                final byte[] mapped = new byte[16];
+                mapped[10] = (byte)0xFF;
+                mapped[11] = (byte)0xFF;
+                System.arraycopy(address.getAddress(), 0, mapped, 12, 4);
+                return mapped;
             }
             throw new IllegalArgumentException("not an IPv6 address: " + text);
         }
