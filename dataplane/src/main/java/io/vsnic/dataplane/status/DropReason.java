@@ -48,8 +48,6 @@ public enum DropReason
     POOL_EXHAUSTED("pool_exhausted"),
     /** Frame longer than a pool slot can hold. */
     OVERSIZE("oversize"),
-    /** IPv4 fragment, non-first (handled by the pipeline's fragment policy). */
-    FRAGMENT("fragment"),
     /** A later IP fragment whose first fragment was not seen (or was dropped) on this worker. */
     FRAGMENT_NO_FLOW("fragment_no_flow"),
     /** No route for the destination address in the network. */
