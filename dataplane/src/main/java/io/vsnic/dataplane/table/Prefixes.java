@@ -377,6 +377,11 @@ public final class Prefixes
         {
             throw new IllegalArgumentException("invalid " + what + " '" + text + "': the address is empty");
         }
+        if (address.contains(":::"))
+        {
+            throw new IllegalArgumentException("invalid " + what + " '" + text +
+                "': ':::' is not valid (at most two colons in a row)");
+        }
         final int gap = address.indexOf("::");
         if (gap >= 0 && address.indexOf("::", gap + 1) >= 0)
         {
