@@ -178,7 +178,8 @@ record Cidr(boolean ipv6, long high, long low, int prefixLength)
         }
         if (octet.length() > 3 || !allDigits(octet))
         {
-            throw new IllegalArgumentException("cidr '" + text + "': IPv4 octet '" + octet + "' is not a number 0..255");
+            throw new IllegalArgumentException("cidr '" + text + "': IPv4 octet '" + octet +
+                "' is not a number 0..255");
         }
         if (octet.length() > 1 && octet.charAt(0) == '0')
         {
@@ -202,7 +203,8 @@ record Cidr(boolean ipv6, long high, long low, int prefixLength)
         }
         if (digits.length() > 1 && digits.charAt(0) == '0')
         {
-            throw new IllegalArgumentException("cidr '" + text + "': prefix length '" + digits + "' has a leading zero");
+            throw new IllegalArgumentException("cidr '" + text + "': prefix length '" + digits +
+                "' has a leading zero");
         }
         final int value = Integer.parseInt(digits);
         if (value > maxPrefix)

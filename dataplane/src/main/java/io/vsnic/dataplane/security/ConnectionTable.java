@@ -61,8 +61,9 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * be freed at any time without tombstones.
  *
  * <h2>Expiry</h2>
- * Each packet of a flow moves the deadline to {@code nowNs + timeout(state)} (never backwards,
- * unless the state changes to one with a shorter timeout, such as established to closing). An entry
+ * Each packet of a flow moves the deadline to {@code nowNs + timeout(state)} if that is later: a
+ * worker whose clock reading is a little older never shortens a flow's life. Only a TCP flow that
+ * starts closing (FIN, RST) or is reopened by a new SYN gets an earlier deadline. An entry
  * whose deadline has passed counts as absent to every operation, and its slot may be taken by the
  * next insert that probes it (lazy expiry). {@link #expire(long, int)} is an optional incremental
  * sweep that frees expired slots ahead of time, for a worker with nothing else to do. Deadlines are
@@ -96,7 +97,9 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *       (insert) with a CAS from the exact word that was seen expired. A packet that refreshes the
  *       same entry at the same moment also CASes that word: exactly one of them wins. If the packet
  *       wins, the entry lives on; if the reclaim wins, the packet finds the entry gone and is
- *       treated as a packet of an unknown flow (see "races" below).</li>
+ *       treated as a packet of an unknown flow (see "races" below). An insert prefers the slot of
+ *       an expired entry of its own flow, so that a worker with an older clock cannot revive that
+ *       entry next to its successor.</li>
  *   <li><b>One entry per flow.</b> Two workers may insert the same flow at the same time (a SYN
  *       retransmitted to two queues; both ends of a simultaneous open), and each may have taken a
  *       different slot. After publishing, an inserter scans the probe window again with volatile
@@ -116,7 +119,8 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *   <li>Two workers create the same flow at once: one entry survives (the earlier probe position).
  *       Usually the loser's packet reports {@link #ESTABLISHED} or {@link #REPLY}; when the two
  *       scans interleave so that only the winner sees the loser, both packets report
- *       {@link #CREATED}. Either way both pass and later packets find the one entry. State that a
+ *       {@link #CREATED}. Either way both pass, later packets find the one entry, and it keeps the
+ *       later of the two entries' deadlines. State that a
  *       third packet wrote into the freed duplicate during those nanoseconds (a SYN-ACK, say) is
  *       lost; the TCP state machine below re-derives "established" from later packets.</li>
  *   <li>A packet races with its flow's expiry: workers read the clock at different moments, so
@@ -162,7 +166,7 @@ public final class ConnectionTable
     public static final int DENIED = 3;
     /** Unknown TCP flow and the segment is not a pure SYN. Drop, counted as {@code conntrack_invalid}. */
     public static final int MISS_INVALID = 4;
-    /** {@code allowNew} was true but no slot was free in the flow's probe window. Drop, counted as {@code conntrack_full}. */
+    /** {@code allowNew} was true but the flow's probe window had no free slot. Drop, count {@code conntrack_full}. */
     public static final int FULL = 5;
 
     /** Smallest capacity; smaller requests are rounded up to it. */
@@ -497,7 +501,8 @@ public final class ConnectionTable
                 final long k0 = memory.get(LONG_LAYOUT, keyOffset(slot));
                 VarHandle.acquireFence();
                 final long again = (long)WORD.getAcquire(memory, controlOffset(slot));
-                if (sameEntry(word, again) && (int)(k0 >>> 32) == network && free(slot, version(word)))
+                if (sameEntry(word, again) && (int)(k0 >>> 32) == network &&
+                    free(slot, version(word)) != NO_ENTRY)
                 {
                     removed++;
                 }
@@ -517,7 +522,7 @@ public final class ConnectionTable
         for (int slot = 0; slot <= mask; slot++)
         {
             final long word = (long)WORD.getAcquire(memory, controlOffset(slot));
-            if (isLive(word) && free(slot, version(word)))
+            if (isLive(word) && free(slot, version(word)) != NO_ENTRY)
             {
                 removed++;
             }
@@ -768,12 +773,24 @@ public final class ConnectionTable
                     continue;
                 }
                 RESOLUTIONS.getAndAdd(this, 1L);
+                // The survivor takes over the later deadline before and after the duplicate is freed: its
+                // creator (or a packet that refreshed it) may already have answered that the flow passes.
                 if (probe < ownProbe)
                 {
-                    free(slot, version);
+                    extendDeadline(other, version(word), deadlineOf((long)WORD.getVolatile(memory, offset)));
+                    final long freed = free(slot, version);
+                    if (freed != NO_ENTRY)
+                    {
+                        extendDeadline(other, version(word), deadlineOf(freed));
+                    }
                     return RETRY;
                 }
-                free(other, version(word));
+                extendDeadline(slot, version, deadlineOf(word));
+                final long freed = free(other, version(word));
+                if (freed != NO_ENTRY)
+                {
+                    extendDeadline(slot, version, deadlineOf(freed));
+                }
             }
         }
         return sameEntry(live, (long)WORD.getVolatile(memory, offset)) ? CREATED : RETRY;
@@ -792,9 +809,11 @@ public final class ConnectionTable
     {
         final int state = stateOf(word);
         final boolean reply = reversed != ((word & REVERSED) != 0);
-        final long oldFlags = word & (REVERSED | REPLIED);
-        long flags = reply ? oldFlags | REPLIED : oldFlags;
+        long flags = reply ? word & (REVERSED | REPLIED) | REPLIED : word & (REVERSED | REPLIED);
         int nextState = state;
+        // Deadlines only move forward (a worker whose clock reading is a little older must not cut a
+        // flow's life short), except when a TCP flow starts closing or is reopened as a new flow.
+        boolean keepLaterDeadline = true;
         if (protocol == IpProtocol.TCP)
         {
             nextState = nextTcpState(state, reply, (flags & REPLIED) != 0, tcpFlags);
@@ -806,11 +825,15 @@ public final class ConnectionTable
                 }
                 nextState = STATE_SYN_SENT;
                 flags = reversed ? REVERSED : 0;
+                keepLaterDeadline = false;
+            }
+            else if (nextState == STATE_CLOSING && state != STATE_CLOSING)
+            {
+                keepLaterDeadline = false;
             }
         }
-        final long timeout = timeoutNs(nextState, protocol, (flags & REPLIED) != 0);
-        long deadline = deadline(nowNs, timeout);
-        if (nextState == state && flags == oldFlags && isAfter(deadlineOf(word), deadline))
+        long deadline = deadline(nowNs, timeoutNs(nextState, protocol, (flags & REPLIED) != 0));
+        if (keepLaterDeadline && isAfter(deadlineOf(word), deadline))
         {
             deadline = deadlineOf(word);
         }
@@ -863,9 +886,9 @@ public final class ConnectionTable
     /**
      * Frees a slot if it still holds the entry of the given version.
      *
-     * @return true when this call freed it.
+     * @return the control word this call replaced, or {@link #NO_ENTRY} when it freed nothing.
      */
-    private boolean free(final int slot, final long version)
+    private long free(final int slot, final long version)
     {
         final long offset = controlOffset(slot);
         for (int i = 0; i < MAX_CAS_ATTEMPTS; i++)
@@ -873,14 +896,34 @@ public final class ConnectionTable
             final long word = (long)WORD.getVolatile(memory, offset);
             if (!isLive(word) || version(word) != version)
             {
-                return false;
+                return NO_ENTRY;
             }
             if (WORD.compareAndSet(memory, offset, word, freeWord(word)))
             {
-                return true;
+                return word;
             }
         }
-        return false;
+        return NO_ENTRY;
+    }
+
+    /**
+     * Moves a live entry's deadline to {@code deadline} if that is later.
+     */
+    private void extendDeadline(final int slot, final long version, final long deadline)
+    {
+        final long offset = controlOffset(slot);
+        for (int i = 0; i < MAX_CAS_ATTEMPTS; i++)
+        {
+            final long word = (long)WORD.getVolatile(memory, offset);
+            if (!isLive(word) || version(word) != version || !isAfter(deadline, deadlineOf(word)))
+            {
+                return;
+            }
+            if (WORD.compareAndSet(memory, offset, word, (word & ~DEADLINE_MASK) | deadline))
+            {
+                return;
+            }
+        }
     }
 
     private boolean keyEquals(

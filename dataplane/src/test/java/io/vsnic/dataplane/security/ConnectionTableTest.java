@@ -421,7 +421,8 @@ class ConnectionTableTest
                 final int port = i & 4095;
                 passed += ConnectionTable.passes(big.trackV4(NET, UDP, A, B, port, 53, 0, now, true)) ? 1 : 0;
                 passed += ConnectionTable.passes(big.trackV4(NET, UDP, B, A, 53, port, 0, now, false)) ? 1 : 0;
-                passed += ConnectionTable.passes(big.trackV6(NET, TCP, 1, port, 2, 3, port, 80, SYN, now, true)) ? 1 : 0;
+                passed += ConnectionTable.passes(big.trackV6(NET, TCP, 1, port, 2, 3, port, 80, SYN, now, true)) ?
+                    1 : 0;
             }
             final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             assertEquals(600_000, passed);
