@@ -38,6 +38,6 @@ public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacit
     public static DataPlaneConfig defaults()
     {
         return new DataPlaneConfig(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 8192, 65536,
-            ConnectionTimeouts.defaults());
+            ConnectionTimeouts.DEFAULTS);
     }
 }

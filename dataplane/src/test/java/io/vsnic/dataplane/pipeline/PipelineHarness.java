@@ -31,7 +31,7 @@ final class PipelineHarness implements AutoCloseable
 
     PipelineHarness(final int workers, final int connectionCapacity)
     {
-        dataPlane = new DataPlane(new DataPlaneConfig(workers, 4096, connectionCapacity, ConnectionTimeouts.defaults()));
+        dataPlane = new DataPlane(new DataPlaneConfig(workers, 4096, connectionCapacity, ConnectionTimeouts.DEFAULTS));
     }
 
     PipelineHarness()

@@ -62,7 +62,7 @@ class RouteUpdateConcurrencyTest
     @Test
     void shouldLoseNoPacketThatEveryVersionForwardsWhileRoutesChange() throws InterruptedException
     {
-        try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(2, 4096, 65536, ConnectionTimeouts.defaults())))
+        try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(2, 4096, 65536, ConnectionTimeouts.DEFAULTS)))
         {
             dataPlane.publish(version(null, 0));
             final MemoryPort[] ports = new MemoryPort[5];

@@ -69,7 +69,7 @@ class OverlaySubstrateTest
     /** One device: a data plane, a VM port and a substrate. */
     private static final class Device implements AutoCloseable
     {
-        final DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.defaults()));
+        final DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.DEFAULTS));
         final MemoryPort vm;
         final UdpSubstrate substrate;
 
@@ -246,7 +246,7 @@ class OverlaySubstrateTest
     void shouldRefuseToStartOnABindItCannotGet() throws IOException
     {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-             DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 4096, ConnectionTimeouts.defaults())))
+             DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 4096, ConnectionTimeouts.DEFAULTS)))
         {
             final UdpSubstrate substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
                 new UdpSubstrate.Config("127.0.0.1", taken.getLocalPort(), 0, UdpSubstrate.Transport.NIO, 1, 1024));

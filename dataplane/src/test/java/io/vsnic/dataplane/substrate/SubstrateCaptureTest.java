@@ -47,8 +47,8 @@ class SubstrateCaptureTest
     {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "capturing on lo needs root");
         Assumptions.assumeTrue(onPath("tshark"), "tshark is not installed (apt-get install tshark)");
-        try (DataPlane a = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.defaults()));
-             DataPlane b = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.defaults()));
+        try (DataPlane a = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.DEFAULTS));
+             DataPlane b = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.DEFAULTS));
              UdpSubstrate substrateA = new UdpSubstrate(4000, a.pool(), a::state,
                  new UdpSubstrate.Config("127.0.0.1", 0, 0, UdpSubstrate.Transport.EPOLL, 1, 1024));
              UdpSubstrate substrateB = new UdpSubstrate(4000, b.pool(), b::state,
