@@ -1,0 +1,163 @@
+package io.vsnic.bench;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PortSpec;
+import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.pipeline.DataPlane;
+import io.vsnic.dataplane.pipeline.DataPlaneConfig;
+import io.vsnic.dataplane.pipeline.MemoryPort;
+import io.vsnic.dataplane.pipeline.Port;
+import io.vsnic.dataplane.pipeline.Worker;
+import io.vsnic.dataplane.protocol.FrameBuilder;
+import io.vsnic.dataplane.protocol.IpProtocol;
+import io.vsnic.dataplane.protocol.Ipv4Flyweight;
+import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.ConnectionTimeouts;
+import io.vsnic.dataplane.security.Direction;
+import io.vsnic.dataplane.security.SecurityGroup;
+import io.vsnic.dataplane.security.SecurityRule;
+import io.vsnic.dataplane.table.ForwardingState;
+
+/**
+ * The whole worker loop on in-memory ports, one thread: a burst of {@value #BURST} frames is injected
+ * into a memory port; the worker receives it, classifies, looks up, checks, rewrites and hands the
+ * frames to the output port's ring; the "wire" side takes them off that ring and restores the first
+ * {@value #HEADER_BYTES} bytes the pipeline rewrote, so the same frames are sent again. Reported per
+ * packet (the ring hand-offs on both sides are included, as a real port's would be).
+ *
+ * <ul>
+ *   <li>{@code l2}: same subnet: destination MAC lookup, anti-spoofing, connection tracking;</li>
+ *   <li>{@code l3}: across subnets through the gateway: LPM, neighbour lookup, TTL decrement with
+ *       incremental checksum, MAC rewrite, connection tracking;</li>
+ *   <li>{@code l3sg}: as {@code l3}, with security groups (6 rules) on both ports.</li>
+ * </ul>
+ * Frames cycle through {@value #FLOWS} flows, so the connection table holds established entries.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 2, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 5, time = 2, timeUnit = TimeUnit.SECONDS)
+public class WorkerBenchmark
+{
+    public static final int BURST = 256;
+    private static final int FLOWS = 64;
+    private static final int HEADER_BYTES = 64;
+    private static final long MAC1 = 0x02_00_00_00_00_01L;
+    private static final long MAC2 = 0x02_00_00_00_00_02L;
+    private static final long MAC3 = 0x02_00_00_00_00_03L;
+    private static final long GW_MAC = ForwardingState.GATEWAY_MAC_PREFIX | 42;
+
+    @Param({"l2", "l3", "l3sg"})
+    public String path;
+
+    @Param({"64", "1400"})
+    public int frameBytes;
+
+    private DataPlane dataPlane;
+    private MemoryPort in;
+    private MemoryPort out;
+    private Worker worker;
+    private final Frame[] frames = new Frame[BURST];
+    private final MemorySegment[] headers = new MemorySegment[BURST];
+    private int[] burstIndexOfSlot;
+
+    @Setup(Level.Trial)
+    public void setUp()
+    {
+        dataPlane = new DataPlane(new DataPlaneConfig(1, 4096, 65536, ConnectionTimeouts.DEFAULTS));
+        final CompiledPolicy policy = "l3sg".equals(path) ? webAndPing() : CompiledPolicy.allowAll();
+        final NetworkSpec network = new NetworkSpec("bench", 42, 9000,
+            List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1"), new SubnetSpec("10.0.2.0/24", "10.0.2.1")));
+        final List<PortSpec> ports = List.of(
+            new PortSpec(1, "in", "bench", MAC1, "10.0.1.11", null, policy, true),
+            new PortSpec(2, "same-subnet", "bench", MAC2, "10.0.1.12", null, policy, true),
+            new PortSpec(3, "other-subnet", "bench", MAC3, "10.0.2.13", null, policy, true));
+        dataPlane.publish(ForwardingState.build(List.of(network), ports));
+        final boolean l2 = "l2".equals(path);
+        in = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024);
+        out = new MemoryPort(l2 ? 2 : 3, Port.KIND_VNIC, dataPlane.pool(), 1024);
+        dataPlane.addPort(in);
+        dataPlane.addPort(out);
+        worker = dataPlane.worker(0);
+
+        final int source = Ipv4Flyweight.parse("10.0.1.11");
+        final int destination = Ipv4Flyweight.parse(l2 ? "10.0.1.12" : "10.0.2.13");
+        final int payload = frameBytes - 14 - 20 - 8;
+        burstIndexOfSlot = new int[dataPlane.pool().capacity()];
+        for (int i = 0; i < BURST; i++)
+        {
+            final Frame frame = dataPlane.pool().acquire();
+            final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+            builder.ethernet(l2 ? MAC2 : GW_MAC, MAC1).ipv4(source, destination).udp(40000 + i % FLOWS, 443).payload(payload, i);
+            frame.length(builder.build());
+            frames[i] = frame;
+            headers[i] = MemorySegment.ofArray(frame.segment().asSlice(frame.start(), HEADER_BYTES).toArray(ValueLayout.JAVA_BYTE));
+            burstIndexOfSlot[frame.index()] = i;
+        }
+        forwardBurst();
+    }
+
+    private static CompiledPolicy webAndPing()
+    {
+        return CompiledPolicy.compile(List.of(
+            new SecurityGroup("web", List.of(
+                new SecurityRule(Direction.INGRESS, IpProtocol.TCP, 80, 80, "10.0.0.0/8"),
+                new SecurityRule(Direction.INGRESS, IpProtocol.TCP, 443, 443, "10.0.0.0/8"),
+                new SecurityRule(Direction.INGRESS, IpProtocol.UDP, 443, 443, "10.0.0.0/8"),
+                new SecurityRule(Direction.INGRESS, IpProtocol.ICMP, 0, 65535, "0.0.0.0/0"),
+                new SecurityRule(Direction.EGRESS, IpProtocol.UDP, 443, 443, "10.0.0.0/8"),
+                new SecurityRule(Direction.EGRESS, IpProtocol.TCP, 1, 65535, "0.0.0.0/0")))));
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown()
+    {
+        final long drops = dataPlane.counters().totalDrops();
+        final String reasons = dataPlane.counters().dropsByReason().toString();
+        dataPlane.close();
+        if (drops != 0)
+        {
+            throw new IllegalStateException("frames were dropped: " + reasons);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BURST)
+    public int forwardBurst()
+    {
+        for (int i = 0; i < BURST; i++)
+        {
+            in.inject(frames[i]);
+        }
+        final int processed = worker.doWork();
+        for (int i = 0; i < BURST; i++)
+        {
+            final Frame frame = out.poll();
+            MemorySegment.copy(headers[burstIndexOfSlot[frame.index()]], 0, frame.segment(), frame.start(), HEADER_BYTES);
+        }
+        return processed;
+    }
+}
