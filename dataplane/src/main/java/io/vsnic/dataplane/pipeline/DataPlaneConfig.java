@@ -7,7 +7,9 @@ import io.vsnic.dataplane.security.ConnectionTimeouts;
  *
  * @param workers            worker threads (1..64).
  * @param frameSlots         frame buffers in the pool (each {@link io.vsnic.dataplane.buffer.FramePool#DEFAULT_SLOT_BYTES}).
- * @param connectionCapacity connection-table entries shared by all workers.
+ * @param connectionCapacity connection-table slots shared by all workers; size it at about twice the
+ *                           expected live flows: above half full, a new flow whose probe window is
+ *                           full is refused ({@code conntrack_full}) even though other slots are free.
  * @param timeouts           connection-table timeouts.
  */
 public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacity, ConnectionTimeouts timeouts)
