@@ -49,13 +49,13 @@ public final class ForwardingState
     private final KeyedTable vniIndex;
     private final PortEntry[] ports;
     private final PeerEntry[] peers;
-    private final Map<InetSocketAddress, PeerEntry> peersByEndpoint;
+    private final Map<InetAddress, PeerEntry> peersByEndpoint;
     private final long version;
     private final int nextSlot;
 
     private ForwardingState(
         final NetworkTable[] networks, final Map<String, Integer> networkIndex, final KeyedTable vniIndex,
-        final PortEntry[] ports, final PeerEntry[] peers, final Map<InetSocketAddress, PeerEntry> peersByEndpoint,
+        final PortEntry[] ports, final PeerEntry[] peers, final Map<InetAddress, PeerEntry> peersByEndpoint,
         final long version, final int nextSlot)
     {
         this.peers = peers;
@@ -127,11 +127,14 @@ public final class ForwardingState
     }
 
     /**
-     * @return the peer whose substrate endpoint is {@code sender}, or null.
+     * Finds the peer a substrate datagram came from by its source address only: the source port is
+     * flow entropy (Linux VXLAN sends from a hash-chosen port), not an identity.
+     *
+     * @return the peer whose substrate address is the sender's, or null.
      */
     public PeerEntry peerAt(final InetSocketAddress sender)
     {
-        return peersByEndpoint.get(sender);
+        return peersByEndpoint.get(sender.getAddress());
     }
 
     /**
@@ -177,7 +180,7 @@ public final class ForwardingState
         final List<PeerSpec> peerSpecs)
     {
         final PeerEntry[] peers = new PeerEntry[MAX_DEVICES];
-        final Map<InetSocketAddress, PeerEntry> peersByEndpoint = new HashMap<>();
+        final Map<InetAddress, PeerEntry> peersByEndpoint = new HashMap<>();
         for (final PeerSpec peer : peerSpecs)
         {
             final String where = "peer " + peer.device() + " (" + peer.name() + ")";
@@ -203,9 +206,10 @@ public final class ForwardingState
             final InetSocketAddress endpoint = parseEndpoint(where + ": endpoint", peer.endpoint());
             final PeerEntry entry = new PeerEntry(peer.device(), peer.name(), endpoint, peer.encapsulation(),
                 peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray());
-            if (peersByEndpoint.put(endpoint, entry) != null)
+            if (peersByEndpoint.put(endpoint.getAddress(), entry) != null)
             {
-                throw new IllegalArgumentException(where + ": endpoint " + peer.endpoint() + " already used by another peer");
+                throw new IllegalArgumentException(where + ": address of endpoint " + peer.endpoint() +
+                    " already used by another peer (peers are told apart by substrate address)");
             }
             peers[peer.device()] = entry;
         }
