@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -60,6 +62,17 @@ class TapDeviceTest
             () -> TapDevice.open("/nonexistent/net/tun", "vt0", TapOptions.defaults()));
         assertTrue(error.getMessage().startsWith("cannot open /nonexistent/net/tun: ENOENT ("), error.getMessage());
         assertTrue(error.getMessage().contains("tun module"), error.getMessage());
+    }
+
+    @Test
+    void shouldTellANonRootUserWhyTheTapCannotBeOpened()
+    {
+        assumeFalse(NetNs.isRoot(), "runs only as a non-root user (it checks the permission error)");
+        assumeTrue(Files.exists(Path.of(TapDevice.TUN_PATH)), TapDevice.TUN_PATH + " is missing");
+        final IOException error = assertThrows(IOException.class, () -> TapDevice.open(uniqueName()));
+        final String message = error.getMessage();
+        assertTrue(message.equals("cannot open /dev/net/tun: EACCES (are you root? creating or attaching a TAP needs CAP_NET_ADMIN)") ||
+            message.matches("TUNSETIFF vt\\p{XDigit}+: EPERM \\(needs CAP_NET_ADMIN.*"), message);
     }
 
     @Test
