@@ -429,6 +429,10 @@ public final class Worker implements Runnable
                 ipv6.hopLimit(ipv6.hopLimit() - 1);
             }
         }
+        if (source == null && location >= 0)
+        {
+            completePartialChecksum(segment, layout);
+        }
         if ((layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0 && l3Type == FrameLayout.L3_IPV4)
         {
             rememberFirstFragment(segment, layout, network, location, routed ? nextMac : 0, nowNs);
@@ -655,6 +659,53 @@ public final class Worker implements Runnable
             default -> reasons[i] = DropReason.ACL_DENY.ordinal();
         }
         return false;
+    }
+
+    /**
+     * A sender with checksum offload (a kernel VXLAN device over veth, a TAP with offloads) may leave
+     * the inner TCP/UDP checksum partial: the field holds only the folded pseudo-header sum, to be
+     * finished by hardware that is not there. A VM port without offloads needs a complete checksum, so
+     * frames from the overlay get it completed here when the field looks partial. Recomputing is safe
+     * even when a complete checksum happens to equal that value: it yields the same correct value.
+     */
+    private void completePartialChecksum(final MemorySegment segment, final FrameLayout layout)
+    {
+        final int protocol = layout.l4Protocol();
+        if ((protocol != IpProtocol.TCP && protocol != IpProtocol.UDP) || layout.l4Offset() < 0 ||
+            (layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0)
+        {
+            return;
+        }
+        final int l4Offset = layout.l4Offset();
+        final int length = layout.l4Length();
+        final long pseudoSum;
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            ipv4.wrap(segment, layout.l3Offset());
+            pseudoSum = Checksums.pseudoHeaderSumIpv4(ipv4.source(), ipv4.destination(), protocol, length);
+        }
+        else
+        {
+            pseudoSum = Checksums.pseudoHeaderSumIpv6(segment, layout.l3Offset() + Ipv6Flyweight.SOURCE_OFFSET, protocol, length);
+        }
+        final int checksumOffset = l4Offset + (protocol == IpProtocol.TCP ? TcpFlyweight.CHECKSUM_OFFSET : 6);
+        final int field = segment.get(Ipv4Flyweight.U16, checksumOffset) & 0xFFFF;
+        if (field == 0 && protocol == IpProtocol.UDP)
+        {
+            return;
+        }
+        if (field != Checksums.fold(pseudoSum) && field != Checksums.fold(pseudoSum - length))
+        {
+            return;
+        }
+        segment.set(Ipv4Flyweight.U16, checksumOffset, (short)0);
+        int checksum = ~Checksums.fold(Checksums.sum(segment, l4Offset, length, pseudoSum)) & 0xFFFF;
+        if (checksum == 0 && protocol == IpProtocol.UDP)
+        {
+            checksum = 0xFFFF;
+        }
+        segment.set(Ipv4Flyweight.U16, checksumOffset, (short)checksum);
+        counters.increment(WorkerCounters.CHECKSUMS_COMPLETED);
     }
 
     private static boolean egress4(final PortEntry source, final int protocol, final int remote, final int port)

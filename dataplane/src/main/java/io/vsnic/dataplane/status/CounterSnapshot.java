@@ -142,6 +142,11 @@ public final class CounterSnapshot
         return sums[WorkerCounters.TX_FRAMES];
     }
 
+    public long checksumsCompleted()
+    {
+        return sums[WorkerCounters.CHECKSUMS_COMPLETED];
+    }
+
     public long flowsCreated()
     {
         return sums[WorkerCounters.FLOWS_CREATED];

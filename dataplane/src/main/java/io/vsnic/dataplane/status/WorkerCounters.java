@@ -42,7 +42,9 @@ public final class WorkerCounters
     public static final int VECTORS = TX_FRAMES + 1;
     /** Connection-table entries created. */
     public static final int FLOWS_CREATED = VECTORS + 1;
-    private static final int LENGTH = FLOWS_CREATED + 1 + PAD;
+    /** Partial inner L4 checksums completed for frames from the overlay. */
+    public static final int CHECKSUMS_COMPLETED = FLOWS_CREATED + 1;
+    private static final int LENGTH = CHECKSUMS_COMPLETED + 1 + PAD;
 
     private final long[] values = new long[LENGTH];
 

@@ -85,6 +85,8 @@ public final class LibC
         FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle RECV = bind("recv",
         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle SETNS = bind("setns",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle SENDTO = bind("sendto",
         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
 
@@ -346,6 +348,28 @@ public final class LibC
         catch (final Throwable ex)
         {
             throw unexpected("if_nametoindex", ex);
+        }
+    }
+
+    /** {@code CLONE_NEWNET}: the namespace type for {@link #setns}. */
+    public static final int CLONE_NEWNET = 0x4000_0000;
+
+    /**
+     * {@code setns(fd, nstype)}: moves the calling thread into the namespace {@code fd} refers to.
+     *
+     * @return 0, or {@code -errno}.
+     */
+    public static int setns(final int fd, final int type)
+    {
+        try
+        {
+            final MemorySegment state = CALL_STATE.get();
+            final int result = (int)SETNS.invokeExact(state, fd, type);
+            return result == 0 ? 0 : -errno(state);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("setns", ex);
         }
     }
 

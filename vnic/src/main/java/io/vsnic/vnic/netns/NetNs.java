@@ -93,6 +93,68 @@ public final class NetNs implements Closeable
     }
 
     /**
+     * Runs {@code task} on a fresh platform thread that has entered network namespace {@code ns}
+     * ({@code setns(2)} on {@code /var/run/netns/NS}): sockets the task creates live in that namespace
+     * and stay there after the thread ends. Needs root (CAP_SYS_ADMIN).
+     *
+     * @return what the task returned.
+     * @throws IOException when the namespace cannot be entered, or the task failed (as the cause).
+     */
+    public static <T> T callIn(final String ns, final java.util.concurrent.Callable<T> task) throws IOException
+    {
+        final java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+        final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread thread = Thread.ofPlatform().name("netns-" + ns).unstarted(() ->
+        {
+            final int fd = io.vsnic.vnic.linux.LibC.open("/var/run/netns/" + ns, 0x80000);
+            if (fd < 0)
+            {
+                failure.set(new IOException("cannot open namespace " + ns + ": " + io.vsnic.vnic.linux.Errno.name(-fd)));
+                return;
+            }
+            try
+            {
+                final int entered = io.vsnic.vnic.linux.LibC.setns(fd, io.vsnic.vnic.linux.LibC.CLONE_NEWNET);
+                if (entered < 0)
+                {
+                    failure.set(new IOException("setns " + ns + ": " + io.vsnic.vnic.linux.Errno.name(-entered)));
+                    return;
+                }
+                result.set(task.call());
+            }
+            catch (final Throwable ex)
+            {
+                failure.set(ex);
+            }
+            finally
+            {
+                io.vsnic.vnic.linux.LibC.close(fd);
+            }
+        });
+        thread.start();
+        try
+        {
+            thread.join();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running in namespace " + ns, ex);
+        }
+        if (failure.get() instanceof IOException io)
+        {
+            throw io;
+        }
+        if (failure.get() != null)
+        {
+            throw new IOException("task in namespace " + ns + " failed: " + failure.get(), failure.get());
+        }
+        @SuppressWarnings("unchecked")
+        final T value = (T)result.get();
+        return value;
+    }
+
+    /**
      * @return true when this process runs as uid 0 (a test that needs root skips otherwise).
      */
     public static boolean isRoot()
