@@ -75,6 +75,7 @@ public final class Worker implements Runnable
     private final FrameClassifier classifier = FrameClassifier.forwarding();
     private final IcmpWriter icmpWriter = new IcmpWriter();
     private final OverlayHeaders overlayHeaders = new OverlayHeaders();
+    private final DhcpServer dhcp = new DhcpServer();
     private volatile Port[] owned = new Port[0];
     private volatile boolean running = true;
 
@@ -282,6 +283,16 @@ public final class Worker implements Runnable
         if (l3Type == FrameLayout.L3_ARP)
         {
             answerArp(i, frame, layout, network, source, ingressLocation);
+            return;
+        }
+        if (source != null && DhcpServer.isClientMessage(layout))
+        {
+            reasons[i] = dhcp.answer(frame, layout, network, source);
+            if (reasons[i] == 0)
+            {
+                counters.increment(WorkerCounters.LOCAL_ANSWERS);
+                output(i, frame, network, ingressLocation);
+            }
             return;
         }
         if (source != null && source.antiSpoof() && !sourceAddressAllowed(segment, layout, source))

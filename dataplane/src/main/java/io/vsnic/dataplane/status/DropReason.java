@@ -105,7 +105,11 @@ public enum DropReason
     /** Substrate receive queue towards the workers was full. */
     SUBSTRATE_RX_QUEUE_FULL("substrate_rx_queue_full"),
     /** Substrate send failed (socket error, or the transport is not running). */
-    SUBSTRATE_TX_ERROR("substrate_tx_error");
+    SUBSTRATE_TX_ERROR("substrate_tx_error"),
+    /** DHCP message that needs no answer (RELEASE, DECLINE, a server's own message). */
+    DHCP_NO_REPLY("dhcp_no_reply"),
+    /** DHCP message that is malformed, not for this port's MAC, or from a port without an IPv4 address. */
+    DHCP_MALFORMED("dhcp_malformed");
 
     private static final DropReason[] VALUES = values();
 

@@ -351,6 +351,7 @@ public final class ForwardingState
         final long gatewayMac = GATEWAY_MAC_PREFIX | spec.vni();
         final List<long[]> subnets = new ArrayList<>();
         final List<Integer> gateways4 = new ArrayList<>();
+        final List<Integer> prefixLengths4 = new ArrayList<>();
         final List<Long> gateways6 = new ArrayList<>();
         final Ipv4RouteTable.Builder routes4 = Ipv4RouteTable.builder();
         final Ipv6RouteTable.Builder routes6 = Ipv6RouteTable.builder();
@@ -390,6 +391,7 @@ public final class ForwardingState
                     throw new IllegalArgumentException(where + ": gateway " + subnet.gateway() + " is outside " + subnet.cidr());
                 }
                 gateways4.add(gateway);
+                prefixLengths4.add((int)cidr[2]);
                 routes4.add((int)cidr[0], (int)cidr[2], connected);
             }
         }
@@ -490,8 +492,14 @@ public final class ForwardingState
         }
 
         final int[] g4 = gateways4.stream().mapToInt(Integer::intValue).toArray();
+        final int[] dns = new int[spec.dnsServers().size()];
+        for (int i = 0; i < dns.length; i++)
+        {
+            dns[i] = parseAddress4(where + ": dnsServers[" + i + "]", spec.dnsServers().get(i));
+        }
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
-        return new NetworkTable(n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(), gatewayMac, g4, g6,
+        return new NetworkTable(n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(), gatewayMac, g4,
+            prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
             routes4.build(), routes6.build(), hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(),
             macs.build(), neighbors4.build(), neighbors6.build());
     }

@@ -31,6 +31,8 @@ public final class NetworkTable
     final int mtuBytes;
     final long gatewayMac;
     final int[] gateways4;
+    final int[] prefixLengths4;
+    final int[] dnsServers4;
     final long[] gateways6;
     final Ipv4RouteTable routes4;
     final Ipv6RouteTable routes6;
@@ -45,7 +47,7 @@ public final class NetworkTable
 
     NetworkTable(
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
-        final int[] gateways4, final long[] gateways6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
+        final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
         final int[] hopKinds, final int[] hopValues, final int[] hopCounts, final int[] ecmpLocations, final long[] hopMacs,
         final KeyedTable macs, final KeyedTable neighbors4, final KeyedTable neighbors6)
     {
@@ -56,6 +58,8 @@ public final class NetworkTable
         this.mtuBytes = mtuBytes;
         this.gatewayMac = gatewayMac;
         this.gateways4 = gateways4;
+        this.prefixLengths4 = prefixLengths4;
+        this.dnsServers4 = dnsServers4;
         this.gateways6 = gateways6;
         this.routes4 = routes4;
         this.routes6 = routes6;
@@ -147,6 +151,49 @@ public final class NetworkTable
     public int gateway4(final int index)
     {
         return gateways4[index];
+    }
+
+    /**
+     * @return the index of the IPv4 subnet that contains {@code address}, or -1.
+     */
+    public int subnet4Of(final int address)
+    {
+        for (int i = 0; i < gateways4.length; i++)
+        {
+            final int length = prefixLengths4[i];
+            final int mask = length == 0 ? 0 : -1 << (32 - length);
+            if ((address & mask) == (gateways4[i] & mask))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * @return the prefix length of the network's {@code index}-th IPv4 subnet.
+     */
+    public int prefixLength4(final int index)
+    {
+        return prefixLengths4[index];
+    }
+
+    /**
+     * @return the IPv4 DNS servers VMs are given by DHCP.
+     */
+    public int[] dnsServers4()
+    {
+        return dnsServers4.clone();
+    }
+
+    public int dnsServer4Count()
+    {
+        return dnsServers4.length;
+    }
+
+    public int dnsServer4(final int index)
+    {
+        return dnsServers4[index];
     }
 
     public int gateway6Count()

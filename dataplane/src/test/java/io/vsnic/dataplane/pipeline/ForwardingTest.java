@@ -435,7 +435,7 @@ class ForwardingTest
         harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(8, 0));
         harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv4(IP1, ip("10.0.1.1")).icmpEcho(true, 1, 1));
         harness.send(1, b -> b.ethernet(0x02_00_00_00_99_99L, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(8, 0));
-        harness.send(1, b -> b.ethernet(EthernetFlyweight.BROADCAST, MAC1).ipv4(IP1, -1).udp(68, 67).payload(8, 0));
+        harness.send(1, b -> b.ethernet(EthernetFlyweight.BROADCAST, MAC1).ipv4(IP1, -1).udp(5353, 5353).payload(8, 0));
         harness.drain();
         final CounterSnapshot counters = harness.counters();
         assertEquals(4, counters.rxFrames());
