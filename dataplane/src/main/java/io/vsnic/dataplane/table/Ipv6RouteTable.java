@@ -21,16 +21,23 @@ import java.util.Arrays;
  * right; each marker and prefix entry stores its precomputed best matching prefix (the longest
  * real prefix that is a prefix of it, /0 included), so the answer is simply the value of the last
  * hit. A lookup costs at most {@code ceil(log2(m + 1))} probes for m distinct lengths: 3 probes for
- * the typical virtual-network table (/0, /48, /56, /64, /128), 6 for a BGP-like table, 8 for all 128
- * lengths; each probe hashes the masked address and reads one 24-byte slot (high, low,
+ * a typical virtual-network table (/0, /48, /56, /64, /128), 5 for the BGP-like table of the
+ * benchmark (31 lengths), 8 for all 128 lengths; each probe hashes the masked address and reads one 24-byte slot (high, low,
  * length|value) of a table at most half full. Memory is O(n log m): one entry per prefix plus at
- * most {@code log2 m} markers, which coincide when prefixes share a covering block.
+ * most {@code log2 m} markers, which coincide when prefixes share a covering block; measured about
+ * 3.4 entries and 200 to 250 bytes per prefix for random BGP-like prefixes.
  *
- * <p>Why not a 16-8-8-... multibit trie as for IPv4: with 8-bit strides a /48 sits six levels deep
- * and a /64 eight, so a lookup makes up to eight dependent loads, and random /48s in 2000::/3 share
- * almost no chunks below the root: about four new 1 KiB chunks per prefix, some 400 MB for 100,000
- * prefixes. The hash table needs about 100 bytes per prefix for the same set (measured in
- * {@code docs/performance.md}) and a bounded number of probes whatever the lengths.
+ * <p>Why not a 16-8-8-... multibit trie as for IPv4: with 8-bit strides a /48 sits four chunk
+ * levels below the root and a /64 six, each a dependent walk, and random /48s in 2000::/3 share
+ * almost no chunks below the /24 level: about three new chunks per prefix, an estimated 300 MB for
+ * 100,000 prefixes with plain 1 KiB chunks, and with IPv4-style compressed chunks (about 50 bytes
+ * each when they hold one prefix) no smaller than the hash table, which measured 25 MB for that set
+ * (see {@code docs/performance.md}) with at most 5 probes.
+ *
+ * <p>Measured alternatives: a one-multiplication (Fibonacci) slot hash instead of a SplitMix-style
+ * mix saved 10 to 15 % per lookup; interleaving four lookups in lockstep helped at 100,000 prefixes
+ * (about 1.4 times) but cost a third more at 1,000, where mispredicted search branches dominate, so
+ * there is no burst variant.
  *
  * <h2>Building</h2>
  *
@@ -57,6 +64,7 @@ public final class Ipv6RouteTable
     /** Hash table: {@code [maskedHigh, maskedLow, length << 32 | bestMatch]} per slot. */
     private final long[] slots;
     private final int slotMask;
+    private final int slotShift;
     /** Present lengths ascending (without /0): {@code [highMask, lowMask, length]} per level. */
     private final long[] levels;
     private final int levelCount;
@@ -198,10 +206,22 @@ public final class Ipv6RouteTable
         }
         this.slots = table;
         this.slotMask = table.length / SLOT_LONGS - 1;
+        this.slotShift = Long.numberOfLeadingZeros(slotMask);
         this.levels = lv;
         this.levelCount = m;
         this.defaultHop = defaultRoute;
         this.entryCount = entries;
+    }
+
+    /**
+     * Fibonacci hashing: one multiplication, and the slot is the top bits of the product, which depend
+     * on every bit of the key (the masked keys end in long runs of zeros, so low bits would not do).
+     *
+     * @return the home slot of a key in a table of {@code 2^(64 - shift)} slots.
+     */
+    private static int home(final long high, final long low, final long length, final int shift)
+    {
+        return (int)(((high ^ low * 0xC2B2AE3D27D4EB4FL ^ length) * 0x9E3779B97F4A7C15L) >>> shift);
     }
 
     /**
@@ -215,11 +235,11 @@ public final class Ipv6RouteTable
     }
 
     /**
-     * @return a power of two at least twice {@code entries} (load at most one half), at least 1.
+     * @return a power of two at least twice {@code entries} (load at most one half), at least 2.
      */
     private static int slotCount(final long entries)
     {
-        long count = 1;
+        long count = 2;
         while (count < 2 * entries)
         {
             count <<= 1;
@@ -253,7 +273,7 @@ public final class Ipv6RouteTable
         final int value)
     {
         final int mask = table.length / SLOT_LONGS - 1;
-        int slot = PrefixMap.hash(high, low, length) & mask;
+        int slot = home(high, low, length, Long.numberOfLeadingZeros(mask));
         while (true)
         {
             final int p = slot * SLOT_LONGS;
@@ -316,6 +336,7 @@ public final class Ipv6RouteTable
         final long[] lv = levels;
         final long[] s = slots;
         final int mask = slotMask;
+        final int shift = slotShift;
         int best = defaultHop;
         int lo = 0;
         int hi = levelCount - 1;
@@ -326,7 +347,7 @@ public final class Ipv6RouteTable
             final long keyHigh = high & lv[l];
             final long keyLow = low & lv[l + 1];
             final long length = lv[l + 2];
-            int slot = PrefixMap.hash(keyHigh, keyLow, length) & mask;
+            int slot = home(keyHigh, keyLow, length, shift);
             while (true)
             {
                 final int p = slot * SLOT_LONGS;

@@ -41,9 +41,10 @@ final class PrefixMap
 
     /**
      * Mixes a prefix key into a well-spread hash (SplitMix64 finalizer over a linear combination of
-     * the three parts). Also used by {@link Ipv6RouteTable} for its lookup hash table.
+     * the three parts): builders see adversarial-looking keys (long runs of zero host bits), and a
+     * few extra multiplications do not matter off the hot path.
      */
-    static int hash(final long high, final long low, final long length)
+    private static int hash(final long high, final long low, final long length)
     {
         long z = high + low * 0x9E3779B97F4A7C15L + length * 0xC2B2AE3D27D4EB4FL;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
