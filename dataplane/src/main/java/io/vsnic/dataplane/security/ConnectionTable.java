@@ -82,9 +82,12 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *   <li><b>Publish.</b> The winner writes the six key words (plain stores), then stores the live
  *       control word with volatile semantics (a release store and more, see 6). A thread that reads
  *       that control word with acquire semantics therefore sees the whole key.</li>
- *   <li><b>Read and validate.</b> A reader loads a control word (acquire), and, when it is live
- *       and the tag matches, loads the key words, issues an acquire fence, and loads the control
- *       word again. The key it read is that entry's key if the second load shows the same version
+ *   <li><b>Read and validate.</b> A reader loads a control word (a plain load), and, when it is
+ *       live and the tag matches, issues an acquire fence (the two together are an acquire load),
+ *       loads the key words, issues another acquire fence, and loads the control word again with
+ *       acquire semantics. Nothing is decided on the plain load alone: a hit is decided on the
+ *       second load, a reuse of the slot by a CAS. The key it read is that entry's key if the
+ *       second load shows the same version
  *       and a live state: a slot's key only changes after a claim, and every claim changes the
  *       version (the same scheme as {@link java.util.concurrent.locks.StampedLock}'s optimistic
  *       reads). The version has 11 bits: for it to come back to the same value, a slot would have
@@ -600,66 +603,35 @@ public final class ConnectionTable
         attempts:
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++)
         {
+            // Lookup: one load and one rarely taken branch per slot (tag and state are checked together, so
+            // the mix of free and live slots costs no branch mispredictions).
             int sameFlowSlot = -1;
-            long sameFlowWord = 0;
-            int firstRoom = 0;
-            int firstCandidate = -1;
-            long firstCandidateWord = 0;
-            int secondRoom = 0;
-            int secondCandidate = -1;
-            long secondCandidateWord = 0;
             for (int probe = 0; probe < PROBE_SLOTS; probe++)
             {
                 final int slot = slotAt(first, second, probe);
-                final long word = (long)WORD.getAcquire(memory, controlOffset(slot));
-                final boolean reusable;
-                if (isLive(word))
+                // A plain load: every decision taken on it is validated by a later acquire load or a CAS.
+                final long word = memory.get(LONG_LAYOUT, controlOffset(slot));
+                if (tagOf(word) == tag && isLive(word) && keyMatches(slot, k0, k1, k2, k3, k4, k5))
                 {
-                    if (tagOf(word) == tag && keyEquals(slot, k0, k1, k2, k3, k4, k5))
+                    VarHandle.acquireFence();
+                    final long current = (long)WORD.getAcquire(memory, controlOffset(slot));
+                    if (!sameEntry(word, current))
                     {
-                        VarHandle.acquireFence();
-                        final long current = (long)WORD.getAcquire(memory, controlOffset(slot));
-                        if (!sameEntry(word, current))
-                        {
-                            continue;
-                        }
-                        if (!isExpired(current, nowTick))
-                        {
-                            final int verdict = onHit(slot, current, reversed, protocol, tcpFlags, nowNs, nowTick,
-                                allowNew);
-                            if (verdict != RETRY)
-                            {
-                                return verdict;
-                            }
-                            continue attempts;
-                        }
-                        if (sameFlowSlot < 0)
-                        {
-                            sameFlowSlot = slot;
-                            sameFlowWord = current;
-                        }
                         continue;
                     }
-                    reusable = isExpired(word, nowTick);
-                }
-                else
-                {
-                    reusable = stateOf(word) == STATE_FREE;
-                }
-                if (reusable)
-                {
-                    if (probe < BUCKET_SLOTS)
+                    if (!isExpired(current, nowTick))
                     {
-                        if (firstRoom++ == 0)
+                        final int verdict = onHit(slot, current, reversed, protocol, tcpFlags, nowNs, nowTick,
+                            allowNew);
+                        if (verdict != RETRY)
                         {
-                            firstCandidate = slot;
-                            firstCandidateWord = word;
+                            return verdict;
                         }
+                        continue attempts;
                     }
-                    else if (secondRoom++ == 0)
+                    if (sameFlowSlot < 0)
                     {
-                        secondCandidate = slot;
-                        secondCandidateWord = word;
+                        sameFlowSlot = slot;
                     }
                 }
             }
@@ -679,30 +651,15 @@ public final class ConnectionTable
             {
                 return DENIED;
             }
-            final int candidate;
-            final long candidateWord;
-            if (sameFlowSlot >= 0)
-            {
-                // Reuse the flow's own expired entry, so that no worker can revive it next to a new one.
-                candidate = sameFlowSlot;
-                candidateWord = sameFlowWord;
-            }
-            else if (firstRoom > 0 && (BUCKET_SLOTS - firstRoom < PREFER_FIRST_BELOW || firstRoom >= secondRoom))
-            {
-                candidate = firstCandidate;
-                candidateWord = firstCandidateWord;
-            }
-            else if (secondRoom > 0)
-            {
-                candidate = secondCandidate;
-                candidateWord = secondCandidateWord;
-            }
-            else
+            // Reuse the flow's own expired entry if there is one, so that no worker can revive it next to a new
+            // one; else choose a bucket.
+            final int candidate = sameFlowSlot >= 0 ? sameFlowSlot : chooseSlot(first, second, nowTick);
+            if (candidate < 0)
             {
                 return FULL;
             }
-            final int verdict = insert(candidate, candidateWord, first, second, tag, k0, k1, k2, k3, k4, k5, reversed,
-                protocol, nowNs, nowTick);
+            final int verdict = insert(candidate, first, second, tag, k0, k1, k2, k3, k4, k5, reversed, protocol,
+                nowNs, nowTick);
             if (verdict != RETRY)
             {
                 return verdict;
@@ -759,6 +716,38 @@ public final class ConnectionTable
     }
 
     /**
+     * Picks the slot for a new flow: in the first bucket while it holds fewer than
+     * {@value #PREFER_FIRST_BELOW} entries, else in the bucket with more room (the first on a tie).
+     *
+     * @return the first reusable slot of the chosen bucket, or -1 when both are full.
+     */
+    private int chooseSlot(final int first, final int second, final long nowTick)
+    {
+        int firstRoom = 0;
+        int firstCandidate = -1;
+        int secondRoom = 0;
+        int secondCandidate = -1;
+        for (int i = BUCKET_SLOTS - 1; i >= 0; i--)
+        {
+            if (isReusable(memory.get(LONG_LAYOUT, controlOffset(first + i)), nowTick))
+            {
+                firstRoom++;
+                firstCandidate = first + i;
+            }
+            if (isReusable(memory.get(LONG_LAYOUT, controlOffset(second + i)), nowTick))
+            {
+                secondRoom++;
+                secondCandidate = second + i;
+            }
+        }
+        if (firstRoom > 0 && (BUCKET_SLOTS - firstRoom < PREFER_FIRST_BELOW || firstRoom >= secondRoom))
+        {
+            return firstCandidate;
+        }
+        return secondCandidate;
+    }
+
+    /**
      * Claims a slot for a new flow, writes the key, publishes it and makes sure the flow has one entry.
      *
      * @return {@link #CREATED}, or {@link #RETRY} when the slot was taken first or a concurrent insert
@@ -766,7 +755,6 @@ public final class ConnectionTable
      */
     private int insert(
         final int slot,
-        final long seenWord,
         final int first,
         final int second,
         final long tag,
@@ -782,6 +770,11 @@ public final class ConnectionTable
         final long nowTick)
     {
         final long offset = controlOffset(slot);
+        final long seenWord = (long)WORD.getAcquire(memory, offset);
+        if (!isReusable(seenWord, nowTick))
+        {
+            return RETRY;
+        }
         final long version = (version(seenWord) + 1) & VERSION_MASK;
         final long identity = version << VERSION_SHIFT | tag << TAG_SHIFT;
         if (!WORD.compareAndSet(memory, offset, seenWord, identity | (long)STATE_CLAIMED << STATE_SHIFT))
@@ -972,6 +965,17 @@ public final class ConnectionTable
         }
     }
 
+    /**
+     * {@link #keyEquals} after an acquire fence: the key loads are ordered after the control load
+     * that preceded the call (together, an acquire load of the control word).
+     */
+    private boolean keyMatches(
+        final int slot, final long k0, final long k1, final long k2, final long k3, final long k4, final long k5)
+    {
+        VarHandle.acquireFence();
+        return keyEquals(slot, k0, k1, k2, k3, k4, k5);
+    }
+
     private boolean keyEquals(
         final int slot, final long k0, final long k1, final long k2, final long k3, final long k4, final long k5)
     {
@@ -1066,6 +1070,15 @@ public final class ConnectionTable
     private static long version(final long word)
     {
         return (word >>> VERSION_SHIFT) & VERSION_MASK;
+    }
+
+    /**
+     * @return true when a slot with this control word may be claimed: free, or holding an expired entry.
+     */
+    private static boolean isReusable(final long word, final long nowTick)
+    {
+        final int state = stateOf(word);
+        return state == STATE_FREE || (state >= STATE_OPEN && isExpired(word, nowTick));
     }
 
     private static long freeWord(final long word)
