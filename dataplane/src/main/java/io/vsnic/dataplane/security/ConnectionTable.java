@@ -87,12 +87,12 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *       loads the key words, issues another acquire fence, and loads the control word again with
  *       acquire semantics. Nothing is decided on the plain load alone: a hit is decided on the
  *       second load, a reuse of the slot by a CAS. The key it read is that entry's key if the
- *       second load shows the same version
- *       and a live state: a slot's key only changes after a claim, and every claim changes the
- *       version (the same scheme as {@link java.util.concurrent.locks.StampedLock}'s optimistic
- *       reads). The version has 11 bits: for it to come back to the same value, a slot would have
- *       to be claimed 2048 times between a reader's two loads, each claim waiting for an entry to
- *       expire (at least 2048 times the shortest timeout).</li>
+ *       second load shows the same version and a live state: a slot's key only changes after a
+ *       claim, and every claim changes the version (the same scheme as
+ *       {@link java.util.concurrent.locks.StampedLock}'s optimistic reads). The version has 11
+ *       bits: for it to come back to the same value, a slot would have to be claimed 2048 times
+ *       between a reader's two loads, which are nanoseconds apart unless the reader is descheduled,
+ *       and each claim needs the previous entry to have expired or been removed.</li>
  *   <li><b>Update.</b> A packet of a known flow computes the new control word (state, flags,
  *       deadline) from the validated one and installs it with a CAS; a successful CAS proves that
  *       nothing, and in particular no reclaim, happened since the validation. A failed CAS is
