@@ -307,6 +307,12 @@ public final class Worker implements Runnable
             answerNeighborSolicitation(i, frame, layout, network, ingressLocation);
             return;
         }
+        if (source != null && l3Type == FrameLayout.L3_IPV6 && layout.l4Protocol() == IpProtocol.ICMPV6 &&
+            layout.l4Offset() >= 0 && (layout.destinationPort() >>> 8) == IcmpFlyweight.V6_ROUTER_SOLICITATION)
+        {
+            answerRouterSolicitation(i, frame, layout, network, ingressLocation);
+            return;
+        }
         if (EthernetFlyweight.isMulticast(destinationMac))
         {
             reasons[i] = DropReason.UNHANDLED_BROADCAST.ordinal();
@@ -922,6 +928,83 @@ public final class Worker implements Runnable
         segment.set(IcmpFlyweight.U32, na + 28, (int)answer);
         icmp.updateChecksumV6(ip, 32);
         frame.length(EthernetFlyweight.HEADER_LENGTH + Ipv6Flyweight.HEADER_LENGTH + 32);
+        counters.increment(WorkerCounters.LOCAL_ANSWERS);
+        output(i, frame, network, ingressLocation);
+    }
+
+    /**
+     * Answers a router solicitation with a router advertisement (RFC 4861 section 4.2) from the gateway's
+     * link-local address: the network MTU, and every IPv6 subnet as a prefix with the on-link flag and,
+     * for /64 prefixes, the autonomous flag (SLAAC: the guest forms its address from its MAC).
+     */
+    private void answerRouterSolicitation(
+        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int ingressLocation)
+    {
+        final int prefixes = network.gateway6Count();
+        if (prefixes == 0)
+        {
+            reasons[i] = DropReason.UNHANDLED_BROADCAST.ordinal();
+            return;
+        }
+        final MemorySegment segment = frame.segment();
+        ipv6.wrap(segment, layout.l3Offset());
+        final long requesterHigh = ipv6.sourceHigh();
+        final long requesterLow = ipv6.sourceLow();
+        final boolean unspecified = requesterHigh == 0 && requesterLow == 0;
+        final long requesterMac = layout.sourceMac();
+        final int ip = frame.start() + EthernetFlyweight.HEADER_LENGTH;
+        final int icmpLength = 16 + 8 + 8 + 32 * Math.min(prefixes, 8);
+        ethernet.wrap(segment, frame.start());
+        ethernet.destination(unspecified ? 0x3333_0000_0001L : requesterMac).source(network.gatewayMac())
+            .etherType(EthernetFlyweight.ETHER_TYPE_IPV6);
+        ipv6.wrap(segment, ip);
+        ipv6.versionClassFlow(0, 0).payloadLength(icmpLength).nextHeader(IpProtocol.ICMPV6).hopLimit(255)
+            .source(NetworkTable.linkLocalHigh(), network.gatewayLinkLocalLow());
+        if (unspecified)
+        {
+            ipv6.destination(0xFF02_0000_0000_0000L, 1L);
+        }
+        else
+        {
+            ipv6.destination(requesterHigh, requesterLow);
+        }
+        final int ra = ip + Ipv6Flyweight.HEADER_LENGTH;
+        icmp.wrap(segment, ra);
+        icmp.type(IcmpFlyweight.V6_ROUTER_ADVERTISEMENT).code(0);
+        segment.set(ValueLayout.JAVA_BYTE, ra + 4, (byte)DEFAULT_TTL);
+        segment.set(ValueLayout.JAVA_BYTE, ra + 5, (byte)0);
+        segment.set(IcmpFlyweight.U16, ra + 6, (short)1800);
+        segment.set(IcmpFlyweight.U64, ra + 8, 0L);
+        int option = ra + 16;
+        final long gatewayMac = network.gatewayMac();
+        segment.set(ValueLayout.JAVA_BYTE, option, (byte)1);
+        segment.set(ValueLayout.JAVA_BYTE, option + 1, (byte)1);
+        segment.set(IcmpFlyweight.U16, option + 2, (short)(gatewayMac >>> 32));
+        segment.set(IcmpFlyweight.U32, option + 4, (int)gatewayMac);
+        option += 8;
+        segment.set(ValueLayout.JAVA_BYTE, option, (byte)5);
+        segment.set(ValueLayout.JAVA_BYTE, option + 1, (byte)1);
+        segment.set(IcmpFlyweight.U16, option + 2, (short)0);
+        segment.set(IcmpFlyweight.U32, option + 4, network.mtuBytes());
+        option += 8;
+        for (int p = 0; p < Math.min(prefixes, 8); p++)
+        {
+            final int length = network.prefixLength6(p);
+            final long maskHigh = length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
+            final long maskLow = length <= 64 ? 0 : length == 128 ? -1L : -1L << (128 - length);
+            segment.set(ValueLayout.JAVA_BYTE, option, (byte)3);
+            segment.set(ValueLayout.JAVA_BYTE, option + 1, (byte)4);
+            segment.set(ValueLayout.JAVA_BYTE, option + 2, (byte)length);
+            segment.set(ValueLayout.JAVA_BYTE, option + 3, (byte)(length == 64 ? 0xC0 : 0x80));
+            segment.set(IcmpFlyweight.U32, option + 4, 86_400);
+            segment.set(IcmpFlyweight.U32, option + 8, 14_400);
+            segment.set(IcmpFlyweight.U32, option + 12, 0);
+            segment.set(IcmpFlyweight.U64, option + 16, network.gateway6High(p) & maskHigh);
+            segment.set(IcmpFlyweight.U64, option + 24, network.gateway6Low(p) & maskLow);
+            option += 32;
+        }
+        icmp.updateChecksumV6(ip, icmpLength);
+        frame.length(EthernetFlyweight.HEADER_LENGTH + Ipv6Flyweight.HEADER_LENGTH + icmpLength);
         counters.increment(WorkerCounters.LOCAL_ANSWERS);
         output(i, frame, network, ingressLocation);
     }

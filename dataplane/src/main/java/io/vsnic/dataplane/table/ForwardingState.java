@@ -353,6 +353,7 @@ public final class ForwardingState
         final List<Integer> gateways4 = new ArrayList<>();
         final List<Integer> prefixLengths4 = new ArrayList<>();
         final List<Long> gateways6 = new ArrayList<>();
+        final List<Integer> prefixLengths6 = new ArrayList<>();
         final Ipv4RouteTable.Builder routes4 = Ipv4RouteTable.builder();
         final Ipv6RouteTable.Builder routes6 = Ipv6RouteTable.builder();
         final HopList hops = new HopList();
@@ -381,6 +382,7 @@ public final class ForwardingState
                 }
                 gateways6.add(gateway[0]);
                 gateways6.add(gateway[1]);
+                prefixLengths6.add((int)cidr[2]);
                 routes6.add(cidr[0], cidr[1], (int)cidr[2], connected);
             }
             else
@@ -500,6 +502,7 @@ public final class ForwardingState
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
         return new NetworkTable(n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(), gatewayMac, g4,
             prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
+            prefixLengths6.stream().mapToInt(Integer::intValue).toArray(),
             routes4.build(), routes6.build(), hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(),
             macs.build(), neighbors4.build(), neighbors6.build());
     }

@@ -34,6 +34,7 @@ public final class NetworkTable
     final int[] prefixLengths4;
     final int[] dnsServers4;
     final long[] gateways6;
+    final int[] prefixLengths6;
     final Ipv4RouteTable routes4;
     final Ipv6RouteTable routes6;
     final int[] hopKinds;
@@ -47,7 +48,8 @@ public final class NetworkTable
 
     NetworkTable(
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
-        final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
+        final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6,
+        final int[] prefixLengths6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
         final int[] hopKinds, final int[] hopValues, final int[] hopCounts, final int[] ecmpLocations, final long[] hopMacs,
         final KeyedTable macs, final KeyedTable neighbors4, final KeyedTable neighbors6)
     {
@@ -61,6 +63,7 @@ public final class NetworkTable
         this.prefixLengths4 = prefixLengths4;
         this.dnsServers4 = dnsServers4;
         this.gateways6 = gateways6;
+        this.prefixLengths6 = prefixLengths6;
         this.routes4 = routes4;
         this.routes6 = routes6;
         this.hopKinds = hopKinds;
@@ -212,10 +215,41 @@ public final class NetworkTable
     }
 
     /**
+     * @return the high 64 bits of the gateway's IPv6 link-local address (fe80::/64).
+     */
+    public static long linkLocalHigh()
+    {
+        return 0xFE80_0000_0000_0000L;
+    }
+
+    /**
+     * @return the low 64 bits of the gateway's IPv6 link-local address: the modified EUI-64 interface
+     *     identifier of the gateway MAC (RFC 4291 appendix A), the source of router advertisements.
+     */
+    public long gatewayLinkLocalLow()
+    {
+        final long mac = gatewayMac;
+        final long upper = (mac >>> 24) ^ 0x02_0000L;
+        return (upper << 40) | 0xFF_FE00_0000L | (mac & 0xFF_FFFFL);
+    }
+
+    /**
+     * @return the prefix length of the network's {@code index}-th IPv6 subnet.
+     */
+    public int prefixLength6(final int index)
+    {
+        return prefixLengths6[index];
+    }
+
+    /**
      * @return true when the address is one of the network's IPv6 gateway addresses.
      */
     public boolean isGateway6(final long high, final long low)
     {
+        if (high == 0xFE80_0000_0000_0000L && low == gatewayLinkLocalLow())
+        {
+            return true;
+        }
         for (int i = 0; i < gateways6.length; i += 2)
         {
             if (gateways6[i] == high && gateways6[i + 1] == low)
