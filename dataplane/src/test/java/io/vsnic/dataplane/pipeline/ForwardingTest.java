@@ -208,6 +208,44 @@ class ForwardingTest
     }
 
     @Test
+    void shouldAdvertiseTheNetworksPrefixAndMtuToRouterSolicitations()
+    {
+        final byte[] linkLocal = Ipv6Flyweight.parse("fe80::11");
+        harness.send(1, b -> b.ethernet(0x3333_0000_0002L, MAC1).ipv6(linkLocal, Ipv6Flyweight.parse("ff02::2"), 255, 0)
+            .icmp(IcmpFlyweight.V6_ROUTER_SOLICITATION, 0, 0, 0).payload(new byte[] {1, 1, 2, 0, 0, 0, 1, 0x11}));
+        harness.drain();
+        final List<PipelineHarness.Out> out = harness.received(1);
+        assertEquals(1, out.size());
+        final PipelineHarness.Out advert = out.get(0);
+        assertTrue(advert.layout().isValid(), advert.layout().dropReason().label());
+        assertTrue(advert.layout().hasFlag(FrameLayout.FLAG_L4_CHECKSUM_VERIFIED));
+        assertEquals(IcmpFlyweight.V6_ROUTER_ADVERTISEMENT, advert.layout().destinationPort() >>> 8);
+        final Ipv6Flyweight ipv6 = new Ipv6Flyweight();
+        ipv6.wrap(advert.segment(), advert.layout().l3Offset());
+        assertEquals(0xFE80_0000_0000_0000L, ipv6.sourceHigh(), "router advertisements come from a link-local address");
+        assertEquals(255, ipv6.hopLimit());
+        final int icmp = advert.layout().l4Offset();
+        final byte[] bytes = advert.bytes();
+        // options: source link-layer (8), MTU (8), prefix information (32)
+        assertEquals(5, bytes[icmp + 24]);
+        assertEquals(1500, java.nio.ByteBuffer.wrap(bytes, icmp + 28, 4).getInt());
+        assertEquals(3, bytes[icmp + 32]);
+        assertEquals(64, bytes[icmp + 34]);
+        assertEquals((byte)0xC0, bytes[icmp + 35], "on-link and autonomous (SLAAC)");
+        assertEquals("fd00:1::", Ipv6Flyweight.format(java.util.Arrays.copyOfRange(bytes, icmp + 48, icmp + 64)));
+
+        // The gateway's link-local address answers neighbour solicitations too.
+        final byte[] gatewayLinkLocal = java.util.Arrays.copyOfRange(bytes, advert.layout().l3Offset() + 8, advert.layout().l3Offset() + 24);
+        harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv6(linkLocal, gatewayLinkLocal, 255, 0)
+            .icmp(IcmpFlyweight.V6_NEIGHBOR_SOLICITATION, 0, 0, 0).payload(gatewayLinkLocal)
+            .payload(new byte[] {1, 1, 2, 0, 0, 0, 1, 0x11}));
+        harness.drain();
+        final List<PipelineHarness.Out> na = harness.received(1);
+        assertEquals(1, na.size());
+        assertEquals(GW_MAC, na.get(0).layout().sourceMac());
+    }
+
+    @Test
     void shouldAnswerEchoToGatewayForBothFamilies()
     {
         harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv4(IP1, ip("10.0.1.1")).icmpEcho(true, 77, 5).payload(56, 3));
