@@ -53,15 +53,12 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * ports, protocol and IP version, and the two endpoints' addresses (lower endpoint "A" first).
  *
  * <p>A flow hashes (with a per-table random seed, so that colliding flows cannot be computed in
- * advance; the mix is not a cryptographic function) to two buckets of {@value #BUCKET_SLOTS} slots,
- * each two cache lines of control words ("two-choice" hashing). A new flow goes to its first bucket
- * while that holds fewer than 8 entries, else to the emptier of the two. A lookup reads the
- * {@value #PROBE_SLOTS} control words of both buckets in order, compares the key only where the tag
- * matches, and stops at the first live match. A lookup that finds nothing has read all
+ * advance; the mix is not a cryptographic function) to a home group of eight slots; it may live in
+ * any of {@value #PROBE_SLOTS} slots from the home group's start: four consecutive cache lines of
+ * control words. A lookup reads those control words in order and compares the key only where the
+ * tag matches; it stops at the first live match. A lookup that finds nothing has read all
  * {@value #PROBE_SLOTS} words: lookups never stop early at a free slot, which is what lets any slot
- * be freed at any time without tombstones. With two choices, new flows start to find both buckets
- * full only when the table is about 85 % occupied (about 1 new flow in 10^4 at 90 %, 4 in 10^3 at
- * 95 %); a single window of 32 consecutive slots, the simpler design, starts failing below 50 %.
+ * be freed at any time without tombstones.
  *
  * <h2>Expiry</h2>
  * Each packet of a flow moves the deadline to {@code nowNs + timeout(state)} if that is later: a
@@ -82,17 +79,14 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *   <li><b>Publish.</b> The winner writes the six key words (plain stores), then stores the live
  *       control word with volatile semantics (a release store and more, see 6). A thread that reads
  *       that control word with acquire semantics therefore sees the whole key.</li>
- *   <li><b>Read and validate.</b> A reader loads a control word (a plain load), and, when it is
- *       live and the tag matches, issues an acquire fence (the two together are an acquire load),
- *       loads the key words, issues another acquire fence, and loads the control word again with
- *       acquire semantics. Nothing is decided on the plain load alone: a hit is decided on the
- *       second load, a reuse of the slot by a CAS. The key it read is that entry's key if the
- *       second load shows the same version and a live state: a slot's key only changes after a
- *       claim, and every claim changes the version (the same scheme as
- *       {@link java.util.concurrent.locks.StampedLock}'s optimistic reads). The version has 11
- *       bits: for it to come back to the same value, a slot would have to be claimed 2048 times
- *       between a reader's two loads, which are nanoseconds apart unless the reader is descheduled,
- *       and each claim needs the previous entry to have expired or been removed.</li>
+ *   <li><b>Read and validate.</b> A reader loads a control word (acquire), and, when it is live
+ *       and the tag matches, loads the key words, issues an acquire fence, and loads the control
+ *       word again. The key it read is that entry's key if the second load shows the same version
+ *       and a live state: a slot's key only changes after a claim, and every claim changes the
+ *       version (the same scheme as {@link java.util.concurrent.locks.StampedLock}'s optimistic
+ *       reads). The version has 11 bits: for it to come back to the same value, a slot would have
+ *       to be claimed 2048 times between a reader's two loads, each claim waiting for an entry to
+ *       expire (at least 2048 times the shortest timeout).</li>
  *   <li><b>Update.</b> A packet of a known flow computes the new control word (state, flags,
  *       deadline) from the validated one and installs it with a CAS; a successful CAS proves that
  *       nothing, and in particular no reclaim, happened since the validation. A failed CAS is
@@ -179,10 +173,8 @@ public final class ConnectionTable
     public static final int MIN_CAPACITY = 1 << 10;
     /** Largest capacity (1.2 GB of native memory). */
     public static final int MAX_CAPACITY = 1 << 24;
-    /** Slots in a bucket: two cache lines of control words. */
-    public static final int BUCKET_SLOTS = 16;
-    /** Slots a flow may occupy: the slots of its two buckets. */
-    public static final int PROBE_SLOTS = 2 * BUCKET_SLOTS;
+    /** Slots a flow may occupy, counted from the start of its home group. */
+    public static final int PROBE_SLOTS = 32;
     /** Bytes per slot: one 8-byte control word plus one 64-byte key slot. */
     public static final int BYTES_PER_SLOT = 72;
 
@@ -208,9 +200,7 @@ public final class ConnectionTable
     private static final long VERSION_BITS = VERSION_MASK << VERSION_SHIFT;
     private static final long IDENTITY_BITS = VERSION_BITS | (TAG_MASK << TAG_SHIFT);
 
-    private static final int BUCKET_SHIFT = 4;
-    /** A new flow goes to its first bucket while that holds fewer entries than this, else to the emptier one. */
-    private static final int PREFER_FIRST_BELOW = 8;
+    private static final int GROUP_SLOTS = 8;
     private static final int CONTROL_BYTES = 8;
     private static final int KEY_SLOT_BYTES = 64;
     private static final long IPV6_KEY_FLAG = 1L << 8;
@@ -242,7 +232,6 @@ public final class ConnectionTable
 
     private final MemorySegment memory;
     private final int mask;
-    private final int bucketMask;
     private final long keysOffset;
     private final long seed;
     private final long synNs;
@@ -297,7 +286,6 @@ public final class ConnectionTable
             actual <<= 1;
         }
         this.mask = actual - 1;
-        this.bucketMask = (actual >> BUCKET_SHIFT) - 1;
         this.keysOffset = (long)actual * CONTROL_BYTES;
         this.memory = Arena.ofAuto().allocate((long)actual * BYTES_PER_SLOT, KEY_SLOT_BYTES);
         this.seed = seed;
@@ -596,43 +584,56 @@ public final class ConnectionTable
         final boolean allowNew)
     {
         final long tag = hash >>> (64 - 8);
-        final int first = firstBucket(hash);
-        final int second = secondBucket(hash, first);
+        final int home = (int)hash & mask & -GROUP_SLOTS;
         final long nowTick = tick(nowNs);
         long resolutionsBefore = (long)RESOLUTIONS.getAcquire(this);
         attempts:
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++)
         {
-            // Lookup: one load and one rarely taken branch per slot (tag and state are checked together, so
-            // the mix of free and live slots costs no branch mispredictions).
-            int sameFlowSlot = -1;
+            int candidate = -1;
+            long candidateWord = 0;
+            boolean candidateHoldsThisFlow = false;
             for (int probe = 0; probe < PROBE_SLOTS; probe++)
             {
-                final int slot = slotAt(first, second, probe);
-                // A plain load: every decision taken on it is validated by a later acquire load or a CAS.
-                final long word = memory.get(LONG_LAYOUT, controlOffset(slot));
-                if (tagOf(word) == tag && isLive(word) && keyMatches(slot, k0, k1, k2, k3, k4, k5))
+                final int slot = (home + probe) & mask;
+                final long word = (long)WORD.getAcquire(memory, controlOffset(slot));
+                if (isLive(word))
                 {
-                    VarHandle.acquireFence();
-                    final long current = (long)WORD.getAcquire(memory, controlOffset(slot));
-                    if (!sameEntry(word, current))
+                    if (tagOf(word) == tag && keyEquals(slot, k0, k1, k2, k3, k4, k5))
                     {
-                        continue;
-                    }
-                    if (!isExpired(current, nowTick))
-                    {
-                        final int verdict = onHit(slot, current, reversed, protocol, tcpFlags, nowNs, nowTick,
-                            allowNew);
-                        if (verdict != RETRY)
+                        VarHandle.acquireFence();
+                        final long current = (long)WORD.getAcquire(memory, controlOffset(slot));
+                        if (!sameEntry(word, current))
                         {
-                            return verdict;
+                            continue;
                         }
-                        continue attempts;
+                        if (!isExpired(current, nowTick))
+                        {
+                            final int verdict = onHit(slot, current, reversed, protocol, tcpFlags, nowNs, nowTick,
+                                allowNew);
+                            if (verdict != RETRY)
+                            {
+                                return verdict;
+                            }
+                            continue attempts;
+                        }
+                        if (!candidateHoldsThisFlow)
+                        {
+                            candidate = slot;
+                            candidateWord = current;
+                            candidateHoldsThisFlow = true;
+                        }
                     }
-                    if (sameFlowSlot < 0)
+                    else if (candidate < 0 && isExpired(word, nowTick))
                     {
-                        sameFlowSlot = slot;
+                        candidate = slot;
+                        candidateWord = word;
                     }
+                }
+                else if (candidate < 0 && stateOf(word) == STATE_FREE)
+                {
+                    candidate = slot;
+                    candidateWord = word;
                 }
             }
             final long resolutionsAfter = (long)RESOLUTIONS.getAcquire(this);
@@ -651,14 +652,11 @@ public final class ConnectionTable
             {
                 return DENIED;
             }
-            // Reuse the flow's own expired entry if there is one, so that no worker can revive it next to a new
-            // one; else choose a bucket.
-            final int candidate = sameFlowSlot >= 0 ? sameFlowSlot : chooseSlot(first, second, nowTick);
             if (candidate < 0)
             {
                 return FULL;
             }
-            final int verdict = insert(candidate, first, second, tag, k0, k1, k2, k3, k4, k5, reversed, protocol,
+            final int verdict = insert(candidate, candidateWord, home, tag, k0, k1, k2, k3, k4, k5, reversed, protocol,
                 nowNs, nowTick);
             if (verdict != RETRY)
             {
@@ -716,38 +714,6 @@ public final class ConnectionTable
     }
 
     /**
-     * Picks the slot for a new flow: in the first bucket while it holds fewer than
-     * {@value #PREFER_FIRST_BELOW} entries, else in the bucket with more room (the first on a tie).
-     *
-     * @return the first reusable slot of the chosen bucket, or -1 when both are full.
-     */
-    private int chooseSlot(final int first, final int second, final long nowTick)
-    {
-        int firstRoom = 0;
-        int firstCandidate = -1;
-        int secondRoom = 0;
-        int secondCandidate = -1;
-        for (int i = BUCKET_SLOTS - 1; i >= 0; i--)
-        {
-            if (isReusable(memory.get(LONG_LAYOUT, controlOffset(first + i)), nowTick))
-            {
-                firstRoom++;
-                firstCandidate = first + i;
-            }
-            if (isReusable(memory.get(LONG_LAYOUT, controlOffset(second + i)), nowTick))
-            {
-                secondRoom++;
-                secondCandidate = second + i;
-            }
-        }
-        if (firstRoom > 0 && (BUCKET_SLOTS - firstRoom < PREFER_FIRST_BELOW || firstRoom >= secondRoom))
-        {
-            return firstCandidate;
-        }
-        return secondCandidate;
-    }
-
-    /**
      * Claims a slot for a new flow, writes the key, publishes it and makes sure the flow has one entry.
      *
      * @return {@link #CREATED}, or {@link #RETRY} when the slot was taken first or a concurrent insert
@@ -755,8 +721,8 @@ public final class ConnectionTable
      */
     private int insert(
         final int slot,
-        final int first,
-        final int second,
+        final long seenWord,
+        final int home,
         final long tag,
         final long k0,
         final long k1,
@@ -770,11 +736,6 @@ public final class ConnectionTable
         final long nowTick)
     {
         final long offset = controlOffset(slot);
-        final long seenWord = (long)WORD.getAcquire(memory, offset);
-        if (!isReusable(seenWord, nowTick))
-        {
-            return RETRY;
-        }
         final long version = (version(seenWord) + 1) & VERSION_MASK;
         final long identity = version << VERSION_SHIFT | tag << TAG_SHIFT;
         if (!WORD.compareAndSet(memory, offset, seenWord, identity | (long)STATE_CLAIMED << STATE_SHIFT))
@@ -794,10 +755,10 @@ public final class ConnectionTable
         WORD.setVolatile(memory, offset, live);
 
         // Dekker-style check for a concurrent insert of the same flow (see the class comment, point 6).
-        final int ownProbe = slot >= first && slot < first + BUCKET_SLOTS ? slot - first : BUCKET_SLOTS + slot - second;
+        final int ownProbe = (slot - home) & mask;
         for (int probe = 0; probe < PROBE_SLOTS; probe++)
         {
-            final int other = slotAt(first, second, probe);
+            final int other = (home + probe) & mask;
             if (other == slot)
             {
                 continue;
@@ -965,17 +926,6 @@ public final class ConnectionTable
         }
     }
 
-    /**
-     * {@link #keyEquals} after an acquire fence: the key loads are ordered after the control load
-     * that preceded the call (together, an acquire load of the control word).
-     */
-    private boolean keyMatches(
-        final int slot, final long k0, final long k1, final long k2, final long k3, final long k4, final long k5)
-    {
-        VarHandle.acquireFence();
-        return keyEquals(slot, k0, k1, k2, k3, k4, k5);
-    }
-
     private boolean keyEquals(
         final int slot, final long k0, final long k1, final long k2, final long k3, final long k4, final long k5)
     {
@@ -987,31 +937,6 @@ public final class ConnectionTable
             m.get(LONG_LAYOUT, key + 24) == k3 &&
             m.get(LONG_LAYOUT, key + 32) == k4 &&
             m.get(LONG_LAYOUT, key + 40) == k5;
-    }
-
-    /**
-     * @return the first slot of the flow's first bucket (hash bits 0..19).
-     */
-    private int firstBucket(final long hash)
-    {
-        return ((int)hash & bucketMask) << BUCKET_SHIFT;
-    }
-
-    /**
-     * @return the first slot of the flow's second bucket (hash bits 24..43), never the first bucket.
-     */
-    private int secondBucket(final long hash, final int first)
-    {
-        final int bucket = (int)(hash >>> 24) & bucketMask;
-        return (bucket == first >>> BUCKET_SHIFT ? bucket ^ 1 : bucket) << BUCKET_SHIFT;
-    }
-
-    /**
-     * @return the slot at a probe position: 0..15 in the first bucket, 16..31 in the second.
-     */
-    private static int slotAt(final int first, final int second, final int probe)
-    {
-        return probe < BUCKET_SLOTS ? first + probe : second + probe - BUCKET_SLOTS;
     }
 
     private static long controlOffset(final int slot)
@@ -1070,15 +995,6 @@ public final class ConnectionTable
     private static long version(final long word)
     {
         return (word >>> VERSION_SHIFT) & VERSION_MASK;
-    }
-
-    /**
-     * @return true when a slot with this control word may be claimed: free, or holding an expired entry.
-     */
-    private static boolean isReusable(final long word, final long nowTick)
-    {
-        final int state = stateOf(word);
-        return state == STATE_FREE || (state >= STATE_OPEN && isExpired(word, nowTick));
     }
 
     private static long freeWord(final long word)
@@ -1154,12 +1070,11 @@ public final class ConnectionTable
         final long k2 = reversed ? dst << 32 | src : src << 32 | dst;
         final long hash = finish(step(step(step(seed, k0), k1), k2));
         final long tag = hash >>> (64 - 8);
-        final int first = firstBucket(hash);
-        final int second = secondBucket(hash, first);
+        final int home = (int)hash & mask & -GROUP_SLOTS;
         final long nowTick = tick(nowNs);
         for (int probe = 0; probe < PROBE_SLOTS; probe++)
         {
-            final int slot = slotAt(first, second, probe);
+            final int slot = (home + probe) & mask;
             final long word = (long)WORD.getVolatile(memory, controlOffset(slot));
             if (isLive(word) && tagOf(word) == tag && !isExpired(word, nowTick) && keyEquals(slot, k0, k1, k2, 0, 0, 0))
             {
