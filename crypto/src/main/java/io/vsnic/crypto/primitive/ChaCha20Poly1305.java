@@ -1,0 +1,235 @@
+package io.vsnic.crypto.primitive;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * AEAD_CHACHA20_POLY1305 (RFC 8439 section 2.8), vsnic's own implementation over
+ * {@link MemorySegment}s, in place: {@link ChaCha20} from block counter 1 encrypts, block 0 gives
+ * the {@link Poly1305} key, and the tag covers {@code aad || pad16 || ciphertext || pad16 ||
+ * le64(aad length) || le64(ciphertext length)}.
+ *
+ * <p>{@link #open} verifies the tag before it decrypts anything, so a message that fails leaves
+ * its buffer untouched.
+ *
+ * <p>An instance holds scratch state (the expanded key, one keystream block, the Poly1305
+ * accumulator) so that sealing and opening allocate nothing: use one instance per thread. It is
+ * not thread safe. Also a {@link TransportAead}, named {@value #NAME}.
+ */
+public final class ChaCha20Poly1305 implements TransportAead
+{
+    /** {@link #name()} of this implementation. */
+    public static final String NAME = "vsnic";
+    /** Key length in bytes. */
+    public static final int KEY_LENGTH = 32;
+    /** Tag length in bytes. */
+    public static final int TAG_LENGTH = 16;
+
+    private static final MemorySegment EMPTY = MemorySegment.ofArray(new byte[0]);
+
+    private final int[] keyWords = new int[8];
+    private final int[] stream = new int[16];
+    private final Poly1305 poly = new Poly1305();
+
+    @Override
+    public String name()
+    {
+        return NAME;
+    }
+
+    @Override
+    public void seal(final byte[] key, final long counter, final MemorySegment data, final long offset,
+        final int length)
+    {
+        ChaCha20.keyWords(key, 0, keyWords);
+        seal(keyWords, 0, (int)counter, (int)(counter >>> 32), EMPTY, 0, 0, data, offset, length);
+    }
+
+    @Override
+    public boolean open(final byte[] key, final long counter, final MemorySegment data, final long offset,
+        final int length)
+    {
+        ChaCha20.keyWords(key, 0, keyWords);
+        return open(keyWords, 0, (int)counter, (int)(counter >>> 32), EMPTY, 0, 0, data, offset, length);
+    }
+
+    /**
+     * Transport seal with an expanded key: nonce {@code 0^32 || le64(counter)}, no additional data.
+     *
+     * @param key     eight key words.
+     * @param counter the message counter.
+     * @param data    plaintext in, ciphertext and tag out.
+     * @param offset  where the plaintext starts.
+     * @param length  plaintext length; 16 more bytes are written after it.
+     */
+    public void sealTransport(final int[] key, final long counter, final MemorySegment data, final long offset,
+        final long length)
+    {
+        seal(key, 0, (int)counter, (int)(counter >>> 32), EMPTY, 0, 0, data, offset, length);
+    }
+
+    /**
+     * Transport tag check only: true when the tag after {@code length} bytes of ciphertext is
+     * right. Nothing is written; decrypt with {@link #decryptTransport} afterwards.
+     *
+     * @param key     eight key words.
+     * @param counter the message counter.
+     * @param data    ciphertext and tag.
+     * @param offset  where the ciphertext starts.
+     * @param length  ciphertext length, without the tag.
+     * @return true when the tag verified (constant-time comparison).
+     */
+    public boolean verifyTransport(final int[] key, final long counter, final MemorySegment data, final long offset,
+        final long length)
+    {
+        final int n1 = (int)counter;
+        final int n2 = (int)(counter >>> 32);
+        startTag(key, 0, n1, n2, EMPTY, 0, 0);
+        poly.updatePadded(data, offset, length);
+        poly.update(0, length);
+        return poly.verify(data, offset + length);
+    }
+
+    /**
+     * Transport decryption in place, without a tag check: only after {@link #verifyTransport}.
+     *
+     * @param key     eight key words.
+     * @param counter the message counter.
+     * @param data    ciphertext in, plaintext out.
+     * @param offset  where the ciphertext starts.
+     * @param length  ciphertext length.
+     */
+    public void decryptTransport(final int[] key, final long counter, final MemorySegment data, final long offset,
+        final long length)
+    {
+        ChaCha20.xor(key, 1, 0, (int)counter, (int)(counter >>> 32), data, offset, length, stream);
+    }
+
+    /**
+     * Encrypts {@code length} bytes in place and writes the 16-byte tag right after them.
+     *
+     * @param key       eight key words ({@link ChaCha20#keyWords}).
+     * @param n0        nonce word 0 (nonce bytes 0-3, little-endian).
+     * @param n1        nonce word 1.
+     * @param n2        nonce word 2.
+     * @param aad       additional authenticated data.
+     * @param aadOffset where it starts.
+     * @param aadLength how many bytes (0 for none).
+     * @param data      plaintext in, ciphertext out; needs 16 bytes of room after it for the tag.
+     * @param offset    where the plaintext starts.
+     * @param length    plaintext length.
+     */
+    public void seal(final int[] key, final int n0, final int n1, final int n2,
+        final MemorySegment aad, final long aadOffset, final long aadLength,
+        final MemorySegment data, final long offset, final long length)
+    {
+        startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
+        ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        poly.updatePadded(data, offset, length);
+        poly.update(aadLength, length);
+        poly.finish(data, offset + length);
+    }
+
+    /**
+     * Verifies the tag that follows {@code length} bytes of ciphertext and, only if it is right,
+     * decrypts them in place.
+     *
+     * @param key       eight key words.
+     * @param n0        nonce word 0.
+     * @param n1        nonce word 1.
+     * @param n2        nonce word 2.
+     * @param aad       additional authenticated data.
+     * @param aadOffset where it starts.
+     * @param aadLength how many bytes.
+     * @param data      ciphertext in, plaintext out.
+     * @param offset    where the ciphertext starts.
+     * @param length    ciphertext length, without the tag.
+     * @return true when the tag verified (constant-time comparison); false leaves {@code data} as it was.
+     */
+    public boolean open(final int[] key, final int n0, final int n1, final int n2,
+        final MemorySegment aad, final long aadOffset, final long aadLength,
+        final MemorySegment data, final long offset, final long length)
+    {
+        startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
+        poly.updatePadded(data, offset, length);
+        poly.update(aadLength, length);
+        if (!poly.verify(data, offset + length))
+        {
+            return false;
+        }
+        ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        return true;
+    }
+
+    /**
+     * Seals a byte array: returns {@code ciphertext || tag}. For handshake fields, not the data path.
+     *
+     * @param key       32-byte key.
+     * @param nonce     12-byte nonce.
+     * @param plaintext the plaintext (may be empty).
+     * @param aad       additional data (may be empty).
+     * @return a new array of {@code plaintext.length + 16} bytes.
+     */
+    public byte[] seal(final byte[] key, final byte[] nonce, final byte[] plaintext, final byte[] aad)
+    {
+        final byte[] out = Arrays.copyOf(plaintext, plaintext.length + TAG_LENGTH);
+        ChaCha20.keyWords(key, 0, keyWords);
+        final MemorySegment n = MemorySegment.ofArray(nonce);
+        seal(keyWords, n.get(ChaCha20.INT_LE, 0), n.get(ChaCha20.INT_LE, 4), n.get(ChaCha20.INT_LE, 8),
+            MemorySegment.ofArray(aad), 0, aad.length, MemorySegment.ofArray(out), 0, plaintext.length);
+        Arrays.fill(keyWords, 0);
+        return out;
+    }
+
+    /**
+     * Opens a byte array holding {@code ciphertext || tag}.
+     *
+     * @param key    32-byte key.
+     * @param nonce  12-byte nonce.
+     * @param sealed ciphertext and tag, at least 16 bytes.
+     * @param aad    additional data (may be empty).
+     * @return the plaintext, or null when the tag does not verify.
+     */
+    public byte[] open(final byte[] key, final byte[] nonce, final byte[] sealed, final byte[] aad)
+    {
+        if (sealed.length < TAG_LENGTH)
+        {
+            return null;
+        }
+        final byte[] work = sealed.clone();
+        ChaCha20.keyWords(key, 0, keyWords);
+        final MemorySegment n = MemorySegment.ofArray(nonce);
+        final boolean ok = open(keyWords, n.get(ChaCha20.INT_LE, 0), n.get(ChaCha20.INT_LE, 4),
+            n.get(ChaCha20.INT_LE, 8), MemorySegment.ofArray(aad), 0, aad.length, MemorySegment.ofArray(work), 0,
+            sealed.length - TAG_LENGTH);
+        Arrays.fill(keyWords, 0);
+        return ok ? Arrays.copyOf(work, sealed.length - TAG_LENGTH) : null;
+    }
+
+    /**
+     * Zeroes the scratch state (expanded key, last keystream block, Poly1305 key).
+     */
+    public void wipe()
+    {
+        Arrays.fill(keyWords, 0);
+        Arrays.fill(stream, 0);
+        poly.wipe();
+    }
+
+    private void startTag(final int[] key, final int n0, final int n1, final int n2,
+        final MemorySegment aad, final long aadOffset, final long aadLength)
+    {
+        final int[] s = stream;
+        ChaCha20.block(key, 0, n0, n1, n2, s);
+        poly.init(words(s[0], s[1]), words(s[2], s[3]), words(s[4], s[5]), words(s[6], s[7]));
+        if (aadLength > 0)
+        {
+            poly.updatePadded(aad, aadOffset, aadLength);
+        }
+    }
+
+    private static long words(final int lo, final int hi)
+    {
+        return (lo & 0xFFFF_FFFFL) | (long)hi << 32;
+    }
+}
