@@ -11,6 +11,7 @@ import static io.vsnic.crypto.wireguard.WireguardMessages.TRANSPORT_RECEIVER_OFF
 import static io.vsnic.crypto.wireguard.WireguardMessages.TYPE_TRANSPORT;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import io.vsnic.crypto.primitive.ChaCha20;
 import io.vsnic.crypto.primitive.ChaCha20Poly1305;
@@ -102,9 +103,9 @@ public final class TransportCodec
         {
             MemorySegment.copy(buf, plaintextOffset, buf, dataOffset, plaintextLength);
         }
-        if (padded > plaintextLength)
+        for (long at = dataOffset + plaintextLength, end = dataOffset + padded; at < end; at++)
         {
-            buf.asSlice(dataOffset + plaintextLength, padded - plaintextLength).fill((byte)0);
+            buf.set(ValueLayout.JAVA_BYTE, at, (byte)0);
         }
         buf.set(INT_LE, messageOffset, TYPE_TRANSPORT);
         buf.set(INT_LE, messageOffset + TRANSPORT_RECEIVER_OFFSET, kp.remoteIndex());
