@@ -27,9 +27,50 @@ public final class ChaCha20Poly1305 implements TransportAead
 
     private static final MemorySegment EMPTY = MemorySegment.ofArray(new byte[0]);
 
+    /**
+     * Messages at least this long in native memory use the eight-block vector kernels (when
+     * enabled). Heap segments always take the plain Java path: the Vector API's loads from heap
+     * segments are not intrinsified here and would allocate.
+     */
+    static final int VECTOR_MIN_BYTES = 64;
+
     private final int[] keyWords = new int[8];
     private final int[] stream = new int[16];
     private final Poly1305 poly = new Poly1305();
+    private final boolean vector;
+    private final int[] soa;
+    private final int[] keystream;
+    /** {@link #verifyTransport} left the first eight keystream blocks of this counter in {@link #keystream}. */
+    private long soaCounter;
+    private final int[] soaKey = new int[8];
+    private boolean soaReady;
+
+    /**
+     * An instance that uses the vector kernels when {@link VectorSupport#enabled()}.
+     */
+    public ChaCha20Poly1305()
+    {
+        this(VectorSupport.enabled());
+    }
+
+    /**
+     * @param vector whether to use the vector kernels for long messages; only honoured when
+     *               {@link VectorSupport#enabled()} (tests compare both paths).
+     */
+    ChaCha20Poly1305(final boolean vector)
+    {
+        this.vector = vector && VectorSupport.enabled();
+        this.soa = this.vector ? new int[VectorKernels.SOA_LENGTH] : null;
+        this.keystream = this.vector ? new int[VectorKernels.SOA_LENGTH] : null;
+    }
+
+    /**
+     * @return true when this instance uses the Vector API kernels for long messages.
+     */
+    public boolean vectorized()
+    {
+        return vector;
+    }
 
     @Override
     public String name()
@@ -84,7 +125,18 @@ public final class ChaCha20Poly1305 implements TransportAead
     {
         final int n1 = (int)counter;
         final int n2 = (int)(counter >>> 32);
-        startTag(key, 0, n1, n2, EMPTY, 0, 0);
+        soaReady = false;
+        if (vector && length >= VECTOR_MIN_BYTES && data.isNative())
+        {
+            startTagVector(key, 0, n1, n2, EMPTY, 0, 0);
+            soaReady = true;
+            soaCounter = counter;
+            System.arraycopy(key, 0, soaKey, 0, 8);
+        }
+        else
+        {
+            startTag(key, 0, n1, n2, EMPTY, 0, 0);
+        }
         poly.updatePadded(data, offset, length);
         poly.update(0, length);
         return poly.verify(data, offset + length);
@@ -102,7 +154,21 @@ public final class ChaCha20Poly1305 implements TransportAead
     public void decryptTransport(final int[] key, final long counter, final MemorySegment data, final long offset,
         final long length)
     {
-        ChaCha20.xor(key, 1, 0, (int)counter, (int)(counter >>> 32), data, offset, length, stream);
+        final int n1 = (int)counter;
+        final int n2 = (int)(counter >>> 32);
+        if (vector && length >= VECTOR_MIN_BYTES && data.isNative())
+        {
+            if (!soaReady || soaCounter != counter || !Arrays.equals(key, soaKey))
+            {
+                VectorKernels.keystream8(key, 0, 0, n1, n2, soa, keystream);
+            }
+            soaReady = false;
+            xorVector(key, 0, n1, n2, data, offset, length);
+        }
+        else
+        {
+            ChaCha20.xor(key, 1, 0, n1, n2, data, offset, length, stream);
+        }
     }
 
     /**
@@ -123,8 +189,16 @@ public final class ChaCha20Poly1305 implements TransportAead
         final MemorySegment aad, final long aadOffset, final long aadLength,
         final MemorySegment data, final long offset, final long length)
     {
-        startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
-        ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        if (vector && length >= VECTOR_MIN_BYTES && data.isNative())
+        {
+            startTagVector(key, n0, n1, n2, aad, aadOffset, aadLength);
+            xorVector(key, n0, n1, n2, data, offset, length);
+        }
+        else
+        {
+            startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
+            ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        }
         poly.updatePadded(data, offset, length);
         poly.update(aadLength, length);
         poly.finish(data, offset + length);
@@ -150,14 +224,29 @@ public final class ChaCha20Poly1305 implements TransportAead
         final MemorySegment aad, final long aadOffset, final long aadLength,
         final MemorySegment data, final long offset, final long length)
     {
-        startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
+        final boolean wide = vector && length >= VECTOR_MIN_BYTES && data.isNative();
+        if (wide)
+        {
+            startTagVector(key, n0, n1, n2, aad, aadOffset, aadLength);
+        }
+        else
+        {
+            startTag(key, n0, n1, n2, aad, aadOffset, aadLength);
+        }
         poly.updatePadded(data, offset, length);
         poly.update(aadLength, length);
         if (!poly.verify(data, offset + length))
         {
             return false;
         }
-        ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        if (wide)
+        {
+            xorVector(key, n0, n1, n2, data, offset, length);
+        }
+        else
+        {
+            ChaCha20.xor(key, 1, n0, n1, n2, data, offset, length, stream);
+        }
         return true;
     }
 
@@ -213,6 +302,13 @@ public final class ChaCha20Poly1305 implements TransportAead
     {
         Arrays.fill(keyWords, 0);
         Arrays.fill(stream, 0);
+        if (soa != null)
+        {
+            Arrays.fill(soa, 0);
+            Arrays.fill(keystream, 0);
+        }
+        Arrays.fill(soaKey, 0);
+        soaReady = false;
         poly.wipe();
     }
 
@@ -225,6 +321,63 @@ public final class ChaCha20Poly1305 implements TransportAead
         if (aadLength > 0)
         {
             poly.updatePadded(aad, aadOffset, aadLength);
+        }
+    }
+
+    /** Like {@link #startTag}, but computes keystream blocks 0-7 into {@link #keystream}; block 0 keys Poly1305. */
+    private void startTagVector(final int[] key, final int n0, final int n1, final int n2,
+        final MemorySegment aad, final long aadOffset, final long aadLength)
+    {
+        final int[] s = keystream;
+        soaReady = false;
+        VectorKernels.keystream8(key, 0, n0, n1, n2, soa, s);
+        poly.init(words(VectorKernels.word(s, 0, 0), VectorKernels.word(s, 0, 1)),
+            words(VectorKernels.word(s, 0, 2), VectorKernels.word(s, 0, 3)),
+            words(VectorKernels.word(s, 0, 4), VectorKernels.word(s, 0, 5)),
+            words(VectorKernels.word(s, 0, 6), VectorKernels.word(s, 0, 7)));
+        if (aadLength > 0)
+        {
+            poly.updatePadded(aad, aadOffset, aadLength);
+        }
+    }
+
+    /**
+     * XORs keystream blocks 1, 2, ... into {@code length} bytes of data; blocks 0-7 must already be
+     * in {@link #keystream} (block 0 is the Poly1305 key and is skipped).
+     */
+    private void xorVector(final int[] key, final int n0, final int n1, final int n2, final MemorySegment data,
+        final long offset, final long length)
+    {
+        final int[] s = keystream;
+        long done = 0;
+        int counter = 0;
+        int lane = 1;
+        while (true)
+        {
+            for (; lane < 8; lane++)
+            {
+                final long remaining = length - done;
+                if (remaining >= ChaCha20.BLOCK_LENGTH)
+                {
+                    VectorKernels.xorBlock(s, lane, data, offset + done);
+                    done += ChaCha20.BLOCK_LENGTH;
+                }
+                else
+                {
+                    if (remaining > 0)
+                    {
+                        VectorKernels.xorPartialBlock(s, lane, data, offset + done, (int)remaining);
+                    }
+                    return;
+                }
+            }
+            if (done >= length)
+            {
+                return;
+            }
+            counter += 8;
+            lane = 0;
+            VectorKernels.keystream8(key, counter, n0, n1, n2, soa, s);
         }
     }
 

@@ -25,6 +25,10 @@ public final class Poly1305
     private static final long R0_CLAMP = 0x0FFF_FFFC_0FFF_FFFFL;
     private static final long R1_CLAMP = 0x0FFF_FFFC_0FFF_FFFCL;
 
+    /** Full blocks below this many bytes are absorbed one at a time even when vector kernels are on. */
+    static final int VECTOR_MIN_BYTES = 256;
+
+    private final long[] powers = VectorSupport.enabled() ? new long[VectorKernels.POWERS_LENGTH] : null;
     private long r0;
     private long r1;
     private long s1;
@@ -79,7 +83,13 @@ public final class Poly1305
     public void updatePadded(final MemorySegment data, final long offset, final long length)
     {
         final long full = length & ~15L;
-        blocks(data, offset, full);
+        long done = 0;
+        if (powers != null && full >= VECTOR_MIN_BYTES && data.isNative())
+        {
+            done = full & ~63L;
+            VectorKernels.polyBlocks(this, data, offset, done, powers);
+        }
+        blocks(data, offset + done, full - done);
         final int rest = (int)(length - full);
         if (rest > 0)
         {
@@ -145,6 +155,39 @@ public final class Poly1305
     public void update(final long m0, final long m1)
     {
         block(m0, m1, 1);
+    }
+
+    long r0()
+    {
+        return r0;
+    }
+
+    long r1()
+    {
+        return r1;
+    }
+
+    long h0()
+    {
+        return h0;
+    }
+
+    long h1()
+    {
+        return h1;
+    }
+
+    long h2()
+    {
+        return h2;
+    }
+
+    /** Replaces the accumulator (radix 2^64, {@code a2} small) after a vector kernel absorbed blocks. */
+    void setAccumulator(final long a0, final long a1, final long a2)
+    {
+        h0 = a0;
+        h1 = a1;
+        h2 = a2;
     }
 
     /**
