@@ -18,8 +18,10 @@ import java.util.Arrays;
  */
 public final class ChaCha20Poly1305 implements TransportAead
 {
-    /** {@link #name()} of this implementation. */
+    /** {@link #name()} of this implementation (with the vector kernels when enabled). */
     public static final String NAME = "vsnic";
+    /** {@link #name()} of this implementation restricted to plain Java. */
+    public static final String NAME_SCALAR = "vsnic-scalar";
     /** Key length in bytes. */
     public static final int KEY_LENGTH = 32;
     /** Tag length in bytes. */
@@ -36,13 +38,14 @@ public final class ChaCha20Poly1305 implements TransportAead
 
     private final int[] keyWords = new int[8];
     private final int[] stream = new int[16];
-    private final Poly1305 poly = new Poly1305();
+    private final Poly1305 poly;
     private final boolean vector;
     private final int[] soa;
     private final int[] keystream;
     /** {@link #verifyTransport} left the first eight keystream blocks of this counter in {@link #keystream}. */
     private long soaCounter;
-    private final int[] soaKey = new int[8];
+    /** The key array (by identity) that {@link #verifyTransport} used; no copy of the key is kept. */
+    private int[] soaKey;
     private boolean soaReady;
 
     /**
@@ -60,6 +63,7 @@ public final class ChaCha20Poly1305 implements TransportAead
     ChaCha20Poly1305(final boolean vector)
     {
         this.vector = vector && VectorSupport.enabled();
+        this.poly = new Poly1305(this.vector);
         this.soa = this.vector ? new int[VectorKernels.SOA_LENGTH] : null;
         this.keystream = this.vector ? new int[VectorKernels.SOA_LENGTH] : null;
     }
@@ -75,7 +79,7 @@ public final class ChaCha20Poly1305 implements TransportAead
     @Override
     public String name()
     {
-        return NAME;
+        return vector ? NAME : NAME_SCALAR;
     }
 
     @Override
@@ -131,7 +135,7 @@ public final class ChaCha20Poly1305 implements TransportAead
             startTagVector(key, 0, n1, n2, EMPTY, 0, 0);
             soaReady = true;
             soaCounter = counter;
-            System.arraycopy(key, 0, soaKey, 0, 8);
+            soaKey = key;
         }
         else
         {
@@ -143,7 +147,9 @@ public final class ChaCha20Poly1305 implements TransportAead
     }
 
     /**
-     * Transport decryption in place, without a tag check: only after {@link #verifyTransport}.
+     * Transport decryption in place, without a tag check: only after {@link #verifyTransport}. When
+     * it directly follows {@code verifyTransport} with the same key array (unchanged) and counter,
+     * the first eight keystream blocks computed there are reused.
      *
      * @param key     eight key words.
      * @param counter the message counter.
@@ -158,11 +164,12 @@ public final class ChaCha20Poly1305 implements TransportAead
         final int n2 = (int)(counter >>> 32);
         if (vector && length >= VECTOR_MIN_BYTES && data.isNative())
         {
-            if (!soaReady || soaCounter != counter || !Arrays.equals(key, soaKey))
+            if (!soaReady || soaCounter != counter || key != soaKey)
             {
                 VectorKernels.keystream8(key, 0, 0, n1, n2, soa, keystream);
             }
             soaReady = false;
+            soaKey = null;
             xorVector(key, 0, n1, n2, data, offset, length);
         }
         else
@@ -307,7 +314,7 @@ public final class ChaCha20Poly1305 implements TransportAead
             Arrays.fill(soa, 0);
             Arrays.fill(keystream, 0);
         }
-        Arrays.fill(soaKey, 0);
+        soaKey = null;
         soaReady = false;
         poly.wipe();
     }

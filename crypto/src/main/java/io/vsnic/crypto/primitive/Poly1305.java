@@ -28,7 +28,7 @@ public final class Poly1305
     /** Full blocks below this many bytes are absorbed one at a time even when vector kernels are on. */
     static final int VECTOR_MIN_BYTES = 256;
 
-    private final long[] powers = VectorSupport.enabled() ? new long[VectorKernels.POWERS_LENGTH] : null;
+    private final long[] powers;
     private long r0;
     private long r1;
     private long s1;
@@ -37,6 +37,23 @@ public final class Poly1305
     private long h0;
     private long h1;
     private long h2;
+
+    /**
+     * An instance that uses the vector kernel for long inputs in native memory when
+     * {@link VectorSupport#enabled()}.
+     */
+    public Poly1305()
+    {
+        this(true);
+    }
+
+    /**
+     * @param vector false to stay with plain Java whatever {@link VectorSupport#enabled()} says.
+     */
+    Poly1305(final boolean vector)
+    {
+        powers = vector && VectorSupport.enabled() ? new long[VectorKernels.POWERS_LENGTH] : null;
+    }
 
     /**
      * Starts a tag with a one-time key given as four little-endian 64-bit words.

@@ -18,7 +18,8 @@ public interface TransportAead
     int TAG_LENGTH = 16;
 
     /**
-     * @return a short name for reports: {@code vsnic}, {@code jdk} or {@code bc}.
+     * @return a short name for reports: {@code vsnic} (vector kernels), {@code vsnic-scalar} (plain
+     *         Java), {@code jdk} or {@code bc}.
      */
     String name();
 
@@ -46,8 +47,9 @@ public interface TransportAead
     boolean open(byte[] key, long counter, MemorySegment data, long offset, int length);
 
     /**
-     * @param name {@code vsnic}, {@code jdk} or {@code bc}.
-     * @return a new instance of that implementation.
+     * @param name {@code vsnic}, {@code vsnic-scalar}, {@code jdk} or {@code bc}.
+     * @return a new instance of that implementation ({@code vsnic} falls back to plain Java when
+     *         the vector kernels are not enabled).
      * @throws IllegalArgumentException for another name.
      */
     static TransportAead create(final String name)
@@ -55,10 +57,11 @@ public interface TransportAead
         return switch (name)
         {
             case ChaCha20Poly1305.NAME -> new ChaCha20Poly1305();
+            case ChaCha20Poly1305.NAME_SCALAR -> new ChaCha20Poly1305(false);
             case JdkChaCha20Poly1305.NAME -> new JdkChaCha20Poly1305();
             case BouncyCastleChaCha20Poly1305.NAME -> new BouncyCastleChaCha20Poly1305();
             default -> throw new IllegalArgumentException("unknown ChaCha20-Poly1305 implementation '" + name +
-                "': expected vsnic, jdk or bc");
+                "': expected vsnic, vsnic-scalar, jdk or bc");
         };
     }
 }

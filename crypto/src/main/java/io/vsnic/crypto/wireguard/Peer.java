@@ -75,6 +75,8 @@ public final class Peer
     private long zeroKeysAtNs = NONE;
     private long newHandshakeJitterNs = -1;
     private boolean sentLastMinuteHandshake;
+    /** As initiator we hold a new keypair that the responder cannot use until we send on it. */
+    private volatile boolean confirmationPending;
 
     // written by workers on the data path
     private volatile boolean rekeyWanted;
@@ -216,6 +218,10 @@ public final class Peer
      */
     void onSent(final Keypair kp, final boolean data, final long nowNs)
     {
+        if (confirmationPending && kp == current)
+        {
+            confirmationPending = false;
+        }
         if (data && firstUnansweredSendNs == NONE)
         {
             firstUnansweredSendNs = nowNs;
@@ -307,6 +313,7 @@ public final class Peer
         }
         retire(oldPrevious);
         current = kp;
+        confirmationPending = true;
         sessionDerived(nowNs);
         handshakeComplete(nowNs);
     }
@@ -401,7 +408,8 @@ public final class Peer
      * Runs the protocol timers (paper section 6): retransmission and abandonment of initiations,
      * rekeying asked for by the data path, a new handshake when data we sent got no answer for
      * KEEPALIVE_TIMEOUT + REKEY_TIMEOUT, passive keepalives KEEPALIVE_TIMEOUT after data we did
-     * not answer, persistent keepalives, and zeroing all keys after 3 × REJECT_AFTER_TIME. Call it
+     * not answer, persistent keepalives, a keepalive that confirms a new keypair when we initiated it
+     * and have sent nothing on it yet, and zeroing all keys after 3 × REJECT_AFTER_TIME. Call it
      * periodically (100-250 ms is fine) from one thread.
      *
      * @param nowNs the current monotonic time.
@@ -462,6 +470,12 @@ public final class Peer
             }
         }
 
+        if (confirmationPending && usable(current, nowNs))
+        {
+            // the responder may only send on the new keypair once we have used it (paper 5.4.5)
+            confirmationPending = false;
+            actions |= ACTION_SEND_KEEPALIVE;
+        }
         final long received = firstUnacknowledgedReceiveNs;
         if (received != NONE && nowNs - received >= timers.keepaliveTimeoutNs())
         {

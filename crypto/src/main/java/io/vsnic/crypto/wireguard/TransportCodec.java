@@ -12,6 +12,7 @@ import static io.vsnic.crypto.wireguard.WireguardMessages.TYPE_TRANSPORT;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 import io.vsnic.crypto.primitive.ChaCha20;
 import io.vsnic.crypto.primitive.ChaCha20Poly1305;
@@ -113,9 +114,11 @@ public final class TransportCodec
         ChaCha20.keyWords(kp.sendKey(), 0, keyWords);
         if (!kp.stillValidAfterUse())
         {
+            Arrays.fill(keyWords, 0);
             return fail(Rejection.EXPIRED_KEYPAIR);
         }
         aead.sealTransport(keyWords, counter, buf, dataOffset, padded);
+        Arrays.fill(keyWords, 0);
         kp.peer().onSent(kp, plaintextLength > 0, nowNs);
         return total;
     }
@@ -162,20 +165,74 @@ public final class TransportCodec
         ChaCha20.keyWords(kp.receiveKey(), 0, keyWords);
         if (!kp.stillValidAfterUse())
         {
+            Arrays.fill(keyWords, 0);
             return fail(Rejection.EXPIRED_KEYPAIR);
         }
         if (!aead.verifyTransport(keyWords, counter, buf, dataOffset, length))
         {
+            Arrays.fill(keyWords, 0);
             return fail(Rejection.DECRYPT_FAILED);
         }
         if (!kp.window().accept(counter))
         {
+            Arrays.fill(keyWords, 0);
             return fail(Rejection.REPLAY);
         }
         aead.decryptTransport(keyWords, counter, buf, dataOffset, length);
+        Arrays.fill(keyWords, 0);
         kp.peer().onReceived(kp, length > 0, nowNs);
         lastKeypair = kp;
         return length;
+    }
+
+    /**
+     * Gets the transport path JIT-compiled before traffic arrives: builds two throwaway devices,
+     * runs a handshake and seals and opens 1420-, 64- and 0-byte messages in {@code buffer} until
+     * they run at compiled speed. Without it, the Vector API kernels run as allocating Java (up
+     * to a thousand times slower) for the first seconds. Call it once per process at start with
+     * a frame buffer of the kind the workers use (C2 specialises on the buffer's arena kind).
+     *
+     * @param buffer at least 1452 bytes; overwritten.
+     * @param maxNs  upper bound on the time spent (C2 needs 1-6 s on a busy 2-core machine).
+     * @return true when the path ran at compiled speed before the time ran out.
+     */
+    public static boolean warmUp(final MemorySegment buffer, final long maxNs)
+    {
+        final byte[] seedA = new byte[32];
+        final byte[] seedB = new byte[32];
+        final java.security.SecureRandom random = new java.security.SecureRandom();
+        random.nextBytes(seedA);
+        random.nextBytes(seedB);
+        final io.vsnic.crypto.DeviceKeys keysA = io.vsnic.crypto.DeviceKeys.fromPrivateKey(seedA);
+        final io.vsnic.crypto.DeviceKeys keysB = io.vsnic.crypto.DeviceKeys.fromPrivateKey(seedB);
+        final WireguardDevice a = WireguardDevice.builder(keysA).build();
+        final WireguardDevice b = WireguardDevice.builder(keysB).build();
+        keysA.destroy();
+        keysB.destroy();
+        final Peer toB = a.addPeer(b.publicKey(), null);
+        b.addPeer(a.publicKey(), null);
+        final long now = a.nanoTime();
+        final HandshakeResult result = new HandshakeResult();
+        final MemorySegment scratch = MemorySegment.ofArray(new byte[512]);
+        a.createInitiation(toB, scratch, 0, now);
+        b.consumeHandshake(scratch, 0, WireguardMessages.INITIATION_LENGTH, null, now, scratch, 256, result);
+        a.consumeHandshake(scratch, 256, WireguardMessages.RESPONSE_LENGTH, null, now, scratch, 0, result);
+        final Keypair kp = toB.current();
+        final TransportCodec sender = new TransportCodec(a, 1420);
+        final TransportCodec receiver = new TransportCodec(b, 1420);
+        final int[] sizes = {1420, 64, 0, 1420, 300};
+        final int[] step = {0};
+        final boolean fast = io.vsnic.crypto.primitive.VectorSupport.untilFast(maxNs, () ->
+        {
+            final int size = sizes[step[0]++ % sizes.length];
+            final int n = sender.seal(kp, buffer, TRANSPORT_DATA_OFFSET, size, 0, now);
+            if (n < 0 || receiver.open(buffer, 0, n, now) != WireguardMessages.paddedLength(size, 1420))
+            {
+                throw new IllegalStateException("transport warm-up failed its own round trip");
+            }
+        });
+        a.removePeer(toB);
+        return fast;
     }
 
     /**

@@ -30,6 +30,11 @@ class VectorKernelsTest
             "would only exercise the plain Java path");
         assertTrue(new ChaCha20Poly1305().vectorized());
         assertFalse(new ChaCha20Poly1305(false).vectorized());
+        assertEquals("vsnic-scalar", TransportAead.create("vsnic-scalar").name());
+        try (Arena arena = Arena.ofConfined())
+        {
+            VectorSupport.warmUp(arena.allocate(2048), 1_000_000_000L);
+        }
     }
 
     @Test

@@ -241,6 +241,22 @@ class TimersTest
     }
 
     @Test
+    void shouldAskTheInitiatorToConfirmANewKeypairWhenItHasNothingToSend()
+    {
+        final Pair pair = new Pair();
+        pair.handshake();
+        assertEquals(Peer.ACTION_SEND_KEEPALIVE, pair.peerB.tick(pair.now()) & Peer.ACTION_SEND_KEEPALIVE,
+            "the responder cannot send until it has heard on the new keypair");
+        assertEquals(NOTHING, pair.peerB.tick(pair.now()) & Peer.ACTION_SEND_KEEPALIVE, "once");
+        assertEquals(NOTHING, pair.peerA.tick(pair.now()) & Peer.ACTION_SEND_KEEPALIVE, "not the responder");
+
+        final Pair busy = new Pair();
+        busy.handshake();
+        busy.seal(busy.codecA, busy.peerB.current(), 100, (byte)1);
+        assertEquals(NOTHING, busy.peerB.tick(busy.now()) & Peer.ACTION_SEND_KEEPALIVE, "data already confirms it");
+    }
+
+    @Test
     void shouldRekeyAfterRekeyAfterMessages()
     {
         final Pair pair = established(WireguardTimers.DEFAULT);
