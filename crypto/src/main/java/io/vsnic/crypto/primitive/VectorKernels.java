@@ -1,0 +1,389 @@
+package io.vsnic.crypto.primitive;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels (256-bit, AVX2-sized) for ChaCha20 and Poly1305. Loaded only when
+ * {@link VectorSupport#enabled()}; every method allocates nothing once JIT-compiled. Vectors
+ * never cross a method boundary here: a helper that C2 compiles on its own and then declines to
+ * inline would box every vector passed to it (a rotate helper did exactly that: 26 KB per call).
+ *
+ * <ul>
+ *   <li>{@link #keystream8}: eight ChaCha20 blocks at once, one block per lane: lane {@code j} of
+ *       vector {@code i} is word {@code i} of block {@code counter + j}. The vectors are stored
+ *       word-major and transposed with a plain loop into block-major order ({@code keystream[16·j +
+ *       i]}), so that {@link #xorBlock} reads each block with two contiguous loads. (Gathers with an
+ *       index map would save the loop but fall back to allocating Java code when C2 inlines them
+ *       into the callers.)</li>
+ *   <li>{@link #polyBlocks}: Poly1305 over groups of four 16-byte blocks in four lanes, radix
+ *       2^26 (five 26-bit limbs per lane, so that every product is a 32×32→64-bit
+ *       {@code vpmuludq}; operands are masked to 32 bits so that C2 sees that). Lane {@code k}
+ *       takes blocks {@code k, k+4, k+8, ...} and multiplies by r^4; the last group multiplies the
+ *       lanes by r^4, r^3, r^2, r, and the lanes are summed: the same polynomial as Horner's rule
+ *       one block at a time.</li>
+ * </ul>
+ */
+final class VectorKernels
+{
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
+    private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final IntVector LANE_INDEX = IntVector.fromArray(INTS, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
+    private static final VectorShuffle<Long> EVEN = VectorShuffle.fromValues(LONGS, 0, 2, 4, 6);
+    private static final VectorShuffle<Long> ODD = VectorShuffle.fromValues(LONGS, 1, 3, 5, 7);
+    private static final long M26 = 0x3FFFFFF;
+    private static final long LOW32 = 0xFFFF_FFFFL;
+
+    /** Words per ChaCha20 block times lanes: the size of the {@code soa} and {@code keystream} scratch. */
+    static final int SOA_LENGTH = 128;
+    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r, r^2, r^3, r^4 in 5 limbs. */
+    static final int POWERS_LENGTH = 20;
+
+    private VectorKernels()
+    {
+    }
+
+    /**
+     * Computes ChaCha20 blocks {@code counter .. counter+7} into {@code keystream}, block-major
+     * ({@code soa} is scratch).
+     */
+    static void keystream8(final int[] key, final int counter, final int n0, final int n1, final int n2,
+        final int[] soa, final int[] keystream)
+    {
+        IntVector x0 = IntVector.broadcast(INTS, ChaCha20.C0);
+        IntVector x1 = IntVector.broadcast(INTS, ChaCha20.C1);
+        IntVector x2 = IntVector.broadcast(INTS, ChaCha20.C2);
+        IntVector x3 = IntVector.broadcast(INTS, ChaCha20.C3);
+        IntVector x4 = IntVector.broadcast(INTS, key[0]);
+        IntVector x5 = IntVector.broadcast(INTS, key[1]);
+        IntVector x6 = IntVector.broadcast(INTS, key[2]);
+        IntVector x7 = IntVector.broadcast(INTS, key[3]);
+        IntVector x8 = IntVector.broadcast(INTS, key[4]);
+        IntVector x9 = IntVector.broadcast(INTS, key[5]);
+        IntVector x10 = IntVector.broadcast(INTS, key[6]);
+        IntVector x11 = IntVector.broadcast(INTS, key[7]);
+        final IntVector counters = LANE_INDEX.add(counter);
+        IntVector x12 = counters;
+        IntVector x13 = IntVector.broadcast(INTS, n0);
+        IntVector x14 = IntVector.broadcast(INTS, n1);
+        IntVector x15 = IntVector.broadcast(INTS, n2);
+        for (int i = 0; i < 10; i++)
+        {
+            // column round
+            x0 = x0.add(x4);
+            x1 = x1.add(x5);
+            x2 = x2.add(x6);
+            x3 = x3.add(x7);
+            x12 = x12.lanewise(VectorOperators.XOR, x0).lanewise(VectorOperators.ROL, 16);
+            x13 = x13.lanewise(VectorOperators.XOR, x1).lanewise(VectorOperators.ROL, 16);
+            x14 = x14.lanewise(VectorOperators.XOR, x2).lanewise(VectorOperators.ROL, 16);
+            x15 = x15.lanewise(VectorOperators.XOR, x3).lanewise(VectorOperators.ROL, 16);
+            x8 = x8.add(x12);
+            x9 = x9.add(x13);
+            x10 = x10.add(x14);
+            x11 = x11.add(x15);
+            x4 = x4.lanewise(VectorOperators.XOR, x8).lanewise(VectorOperators.ROL, 12);
+            x5 = x5.lanewise(VectorOperators.XOR, x9).lanewise(VectorOperators.ROL, 12);
+            x6 = x6.lanewise(VectorOperators.XOR, x10).lanewise(VectorOperators.ROL, 12);
+            x7 = x7.lanewise(VectorOperators.XOR, x11).lanewise(VectorOperators.ROL, 12);
+            x0 = x0.add(x4);
+            x1 = x1.add(x5);
+            x2 = x2.add(x6);
+            x3 = x3.add(x7);
+            x12 = x12.lanewise(VectorOperators.XOR, x0).lanewise(VectorOperators.ROL, 8);
+            x13 = x13.lanewise(VectorOperators.XOR, x1).lanewise(VectorOperators.ROL, 8);
+            x14 = x14.lanewise(VectorOperators.XOR, x2).lanewise(VectorOperators.ROL, 8);
+            x15 = x15.lanewise(VectorOperators.XOR, x3).lanewise(VectorOperators.ROL, 8);
+            x8 = x8.add(x12);
+            x9 = x9.add(x13);
+            x10 = x10.add(x14);
+            x11 = x11.add(x15);
+            x4 = x4.lanewise(VectorOperators.XOR, x8).lanewise(VectorOperators.ROL, 7);
+            x5 = x5.lanewise(VectorOperators.XOR, x9).lanewise(VectorOperators.ROL, 7);
+            x6 = x6.lanewise(VectorOperators.XOR, x10).lanewise(VectorOperators.ROL, 7);
+            x7 = x7.lanewise(VectorOperators.XOR, x11).lanewise(VectorOperators.ROL, 7);
+            // diagonal round
+            x0 = x0.add(x5);
+            x1 = x1.add(x6);
+            x2 = x2.add(x7);
+            x3 = x3.add(x4);
+            x15 = x15.lanewise(VectorOperators.XOR, x0).lanewise(VectorOperators.ROL, 16);
+            x12 = x12.lanewise(VectorOperators.XOR, x1).lanewise(VectorOperators.ROL, 16);
+            x13 = x13.lanewise(VectorOperators.XOR, x2).lanewise(VectorOperators.ROL, 16);
+            x14 = x14.lanewise(VectorOperators.XOR, x3).lanewise(VectorOperators.ROL, 16);
+            x10 = x10.add(x15);
+            x11 = x11.add(x12);
+            x8 = x8.add(x13);
+            x9 = x9.add(x14);
+            x5 = x5.lanewise(VectorOperators.XOR, x10).lanewise(VectorOperators.ROL, 12);
+            x6 = x6.lanewise(VectorOperators.XOR, x11).lanewise(VectorOperators.ROL, 12);
+            x7 = x7.lanewise(VectorOperators.XOR, x8).lanewise(VectorOperators.ROL, 12);
+            x4 = x4.lanewise(VectorOperators.XOR, x9).lanewise(VectorOperators.ROL, 12);
+            x0 = x0.add(x5);
+            x1 = x1.add(x6);
+            x2 = x2.add(x7);
+            x3 = x3.add(x4);
+            x15 = x15.lanewise(VectorOperators.XOR, x0).lanewise(VectorOperators.ROL, 8);
+            x12 = x12.lanewise(VectorOperators.XOR, x1).lanewise(VectorOperators.ROL, 8);
+            x13 = x13.lanewise(VectorOperators.XOR, x2).lanewise(VectorOperators.ROL, 8);
+            x14 = x14.lanewise(VectorOperators.XOR, x3).lanewise(VectorOperators.ROL, 8);
+            x10 = x10.add(x15);
+            x11 = x11.add(x12);
+            x8 = x8.add(x13);
+            x9 = x9.add(x14);
+            x5 = x5.lanewise(VectorOperators.XOR, x10).lanewise(VectorOperators.ROL, 7);
+            x6 = x6.lanewise(VectorOperators.XOR, x11).lanewise(VectorOperators.ROL, 7);
+            x7 = x7.lanewise(VectorOperators.XOR, x8).lanewise(VectorOperators.ROL, 7);
+            x4 = x4.lanewise(VectorOperators.XOR, x9).lanewise(VectorOperators.ROL, 7);
+        }
+        x0.add(ChaCha20.C0).intoArray(soa, 0);
+        x1.add(ChaCha20.C1).intoArray(soa, 8);
+        x2.add(ChaCha20.C2).intoArray(soa, 16);
+        x3.add(ChaCha20.C3).intoArray(soa, 24);
+        x4.add(key[0]).intoArray(soa, 32);
+        x5.add(key[1]).intoArray(soa, 40);
+        x6.add(key[2]).intoArray(soa, 48);
+        x7.add(key[3]).intoArray(soa, 56);
+        x8.add(key[4]).intoArray(soa, 64);
+        x9.add(key[5]).intoArray(soa, 72);
+        x10.add(key[6]).intoArray(soa, 80);
+        x11.add(key[7]).intoArray(soa, 88);
+        x12.add(counters).intoArray(soa, 96);
+        x13.add(n0).intoArray(soa, 104);
+        x14.add(n1).intoArray(soa, 112);
+        x15.add(n2).intoArray(soa, 120);
+        for (int block = 0; block < 8; block++)
+        {
+            for (int word = 0; word < 16; word++)
+            {
+                keystream[16 * block + word] = soa[8 * word + block];
+            }
+        }
+    }
+
+    /**
+     * XORs keystream block {@code lane} (0-7) of {@code keystream} into 64 bytes of {@code data}.
+     */
+    static void xorBlock(final int[] keystream, final int lane, final MemorySegment data, final long at)
+    {
+        final IntVector low = IntVector.fromArray(INTS, keystream, 16 * lane);
+        final IntVector high = IntVector.fromArray(INTS, keystream, 16 * lane + 8);
+        IntVector.fromMemorySegment(INTS, data, at, LE).lanewise(VectorOperators.XOR, low)
+            .intoMemorySegment(data, at, LE);
+        IntVector.fromMemorySegment(INTS, data, at + 32, LE).lanewise(VectorOperators.XOR, high)
+            .intoMemorySegment(data, at + 32, LE);
+    }
+
+    /**
+     * XORs the first {@code length} (below 64) bytes of keystream block {@code lane} into data.
+     */
+    static void xorPartialBlock(final int[] keystream, final int lane, final MemorySegment data, final long at,
+        final int length)
+    {
+        int i = 0;
+        for (; i + 4 <= length; i += 4)
+        {
+            data.set(ChaCha20.INT_LE, at + i, data.get(ChaCha20.INT_LE, at + i) ^ keystream[16 * lane + (i >> 2)]);
+        }
+        for (; i < length; i++)
+        {
+            final byte k = (byte)(keystream[16 * lane + (i >> 2)] >>> (8 * (i & 3)));
+            data.set(ValueLayout.JAVA_BYTE, at + i, (byte)(data.get(ValueLayout.JAVA_BYTE, at + i) ^ k));
+        }
+    }
+
+    /**
+     * Word {@code word} of keystream block {@code lane}.
+     */
+    static int word(final int[] keystream, final int lane, final int word)
+    {
+        return keystream[16 * lane + word];
+    }
+
+    /**
+     * Absorbs {@code length} bytes (a multiple of 64, at least 64) of full 16-byte blocks into the
+     * Poly1305 state {@code poly}, with the same result as absorbing them one by one.
+     *
+     * @param powers scratch of {@link #POWERS_LENGTH} longs.
+     */
+    static void polyBlocks(final Poly1305 poly, final MemorySegment data, final long offset, final long length,
+        final long[] powers)
+    {
+        // r, r^2, r^3, r^4 in radix 2^26: powers[5·(p−1) + limb]
+        final long r0 = poly.r0();
+        final long r1 = poly.r1();
+        powers[0] = r0 & M26;
+        powers[1] = (r0 >>> 26) & M26;
+        powers[2] = ((r0 >>> 52) | (r1 << 12)) & M26;
+        powers[3] = (r1 >>> 14) & M26;
+        powers[4] = r1 >>> 40;
+        multiply(powers, 0, powers, 0, powers, 5);
+        multiply(powers, 5, powers, 0, powers, 10);
+        multiply(powers, 5, powers, 5, powers, 15);
+
+        // the accumulator so far goes into lane 0
+        final long h0 = poly.h0();
+        final long h1 = poly.h1();
+        final long h2 = poly.h2();
+        LongVector a0 = LongVector.zero(LONGS).withLane(0, h0 & M26);
+        LongVector a1 = LongVector.zero(LONGS).withLane(0, (h0 >>> 26) & M26);
+        LongVector a2 = LongVector.zero(LONGS).withLane(0, ((h0 >>> 52) | (h1 << 12)) & M26);
+        LongVector a3 = LongVector.zero(LONGS).withLane(0, (h1 >>> 14) & M26);
+        LongVector a4 = LongVector.zero(LONGS).withLane(0, (h1 >>> 40) | (h2 << 24));
+
+        LongVector k0 = LongVector.broadcast(LONGS, powers[15]);
+        LongVector k1 = LongVector.broadcast(LONGS, powers[16]);
+        LongVector k2 = LongVector.broadcast(LONGS, powers[17]);
+        LongVector k3 = LongVector.broadcast(LONGS, powers[18]);
+        LongVector k4 = LongVector.broadcast(LONGS, powers[19]);
+        final LongVector hibit = LongVector.broadcast(LONGS, 1L << 24);
+        final long last = offset + length - 64;
+        for (long at = offset; ; at += 64)
+        {
+            final LongVector v1 = LongVector.fromMemorySegment(LONGS, data, at, LE);
+            final LongVector v2 = LongVector.fromMemorySegment(LONGS, data, at + 32, LE);
+            final LongVector lo = v1.rearrange(EVEN, v2);
+            final LongVector hi = v1.rearrange(ODD, v2);
+            a0 = a0.add(lo.and(M26));
+            a1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26));
+            a2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52).or(hi.lanewise(VectorOperators.LSHL, 12)).and(M26));
+            a3 = a3.add(hi.lanewise(VectorOperators.LSHR, 14).and(M26));
+            a4 = a4.add(hi.lanewise(VectorOperators.LSHR, 40).or(hibit));
+            if (at == last)
+            {
+                // last group: lane k times r^(4−k)
+                k0 = LongVector.fromArray(LONGS, powers, 0, POWER_GATHER, 0);
+                k1 = LongVector.fromArray(LONGS, powers, 1, POWER_GATHER, 0);
+                k2 = LongVector.fromArray(LONGS, powers, 2, POWER_GATHER, 0);
+                k3 = LongVector.fromArray(LONGS, powers, 3, POWER_GATHER, 0);
+                k4 = LongVector.fromArray(LONGS, powers, 4, POWER_GATHER, 0);
+            }
+            final LongVector s1 = k1.mul(5).and(LOW32);
+            final LongVector s2 = k2.mul(5).and(LOW32);
+            final LongVector s3 = k3.mul(5).and(LOW32);
+            final LongVector s4 = k4.mul(5).and(LOW32);
+            final LongVector m0 = k0.and(LOW32);
+            final LongVector m1 = k1.and(LOW32);
+            final LongVector m2 = k2.and(LOW32);
+            final LongVector m3 = k3.and(LOW32);
+            final LongVector m4 = k4.and(LOW32);
+            final LongVector b0 = a0.and(LOW32);
+            final LongVector b1 = a1.and(LOW32);
+            final LongVector b2 = a2.and(LOW32);
+            final LongVector b3 = a3.and(LOW32);
+            final LongVector b4 = a4.and(LOW32);
+            LongVector d0 = b0.mul(m0).add(b1.mul(s4)).add(b2.mul(s3)).add(b3.mul(s2)).add(b4.mul(s1));
+            LongVector d1 = b0.mul(m1).add(b1.mul(m0)).add(b2.mul(s4)).add(b3.mul(s3)).add(b4.mul(s2));
+            LongVector d2 = b0.mul(m2).add(b1.mul(m1)).add(b2.mul(m0)).add(b3.mul(s4)).add(b4.mul(s3));
+            LongVector d3 = b0.mul(m3).add(b1.mul(m2)).add(b2.mul(m1)).add(b3.mul(m0)).add(b4.mul(s4));
+            LongVector d4 = b0.mul(m4).add(b1.mul(m3)).add(b2.mul(m2)).add(b3.mul(m1)).add(b4.mul(m0));
+            LongVector c = d0.lanewise(VectorOperators.LSHR, 26);
+            a0 = d0.and(M26);
+            d1 = d1.add(c);
+            c = d1.lanewise(VectorOperators.LSHR, 26);
+            a1 = d1.and(M26);
+            d2 = d2.add(c);
+            c = d2.lanewise(VectorOperators.LSHR, 26);
+            a2 = d2.and(M26);
+            d3 = d3.add(c);
+            c = d3.lanewise(VectorOperators.LSHR, 26);
+            a3 = d3.and(M26);
+            d4 = d4.add(c);
+            c = d4.lanewise(VectorOperators.LSHR, 26);
+            a4 = d4.and(M26);
+            a0 = a0.add(c.mul(5));
+            c = a0.lanewise(VectorOperators.LSHR, 26);
+            a0 = a0.and(M26);
+            a1 = a1.add(c);
+            if (at == last)
+            {
+                break;
+            }
+        }
+
+        // sum the lanes, carry fully, and hand the accumulator back in radix 2^64
+        long l0 = a0.reduceLanes(VectorOperators.ADD);
+        long l1 = a1.reduceLanes(VectorOperators.ADD);
+        long l2 = a2.reduceLanes(VectorOperators.ADD);
+        long l3 = a3.reduceLanes(VectorOperators.ADD);
+        long l4 = a4.reduceLanes(VectorOperators.ADD);
+        long c = l0 >>> 26;
+        l0 &= M26;
+        l1 += c;
+        c = l1 >>> 26;
+        l1 &= M26;
+        l2 += c;
+        c = l2 >>> 26;
+        l2 &= M26;
+        l3 += c;
+        c = l3 >>> 26;
+        l3 &= M26;
+        l4 += c;
+        c = l4 >>> 26;
+        l4 &= M26;
+        l0 += c * 5;
+        c = l0 >>> 26;
+        l0 &= M26;
+        l1 += c;
+        poly.setAccumulator(l0 | (l1 << 26) | (l2 << 52), (l2 >>> 12) | (l3 << 14) | (l4 << 40), l4 >>> 24);
+    }
+
+    /** Lane k of the last group takes r^(4−k): limb offsets 15, 10, 5, 0 into {@code powers}. */
+    private static final int[] POWER_GATHER = {15, 10, 5, 0};
+
+    /** {@code out = a · b mod 2^130 − 5} in radix 2^26, limbs carried (each below 2^26 + small). */
+    private static void multiply(final long[] a, final int ai, final long[] b, final int bi, final long[] out,
+        final int oi)
+    {
+        final long a0 = a[ai];
+        final long a1 = a[ai + 1];
+        final long a2 = a[ai + 2];
+        final long a3 = a[ai + 3];
+        final long a4 = a[ai + 4];
+        final long b0 = b[bi];
+        final long b1 = b[bi + 1];
+        final long b2 = b[bi + 2];
+        final long b3 = b[bi + 3];
+        final long b4 = b[bi + 4];
+        final long s1 = 5 * b1;
+        final long s2 = 5 * b2;
+        final long s3 = 5 * b3;
+        final long s4 = 5 * b4;
+        long d0 = a0 * b0 + a1 * s4 + a2 * s3 + a3 * s2 + a4 * s1;
+        long d1 = a0 * b1 + a1 * b0 + a2 * s4 + a3 * s3 + a4 * s2;
+        long d2 = a0 * b2 + a1 * b1 + a2 * b0 + a3 * s4 + a4 * s3;
+        long d3 = a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0 + a4 * s4;
+        long d4 = a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0;
+        long c = d0 >>> 26;
+        d0 &= M26;
+        d1 += c;
+        c = d1 >>> 26;
+        d1 &= M26;
+        d2 += c;
+        c = d2 >>> 26;
+        d2 &= M26;
+        d3 += c;
+        c = d3 >>> 26;
+        d3 &= M26;
+        d4 += c;
+        c = d4 >>> 26;
+        d4 &= M26;
+        d0 += c * 5;
+        c = d0 >>> 26;
+        d0 &= M26;
+        d1 += c;
+        out[oi] = d0;
+        out[oi + 1] = d1;
+        out[oi + 2] = d2;
+        out[oi + 3] = d3;
+        out[oi + 4] = d4;
+    }
+}

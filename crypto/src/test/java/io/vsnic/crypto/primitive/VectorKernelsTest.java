@@ -1,0 +1,165 @@
+package io.vsnic.crypto.primitive;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.bouncycastle.crypto.params.KeyParameter;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Vector API kernels run only on native segments; these tests feed them native memory and
+ * compare with the JDK, Bouncy Castle and the plain Java path.
+ */
+class VectorKernelsTest
+{
+    @Test
+    void shouldRunWithTheVectorKernelsUnderTheProjectJvmFlags()
+    {
+        assertTrue(VectorSupport.enabled(), "vsnic.jvm.flags adds jdk.incubator.vector; without it these tests " +
+            "would only exercise the plain Java path");
+        assertTrue(new ChaCha20Poly1305().vectorized());
+        assertFalse(new ChaCha20Poly1305(false).vectorized());
+        assertEquals("vsnic-scalar", TransportAead.create("vsnic-scalar").name());
+        try (Arena arena = Arena.ofConfined())
+        {
+            VectorSupport.warmUp(arena.allocate(2048), 1_000_000_000L);
+        }
+    }
+
+    @Test
+    void shouldSealLikeTheJdkAndThePlainPathOnNativeMemory() throws Exception
+    {
+        final SplittableRandom random = new SplittableRandom(256);
+        final ChaCha20Poly1305 wide = new ChaCha20Poly1305();
+        final ChaCha20Poly1305 plain = new ChaCha20Poly1305(false);
+        final Cipher jdk = Cipher.getInstance("ChaCha20-Poly1305");
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment a = arena.allocate(4096);
+            final MemorySegment b = arena.allocate(4096);
+            final MemorySegment aad = arena.allocate(512);
+            for (int round = 0; round < 600; round++)
+            {
+                final int length = round < 40 ? round * 16 + (round & 7) : random.nextInt(0, 3000);
+                final int offset = random.nextInt(0, 33);
+                final int aadLength = round % 4 == 0 ? random.nextInt(0, 400) : 0;
+                final byte[] key = new byte[32];
+                final byte[] nonce = new byte[12];
+                final byte[] plaintext = new byte[length];
+                final byte[] aadBytes = new byte[aadLength];
+                random.nextBytes(key);
+                random.nextBytes(nonce);
+                random.nextBytes(plaintext);
+                random.nextBytes(aadBytes);
+                MemorySegment.copy(aadBytes, 0, aad, ValueLayout.JAVA_BYTE, 0, aadLength);
+                MemorySegment.copy(plaintext, 0, a, ValueLayout.JAVA_BYTE, offset, length);
+                MemorySegment.copy(plaintext, 0, b, ValueLayout.JAVA_BYTE, offset, length);
+                final int[] words = new int[8];
+                ChaCha20.keyWords(key, 0, words);
+                final MemorySegment n = MemorySegment.ofArray(nonce);
+                final int n0 = n.get(ChaCha20.INT_LE, 0);
+                final int n1 = n.get(ChaCha20.INT_LE, 4);
+                final int n2 = n.get(ChaCha20.INT_LE, 8);
+
+                wide.seal(words, n0, n1, n2, aad, 0, aadLength, a, offset, length);
+                plain.seal(words, n0, n1, n2, aad, 0, aadLength, b, offset, length);
+                jdk.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "ChaCha20"), new IvParameterSpec(nonce));
+                jdk.updateAAD(aadBytes);
+                final byte[] expected = jdk.doFinal(plaintext);
+                assertArrayEquals(expected, a.asSlice(offset, length + 16).toArray(ValueLayout.JAVA_BYTE), "length " + length);
+                assertArrayEquals(expected, b.asSlice(offset, length + 16).toArray(ValueLayout.JAVA_BYTE), "length " + length);
+
+                if (round % 3 == 0 && length > 0)
+                {
+                    final long flip = offset + random.nextInt(length + 16);
+                    a.set(ValueLayout.JAVA_BYTE, flip, (byte)(a.get(ValueLayout.JAVA_BYTE, flip) ^ 4));
+                    assertFalse(wide.open(words, n0, n1, n2, aad, 0, aadLength, a, offset, length));
+                    a.set(ValueLayout.JAVA_BYTE, flip, (byte)(a.get(ValueLayout.JAVA_BYTE, flip) ^ 4));
+                }
+                assertTrue(wide.open(words, n0, n1, n2, aad, 0, aadLength, a, offset, length));
+                assertArrayEquals(plaintext, a.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE));
+
+                // the transport split (verify, then decrypt reusing the first keystream group)
+                final long counter = random.nextLong();
+                MemorySegment.copy(plaintext, 0, b, ValueLayout.JAVA_BYTE, offset, length);
+                wide.sealTransport(words, counter, b, offset, length);
+                assertTrue(wide.verifyTransport(words, counter, b, offset, length));
+                wide.decryptTransport(words, counter, b, offset, length);
+                assertArrayEquals(plaintext, b.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+    }
+
+    @Test
+    void shouldNotReuseKeystreamOfAnotherKeyOrCounter()
+    {
+        final ChaCha20Poly1305 aead = new ChaCha20Poly1305();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment m = arena.allocate(1024);
+            final int[] k1 = {1, 2, 3, 4, 5, 6, 7, 8};
+            final int[] k2 = {8, 7, 6, 5, 4, 3, 2, 1};
+            aead.sealTransport(k1, 9, m, 0, 500);
+            assertTrue(aead.verifyTransport(k1, 9, m, 0, 500));
+            // decrypt with another key: the cached group of k1 must not be used
+            final MemorySegment copy = arena.allocate(1024);
+            MemorySegment.copy(m, 0, copy, 0, 516);
+            aead.decryptTransport(k2, 9, copy, 0, 500);
+            final MemorySegment expected = arena.allocate(1024);
+            MemorySegment.copy(m, 0, expected, 0, 516);
+            ChaCha20.xor(k2, 1, 0, 9, 0, expected, 0, 500, new int[16]);
+            assertEquals(-1, copy.asSlice(0, 500).mismatch(expected.asSlice(0, 500)));
+        }
+    }
+
+    @Test
+    void shouldComputePoly1305LikeBouncyCastleOnNativeMemory()
+    {
+        final SplittableRandom random = new SplittableRandom(130);
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment data = arena.allocate(4096);
+            final MemorySegment tag = arena.allocate(16);
+            final Poly1305 poly = new Poly1305();
+            for (int round = 0; round < 1500; round++)
+            {
+                final int length = random.nextInt(0, 2100);
+                final byte[] key = new byte[32];
+                final byte[] message = new byte[length];
+                if (round % 5 == 0)
+                {
+                    java.util.Arrays.fill(key, (byte)0xFF);
+                    java.util.Arrays.fill(message, (byte)0xFF);
+                }
+                else
+                {
+                    random.nextBytes(key);
+                    random.nextBytes(message);
+                }
+                MemorySegment.copy(message, 0, data, ValueLayout.JAVA_BYTE, 0, length);
+                poly.init(key, 0);
+                // AEAD-style padding: compare with Bouncy Castle over the zero-padded message
+                poly.updatePadded(data, 0, length);
+                poly.finish(tag, 0);
+                final byte[] padded = java.util.Arrays.copyOf(message, (length + 15) & ~15);
+                final org.bouncycastle.crypto.macs.Poly1305 bc = new org.bouncycastle.crypto.macs.Poly1305();
+                bc.init(new KeyParameter(key));
+                bc.update(padded, 0, padded.length);
+                final byte[] expected = new byte[16];
+                bc.doFinal(expected, 0);
+                assertArrayEquals(expected, tag.toArray(ValueLayout.JAVA_BYTE), "length " + length);
+            }
+        }
+    }
+}

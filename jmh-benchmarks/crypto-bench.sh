@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Substrate crypto benchmark in one run: AeadBenchmark (JMH, with -prof gc) and `openssl speed` for
+# ChaCha20-Poly1305 and AES-256-GCM at 1420 bytes, then a summary with bytes/s, packets/s, B/op and
+# the ratio of vsnic's sealing to OpenSSL's ChaCha20-Poly1305 (both single-threaded).
+#   jmh-benchmarks/crypto-bench.sh                 AeadBenchmark's own defaults (1 fork, 3x1 s warm-up, 5x1 s)
+#   jmh-benchmarks/crypto-bench.sh -wi 5 -i 10     extra arguments go to JMH
+# Results: jmh-benchmarks/target/crypto-bench/ (machine.txt, jmh.json, jmh.txt, openssl-*.txt, summary.md).
+# Other processes on the machine disturb the figures: machine.txt records the load before and after.
+set -euo pipefail
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+root=$(cd "$here/.." && pwd)
+. "$root/bin/lib/java25.sh"
+out="$here/target/crypto-bench"
+mkdir -p "$out"
+command -v openssl >/dev/null || { echo "crypto-bench.sh: openssl is needed" >&2; exit 1; }
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n1)"
+  echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p)"
+  echo "openssl: $(openssl version)"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$out/machine.txt"
+
+"$here/run.sh" 'io.vsnic.bench.AeadBenchmark' -prof gc -rf json -rff "$out/jmh.json" "$@" | tee "$out/jmh.txt"
+
+for algorithm in chacha20-poly1305 aes-256-gcm; do
+  echo "openssl speed -evp $algorithm -bytes 1420 -seconds 3"
+  openssl speed -evp "$algorithm" -bytes 1420 -seconds 3 2>/dev/null | tee "$out/openssl-$algorithm.txt" | tail -n1
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+
+python3 - "$out" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+def openssl(name):
+    last = open(os.path.join(out, f"openssl-{name}.txt")).read().strip().splitlines()[-1]
+    return float(last.split()[-1].rstrip("k")) * 1000  # 'k' = 1000 bytes/s
+chacha, gcm = openssl("chacha20-poly1305"), openssl("aes-256-gcm")
+rows = []
+for r in json.load(open(os.path.join(out, "jmh.json"))):
+    name = r["benchmark"].rsplit(".", 1)[1]
+    p = r.get("params", {})
+    impl, size = p.get("implementation", "vsnic (codec)" if name.startswith("codec") else "vsnic"), int(p.get("size", 0))
+    ops, err = r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"]
+    alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score", float("nan"))
+    rows.append((name, impl, size, ops, err, alloc))
+lines = [open(os.path.join(out, "machine.txt")).read().strip(), "",
+         "| benchmark | implementation | bytes | ops/s (per core) | ± | MB/s | B/op | vs OpenSSL ChaCha20-Poly1305 |",
+         "|---|---|---|---|---|---|---|---|"]
+for name, impl, size, ops, err, alloc in rows:
+    mbs = ops * size / 1e6 if size else float("nan")
+    ratio = f"{ops * size / chacha:.2f}x" if size == 1420 and name in ("seal", "open", "codecSeal") else ""
+    lines.append(f"| {name} | {impl} | {size or ''} | {ops:,.0f} | {err:,.0f} | {'' if size == 0 else f'{mbs:,.0f}'} | {alloc:.1f} | {ratio} |")
+lines += ["", f"openssl speed -evp chacha20-poly1305 -bytes 1420: {chacha / 1e6:,.0f} MB/s ({chacha / 1420:,.0f} packets/s)",
+          f"openssl speed -evp aes-256-gcm -bytes 1420: {gcm / 1e6:,.0f} MB/s ({gcm / 1420:,.0f} packets/s)"]
+best = max((ops for name, impl, size, ops, err, alloc in rows if name == "seal" and size == 1420), default=0)
+lines.append(f"best seal at 1420 bytes / OpenSSL ChaCha20-Poly1305: {best * 1420 / chacha:.2f}x")
+text = "\n".join(lines)
+open(os.path.join(out, "summary.md"), "w").write(text + "\n")
+print(text)
+PY
