@@ -150,7 +150,7 @@ public final class DeviceController
             }
         }
         validator.checkState(next, List.of(), Map.of());
-        final Reconciler.Prepared prepared = reconciler.prepare(next);
+        final Reconciler.Prepared prepared = reconciler.prepare(next, Map.of());
         reconciler.commit(prepared, next);
         state = next;
         journal.startGeneration(next.revision(), snapshot(next), quarantine);
@@ -331,7 +331,7 @@ public final class DeviceController
         if (dryRun)
         {
             validator.checkState(next, blame, fields);
-            reconciler.abort(reconciler.prepare(next));
+            reconciler.abort(reconciler.prepare(next, fields));
             return new ApplyResult(plan, true, false, current.revision());
         }
         commit(current, next, changes, blame, fields);
@@ -353,7 +353,7 @@ public final class DeviceController
         final List<String> blame, final Map<String, String> fields)
     {
         validator.checkState(next, blame, fields);
-        final Reconciler.Prepared prepared = reconciler.prepare(next);
+        final Reconciler.Prepared prepared = reconciler.prepare(next, fields);
         final byte[] payload;
         try
         {

@@ -74,13 +74,15 @@ public final class Reconciler
     /**
      * Builds the next snapshot and opens the endpoints of new (or re-backed) vNICs.
      *
+     * @param next   the desired state.
+     * @param fields field prefix per "vnic/ID" for errors (default {@code vnics[ID].}).
      * @throws ResourceException 422 when the data plane rejects the state or a backend cannot serve a vNIC.
      */
-    public Prepared prepare(final DesiredState next)
+    public Prepared prepare(final DesiredState next, final Map<String, String> fields)
     {
         for (final VnicResource vnic : next.vnics().values())
         {
-            backends.check(vnic.backend(), "vnics[" + vnic.id() + "].backend");
+            backends.check(vnic.backend(), fields.getOrDefault("vnic/" + vnic.id(), "vnics[" + vnic.id() + "].") + "backend");
         }
         final ForwardingState state;
         try
