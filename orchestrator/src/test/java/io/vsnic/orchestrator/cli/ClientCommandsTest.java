@@ -220,4 +220,15 @@ class ClientCommandsTest
         assertEquals(1, cli.execute("status", "--api", "http://127.0.0.1:" + port));
         assertTrue(err.toString().contains("cannot reach the daemon"), err.toString());
     }
+
+    @Test
+    void shouldAcceptTheDocumentedExamples() throws Exception
+    {
+        final Path root = Path.of(System.getProperty("vsnic.repo.root", ".."));
+        io.vsnic.orchestrator.daemon.DeviceConfig.load(root.resolve("docs/examples/device.yaml"));
+        final Run run = vsnic("apply", "-f", root.resolve("docs/examples/manifest.yaml").toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("Plan: 5 to create"), run.out());
+        assertTrue(vsnic("apply", "-f", root.resolve("docs/examples/manifest.yaml").toString()).out().contains("No changes"));
+    }
 }

@@ -224,4 +224,36 @@ class SigkillDurabilityTest
             expect(201, restarted.post("/v1/security-groups", "{\"name\": \"after-restart\"}"));
         }
     }
+
+    @Test
+    void shouldStopCleanlyWithinFiveSecondsOnSigterm() throws Exception
+    {
+        final Path config = dir.resolve("device.yaml");
+        Files.writeString(config, """
+            device: {name: test-device, id: 1}
+            api: {listen: "127.0.0.1:0"}
+            substrate: {bindAddress: 127.0.0.1, genevePort: 0, vxlanPort: 0}
+            dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
+            """);
+        final Path state = dir.resolve("state");
+        final AtomicReference<Integer> port = new AtomicReference<>();
+        final Process child = startChild(config, state, port);
+        final HttpClient http = HttpClient.newHttpClient();
+        final HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.get() +
+            "/v1/security-groups")).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"kept\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, created.statusCode());
+        final long start = System.nanoTime();
+        child.destroy();  // SIGTERM
+        assertTrue(child.waitFor(5, TimeUnit.SECONDS), "stopped within 5 s");
+        System.out.println("SIGTERM: stopped in " + (System.nanoTime() - start) / 1_000_000 + " ms, exit " + child.exitValue());
+        // the JVM reports death by SIGTERM as 143 after the shutdown hook ran (systemd: SuccessExitStatus=143)
+        assertEquals(143, child.exitValue());
+        final String err = Files.readString(dir.resolve("child.err"));
+        assertTrue(err.contains("vsnicd: stopping") && err.contains("vsnicd: stopped"), err);
+        try (TestDaemon restarted = new TestDaemon(state))
+        {
+            expect(200, restarted.get("/v1/security-groups/kept"));
+        }
+    }
 }
