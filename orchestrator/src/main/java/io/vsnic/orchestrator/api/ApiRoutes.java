@@ -168,9 +168,10 @@ public final class ApiRoutes
     {
         final ObjectNode root = Json.mapper().createObjectNode();
         final ArrayNode items = root.putArray("items");
+        final io.vsnic.dataplane.status.CounterSnapshot counters = kind == Kind.VNIC ? daemon.dataPlane().counters() : null;
         for (final Resource<?> resource : controller().state().resources(kind).values())
         {
-            items.add(kind == Kind.VNIC ? views.vnic((VnicResource)resource) : Json.mapper().valueToTree(resource));
+            items.add(kind == Kind.VNIC ? views.vnic((VnicResource)resource, counters) : Json.mapper().valueToTree(resource));
         }
         root.put("revision", controller().state().revision());
         return ApiResponse.json(200, root);

@@ -55,6 +55,14 @@ final class Views
      */
     ObjectNode vnic(final VnicResource vnic)
     {
+        return vnic(vnic, daemon.dataPlane().counters());
+    }
+
+    /**
+     * @return a vNIC view with counters from a given snapshot (one snapshot for a whole list).
+     */
+    ObjectNode vnic(final VnicResource vnic, final CounterSnapshot snapshot)
+    {
         final ObjectNode node = Json.mapper().valueToTree(vnic);
         final Reconciler.Attached attached = daemon.controller().reconciler().attached().get(vnic.id());
         final ObjectNode status = node.putObject("status");
@@ -62,7 +70,7 @@ final class Views
         if (attached != null)
         {
             status.set("backend", Json.mapper().valueToTree(attached.endpoint().status()));
-            final long[] counters = counters(daemon.dataPlane().counters(), attached);
+            final long[] counters = counters(snapshot, attached);
             final ObjectNode c = node.putObject("counters");
             c.put("rxPackets", counters[0]);
             c.put("rxBytes", counters[1]);

@@ -181,6 +181,11 @@ class ApiContractTest
                 final JsonNode schema = resolve(content.get("application/json").get("schema"));
                 schema.path("required").forEach(name -> assertTrue(response.json().has(name.asText()),
                     "required property " + name.asText() + ": " + what));
+                if (schema.path("additionalProperties").isBoolean() && !schema.get("additionalProperties").asBoolean())
+                {
+                    response.json().fieldNames().forEachRemaining(name -> assertTrue(schema.get("properties").has(name),
+                        "property " + name + " is documented: " + what));
+                }
             }
             else if (content.has("text/plain"))
             {
