@@ -274,9 +274,18 @@ public final class Journal implements AutoCloseable
                 Files.move(old, aside);
                 LOG.log(Level.WARNING, "journal: damaged generation kept for inspection as " + aside);
             }
-            else
+        }
+        // every other plain generation is obsolete now, including one left behind by a crash between the
+        // switch of CURRENT and the removal of its predecessor
+        try (Stream<Path> entries = Files.list(directory))
+        {
+            for (final Path entry : entries.toList())
             {
-                deleteRecursively(old);
+                final String file = entry.getFileName().toString();
+                if (file.matches("gen-\\d{6}") && !file.equals(name(next)))
+                {
+                    deleteRecursively(entry);
+                }
             }
         }
     }

@@ -156,4 +156,23 @@ class JournalTest
         assertTrue(replay.corrupt(), "truncated tail detected");
         assertEquals(10, replay.entries().size(), replay.corruption());
     }
+
+    @Test
+    void shouldRemoveGenerationsLeftBehindByACrashDuringASwitch() throws IOException
+    {
+        writeEntries(3);
+        Files.createDirectories(dir.resolve("gen-000000"));
+        Files.writeString(dir.resolve("gen-000000/stale.cq4"), "left behind");
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        try (Journal journal = holder.get(0))
+        {
+            assertEquals(4, replay.entries().size());
+            journal.startGeneration(3, text("{}"), false);
+        }
+        try (Stream<Path> files = Files.list(dir))
+        {
+            assertEquals(List.of("CURRENT", "gen-000002"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
 }
