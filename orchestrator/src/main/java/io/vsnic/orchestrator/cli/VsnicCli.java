@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VsnicCli.Version.class,
     description = "vsnic: software-defined virtual smart NIC and overlay-network data plane for edge devices.",
-    subcommands = {CommandLine.HelpCommand.class, PcapCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, ClientCommands.Apply.class, ClientCommands.Get.class,
+        ClientCommands.Describe.class, ClientCommands.Attach.class, ClientCommands.Detach.class, ClientCommands.Status.class,
+        PcapCommand.class})
 public final class VsnicCli implements Runnable
 {
     @CommandLine.Spec

@@ -1,0 +1,387 @@
+package io.vsnic.orchestrator.api;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.daemon.Daemon;
+import io.vsnic.orchestrator.daemon.DeviceController;
+import io.vsnic.orchestrator.model.Json;
+import io.vsnic.orchestrator.model.Kind;
+import io.vsnic.orchestrator.model.Manifest;
+import io.vsnic.orchestrator.model.NetworkResource;
+import io.vsnic.orchestrator.model.Remote;
+import io.vsnic.orchestrator.model.Resource;
+import io.vsnic.orchestrator.model.ResourceException;
+import io.vsnic.orchestrator.model.Route;
+import io.vsnic.orchestrator.model.Validator;
+import io.vsnic.orchestrator.model.VnicResource;
+
+/**
+ * Maps requests to responses. Every route here is documented in {@code docs/api/openapi.yaml};
+ * anything else is 404, a known path with another method 405 (with {@code Allow}).
+ */
+public final class ApiRoutes
+{
+    private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
+    private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final Daemon daemon;
+    private final Views views;
+
+    /**
+     * @param daemon the daemon served.
+     */
+    public ApiRoutes(final Daemon daemon)
+    {
+        this.daemon = daemon;
+        this.views = new Views(daemon);
+    }
+
+    /**
+     * @return the response to a request (never throws).
+     */
+    public ApiResponse handle(final ApiRequest request)
+    {
+        try
+        {
+            return route(request);
+        }
+        catch (final ResourceException ex)
+        {
+            return ApiResponse.error(ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(Level.ERROR, "internal error on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex, ex);
+            return ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
+        }
+    }
+
+    private ApiResponse route(final ApiRequest request)
+    {
+        final List<String> p = request.path();
+        if (p.size() == 1 && p.get(0).equals("metrics"))
+        {
+            return methods(request, "GET") ? ApiResponse.text(200, PROMETHEUS, Metrics.render(daemon)) : notAllowed("GET");
+        }
+        if (p.isEmpty() || !p.get(0).equals("v1"))
+        {
+            return notFound(request);
+        }
+        if (p.size() == 2)
+        {
+            switch (p.get(1))
+            {
+                case "status":
+                    return methods(request, "GET") ? ApiResponse.json(200, views.status()) : notAllowed("GET");
+                case "topology":
+                    return methods(request, "GET") ? ApiResponse.json(200, views.topology()) : notAllowed("GET");
+                case "manifest":
+                    return methods(request, "GET") ? ApiResponse.json(200, controller().state().toManifest()) : notAllowed("GET");
+                case "apply":
+                    return methods(request, "POST") ? apply(request) : notAllowed("POST");
+                default:
+                    break;
+            }
+        }
+        final Kind kind = p.size() >= 2 ? Kind.ofCollection(p.get(1)) : null;
+        if (kind == null)
+        {
+            return notFound(request);
+        }
+        if (p.size() == 2)
+        {
+            return switch (request.method())
+            {
+                case "GET" -> list(kind);
+                case "POST" -> write(request, kind, null, true);
+                default -> notAllowed("GET, POST");
+            };
+        }
+        final String key = p.get(2);
+        if (p.size() == 3)
+        {
+            return switch (request.method())
+            {
+                case "GET" -> get(kind, key);
+                case "PUT" -> write(request, kind, key, false);
+                case "DELETE" -> delete(request, kind, key);
+                default -> notAllowed("GET, PUT, DELETE");
+            };
+        }
+        if (p.size() == 4 && kind == Kind.NETWORK && (p.get(3).equals("routes") || p.get(3).equals("remotes")))
+        {
+            return p.get(3).equals("routes") ? routes(request, key) : remotes(request, key);
+        }
+        return notFound(request);
+    }
+
+    private DeviceController controller()
+    {
+        return daemon.controller();
+    }
+
+    private static boolean methods(final ApiRequest request, final String allowed)
+    {
+        return request.method().equals(allowed);
+    }
+
+    private static ApiResponse notFound(final ApiRequest request)
+    {
+        return ApiResponse.error(404, "not_found", "no such route: /" + String.join("/", request.path()), null, Map.of());
+    }
+
+    private static ApiResponse notAllowed(final String allow)
+    {
+        return ApiResponse.error(405, "method_not_allowed", "method not allowed here; allowed: " + allow, null,
+            Map.of("Allow", allow));
+    }
+
+    private static Map<String, String> etag(final Long version)
+    {
+        return version == null ? Map.of() : Map.of("ETag", "\"" + version + "\"");
+    }
+
+    private static void requireJson(final ApiRequest request)
+    {
+        final String type = request.contentType();
+        if (type != null)
+        {
+            final String media = type.split(";")[0].trim().toLowerCase(Locale.ROOT);
+            if (!media.equals("application/json") && !media.endsWith("+json"))
+            {
+                throw new ResourceException(415, "unsupported_media_type", "the body must be application/json, not " + type, null);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private ApiResponse list(final Kind kind)
+    {
+        final ObjectNode root = Json.mapper().createObjectNode();
+        final ArrayNode items = root.putArray("items");
+        final io.vsnic.dataplane.status.CounterSnapshot counters = kind == Kind.VNIC ? daemon.dataPlane().counters() : null;
+        for (final Resource<?> resource : controller().state().resources(kind).values())
+        {
+            items.add(kind == Kind.VNIC ? views.vnic((VnicResource)resource, counters) : Json.mapper().valueToTree(resource));
+        }
+        root.put("revision", controller().state().revision());
+        return ApiResponse.json(200, root);
+    }
+
+    private ApiResponse get(final Kind kind, final String key)
+    {
+        final Resource<?> resource = controller().state().get(kind, key);
+        if (resource == null)
+        {
+            throw ResourceException.notFound(kind.label() + " " + key + " does not exist");
+        }
+        final Object body = kind == Kind.VNIC ? views.vnic((VnicResource)resource) : resource;
+        return ApiResponse.json(200, body, etag(resource.version()));
+    }
+
+    private ApiResponse write(final ApiRequest request, final Kind kind, final String key, final boolean createOnly)
+    {
+        requireJson(request);
+        final Resource<?> body = Json.read(request.body(), kind.type());
+        if (createOnly && request.ifMatch() != null)
+        {
+            throw ResourceException.invalid(null, "If-Match is for PUT and DELETE; POST creates");
+        }
+        final DeviceController.Outcome outcome = controller().put(kind, body, key, request.ifMatch(), createOnly);
+        final Object view = kind == Kind.VNIC ? views.vnic((VnicResource)outcome.resource()) : outcome.resource();
+        return ApiResponse.json(outcome.status(), view, etag(outcome.resource().version()));
+    }
+
+    private ApiResponse delete(final ApiRequest request, final Kind kind, final String key)
+    {
+        controller().delete(kind, key, request.ifMatch());
+        return ApiResponse.noContent();
+    }
+
+    private ApiResponse apply(final ApiRequest request)
+    {
+        requireJson(request);
+        final Manifest manifest = Json.read(request.body(), Manifest.class);
+        final boolean dryRun = flag(request, "dryRun");
+        final boolean prune = flag(request, "prune");
+        return ApiResponse.json(200, controller().apply(manifest, prune, dryRun));
+    }
+
+    private static boolean flag(final ApiRequest request, final String name)
+    {
+        final String value = request.param(name);
+        if (value == null || value.equals("false"))
+        {
+            return false;
+        }
+        if (value.equals("true") || value.isEmpty())
+        {
+            return true;
+        }
+        throw ResourceException.invalid(name, name + " must be true or false: " + value);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // sub-resources of a network
+
+    private NetworkResource network(final String name)
+    {
+        final NetworkResource network = controller().state().networks().get(name);
+        if (network == null)
+        {
+            throw ResourceException.notFound("network " + name + " does not exist");
+        }
+        return network;
+    }
+
+    private ApiResponse routes(final ApiRequest request, final String name)
+    {
+        return subresource(request, name, "routes", Route.class, NetworkResource::routes, NetworkResource::withRoutes,
+            route -> route.prefix(), "prefix", text -> Validator.canonicalPrefix(text, "prefix"),
+            (route, f) -> new Validator("", -1).route(route, f));
+    }
+
+    private ApiResponse remotes(final ApiRequest request, final String name)
+    {
+        return subresource(request, name, "remotes", Remote.class, NetworkResource::remotes, NetworkResource::withRemotes,
+            remote -> remote.ip(), "ip", text -> Validator.canonicalAddress(text, "ip"),
+            (remote, f) -> new Validator("", -1).remote(remote, f));
+    }
+
+    private <T> ApiResponse subresource(final ApiRequest request, final String name, final String what, final Class<T> type,
+        final Function<NetworkResource, List<T>> read, final java.util.function.BiFunction<NetworkResource, List<T>, NetworkResource> write,
+        final Function<T, String> keyOf, final String keyName, final Function<String, String> canonical,
+        final java.util.function.BiFunction<T, String, T> validate)
+    {
+        switch (request.method())
+        {
+            case "GET" ->
+            {
+                final NetworkResource network = network(name);
+                return listOf(read.apply(network), network.version());
+            }
+            case "PUT" ->
+            {
+                requireJson(request);
+                final List<T> items = readList(request.body(), type);
+                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(),
+                    network -> write.apply(network, items));
+                final NetworkResource network = (NetworkResource)outcome.resource();
+                return listOf(read.apply(network), network.version());
+            }
+            case "POST" ->
+            {
+                requireJson(request);
+                final T item = validate.apply(Json.read(request.body(), type), "");
+                final String key = keyOf.apply(item);
+                final int[] status = {201};
+                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(), network ->
+                {
+                    final List<T> items = new ArrayList<>(read.apply(network));
+                    for (final T existing : items)
+                    {
+                        if (keyOf.apply(existing).equals(key))
+                        {
+                            if (existing.equals(item))
+                            {
+                                status[0] = 200;
+                                return network;
+                            }
+                            throw ResourceException.conflict("duplicate_" + what.substring(0, what.length() - 1), keyName,
+                                what.substring(0, what.length() - 1) + " " + key + " already exists in network " + name +
+                                    " with another definition (PUT the list to replace it)");
+                        }
+                    }
+                    items.add(item);
+                    return write.apply(network, items);
+                });
+                return ApiResponse.json(status[0], item, etag(outcome.resource().version()));
+            }
+            case "DELETE" ->
+            {
+                final String raw = request.param(keyName);
+                if (raw == null)
+                {
+                    throw ResourceException.missing(keyName);
+                }
+                final String key = canonical.apply(raw);
+                network(name);
+                controller().updateNetwork(name, request.ifMatch(), network ->
+                {
+                    final List<T> items = new ArrayList<>(read.apply(network));
+                    if (!items.removeIf(item -> keyOf.apply(item).equals(key)))
+                    {
+                        throw ResourceException.notFound(what.substring(0, what.length() - 1) + " " + key +
+                            " does not exist in network " + name);
+                    }
+                    return write.apply(network, items);
+                });
+                return ApiResponse.noContent();
+            }
+            default ->
+            {
+                return notAllowed("GET, PUT, POST, DELETE");
+            }
+        }
+    }
+
+    private static ApiResponse listOf(final List<?> items, final Long version)
+    {
+        final ObjectNode root = Json.mapper().createObjectNode();
+        root.set("items", Json.mapper().valueToTree(items));
+        root.put("version", version);
+        return ApiResponse.json(200, root, etag(version));
+    }
+
+    private static <T> List<T> readList(final byte[] body, final Class<T> type)
+    {
+        final ObjectNode shape;
+        try
+        {
+            shape = (ObjectNode)Json.mapper().readTree(body);
+        }
+        catch (final ClassCastException ex)
+        {
+            throw ResourceException.invalid("items", "the body must be {\"items\": [...]}");
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new ResourceException(400, "malformed_json", "malformed JSON: " + ex.getMessage().lines().findFirst().orElse(""), null);
+        }
+        if (shape == null || !Set.of("items").containsAll(iterable(shape)) || !shape.has("items") || !shape.get("items").isArray())
+        {
+            throw ResourceException.invalid("items", "the body must be {\"items\": [...]}");
+        }
+        final List<T> items = new ArrayList<>();
+        for (int i = 0; i < shape.get("items").size(); i++)
+        {
+            try
+            {
+                items.add(Json.mapper().treeToValue(shape.get("items").get(i), type));
+            }
+            catch (final com.fasterxml.jackson.core.JsonProcessingException ex)
+            {
+                final ResourceException translated = Json.translate(ex);
+                throw ResourceException.invalid("items[" + i + "]" + (translated.field() == null ? "" : "." + translated.field()),
+                    translated.getMessage());
+            }
+        }
+        return items;
+    }
+
+    private static List<String> iterable(final ObjectNode node)
+    {
+        final List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}

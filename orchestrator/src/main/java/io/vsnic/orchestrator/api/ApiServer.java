@@ -1,0 +1,242 @@
+package io.vsnic.orchestrator.api;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.vsnic.orchestrator.daemon.Daemon;
+
+/**
+ * The REST API server: Netty HTTP/1.1 on one NIO event loop ({@code HttpServerCodec} +
+ * {@code HttpObjectAggregator} with a {@value #MAX_BODY_BYTES}-byte body limit, answered with a JSON
+ * 413). Reads are answered on the event loop; writes are handed to the single control thread
+ * ({@code vsnic-control}), which serialises them and waits for the journal, so a write never
+ * stalls reads or metrics scrapes.
+ */
+public final class ApiServer implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
+    /** Largest request body accepted (1 MiB). */
+    public static final int MAX_BODY_BYTES = 1 << 20;
+
+    private final ApiRoutes routes;
+    private final ExecutorService control = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-control"));
+    private EventLoopGroup group;
+    private Channel channel;
+
+    /**
+     * @param daemon the daemon whose state the API serves.
+     */
+    public ApiServer(final Daemon daemon)
+    {
+        this.routes = new ApiRoutes(daemon);
+    }
+
+    /**
+     * Binds the listening socket.
+     *
+     * @throws IOException when the address is taken or not local.
+     */
+    public void start(final InetSocketAddress address) throws IOException
+    {
+        group = new MultiThreadIoEventLoopGroup(1, (java.util.concurrent.ThreadFactory)r -> new Thread(r, "vsnic-api"),
+            NioIoHandler.newFactory());
+        final ServerBootstrap bootstrap = new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new ChannelInitializer<SocketChannel>()
+            {
+                @Override
+                protected void initChannel(final SocketChannel ch)
+                {
+                    final ChannelPipeline pipeline = ch.pipeline();
+                    pipeline.addLast(new HttpServerCodec());
+                    pipeline.addLast(new BodyLimit());
+                    pipeline.addLast(new Handler());
+                }
+            });
+        try
+        {
+            channel = bootstrap.bind(address).syncUninterruptibly().channel();
+        }
+        catch (final Exception ex)
+        {
+            close();
+            throw new IOException(ex.getMessage() == null ? ex.toString() : ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * @return the bound address.
+     */
+    public InetSocketAddress address()
+    {
+        return (InetSocketAddress)channel.localAddress();
+    }
+
+    @Override
+    public void close()
+    {
+        if (channel != null)
+        {
+            channel.close().syncUninterruptibly();
+            channel = null;
+        }
+        control.shutdown();
+        try
+        {
+            control.awaitTermination(3, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (group != null)
+        {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+            group = null;
+        }
+    }
+
+    /** The aggregator, answering an oversized body with the API's JSON error. */
+    private static final class BodyLimit extends HttpObjectAggregator
+    {
+        BodyLimit()
+        {
+            super(MAX_BODY_BYTES);
+        }
+
+        @Override
+        protected void handleOversizedMessage(final ChannelHandlerContext ctx, final HttpMessage oversized)
+        {
+            final ApiResponse response = ApiResponse.error(413, "payload_too_large",
+                "the request body is larger than " + MAX_BODY_BYTES + " bytes", null, Map.of());
+            ctx.writeAndFlush(toNetty(response, false)).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest>
+    {
+        @Override
+        protected void channelRead0(final ChannelHandlerContext ctx, final FullHttpRequest request)
+        {
+            final boolean keepAlive = HttpUtil.isKeepAlive(request);
+            final DecoderResult result = request.decoderResult();
+            if (!result.isSuccess())
+            {
+                send(ctx, ApiResponse.error(400, "bad_request", "malformed HTTP request: " + result.cause(), null, Map.of()), false);
+                return;
+            }
+            final ApiRequest apiRequest = toApi(request);
+            if (apiRequest == null)
+            {
+                send(ctx, ApiResponse.error(400, "bad_request", "malformed request URI", null, Map.of()), keepAlive);
+                return;
+            }
+            if (!apiRequest.isWrite())
+            {
+                send(ctx, routes.handle(apiRequest), keepAlive);
+                return;
+            }
+            try
+            {
+                control.execute(() -> send(ctx, routes.handle(apiRequest), keepAlive));
+            }
+            catch (final RejectedExecutionException ex)
+            {
+                send(ctx, ApiResponse.error(503, "shutting_down", "the daemon is stopping", null, Map.of()), false);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
+        {
+            LOG.log(Level.DEBUG, "api connection error: " + cause);
+            ctx.close();
+        }
+    }
+
+    private static ApiRequest toApi(final FullHttpRequest request)
+    {
+        try
+        {
+            final QueryStringDecoder decoder = new QueryStringDecoder(request.uri(), StandardCharsets.UTF_8);
+            final List<String> segments = new ArrayList<>();
+            for (final String raw : decoder.rawPath().split("/"))
+            {
+                if (!raw.isEmpty())
+                {
+                    segments.add(URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8));
+                }
+            }
+            return new ApiRequest(request.method().name(), List.copyOf(segments), decoder.parameters(),
+                request.headers().get(HttpHeaderNames.IF_MATCH), request.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                ByteBufUtil.getBytes(request.content()));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return null;
+        }
+    }
+
+    private static void send(final ChannelHandlerContext ctx, final ApiResponse response, final boolean keepAlive)
+    {
+        ctx.writeAndFlush(toNetty(response, keepAlive)).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE :
+            ChannelFutureListener.CLOSE);
+    }
+
+    private static FullHttpResponse toNetty(final ApiResponse response, final boolean keepAlive)
+    {
+        final FullHttpResponse netty = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(response.status()), Unpooled.wrappedBuffer(response.body()));
+        if (response.contentType() != null)
+        {
+            netty.headers().set(HttpHeaderNames.CONTENT_TYPE, response.contentType());
+        }
+        netty.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.body().length);
+        response.headers().forEach((name, value) -> netty.headers().set(name, value));
+        if (!keepAlive)
+        {
+            netty.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return netty;
+    }
+}

@@ -1,0 +1,199 @@
+package io.vsnic.orchestrator.api;
+
+import java.util.Map;
+
+import io.vsnic.dataplane.status.CounterSnapshot;
+import io.vsnic.dataplane.status.DropReason;
+import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.orchestrator.daemon.Daemon;
+import io.vsnic.orchestrator.daemon.DeviceController;
+import io.vsnic.orchestrator.daemon.Reconciler;
+import io.vsnic.orchestrator.model.DesiredState;
+import io.vsnic.orchestrator.model.NetworkResource;
+import io.vsnic.orchestrator.model.VnicResource;
+
+/**
+ * {@code GET /metrics}: every data plane counter in the Prometheus text exposition format 0.0.4,
+ * read from one {@link CounterSnapshot}: per vNIC (labels vnic, network; counted since the vNIC was
+ * attached), per network, per drop reason (every reason, zeros included, so series never appear
+ * out of nowhere), the overlay port, the substrate sockets, and the control plane's own state.
+ */
+public final class Metrics
+{
+    private Metrics()
+    {
+    }
+
+    /**
+     * @return the exposition text.
+     */
+    public static String render(final Daemon daemon)
+    {
+        final StringBuilder out = new StringBuilder(16_384);
+        final CounterSnapshot counters = daemon.dataPlane().counters();
+        final DesiredState state = daemon.controller().state();
+        final Map<String, Reconciler.Attached> attached = daemon.controller().reconciler().attached();
+        final String device = daemon.config().device().name();
+
+        final String[][] vnicMetrics = {
+            {"vsnic_vnic_rx_packets_total", "Frames received from the VM side of a vNIC."},
+            {"vsnic_vnic_rx_bytes_total", "Bytes received from the VM side of a vNIC."},
+            {"vsnic_vnic_tx_packets_total", "Frames sent to the VM side of a vNIC."},
+            {"vsnic_vnic_tx_bytes_total", "Bytes sent to the VM side of a vNIC."},
+            {"vsnic_vnic_drops_total", "Frames from a vNIC that were dropped (any reason)."},
+        };
+        for (int m = 0; m < vnicMetrics.length; m++)
+        {
+            header(out, vnicMetrics[m][0], vnicMetrics[m][1], "counter");
+            for (final VnicResource vnic : state.vnics().values())
+            {
+                final Reconciler.Attached a = attached.get(vnic.id());
+                if (a != null)
+                {
+                    sample(out, vnicMetrics[m][0], Views.counters(counters, a)[m], "vnic", vnic.id(), "network", vnic.network());
+                }
+            }
+        }
+
+        final ForwardingState forwarding = daemon.dataPlane().state();
+        final String[][] networkMetrics = {
+            {"vsnic_network_rx_packets_total", "Frames that entered a network."},
+            {"vsnic_network_rx_bytes_total", "Bytes that entered a network."},
+            {"vsnic_network_tx_packets_total", "Frames that a network delivered."},
+            {"vsnic_network_tx_bytes_total", "Bytes that a network delivered."},
+        };
+        for (int m = 0; m < networkMetrics.length; m++)
+        {
+            header(out, networkMetrics[m][0], networkMetrics[m][1], "counter");
+            for (final NetworkResource network : state.networks().values())
+            {
+                final int index = forwarding.networkIndex(network.name());
+                if (index < 0)
+                {
+                    continue;
+                }
+                final int slot = forwarding.network(index).counterSlot();
+                final long value = switch (m)
+                {
+                    case 0 -> counters.networkRxPackets(slot);
+                    case 1 -> counters.networkRxBytes(slot);
+                    case 2 -> counters.networkTxPackets(slot);
+                    default -> counters.networkTxBytes(slot);
+                };
+                sample(out, networkMetrics[m][0], value, "network", network.name(), "vni", Integer.toString(network.vni()));
+            }
+        }
+
+        header(out, "vsnic_dataplane_drops_total", "Frames the data plane dropped, by reason.", "counter");
+        for (final DropReason reason : DropReason.values())
+        {
+            if (reason != DropReason.NONE)
+            {
+                sample(out, "vsnic_dataplane_drops_total", counters.drops(reason), "reason", reason.label());
+            }
+        }
+        counter(out, "vsnic_dataplane_rx_frames_total", "Frames the workers received from every port.", counters.rxFrames());
+        counter(out, "vsnic_dataplane_tx_frames_total", "Frames the workers handed to every port.", counters.txFrames());
+        counter(out, "vsnic_dataplane_local_answers_total", "ARP, neighbour and echo answers sent by the data plane.",
+            counters.localAnswers());
+        counter(out, "vsnic_dataplane_icmp_errors_sent_total", "ICMP errors sent (unreachable, time exceeded, too big).",
+            counters.icmpErrorsSent());
+        counter(out, "vsnic_dataplane_flows_created_total", "Connections entered into the connection table.",
+            counters.flowsCreated());
+
+        final int overlay = DeviceController.OVERLAY_PORT;
+        counter(out, "vsnic_overlay_rx_packets_total", "Decapsulated frames received from peer devices.",
+            counters.portRxPackets(overlay));
+        counter(out, "vsnic_overlay_rx_bytes_total", "Bytes of decapsulated frames received from peer devices.",
+            counters.portRxBytes(overlay));
+        counter(out, "vsnic_overlay_tx_packets_total", "Frames sent towards peer devices.", counters.portTxPackets(overlay));
+        counter(out, "vsnic_overlay_tx_bytes_total", "Bytes of frames sent towards peer devices.", counters.portTxBytes(overlay));
+        counter(out, "vsnic_overlay_drops_total", "Frames from peer devices that were dropped.", counters.portDrops(overlay));
+
+        final UdpSubstrate substrate = daemon.substrate();
+        if (substrate != null)
+        {
+            counter(out, "vsnic_substrate_rx_datagrams_total", "UDP datagrams received on the substrate.", substrate.rxDatagrams());
+            counter(out, "vsnic_substrate_rx_bytes_total", "UDP payload bytes received on the substrate.", substrate.rxBytes());
+            counter(out, "vsnic_substrate_tx_datagrams_total", "UDP datagrams sent on the substrate.", substrate.txDatagrams());
+            counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
+            header(out, "vsnic_substrate_drops_total", "Datagrams the substrate dropped, by reason.", "counter");
+            for (final DropReason reason : new DropReason[] {DropReason.UNKNOWN_PEER, DropReason.VNI_NOT_ALLOWED,
+                DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR})
+            {
+                sample(out, "vsnic_substrate_drops_total", substrate.drops(reason), "reason", reason.label());
+            }
+        }
+
+        header(out, "vsnic_peer_info", "Configured peer devices (value 1).", "gauge");
+        state.peers().values().forEach(peer -> sample(out, "vsnic_peer_info", 1, "peer", peer.name(), "device",
+            Integer.toString(peer.device()), "endpoint", peer.endpoint(), "encapsulation", peer.encapsulation(),
+            "encryption", peer.encryption()));
+
+        header(out, "vsnic_info", "This device (value 1).", "gauge");
+        sample(out, "vsnic_info", 1, "device", device, "device_id", Integer.toString(daemon.config().device().id()));
+        gauge(out, "vsnic_desired_state_revision", "Revision of the desired state (accepted changes).", state.revision());
+        header(out, "vsnic_resources", "Resources in the desired state, by kind.", "gauge");
+        sample(out, "vsnic_resources", state.networks().size(), "kind", "network");
+        sample(out, "vsnic_resources", state.securityGroups().size(), "kind", "security_group");
+        sample(out, "vsnic_resources", state.vnics().size(), "kind", "vnic");
+        sample(out, "vsnic_resources", state.peers().size(), "kind", "peer");
+        counter(out, "vsnic_journal_entries_total", "Journal entries written since the daemon started.",
+            daemon.controller().journalEntries());
+        gauge(out, "vsnic_journal_corrupt_tail", "1 when the journal replay at start cut off a corrupt or torn tail.",
+            daemon.replay().corrupt() ? 1 : 0);
+        gauge(out, "vsnic_uptime_seconds", "Seconds since the daemon started.",
+            (System.currentTimeMillis() - daemon.startedMs()) / 1000);
+        return out.toString();
+    }
+
+    private static void header(final StringBuilder out, final String name, final String help, final String type)
+    {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    }
+
+    private static void counter(final StringBuilder out, final String name, final String help, final long value)
+    {
+        header(out, name, help, "counter");
+        out.append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void gauge(final StringBuilder out, final String name, final String help, final long value)
+    {
+        header(out, name, help, "gauge");
+        out.append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void sample(final StringBuilder out, final String name, final long value, final String... labels)
+    {
+        out.append(name).append('{');
+        for (int i = 0; i < labels.length; i += 2)
+        {
+            if (i > 0)
+            {
+                out.append(',');
+            }
+            out.append(labels[i]).append("=\"");
+            escape(out, labels[i + 1]);
+            out.append('"');
+        }
+        out.append("} ").append(value).append('\n');
+    }
+
+    private static void escape(final StringBuilder out, final String value)
+    {
+        for (int i = 0; i < value.length(); i++)
+        {
+            final char c = value.charAt(i);
+            switch (c)
+            {
+                case '\\' -> out.append("\\\\");
+                case '"' -> out.append("\\\"");
+                case '\n' -> out.append("\\n");
+                default -> out.append(c);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.vsnic.orchestrator.cli;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vsnic.orchestrator.model.Json;
+
+/**
+ * The CLI's side of the REST API: {@link HttpClient}, JSON in and out, errors as {@link ApiException}.
+ */
+final class ApiClient
+{
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    ApiClient(final String base)
+    {
+        this.base = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
+    }
+
+    /** A response the CLI treats as a failure: not 2xx, or the daemon is unreachable. */
+    static final class ApiException extends Exception
+    {
+        private static final long serialVersionUID = 1L;
+
+        ApiException(final String message)
+        {
+            super(message);
+        }
+    }
+
+    static String encode(final String segment)
+    {
+        return URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    JsonNode get(final String path) throws ApiException
+    {
+        return send("GET", path, null);
+    }
+
+    JsonNode send(final String method, final String path, final Object body) throws ApiException
+    {
+        final HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+        try
+        {
+            if (body == null)
+            {
+                request.method(method, HttpRequest.BodyPublishers.noBody());
+            }
+            else
+            {
+                request.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body)));
+            }
+            final HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            final JsonNode json = response.body().length == 0 ? null : Json.mapper().readTree(response.body());
+            if (response.statusCode() / 100 != 2)
+            {
+                final JsonNode error = json == null ? null : json.get("error");
+                if (error == null)
+                {
+                    throw new ApiException(method + " " + path + ": HTTP " + response.statusCode());
+                }
+                throw new ApiException(response.statusCode() + " " + error.path("code").asText() + ": " +
+                    error.path("message").asText() + (error.hasNonNull("field") ? " (field " + error.get("field").asText() + ")" : ""));
+            }
+            return json;
+        }
+        catch (final IOException ex)
+        {
+            throw new ApiException("cannot reach the daemon at " + base + ": " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ApiException("interrupted");
+        }
+    }
+}

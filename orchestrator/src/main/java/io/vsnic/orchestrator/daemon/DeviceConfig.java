@@ -1,0 +1,314 @@
+package io.vsnic.orchestrator.daemon;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import io.vsnic.dataplane.pipeline.DataPlaneConfig;
+import io.vsnic.dataplane.security.ConnectionTimeouts;
+import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.dataplane.table.Prefixes;
+import io.vsnic.orchestrator.model.Json;
+import io.vsnic.orchestrator.model.Validator;
+
+/**
+ * The device configuration file ({@code vsnic daemon --config device.yaml}): what the device is
+ * and how it runs. What it forwards (networks, vNICs, ...) is desired state, set through the API.
+ *
+ * <pre>
+ * device:    { name: edge-1, id: 1 }
+ * api:       { listen: 127.0.0.1:9470 }
+ * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1 }
+ * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
+ * journal:   { snapshotEvery: 10000 }
+ * </pre>
+ *
+ * @param device    name and id of this device.
+ * @param api       the REST API.
+ * @param substrate the overlay's UDP sockets.
+ * @param dataplane data plane sizing.
+ * @param journal   journal settings.
+ */
+public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplane dataplane, JournalSettings journal)
+{
+    /** Default API address. */
+    public static final String DEFAULT_LISTEN = "127.0.0.1:9470";
+
+    /**
+     * @param name device name (used in metrics, topology, and as the namespace of generated MACs).
+     * @param id   device id on the substrate (0..4095, default 0): remotes and peers refer to devices by id.
+     */
+    public record Device(String name, Integer id)
+    {
+    }
+
+    /**
+     * @param listen address:port of the API (default 127.0.0.1:9470; port 0 picks a free one). Loopback only
+     *               in this build: other addresses need TLS or a bearer token, which are not implemented yet.
+     */
+    public record Api(String listen)
+    {
+    }
+
+    /**
+     * @param enabled       open the substrate sockets (default true; false for a device without peers).
+     * @param bindAddress   literal local address (default 0.0.0.0).
+     * @param genevePort    Geneve UDP port (default 6081; 0 picks a free one).
+     * @param vxlanPort     VXLAN UDP port (default 4789; 0 opens none).
+     * @param transport     epoll | io_uring | nio (default epoll).
+     * @param receiveQueues sockets per port with SO_REUSEPORT (default 1).
+     */
+    public record Substrate(Boolean enabled, String bindAddress, Integer genevePort, Integer vxlanPort, String transport,
+        Integer receiveQueues)
+    {
+    }
+
+    /**
+     * @param workers            worker threads (default: cores - 1, at least 1).
+     * @param frameSlots         frame buffers (default 8192, 9472 bytes each).
+     * @param connectionCapacity connection-table slots (default 65536).
+     */
+    public record Dataplane(Integer workers, Integer frameSlots, Integer connectionCapacity)
+    {
+    }
+
+    /**
+     * @param snapshotEvery start a new journal generation with a snapshot after this many entries (default 10000).
+     */
+    public record JournalSettings(Integer snapshotEvery)
+    {
+    }
+
+    /**
+     * Reads and validates a YAML (or JSON) configuration file.
+     *
+     * @throws ConfigException naming the offending field.
+     */
+    public static DeviceConfig load(final Path file) throws ConfigException
+    {
+        final byte[] bytes;
+        try
+        {
+            bytes = Files.readAllBytes(file);
+        }
+        catch (final NoSuchFileException ex)
+        {
+            throw new ConfigException(null, "configuration file " + file + " does not exist");
+        }
+        catch (final IOException ex)
+        {
+            throw new ConfigException(null, "cannot read " + file + ": " + ex.getMessage());
+        }
+        return parse(bytes);
+    }
+
+    /**
+     * Parses and validates a configuration.
+     *
+     * @throws ConfigException naming the offending field.
+     */
+    public static DeviceConfig parse(final byte[] yaml) throws ConfigException
+    {
+        final DeviceConfig raw;
+        try
+        {
+            raw = Json.yaml().readValue(yaml, DeviceConfig.class);
+        }
+        catch (final JsonMappingException ex)
+        {
+            final String field = Json.path(ex);
+            if (ex instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException)
+            {
+                throw new ConfigException(field, "unknown field");
+            }
+            throw new ConfigException(field.isEmpty() ? null : field, firstLine(ex.getOriginalMessage()));
+        }
+        catch (final JsonProcessingException ex)
+        {
+            throw new ConfigException(null, "not valid YAML: " + firstLine(ex.getOriginalMessage()));
+        }
+        catch (final IOException ex)
+        {
+            throw new ConfigException(null, ex.getMessage());
+        }
+        if (raw == null)
+        {
+            throw new ConfigException(null, "the configuration is empty");
+        }
+        return raw.validated();
+    }
+
+    private static String firstLine(final String message)
+    {
+        return message == null ? "invalid" : message.lines().findFirst().orElse("invalid");
+    }
+
+    private DeviceConfig validated() throws ConfigException
+    {
+        if (device == null || device.name() == null)
+        {
+            throw new ConfigException("device.name", "is required");
+        }
+        if (!Validator.NAME.matcher(device.name()).matches())
+        {
+            throw new ConfigException("device.name", "must be 1..63 characters of letters, digits, '.', '_', '-': " + device.name());
+        }
+        final int id = device.id() == null ? 0 : device.id();
+        if (id < 0 || id >= ForwardingState.MAX_DEVICES)
+        {
+            throw new ConfigException("device.id", "must be in 0.." + (ForwardingState.MAX_DEVICES - 1) + ": " + id);
+        }
+        final String listen = api == null || api.listen() == null ? DEFAULT_LISTEN : api.listen();
+        final InetSocketAddress address = socketAddress("api.listen", listen);
+        if (!address.getAddress().isLoopbackAddress())
+        {
+            throw new ConfigException("api.listen", "only loopback addresses are allowed in this build (" + listen +
+                "): an API on another address needs mutual TLS or a bearer token, which are not implemented yet");
+        }
+        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null) : substrate;
+        final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
+        literal("substrate.bindAddress", bind);
+        final int geneve = port("substrate.genevePort", s.genevePort(), 6081);
+        final int vxlan = port("substrate.vxlanPort", s.vxlanPort(), 4789);
+        final String transport = s.transport() == null ? "epoll" : s.transport().toLowerCase(Locale.ROOT);
+        if (!transport.equals("epoll") && !transport.equals("io_uring") && !transport.equals("nio"))
+        {
+            throw new ConfigException("substrate.transport", "must be epoll, io_uring or nio: " + s.transport());
+        }
+        final int queues = s.receiveQueues() == null ? 1 : s.receiveQueues();
+        if (queues < 1 || queues > 16)
+        {
+            throw new ConfigException("substrate.receiveQueues", "must be in 1..16: " + queues);
+        }
+        final Dataplane d = dataplane == null ? new Dataplane(null, null, null) : dataplane;
+        final int workers = d.workers() == null ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : d.workers();
+        if (workers < 1 || workers > 64)
+        {
+            throw new ConfigException("dataplane.workers", "must be in 1..64: " + workers);
+        }
+        final int slots = d.frameSlots() == null ? 8192 : d.frameSlots();
+        if (slots < 512 || slots > (1 << 20))
+        {
+            throw new ConfigException("dataplane.frameSlots", "must be in 512..1048576: " + slots);
+        }
+        final int connections = d.connectionCapacity() == null ? 65536 : d.connectionCapacity();
+        if (connections < 1024 || connections > (1 << 26))
+        {
+            throw new ConfigException("dataplane.connectionCapacity", "must be in 1024..67108864: " + connections);
+        }
+        final int snapshotEvery = journal == null || journal.snapshotEvery() == null ? 10_000 : journal.snapshotEvery();
+        if (snapshotEvery < 10)
+        {
+            throw new ConfigException("journal.snapshotEvery", "must be at least 10: " + snapshotEvery);
+        }
+        return new DeviceConfig(new Device(device.name(), id), new Api(listen),
+            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues),
+            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery));
+    }
+
+    private static int port(final String field, final Integer value, final int fallback) throws ConfigException
+    {
+        final int port = value == null ? fallback : value;
+        if (port < 0 || port > 65535)
+        {
+            throw new ConfigException(field, "must be in 0..65535: " + port);
+        }
+        return port;
+    }
+
+    private static InetAddress literal(final String field, final String text) throws ConfigException
+    {
+        try
+        {
+            if (text.indexOf(':') >= 0)
+            {
+                final Prefixes.Ipv6Prefix v6 = Prefixes.parseIpv6Address(text);
+                final byte[] bytes = new byte[16];
+                for (int i = 0; i < 8; i++)
+                {
+                    bytes[i] = (byte)(v6.high() >>> (56 - 8 * i));
+                    bytes[i + 8] = (byte)(v6.low() >>> (56 - 8 * i));
+                }
+                return InetAddress.getByAddress(bytes);
+            }
+            final int v4 = Prefixes.parseIpv4Address(text);
+            return InetAddress.getByAddress(new byte[] {(byte)(v4 >>> 24), (byte)(v4 >>> 16), (byte)(v4 >>> 8), (byte)v4});
+        }
+        catch (final IllegalArgumentException | IOException ex)
+        {
+            throw new ConfigException(field, "must be a literal IPv4 or IPv6 address: " + text);
+        }
+    }
+
+    private static InetSocketAddress socketAddress(final String field, final String text) throws ConfigException
+    {
+        final int colon = text.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw new ConfigException(field, "must be address:port (127.0.0.1:9470 or [::1]:9470): " + text);
+        }
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+        }
+        else if (host.indexOf(':') >= 0)
+        {
+            throw new ConfigException(field, "an IPv6 address needs brackets: [::1]:9470");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(text.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new ConfigException(field, "bad port in " + text);
+        }
+        if (port < 0 || port > 65535)
+        {
+            throw new ConfigException(field, "port must be in 0..65535: " + text);
+        }
+        return new InetSocketAddress(literal(field, host), port);
+    }
+
+    /**
+     * @return the API socket address.
+     */
+    public InetSocketAddress apiAddress()
+    {
+        try
+        {
+            return socketAddress("api.listen", api.listen());
+        }
+        catch (final ConfigException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * @return the data plane configuration.
+     */
+    public DataPlaneConfig dataPlaneConfig()
+    {
+        return new DataPlaneConfig(dataplane.workers(), dataplane.frameSlots(), dataplane.connectionCapacity(),
+            ConnectionTimeouts.DEFAULTS);
+    }
+
+    /**
+     * @return the substrate configuration.
+     */
+    public UdpSubstrate.Config substrateConfig()
+    {
+        return new UdpSubstrate.Config(substrate.bindAddress(), substrate.genevePort(), substrate.vxlanPort(),
+            UdpSubstrate.Transport.valueOf(substrate.transport().toUpperCase(Locale.ROOT)), substrate.receiveQueues(), 4096);
+    }
+}

@@ -1,0 +1,306 @@
+package io.vsnic.orchestrator.daemon;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
+import io.vsnic.dataplane.config.PortSpec;
+import io.vsnic.dataplane.config.RemoteSpec;
+import io.vsnic.dataplane.config.RouteSpec;
+import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.pipeline.DataPlane;
+import io.vsnic.dataplane.protocol.EthernetFlyweight;
+import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.SecurityGroup;
+import io.vsnic.dataplane.security.SecurityRule;
+import io.vsnic.dataplane.status.CounterSnapshot;
+import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.orchestrator.model.DesiredState;
+import io.vsnic.orchestrator.model.NetworkResource;
+import io.vsnic.orchestrator.model.PeerResource;
+import io.vsnic.orchestrator.model.Remote;
+import io.vsnic.orchestrator.model.ResourceException;
+import io.vsnic.orchestrator.model.Route;
+import io.vsnic.orchestrator.model.RouteTarget;
+import io.vsnic.orchestrator.model.SecurityGroupResource;
+import io.vsnic.orchestrator.model.Subnet;
+import io.vsnic.orchestrator.model.Validator;
+import io.vsnic.orchestrator.model.VnicResource;
+
+/**
+ * Turns a desired state into the data plane's form, in two steps so that nothing is half-applied:
+ * {@link #prepare} builds (and so fully validates) the next {@link ForwardingState} and opens the
+ * endpoints of new vNICs without attaching them; {@link #commit} then attaches new ports, publishes
+ * the snapshot and detaches removed ports, none of which can fail; {@link #abort} closes what
+ * {@code prepare} opened. Called by the controller's single writer only.
+ */
+public final class Reconciler
+{
+    private final DataPlane dataPlane;
+    private final VnicBackends backends;
+    private final Map<String, Attached> attached = new HashMap<>();
+    private volatile Map<String, Attached> view = Map.of();
+
+    /**
+     * An attached vNIC: its spec as applied, its endpoint, and the port counters at attach time
+     * (port ids are reused; counters of a new vNIC start from this baseline).
+     */
+    public record Attached(VnicResource vnic, VnicEndpoint endpoint, long[] baseline)
+    {
+    }
+
+    /** The outcome of {@link #prepare}: the next snapshot and the endpoints to swap. */
+    public record Prepared(ForwardingState state, Map<String, VnicEndpoint> opened, List<String> detach)
+    {
+    }
+
+    /**
+     * @param dataPlane the data plane to program.
+     * @param backends  the vNIC backends.
+     */
+    public Reconciler(final DataPlane dataPlane, final VnicBackends backends)
+    {
+        this.dataPlane = dataPlane;
+        this.backends = backends;
+    }
+
+    /**
+     * Builds the next snapshot and opens the endpoints of new (or re-backed) vNICs.
+     *
+     * @param next   the desired state.
+     * @param fields field prefix per "vnic/ID" for errors (default {@code vnics[ID].}).
+     * @throws ResourceException 422 when the data plane rejects the state or a backend cannot serve a vNIC.
+     */
+    public Prepared prepare(final DesiredState next, final Map<String, String> fields)
+    {
+        for (final VnicResource vnic : next.vnics().values())
+        {
+            backends.check(vnic.backend(), fields.getOrDefault("vnic/" + vnic.id(), "vnics[" + vnic.id() + "].") + "backend");
+        }
+        final ForwardingState state;
+        try
+        {
+            state = ForwardingState.build(dataPlane.state(), networks(next), ports(next), peers(next));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw ResourceException.unprocessable("invalid_config", null, ex.getMessage());
+        }
+        final List<String> detach = new ArrayList<>();
+        for (final Map.Entry<String, Attached> entry : attached.entrySet())
+        {
+            final VnicResource wanted = next.vnics().get(entry.getKey());
+            if (wanted == null || needsReopen(entry.getValue().vnic(), wanted))
+            {
+                detach.add(entry.getKey());
+            }
+        }
+        final Map<String, VnicEndpoint> opened = new HashMap<>();
+        try
+        {
+            for (final VnicResource vnic : next.vnics().values())
+            {
+                final Attached current = attached.get(vnic.id());
+                if (current == null || needsReopen(current.vnic(), vnic))
+                {
+                    opened.put(vnic.id(), backends.open(vnic, vnic.port(), dataPlane));
+                }
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            opened.values().forEach(VnicEndpoint::close);
+            if (ex instanceof ResourceException resource)
+            {
+                throw resource;
+            }
+            throw ResourceException.unprocessable("backend_failed", null, "cannot open a vNIC backend: " + ex.getMessage());
+        }
+        return new Prepared(state, opened, detach);
+    }
+
+    private static boolean needsReopen(final VnicResource current, final VnicResource wanted)
+    {
+        return !Objects.equals(current.port(), wanted.port()) || !current.backend().equals(wanted.backend());
+    }
+
+    /**
+     * Applies a prepared change: detaches replaced and removed ports, attaches opened ones, publishes.
+     */
+    public void commit(final Prepared prepared, final DesiredState next)
+    {
+        final List<Attached> closing = new ArrayList<>();
+        final List<Attached> detachAfterPublish = new ArrayList<>();
+        for (final String id : prepared.detach())
+        {
+            final Attached old = attached.remove(id);
+            if (prepared.opened().containsKey(id))
+            {
+                // replaced: the old port must leave before the new one with the same or another id arrives
+                dataPlane.removePort(old.endpoint().port().id());
+                closing.add(old);
+            }
+            else
+            {
+                detachAfterPublish.add(old);
+            }
+        }
+        final CounterSnapshot counters = dataPlane.counters();
+        for (final Map.Entry<String, VnicEndpoint> entry : prepared.opened().entrySet())
+        {
+            final int port = entry.getValue().port().id();
+            dataPlane.addPort(entry.getValue().port());
+            attached.put(entry.getKey(), new Attached(next.vnics().get(entry.getKey()), entry.getValue(), new long[] {
+                counters.portRxPackets(port), counters.portRxBytes(port), counters.portTxPackets(port),
+                counters.portTxBytes(port), counters.portDrops(port)}));
+        }
+        for (final VnicResource vnic : next.vnics().values())
+        {
+            final Attached current = attached.get(vnic.id());
+            if (current != null && current.vnic() != vnic)
+            {
+                attached.put(vnic.id(), new Attached(vnic, current.endpoint(), current.baseline()));
+            }
+        }
+        dataPlane.publish(prepared.state());
+        for (final Attached old : detachAfterPublish)
+        {
+            dataPlane.removePort(old.endpoint().port().id());
+            closing.add(old);
+        }
+        for (final Attached old : closing)
+        {
+            old.endpoint().close();
+        }
+        view = Map.copyOf(attached);
+    }
+
+    /**
+     * Closes the endpoints a failed or dry-run change opened.
+     */
+    public void abort(final Prepared prepared)
+    {
+        prepared.opened().values().forEach(VnicEndpoint::close);
+    }
+
+    /**
+     * @return the attached vNICs by id (a consistent copy, readable from any thread).
+     */
+    public Map<String, Attached> attached()
+    {
+        return view;
+    }
+
+    /**
+     * Detaches every vNIC (shutdown).
+     */
+    public void detachAll()
+    {
+        for (final Attached old : attached.values())
+        {
+            dataPlane.removePort(old.endpoint().port().id());
+            old.endpoint().close();
+        }
+        attached.clear();
+        view = Map.of();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private static List<NetworkSpec> networks(final DesiredState state)
+    {
+        final List<NetworkSpec> specs = new ArrayList<>();
+        for (final NetworkResource network : state.networks().values())
+        {
+            final List<SubnetSpec> subnets = new ArrayList<>();
+            for (final Subnet subnet : network.subnets())
+            {
+                subnets.add(new SubnetSpec(subnet.cidr(), subnet.gateway()));
+            }
+            final List<RouteSpec> routes = new ArrayList<>();
+            for (final Route route : network.routes())
+            {
+                routes.add(new RouteSpec(route.prefix(), target(state, route.target())));
+            }
+            final List<RemoteSpec> remotes = new ArrayList<>();
+            for (final Remote remote : network.remotes())
+            {
+                remotes.add(new RemoteSpec(remote.ip(), EthernetFlyweight.parseMac(remote.mac()), remote.device()));
+            }
+            specs.add(new NetworkSpec(network.name(), network.vni(), network.mtu(), subnets, routes, remotes));
+        }
+        return specs;
+    }
+
+    private static io.vsnic.dataplane.config.RouteTarget target(final DesiredState state, final RouteTarget target)
+    {
+        return switch (target.type())
+        {
+            case "port" ->
+            {
+                final VnicResource vnic = state.vnics().get(target.vnic());
+                if (vnic == null)
+                {
+                    throw ResourceException.unprocessable("unknown_reference", null, "route target vnic " + target.vnic() + " does not exist");
+                }
+                yield new io.vsnic.dataplane.config.RouteTarget.LocalPort(vnic.port());
+            }
+            case "device" -> new io.vsnic.dataplane.config.RouteTarget.RemoteDevice(target.device());
+            case "ecmp" -> new io.vsnic.dataplane.config.RouteTarget.Ecmp(
+                target.members().stream().map(m -> target(state, m)).toList());
+            case "blackhole" -> new io.vsnic.dataplane.config.RouteTarget.Blackhole();
+            case "reject" -> new io.vsnic.dataplane.config.RouteTarget.Reject();
+            default -> throw new IllegalStateException("validated target type: " + target.type());
+        };
+    }
+
+    private static List<PortSpec> ports(final DesiredState state)
+    {
+        final Map<String, SecurityGroup> groups = new HashMap<>();
+        for (final SecurityGroupResource group : state.securityGroups().values())
+        {
+            final List<SecurityRule> rules = new ArrayList<>();
+            for (int i = 0; i < group.rules().size(); i++)
+            {
+                rules.add(Validator.compileRule(group.rules().get(i), "securityGroups[" + group.name() + "].rules[" + i + "]"));
+            }
+            groups.put(group.name(), group.defaultEgress() ? SecurityGroup.withDefaultEgress(group.name(), rules) :
+                new SecurityGroup(group.name(), rules));
+        }
+        final List<PortSpec> specs = new ArrayList<>();
+        for (final VnicResource vnic : state.vnics().values())
+        {
+            final CompiledPolicy policy;
+            try
+            {
+                policy = CompiledPolicy.compile(vnic.securityGroups().stream().map(groups::get).toList());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw ResourceException.unprocessable("invalid_config", "vnics[" + vnic.id() + "].securityGroups",
+                    "vnic " + vnic.id() + ": " + ex.getMessage());
+            }
+            specs.add(new PortSpec(vnic.port(), vnic.id(), vnic.network(), EthernetFlyweight.parseMac(vnic.mac()), vnic.ip(),
+                vnic.ipv6(), policy, vnic.antiSpoof()));
+        }
+        return specs;
+    }
+
+    private static List<PeerSpec> peers(final DesiredState state)
+    {
+        final List<PeerSpec> specs = new ArrayList<>();
+        for (final PeerResource peer : state.peers().values())
+        {
+            specs.add(new PeerSpec(peer.device(), peer.name(), peer.endpoint(),
+                Encapsulation.valueOf(peer.encapsulation().toUpperCase(Locale.ROOT)), peer.allowedVnis()));
+        }
+        return specs;
+    }
+}

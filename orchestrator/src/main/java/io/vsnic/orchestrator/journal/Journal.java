@@ -1,0 +1,419 @@
+package io.vsnic.orchestrator.journal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+
+/**
+ * The desired-state journal: a Chronicle Queue per generation under {@code DIR/gen-NNNNNN}, and
+ * {@code DIR/CURRENT} naming the generation in use (replaced atomically).
+ *
+ * <p>Entry layout inside one Chronicle document, every field big-endian:
+ * <pre>
+ *   int magic 'VSNJ' | int type | long revision | long timeMs | int length | byte[length] JSON | int crc32
+ * </pre>
+ * The CRC covers everything before it. On {@link #open}, entries are read until the first one that
+ * is incomplete, fails its checks (magic, length, CRC, revision order) or makes Chronicle throw;
+ * everything after that point is reported as the corrupt or torn tail and left out. The caller then
+ * starts a new generation with a snapshot of what was replayed ({@link #startGeneration}), so the
+ * damaged queue is never appended to; a damaged generation is kept aside as
+ * {@code gen-N.corrupt} for inspection.
+ *
+ * <p>Durability: the queue is opened with {@link SyncMode#SYNC} and every entry is followed by
+ * {@code ExcerptAppender.sync()}, so {@link #append} returns only after the entry's document is
+ * complete and msync'ed. Chronicle writes through a shared memory
+ * mapping, so a completed entry survives the process being killed (SIGKILL) even without the
+ * sync: the page cache belongs to the kernel. The msync is what makes it survive a power loss or
+ * kernel crash as well.
+ */
+public final class Journal implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(Journal.class.getName());
+    /** Chronicle logs through SLF4J to java.util.logging; its INFO chatter (banners, file growth) is muted. */
+    private static final java.util.logging.Logger CHRONICLE = java.util.logging.Logger.getLogger("net.openhft");
+
+    static
+    {
+        CHRONICLE.setLevel(java.util.logging.Level.WARNING);
+    }
+    private static final int MAGIC = 0x56534E4A;
+    private static final int HEADER_BYTES = 4 + 4 + 8 + 8 + 4;
+    /** Largest payload accepted (a snapshot of a large device). */
+    public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+
+    private final Path directory;
+    private int generation;
+    private SingleChronicleQueue queue;
+    private ExcerptAppender appender;
+    private long entriesInGeneration;
+    private long lastRevision;
+
+    /** What {@link #open} found. */
+    public record Replay(List<JournalEntry> entries, int generation, String corruption, Path quarantined)
+    {
+        /**
+         * @return true when a corrupt or torn tail was cut off.
+         */
+        public boolean corrupt()
+        {
+            return corruption != null;
+        }
+    }
+
+    private Journal(final Path directory)
+    {
+        this.directory = directory;
+    }
+
+    /**
+     * Opens the journal directory and reads every intact entry of the current generation. The journal
+     * is not appendable until {@link #startGeneration} is called with a snapshot of the replayed state.
+     *
+     * @param directory the journal directory (created when missing).
+     * @param out       receives the journal and the replay.
+     */
+    public static Journal open(final Path directory, final List<Replay> out) throws IOException
+    {
+        Files.createDirectories(directory);
+        final Journal journal = new Journal(directory);
+        final Path current = directory.resolve("CURRENT");
+        if (Files.exists(current))
+        {
+            final String name = Files.readString(current, StandardCharsets.US_ASCII).trim();
+            if (!name.matches("gen-\\d{6}"))
+            {
+                throw new IOException(current + " does not name a generation: '" + name + "'");
+            }
+            journal.generation = Integer.parseInt(name.substring(4));
+            out.add(journal.replay(directory.resolve(name)));
+        }
+        else
+        {
+            out.add(new Replay(List.of(), 0, null, null));
+        }
+        return journal;
+    }
+
+    private Replay replay(final Path queueDirectory)
+    {
+        final List<JournalEntry> entries = new ArrayList<>();
+        String corruption = null;
+        if (!Files.isDirectory(queueDirectory))
+        {
+            return new Replay(entries, generation, "generation directory " + queueDirectory + " is missing", null);
+        }
+        long previous = -1;
+        try (SingleChronicleQueue reader = builder(queueDirectory).readOnly(true).build();
+             ExcerptTailer tailer = reader.createTailer())
+        {
+            while (true)
+            {
+                try (DocumentContext document = tailer.readingDocument())
+                {
+                    if (!document.isPresent())
+                    {
+                        break;
+                    }
+                    if (!document.isData())
+                    {
+                        continue;
+                    }
+                    final Bytes<?> bytes = document.wire().bytes();
+                    final JournalEntry entry = decode(bytes);
+                    if (entry == null)
+                    {
+                        corruption = "entry " + (entries.size() + 1) + " fails its checksum or layout check";
+                        break;
+                    }
+                    if (entries.isEmpty() ? entry.type() != JournalEntry.SNAPSHOT : entry.type() != JournalEntry.CHANGE ||
+                        entry.revision() != previous + 1)
+                    {
+                        corruption = "entry " + (entries.size() + 1) + " is out of order (type " + entry.type() +
+                            ", revision " + entry.revision() + " after " + previous + ")";
+                        break;
+                    }
+                    previous = entry.revision();
+                    entries.add(entry);
+                }
+            }
+        }
+        catch (final RuntimeException | InternalError ex)
+        {
+            // InternalError: a fault in an unsafe access to the mapped file (e.g. truncated under the mapping)
+            corruption = "reading entry " + (entries.size() + 1) + " failed: " + ex;
+        }
+        if (corruption != null)
+        {
+            corruption += "; replayed " + entries.size() + " intact entries up to revision " + previous;
+        }
+        return new Replay(entries, generation, corruption, corruption == null ? null : queueDirectory);
+    }
+
+    private static JournalEntry decode(final Bytes<?> bytes)
+    {
+        if (bytes.readRemaining() < HEADER_BYTES + 4)
+        {
+            return null;
+        }
+        final byte[] header = new byte[HEADER_BYTES];
+        bytes.read(header);
+        final ByteBuffer fields = ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN);
+        final int magic = fields.getInt();
+        final int type = fields.getInt();
+        final long revision = fields.getLong();
+        final long timeMs = fields.getLong();
+        final int length = fields.getInt();
+        if (magic != MAGIC || length < 0 || length > MAX_PAYLOAD_BYTES || bytes.readRemaining() < length + 4L)
+        {
+            return null;
+        }
+        final byte[] payload = new byte[length];
+        bytes.read(payload);
+        final byte[] trailer = new byte[4];
+        bytes.read(trailer);
+        final CRC32 crc = new CRC32();
+        crc.update(header);
+        crc.update(payload);
+        if ((int)crc.getValue() != ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).getInt() ||
+            (type != JournalEntry.SNAPSHOT && type != JournalEntry.CHANGE))
+        {
+            return null;
+        }
+        return new JournalEntry(type, revision, timeMs, payload);
+    }
+
+    private static SingleChronicleQueueBuilder builder(final Path queueDirectory)
+    {
+        return SingleChronicleQueueBuilder.single(queueDirectory.toFile())
+            .rollCycle(RollCycles.FAST_DAILY)
+            .blockSize(1L << 20)
+            .syncMode(SyncMode.SYNC)
+            .timeoutMS(2_000);
+    }
+
+    /**
+     * Starts a new generation whose first entry is a snapshot of the whole state, makes it current
+     * (atomic replace of {@code CURRENT}, directory fsync'ed) and removes the previous generation
+     * (kept as {@code gen-N.corrupt} when {@code quarantine} is set).
+     *
+     * @param revision the state's revision.
+     * @param snapshot the state as JSON.
+     * @param quarantine keep the previous generation aside instead of deleting it.
+     */
+    public synchronized void startGeneration(final long revision, final byte[] snapshot, final boolean quarantine)
+        throws IOException
+    {
+        final int previous = generation;
+        final int next = generation + 1;
+        final Path nextDirectory = directory.resolve(name(next));
+        deleteRecursively(nextDirectory);
+        final SingleChronicleQueue nextQueue = builder(nextDirectory).build();
+        final ExcerptAppender nextAppender = nextQueue.createAppender();
+        try
+        {
+            write(nextAppender, JournalEntry.SNAPSHOT, revision, snapshot);
+            final Path temporary = directory.resolve("CURRENT.tmp");
+            Files.writeString(temporary, name(next) + "\n", StandardCharsets.US_ASCII);
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE))
+            {
+                channel.force(true);
+            }
+            try
+            {
+                Files.move(temporary, directory.resolve("CURRENT"), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            }
+            catch (final AtomicMoveNotSupportedException ex)
+            {
+                throw new IOException("the state directory's file system cannot rename atomically", ex);
+            }
+            syncDirectory(directory);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            nextAppender.close();
+            nextQueue.close();
+            throw ex;
+        }
+        closeQueue();
+        queue = nextQueue;
+        appender = nextAppender;
+        generation = next;
+        entriesInGeneration = 1;
+        lastRevision = revision;
+        if (previous > 0)
+        {
+            final Path old = directory.resolve(name(previous));
+            if (quarantine && Files.exists(old))
+            {
+                final Path aside = directory.resolve(name(previous) + ".corrupt-" + Instant.now().toEpochMilli());
+                Files.move(old, aside);
+                LOG.log(Level.WARNING, "journal: damaged generation kept for inspection as " + aside);
+            }
+        }
+        // every other plain generation is obsolete now, including one left behind by a crash between the
+        // switch of CURRENT and the removal of its predecessor
+        try (Stream<Path> entries = Files.list(directory))
+        {
+            for (final Path entry : entries.toList())
+            {
+                final String file = entry.getFileName().toString();
+                if (file.matches("gen-\\d{6}") && !file.equals(name(next)))
+                {
+                    deleteRecursively(entry);
+                }
+            }
+        }
+    }
+
+    /**
+     * Appends a change entry and returns once it is durable.
+     *
+     * @throws IllegalStateException when no generation was started, or the revision is not the next one.
+     */
+    public synchronized void append(final long revision, final byte[] payload)
+    {
+        if (appender == null)
+        {
+            throw new IllegalStateException("journal has no open generation");
+        }
+        if (revision != lastRevision + 1)
+        {
+            throw new IllegalStateException("journal revision " + revision + " does not follow " + lastRevision);
+        }
+        // the appender is thread-confined by Chronicle's check; this object's lock serialises its users,
+        // and the start snapshot is written by another thread than the API's control thread
+        appender.singleThreadedCheckReset();
+        write(appender, JournalEntry.CHANGE, revision, payload);
+        lastRevision = revision;
+        entriesInGeneration++;
+    }
+
+    private static void write(final ExcerptAppender appender, final int type, final long revision, final byte[] payload)
+    {
+        if (payload.length > MAX_PAYLOAD_BYTES)
+        {
+            throw new IllegalArgumentException("journal entry too large: " + payload.length + " bytes");
+        }
+        final long timeMs = System.currentTimeMillis();
+        final byte[] header = new byte[HEADER_BYTES];
+        ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN)
+            .putInt(MAGIC).putInt(type).putLong(revision).putLong(timeMs).putInt(payload.length);
+        final CRC32 crc = new CRC32();
+        crc.update(header);
+        crc.update(payload);
+        final byte[] trailer = new byte[4];
+        ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).putInt((int)crc.getValue());
+        try (DocumentContext document = appender.writingDocument())
+        {
+            final Bytes<?> bytes = document.wire().bytes();
+            bytes.write(header);
+            bytes.write(payload);
+            bytes.write(trailer);
+        }
+        // SyncMode.SYNC msyncs when the document completes; sync() makes it explicit for this entry's file
+        appender.sync();
+    }
+
+    /**
+     * @return entries in the current generation (the snapshot included).
+     */
+    public synchronized long entriesInGeneration()
+    {
+        return entriesInGeneration;
+    }
+
+    /**
+     * @return the current generation number.
+     */
+    public synchronized int generation()
+    {
+        return generation;
+    }
+
+    public Path directory()
+    {
+        return directory;
+    }
+
+    private static String name(final int generation)
+    {
+        return String.format("gen-%06d", generation);
+    }
+
+    private static void syncDirectory(final Path directory)
+    {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ))
+        {
+            channel.force(true);
+        }
+        catch (final IOException ex)
+        {
+            // some file systems cannot fsync a directory; the rename itself is still atomic
+            LOG.log(Level.DEBUG, "cannot fsync directory " + directory + ": " + ex);
+        }
+    }
+
+    private static void deleteRecursively(final Path path) throws IOException
+    {
+        if (!Files.exists(path))
+        {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path))
+        {
+            for (final Path each : walk.sorted(Comparator.reverseOrder()).toList())
+            {
+                Files.delete(each);
+            }
+        }
+        catch (final UncheckedIOException ex)
+        {
+            throw ex.getCause();
+        }
+    }
+
+    private void closeQueue()
+    {
+        if (appender != null)
+        {
+            appender.close();
+            appender = null;
+        }
+        if (queue != null)
+        {
+            queue.close();
+            queue = null;
+        }
+    }
+
+    @Override
+    public synchronized void close()
+    {
+        closeQueue();
+    }
+}

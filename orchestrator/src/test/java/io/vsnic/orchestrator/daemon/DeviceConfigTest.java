@@ -1,0 +1,74 @@
+package io.vsnic.orchestrator.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The device configuration: defaults, and every bad value refused with its field named.
+ */
+class DeviceConfigTest
+{
+    private static DeviceConfig parse(final String yaml) throws ConfigException
+    {
+        return DeviceConfig.parse(yaml.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldFillDefaults() throws ConfigException
+    {
+        final DeviceConfig config = parse("device: {name: edge-1}\n");
+        assertEquals(0, config.device().id());
+        assertEquals("127.0.0.1:9470", config.api().listen());
+        assertEquals(9470, config.apiAddress().getPort());
+        assertEquals("0.0.0.0", config.substrate().bindAddress());
+        assertEquals(6081, config.substrate().genevePort());
+        assertEquals(4789, config.substrate().vxlanPort());
+        assertEquals("epoll", config.substrate().transport());
+        assertEquals(8192, config.dataplane().frameSlots());
+        assertEquals(65536, config.dataplane().connectionCapacity());
+        assertTrue(config.dataplane().workers() >= 1);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "no device name                 | 'api: {listen: 127.0.0.1:9470}'                          | device.name",
+        "bad device name                | 'device: {name: \"a b\"}'                                  | device.name",
+        "device id out of range         | 'device: {name: d, id: 4096}'                            | device.id",
+        "device id not a number         | 'device: {name: d, id: seven}'                           | device.id",
+        "unknown top-level field        | 'device: {name: d}\ncolour: red'                         | colour",
+        "unknown nested field           | 'device: {name: d}\nsubstrate: {port: 1}'                | substrate.port",
+        "api without port               | 'device: {name: d}\napi: {listen: 127.0.0.1}'            | api.listen",
+        "api on a host name             | 'device: {name: d}\napi: {listen: \"localhost:9470\"}'     | api.listen",
+        "api on a non-loopback address  | 'device: {name: d}\napi: {listen: \"0.0.0.0:9470\"}'       | api.listen",
+        "api port out of range          | 'device: {name: d}\napi: {listen: \"127.0.0.1:70000\"}'    | api.listen",
+        "substrate bind not literal     | 'device: {name: d}\nsubstrate: {bindAddress: eth0}'      | substrate.bindAddress",
+        "geneve port out of range       | 'device: {name: d}\nsubstrate: {genevePort: -1}'         | substrate.genevePort",
+        "vxlan port not a number        | 'device: {name: d}\nsubstrate: {vxlanPort: x}'           | substrate.vxlanPort",
+        "unknown transport              | 'device: {name: d}\nsubstrate: {transport: dpdk}'        | substrate.transport",
+        "no workers                     | 'device: {name: d}\ndataplane: {workers: 0}'             | dataplane.workers",
+        "too few frame slots            | 'device: {name: d}\ndataplane: {frameSlots: 10}'         | dataplane.frameSlots",
+        "too few connections            | 'device: {name: d}\ndataplane: {connectionCapacity: 5}'  | dataplane.connectionCapacity",
+        "snapshots too often            | 'device: {name: d}\njournal: {snapshotEvery: 1}'         | journal.snapshotEvery",
+    })
+    void shouldNameTheOffendingField(final String name, final String yaml, final String field)
+    {
+        final ConfigException ex = assertThrows(ConfigException.class, () -> parse(yaml.replace("\\n", "\n")));
+        assertEquals(field, ex.field(), ex.getMessage());
+        assertTrue(ex.getMessage().startsWith(field + ": "), ex.getMessage());
+    }
+
+    @Test
+    void shouldRefuseAnEmptyOrMalformedFile()
+    {
+        assertThrows(ConfigException.class, () -> parse(""));
+        final ConfigException ex = assertThrows(ConfigException.class, () -> parse("device:\n\tname: d\n"));
+        assertTrue(ex.getMessage().contains("YAML"), ex.getMessage());
+    }
+}
