@@ -18,11 +18,13 @@ public final class VnicBackends
     private final Map<String, VnicBackend> backends = new TreeMap<>();
 
     /**
-     * @return the backends available in this build: {@code memory}.
+     * @return the backends available in this build: {@code memory}, {@code tap}, {@code qemu-stream}, {@code qemu-dgram}.
      */
     public static VnicBackends defaults()
     {
-        return new VnicBackends().register(new MemoryVnicBackend());
+        final VnicBackends backends = new VnicBackends().register(new MemoryVnicBackend());
+        DeviceVnicBackends.registerAll(backends);
+        return backends;
     }
 
     /**

@@ -150,10 +150,12 @@ class InvalidRequestTest
             "backend"));
         cases.add(c("vnic with unknown backend type", "POST", "/v1/vnics", vnicWithBackend("{\"type\": \"floppy\"}"), 400,
             "invalid_field", "backend.type"));
-        cases.add(c("vnic with tap backend (not in this build)", "POST", "/v1/vnics", vnicWithBackend("{\"type\": \"tap\"}"), 422,
-            "backend_not_available", "backend.type"));
-        cases.add(c("vnic with qemu-stream backend (not in this build)", "POST", "/v1/vnics",
-            vnicWithBackend("{\"type\": \"qemu-stream\", \"path\": \"/run/vm.sock\"}"), 422, "backend_not_available", "backend.type"));
+        cases.add(c("vnic with tap backend without a name", "POST", "/v1/vnics", vnicWithBackend("{\"type\": \"tap\"}"), 400,
+            "invalid_field", "backend.name"));
+        cases.add(c("vnic with tap name too long for an interface", "POST", "/v1/vnics",
+            vnicWithBackend("{\"type\": \"tap\", \"name\": \"a-very-long-tap-name\"}"), 400, "invalid_field", "backend.name"));
+        cases.add(c("vnic with qemu-stream backend without a path", "POST", "/v1/vnics",
+            vnicWithBackend("{\"type\": \"qemu-stream\"}"), 400, "invalid_field", "backend.path"));
         cases.add(c("memory backend with unknown option", "POST", "/v1/vnics", vnicWithBackend("{\"type\": \"memory\", \"color\": 1}"),
             400, "invalid_field", "backend.color"));
         cases.add(c("memory backend queue too small", "POST", "/v1/vnics",
