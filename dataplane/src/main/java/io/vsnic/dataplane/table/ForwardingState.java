@@ -578,47 +578,20 @@ public final class ForwardingState
         {
             throw new IllegalArgumentException(where + ": missing prefix");
         }
-        final int slash = text.indexOf('/');
-        if (slash < 0)
-        {
-            throw new IllegalArgumentException(where + ": not a prefix (address/length): " + text);
-        }
-        final int length;
         try
         {
-            length = Integer.parseInt(text.substring(slash + 1));
-        }
-        catch (final NumberFormatException ex)
-        {
-            throw new IllegalArgumentException(where + ": bad prefix length in " + text, ex);
-        }
-        final String address = text.substring(0, slash);
-        if (address.indexOf(':') >= 0)
-        {
-            final long[] a = parseAddress6(where, address);
-            if (length < 0 || length > 128)
+            if (text.indexOf(':') >= 0)
             {
-                throw new IllegalArgumentException(where + ": IPv6 prefix length must be 0..128: " + text);
+                final Prefixes.Ipv6Prefix prefix = Prefixes.parseIpv6(text);
+                return new long[] {prefix.high(), prefix.low(), prefix.length(), 1};
             }
-            final long maskHigh = length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
-            final long maskLow = length <= 64 ? 0 : length == 128 ? -1L : -1L << (128 - length);
-            if ((a[0] & ~maskHigh) != 0 || (a[1] & ~maskLow) != 0)
-            {
-                throw new IllegalArgumentException(where + ": host bits set in " + text);
-            }
-            return new long[] {a[0], a[1], length, 1};
+            final Prefixes.Ipv4Prefix prefix = Prefixes.parseIpv4(text);
+            return new long[] {prefix.address() & 0xFFFF_FFFFL, 0, prefix.length(), 0};
         }
-        final int a = parseAddress4(where, address);
-        if (length < 0 || length > 32)
+        catch (final IllegalArgumentException ex)
         {
-            throw new IllegalArgumentException(where + ": IPv4 prefix length must be 0..32: " + text);
+            throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
         }
-        final int mask = length == 0 ? 0 : -1 << (32 - length);
-        if ((a & ~mask) != 0)
-        {
-            throw new IllegalArgumentException(where + ": host bits set in " + text);
-        }
-        return new long[] {a & 0xFFFF_FFFFL, 0, length, 0};
     }
 
     private static boolean contains(final long[] cidr, final long high, final long low)
@@ -626,12 +599,9 @@ public final class ForwardingState
         final int length = (int)cidr[2];
         if (cidr[3] == 0)
         {
-            final long mask = length == 0 ? 0 : (0xFFFF_FFFFL << (32 - length)) & 0xFFFF_FFFFL;
-            return (high & mask) == cidr[0];
+            return (high & Prefixes.ipv4Mask(length) & 0xFFFF_FFFFL) == cidr[0];
         }
-        final long maskHigh = length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
-        final long maskLow = length <= 64 ? 0 : length == 128 ? -1L : -1L << (128 - length);
-        return (high & maskHigh) == cidr[0] && (low & maskLow) == cidr[1];
+        return (high & Prefixes.ipv6HighMask(length)) == cidr[0] && (low & Prefixes.ipv6LowMask(length)) == cidr[1];
     }
 
     private static boolean overlaps(final long[] a, final long[] b)

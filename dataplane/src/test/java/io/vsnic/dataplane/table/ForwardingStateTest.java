@@ -1,0 +1,114 @@
+package io.vsnic.dataplane.table;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.NetworkSpec;
+import io.vsnic.dataplane.config.PeerSpec;
+import io.vsnic.dataplane.config.PortSpec;
+import io.vsnic.dataplane.config.RemoteSpec;
+import io.vsnic.dataplane.config.RouteSpec;
+import io.vsnic.dataplane.config.RouteTarget;
+import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.security.CompiledPolicy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The control plane's validation: a bad configuration never becomes a snapshot, and the error names
+ * the offending network, port, route, peer or field.
+ */
+class ForwardingStateTest
+{
+    private static final CompiledPolicy OPEN = CompiledPolicy.allowAll();
+
+    private static NetworkSpec blue()
+    {
+        return new NetworkSpec("blue", 100, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")));
+    }
+
+    private static PortSpec port(final int id, final String network, final long mac, final String ip)
+    {
+        return new PortSpec(id, "vm" + id, network, mac, ip, null, OPEN, true);
+    }
+
+    static Stream<Arguments> invalid()
+    {
+        final NetworkSpec blue = blue();
+        return Stream.of(
+            Arguments.of("duplicate VNI", List.of(blue, new NetworkSpec("red", 100, 1500,
+                List.of(new SubnetSpec("10.0.2.0/24", "10.0.2.1")))), List.of(), List.of(), "vni 100 already used"),
+            Arguments.of("VNI beyond 24 bits", List.of(new NetworkSpec("big", 1 << 24, 1500,
+                List.of(new SubnetSpec("10.0.2.0/24", "10.0.2.1")))), List.of(), List.of(), "network big: vni"),
+            Arguments.of("overlapping subnets", List.of(new NetworkSpec("o", 5, 1500, List.of(new SubnetSpec("10.0.0.0/16", "10.0.0.1"),
+                new SubnetSpec("10.0.3.0/24", "10.0.3.1")))), List.of(), List.of(), "overlaps"),
+            Arguments.of("host bits in a subnet", List.of(new NetworkSpec("h", 5, 1500, List.of(new SubnetSpec("10.0.0.1/16", "10.0.0.1")))),
+                List.of(), List.of(), "host bits"),
+            Arguments.of("gateway outside its subnet", List.of(new NetworkSpec("g", 5, 1500,
+                List.of(new SubnetSpec("10.0.0.0/24", "10.0.1.1")))), List.of(), List.of(), "outside"),
+            Arguments.of("MTU too small", List.of(new NetworkSpec("m", 5, 500, List.of(new SubnetSpec("10.0.0.0/24", "10.0.0.1")))),
+                List.of(), List.of(), "mtu"),
+            Arguments.of("port in an unknown network", List.of(blue), List.of(port(1, "green", 0x02_00_00_00_00_01L, "10.0.1.5")),
+                List.of(), "unknown network green"),
+            Arguments.of("port IP outside every subnet", List.of(blue), List.of(port(1, "blue", 0x02_00_00_00_00_01L, "10.9.9.9")),
+                List.of(), "outside every subnet"),
+            Arguments.of("port IP is the gateway", List.of(blue), List.of(port(1, "blue", 0x02_00_00_00_00_01L, "10.0.1.1")),
+                List.of(), "already used"),
+            Arguments.of("duplicate MAC", List.of(blue), List.of(port(1, "blue", 0x02_00_00_00_00_01L, "10.0.1.5"),
+                port(2, "blue", 0x02_00_00_00_00_01L, "10.0.1.6")), List.of(), "mac 02:00:00:00:00:01 already used"),
+            Arguments.of("duplicate IP", List.of(blue), List.of(port(1, "blue", 0x02_00_00_00_00_01L, "10.0.1.5"),
+                port(2, "blue", 0x02_00_00_00_00_02L, "10.0.1.5")), List.of(), "ipv4 10.0.1.5 already used"),
+            Arguments.of("multicast MAC", List.of(blue), List.of(port(1, "blue", 0x01_00_5e_00_00_01L, "10.0.1.5")), List.of(),
+                "unicast"),
+            Arguments.of("duplicate port id", List.of(blue), List.of(port(1, "blue", 0x02_00_00_00_00_01L, "10.0.1.5"),
+                port(1, "blue", 0x02_00_00_00_00_02L, "10.0.1.6")), List.of(), "duplicate port id"),
+            Arguments.of("route to a port of another network", List.of(
+                    new NetworkSpec("blue", 100, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")),
+                        List.of(new RouteSpec("0.0.0.0/0", new RouteTarget.LocalPort(2))), List.of()),
+                    new NetworkSpec("red", 200, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")))),
+                List.of(port(2, "red", 0x02_00_00_00_00_02L, "10.0.1.6")), List.of(), "belongs to another network"),
+            Arguments.of("remote outside every subnet", List.of(new NetworkSpec("blue", 100, 1500,
+                    List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")), List.of(), List.of(new RemoteSpec("10.7.0.1", 0x02_00_00_00_00_09L, 3)))),
+                List.of(), List.of(), "remote 10.7.0.1"),
+            Arguments.of("two peers on one substrate address", List.of(blue), List.of(),
+                List.of(new PeerSpec(1, "a", "192.0.2.1:6081", Encapsulation.GENEVE, List.of()),
+                    new PeerSpec(2, "b", "192.0.2.1:4789", Encapsulation.VXLAN, List.of())), "already used by another peer"),
+            Arguments.of("peer endpoint without a port", List.of(blue), List.of(),
+                List.of(new PeerSpec(1, "a", "192.0.2.1", Encapsulation.GENEVE, List.of())), "endpoint"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalid")
+    void shouldRefuseInvalidConfigurationNamingTheField(
+        final String name, final List<NetworkSpec> networks, final List<PortSpec> ports, final List<PeerSpec> peers,
+        final String expected)
+    {
+        final IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+            () -> ForwardingState.build(null, networks, ports, peers));
+        assertTrue(error.getMessage().contains(expected), name + ": " + error.getMessage());
+    }
+
+    @Test
+    void shouldKeepCounterSlotsOfNetworksAcrossVersions()
+    {
+        final NetworkSpec red = new NetworkSpec("red", 200, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")));
+        final ForwardingState first = ForwardingState.build(null, List.of(blue(), red), List.of());
+        final ForwardingState second = ForwardingState.build(first, List.of(red), List.of());
+        final ForwardingState third = ForwardingState.build(second, List.of(
+            new NetworkSpec("green", 300, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1"))), red), List.of());
+        final int redSlot = first.network(first.networkIndex("red")).counterSlot();
+        assertEquals(redSlot, second.network(second.networkIndex("red")).counterSlot());
+        assertEquals(redSlot, third.network(third.networkIndex("red")).counterSlot());
+        assertNotEquals(first.network(first.networkIndex("blue")).counterSlot(),
+            third.network(third.networkIndex("green")).counterSlot(), "a new network does not inherit a removed one's counters");
+        assertTrue(third.version() > second.version());
+    }
+}
