@@ -1,7 +1,13 @@
 package io.vsnic.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -18,6 +24,12 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.profile.InternalProfiler;
+import org.openjdk.jmh.results.AggregationPolicy;
+import org.openjdk.jmh.results.IterationResult;
+import org.openjdk.jmh.results.ScalarResult;
 
 import io.vsnic.dataplane.security.CompiledPolicy;
 import io.vsnic.dataplane.security.ConnectionTable;
@@ -48,6 +60,11 @@ import io.vsnic.dataplane.security.SecurityRule;
  * </ul>
  *
  * <p>All must show {@code gc.alloc.rate.norm} of 0 B/op under {@code -prof gc}.
+ *
+ * <p>On a shared machine, add {@code -prof 'io.vsnic.bench.ConnectionTableBenchmark$ThreadCpuProfiler'}:
+ * it reports {@code cpu.time.norm}, the benchmark threads' CPU time per operation, which unlike
+ * the wall-clock score does not count the time the thread waited for a CPU, and
+ * {@code cpu.share}, the fraction of the iteration they ran.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -322,6 +339,67 @@ public class ConnectionTableBenchmark
     public boolean policyLastOf64Rules(final Policy s)
     {
         return s.policy.allowsIngressV4(TCP, s.source, 5432);
+    }
+
+    /**
+     * A JMH profiler that divides the CPU time of the benchmark's worker threads by the operations of
+     * the iteration ({@code cpu.time.norm}, ns/op) and reports which share of the iteration's wall
+     * time they were running ({@code cpu.share}, 1.0 = a whole CPU per thread). On a machine shared
+     * with other work, the wall-clock score includes time the thread spent waiting for a CPU;
+     * {@code cpu.time.norm} does not (it still includes cache misses caused by the other work).
+     */
+    public static final class ThreadCpuProfiler implements InternalProfiler
+    {
+        private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        private final Map<Long, Long> cpuAtStart = new HashMap<>();
+        private long wallAtStart;
+
+        @Override
+        public String getDescription()
+        {
+            return "CPU time of the benchmark threads per operation";
+        }
+
+        @Override
+        public void beforeIteration(final BenchmarkParams benchmarkParams, final IterationParams iterationParams)
+        {
+            cpuAtStart.clear();
+            for (final ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds()))
+            {
+                if (info != null && info.getThreadName().contains("-jmh-worker-"))
+                {
+                    cpuAtStart.put(info.getThreadId(), threads.getThreadCpuTime(info.getThreadId()));
+                }
+            }
+            wallAtStart = System.nanoTime();
+        }
+
+        @Override
+        public Collection<ScalarResult> afterIteration(
+            final BenchmarkParams benchmarkParams, final IterationParams iterationParams, final IterationResult result)
+        {
+            final long wallNs = System.nanoTime() - wallAtStart;
+            long cpuNs = 0;
+            int measured = 0;
+            for (final Map.Entry<Long, Long> entry : cpuAtStart.entrySet())
+            {
+                final long now = threads.getThreadCpuTime(entry.getKey());
+                if (now >= 0 && entry.getValue() >= 0)
+                {
+                    cpuNs += now - entry.getValue();
+                    measured++;
+                }
+            }
+            final long ops = result.getMetadata().getAllOps();
+            final List<ScalarResult> results = new ArrayList<>(2);
+            if (ops > 0 && measured > 0)
+            {
+                results.add(new ScalarResult("cpu.time.norm", (double)cpuNs / ops, "ns/op", AggregationPolicy.AVG));
+                results.add(new ScalarResult("cpu.share", (double)cpuNs / ((double)wallNs * measured), "CPU",
+                    AggregationPolicy.AVG));
+            }
+            return results;
+        }
     }
 
     private static void check(final int verdict, final int expected)
