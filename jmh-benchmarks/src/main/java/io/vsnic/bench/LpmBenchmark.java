@@ -45,8 +45,6 @@ import io.vsnic.dataplane.table.Prefixes;
  *
  * <ul>
  *   <li>{@link #ipv4Lookup}: {@link Ipv4RouteTable#lookup(int)} one address after another.</li>
- *   <li>{@link #ipv4LookupBurst}: {@link Ipv4RouteTable#lookup(int[], int[], int)} over bursts of
- *       {@value #BURST}, as a worker does per receive vector.</li>
  *   <li>{@link #ipv6Lookup}: {@link Ipv6RouteTable#lookup(long, long)}.</li>
  *   <li>{@code *Build*}: control plane cost of a new version, from scratch (builder, every add, build)
  *       and after one route change on a table's {@code toBuilder()} (the usual case).</li>
@@ -70,8 +68,6 @@ public class LpmBenchmark
 {
     /** Destinations per invocation: 4 MiB of IPv4 addresses, larger than L2. */
     public static final int ADDRESSES = 1 << 20;
-    /** Addresses per {@link Ipv4RouteTable#lookup(int[], int[], int)} call: one receive vector. */
-    public static final int BURST = 256;
 
     /**
      * Counts lookups and the benchmark thread's CPU time per iteration, and prints their ratio.
@@ -122,8 +118,6 @@ public class LpmBenchmark
 
         Ipv4RouteTable table;
         int[] addresses;
-        int[][] bursts;
-        final int[] hops = new int[BURST];
         int routedInSetUp;
 
         /**
@@ -135,11 +129,9 @@ public class LpmBenchmark
             table = ipv4Table(prefixes, lengths, 0x4C504D34L);
             final Random random = new Random(0xADD4L);
             addresses = new int[ADDRESSES];
-            bursts = new int[ADDRESSES / BURST][BURST];
             for (int i = 0; i < ADDRESSES; i++)
             {
                 addresses[i] = random.nextInt();
-                bursts[i / BURST][i % BURST] = addresses[i];
             }
             routedInSetUp = routed();
             System.out.printf("%n%s: %s lengths, %.1f%% of destinations routed, %.2f bytes per prefix%n", table,
@@ -338,29 +330,6 @@ public class LpmBenchmark
         for (int i = 0; i < addresses.length; i++)
         {
             sum += table.lookup(addresses[i]);
-        }
-        meter.lookups += ADDRESSES;
-        return sum;
-    }
-
-    /**
-     * {@link Ipv4RouteTable#lookup(int[], int[], int)} over the same destinations in bursts of
-     * {@value #BURST}; the score is per address.
-     *
-     * @return a sum over the results, so that no burst can be optimised away.
-     */
-    @Benchmark
-    @OperationsPerInvocation(ADDRESSES)
-    public long ipv4LookupBurst(final Ipv4State state, final CpuMeter meter)
-    {
-        final Ipv4RouteTable table = state.table;
-        final int[][] bursts = state.bursts;
-        final int[] hops = state.hops;
-        long sum = 0;
-        for (int b = 0; b < bursts.length; b++)
-        {
-            table.lookup(bursts[b], hops, BURST);
-            sum += hops[b & (BURST - 1)];
         }
         meter.lookups += ADDRESSES;
         return sum;

@@ -6,9 +6,8 @@ import java.util.Arrays;
  * An immutable IPv4 longest-prefix-match route table: one version of one virtual network's routes,
  * mapping a destination address to a next-hop id. The control plane builds a new version with a
  * {@link Builder} and publishes it through one {@code volatile} reference (read-copy-update); data
- * plane workers read that reference once per burst and call {@link #lookup(int)} or
- * {@link #lookup(int[], int[], int)}, which allocate nothing, throw nothing and take no lock. Every
- * field is final and no array is written after construction, so a table may be read by any number
+ * plane workers read that reference once per burst and call {@link #lookup(int)}, which allocates
+ * nothing, throws nothing and takes no lock. Every field is final and no array is written after construction, so a table may be read by any number
  * of threads.
  *
  * <h2>Layout: a leaf-pushed multibit trie, strides 16-8-8, with compressed chunks</h2>
@@ -38,9 +37,11 @@ import java.util.Arrays;
  * Entry i is value number {@code runsBefore(word) + bitCount(word bits 0..i) - 1}: the header and
  * the value are two dependent loads, usually in the same or the next cache line. A lookup that ends
  * at the root takes one load, one that ends at a /16 chunk three (root, header, value), one that
- * needs a /24 chunk five. The lookup is written out level by level rather than as a loop, which
- * measured twice as fast at a million prefixes: the processor then overlaps the memory accesses of
- * consecutive lookups.
+ * needs a /24 chunk five. The lookup is written out level by level rather than as a loop (measured
+ * twice as fast at a million prefixes: the processor then overlaps the memory accesses of
+ * consecutive lookups), and its last level has no branch: it always reads a chunk, a one-run spare
+ * placed after the root when the /24 has no longer prefixes, and selects the result (measured a
+ * quarter faster with uniformly random lengths, where that branch is unpredictable).
  *
  * <p>Why compressed rather than plain 256-entry chunks (the textbook DIR-16-8-8, which needs one
  * load per level and which this class started as): in a leaf-pushed chunk most entries repeat their
@@ -88,6 +89,8 @@ public final class Ipv4RouteTable
     /** Chunk header: four 64-bit bitmap words as (low, high) int pairs, then the rank bases. */
     private static final int RANK_BASES = 8;
     private static final int HEADER_INTS = 9;
+    /** A chunk with a single run, placed right after the root, for the branch-free last level. */
+    private static final int SPARE_INTS = HEADER_INTS + 1;
     /** Chunk offsets must stay below the child flag. */
     private static final long MAX_ENTRIES = CHILD;
 
@@ -182,57 +185,18 @@ public final class Ipv4RouteTable
         if (entry >= CHILD)
         {
             entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - CHUNK_BITS)) & CHUNK_MASK);
-            if (entry >= CHILD)
+            if (shift == 32 - COMPACT_ROOT_BITS && entry >= CHILD)
             {
-                entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - 2 * CHUNK_BITS)) & CHUNK_MASK);
-                if (entry >= CHILD)
-                {
-                    // only the compact root has a fourth level
-                    entry = chunkEntry(t, entry ^ CHILD, address & CHUNK_MASK);
-                }
+                entry = chunkEntry(t, entry ^ CHILD, (address >>> CHUNK_BITS) & CHUNK_MASK);
             }
+            // the last level without a branch: whether a /24 has longer prefixes is a coin flip in
+            // large tables, so the walk reads the spare chunk (right after the root) when it has none
+            // and keeps the entry it has; the selects compile to conditional moves
+            final boolean child = entry >= CHILD;
+            final int last = chunkEntry(t, child ? entry ^ CHILD : 1 << (32 - shift), address & CHUNK_MASK);
+            entry = child ? last : entry;
         }
         return entry;
-    }
-
-    /**
-     * Looks up a burst of addresses: {@code nextHops[i] = lookup(addresses[i])} for every
-     * {@code i < count}. The walks advance level by level across the whole burst, so that the
-     * processor has many independent memory accesses in flight rather than one walk's chain; with
-     * large tables this is faster per address than {@link #lookup(int)} in a loop (see
-     * {@code docs/performance.md}). Hot path: no allocation; {@code nextHops} holds the walk state.
-     *
-     * @param addresses IPv4 destinations in network order.
-     * @param nextHops  receives the next-hop ids or {@link #NO_ROUTE}; not the same array as
-     *                  {@code addresses}.
-     * @param count     number of addresses, at most the length of either array.
-     */
-    public void lookup(final int[] addresses, final int[] nextHops, final int count)
-    {
-        final int[] t = entries;
-        int shift = rootShift;
-        boolean deeper = false;
-        for (int i = 0; i < count; i++)
-        {
-            final int entry = t[addresses[i] >>> shift];
-            nextHops[i] = entry;
-            deeper |= entry >= CHILD;
-        }
-        while (deeper)
-        {
-            deeper = false;
-            shift -= CHUNK_BITS;
-            for (int i = 0; i < count; i++)
-            {
-                int entry = nextHops[i];
-                if (entry >= CHILD)
-                {
-                    entry = chunkEntry(t, entry ^ CHILD, (addresses[i] >>> shift) & CHUNK_MASK);
-                    nextHops[i] = entry;
-                    deeper |= entry >= CHILD;
-                }
-            }
-        }
     }
 
     /**
@@ -318,8 +282,13 @@ public final class Ipv4RouteTable
             this.keys = keys;
             this.hops = hops;
             this.rootBits = rootBits;
-            this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + keys.length * 8L)];
-            this.size = 1 << rootBits;
+            this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + SPARE_INTS + keys.length * 8L)];
+            // the spare chunk: one run, so every entry is its first value; read, never used
+            final int spare = 1 << rootBits;
+            out[spare] = 1;
+            out[spare + RANK_BASES] = 0x01_01_01_00;
+            out[spare + HEADER_INTS] = NO_ROUTE;
+            this.size = spare + SPARE_INTS;
         }
 
         int[] assemble()
