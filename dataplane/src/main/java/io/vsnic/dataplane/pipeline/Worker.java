@@ -343,7 +343,7 @@ public final class Worker implements Runnable
                     reasons[i] = DropReason.NO_ROUTE.ordinal();
                     return;
                 }
-                location = resolveHop4(i, frame, layout, network, hop, ipv4.destination());
+                location = resolveHop(i, frame, layout, network, hop, ipv4.destination() & 0xFFFF_FFFFL, 0, true);
             }
             else if (l3Type == FrameLayout.L3_IPV6)
             {
@@ -366,7 +366,7 @@ public final class Worker implements Runnable
                     reasons[i] = DropReason.NO_ROUTE.ordinal();
                     return;
                 }
-                location = resolveHop6(i, frame, layout, network, hop, high, low);
+                location = resolveHop(i, frame, layout, network, hop, high, low, false);
             }
             else
             {
@@ -459,59 +459,21 @@ public final class Worker implements Runnable
 
     private long resolvedMac;
 
-    private int resolveHop4(
-        final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int hop, final int destination)
-    {
-        switch (network.hopKind(hop))
-        {
-            case NetworkTable.HOP_CONNECTED ->
-            {
-                final KeyedTable neighbors = network.neighbors4();
-                final int slot = neighbors.find(destination & 0xFFFF_FFFFL, 0);
-                if (slot < 0)
-                {
-                    reasons[i] = DropReason.NO_NEIGHBOR.ordinal();
-                    return NO_OUTPUT;
-                }
-                resolvedMac = neighbors.mac(slot);
-                return neighbors.location(slot);
-            }
-            case NetworkTable.HOP_LOCATION ->
-            {
-                resolvedMac = network.hopMac(hop);
-                return network.hopLocation(hop);
-            }
-            case NetworkTable.HOP_ECMP ->
-            {
-                final int location = network.ecmpLocation(hop, flowHash(frame.segment(), layout));
-                resolvedMac = macOfLocation(network, location);
-                return location;
-            }
-            case NetworkTable.HOP_BLACKHOLE ->
-            {
-                reasons[i] = DropReason.BLACKHOLE.ordinal();
-                return NO_OUTPUT;
-            }
-            default ->
-            {
-                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
-                    IcmpFlyweight.V4_CODE_ADMIN_PROHIBITED, 0);
-                reasons[i] = DropReason.REJECT.ordinal();
-                return NO_OUTPUT;
-            }
-        }
-    }
-
-    private int resolveHop6(
+    /**
+     * Resolves a next hop to an output location (and {@link #resolvedMac}), or sets the drop reason and
+     * returns {@link #NO_OUTPUT}. A connected hop looks the destination up in the neighbour table of
+     * its family: IPv4 keys are (address, 0), IPv6 keys (high, low).
+     */
+    private int resolveHop(
         final int i, final Frame frame, final FrameLayout layout, final NetworkTable network, final int hop,
-        final long high, final long low)
+        final long destinationHigh, final long destinationLow, final boolean v4)
     {
         switch (network.hopKind(hop))
         {
             case NetworkTable.HOP_CONNECTED ->
             {
-                final KeyedTable neighbors = network.neighbors6();
-                final int slot = neighbors.find(high, low);
+                final KeyedTable neighbors = v4 ? network.neighbors4() : network.neighbors6();
+                final int slot = neighbors.find(destinationHigh, destinationLow);
                 if (slot < 0)
                 {
                     reasons[i] = DropReason.NO_NEIGHBOR.ordinal();
@@ -538,8 +500,16 @@ public final class Worker implements Runnable
             }
             default ->
             {
-                // ICMPv6 destination unreachable, code 1: communication administratively prohibited.
-                sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_DESTINATION_UNREACHABLE, 1, 0);
+                // Destination unreachable, administratively prohibited: ICMP code 13, ICMPv6 code 1.
+                if (v4)
+                {
+                    sendIcmpError(i, frame, layout, network, IcmpFlyweight.V4_DESTINATION_UNREACHABLE,
+                        IcmpFlyweight.V4_CODE_ADMIN_PROHIBITED, 0);
+                }
+                else
+                {
+                    sendIcmpError(i, frame, layout, network, IcmpFlyweight.V6_DESTINATION_UNREACHABLE, 1, 0);
+                }
                 reasons[i] = DropReason.REJECT.ordinal();
                 return NO_OUTPUT;
             }
