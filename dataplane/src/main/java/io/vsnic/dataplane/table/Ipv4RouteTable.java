@@ -37,22 +37,28 @@ import java.util.Arrays;
  * Entry i is value number {@code runsBefore(word) + bitCount(word bits 0..i) - 1}: the header and
  * the value are two dependent loads, usually in the same or the next cache line. A lookup that ends
  * at the root takes one load, one that ends at a /16 chunk three (root, header, value), one that
- * needs a /24 chunk five. The lookup is written out level by level rather than as a loop (measured
- * twice as fast at a million prefixes: the processor then overlaps the memory accesses of
- * consecutive lookups), and its last level has no branch: it always reads a chunk, a one-run spare
- * placed after the root when the /24 has no longer prefixes, and selects the result (measured a
- * quarter faster with uniformly random lengths, where that branch is unpredictable).
+ * needs a /24 chunk five. The lookup is written out level by level rather than as a loop, which
+ * measured twice as fast at a million prefixes: the processor then overlaps the memory accesses of
+ * consecutive lookups.
+ *
+ * <p>Measured and not adopted: a burst variant that walks 256 addresses level by level (for more
+ * memory accesses in flight), and a branch-free last level (always reading a chunk and selecting
+ * the result). Both looked faster in a standalone harness and were slower under JMH, by a third to a
+ * half at a million prefixes, so the single, branching walk stays.
  *
  * <p>Why compressed rather than plain 256-entry chunks (the textbook DIR-16-8-8, which needs one
  * load per level and which this class started as): in a leaf-pushed chunk most entries repeat their
  * neighbours. Measured on the same 1,000,000 random prefixes (docs/performance.md has the method),
  * plain chunks took 85 MiB with BGP-like lengths and 511 MiB with uniform lengths /8../32; compressed
  * chunks take 10 MiB and 29 MiB. Up to a few hundred thousand prefixes the compressed table is also
- * faster, because it stays in cache (100,000 BGP-like prefixes: 2.9 MiB and about 10 ns per lookup
- * against 51 MiB and 12 ns). At a million prefixes plain chunks were up to 1.8 times faster for
- * bursts on a quiet machine and no faster under load. With one table per virtual network, and the
- * pipeline's other tables competing for the same caches, the eight- to seventeen-fold smaller
- * footprint is worth more.
+ * as fast or faster, because it stays in cache (300,000 BGP-like prefixes: 5 MiB and 12 ns per
+ * lookup against 69 MiB and 24 to 31 ns). At a million BGP-like prefixes plain chunks, one memory
+ * access per level instead of two, were faster: 5.6 to 13.6 ns against 14 to 17 ns per lookup in the
+ * same minutes (with uniform lengths, 511 MiB of plain chunks were no faster). Compressed chunks
+ * still meet the 50 million lookups per second target for BGP-like tables, and with one table per
+ * virtual network and the pipeline's other tables competing for the same caches, the eight- to
+ * seventeen-fold smaller footprint is worth more. (Those comparisons used a throwaway harness that
+ * built both layouts from the same prefixes; the plain layout is in this class's history.)
  *
  * <h2>Compact root for small tables</h2>
  *
@@ -89,8 +95,6 @@ public final class Ipv4RouteTable
     /** Chunk header: four 64-bit bitmap words as (low, high) int pairs, then the rank bases. */
     private static final int RANK_BASES = 8;
     private static final int HEADER_INTS = 9;
-    /** A chunk with a single run, placed right after the root, for the branch-free last level. */
-    private static final int SPARE_INTS = HEADER_INTS + 1;
     /** Chunk offsets must stay below the child flag. */
     private static final long MAX_ENTRIES = CHILD;
 
@@ -185,16 +189,15 @@ public final class Ipv4RouteTable
         if (entry >= CHILD)
         {
             entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - CHUNK_BITS)) & CHUNK_MASK);
-            if (shift == 32 - COMPACT_ROOT_BITS && entry >= CHILD)
+            if (entry >= CHILD)
             {
-                entry = chunkEntry(t, entry ^ CHILD, (address >>> CHUNK_BITS) & CHUNK_MASK);
+                entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - 2 * CHUNK_BITS)) & CHUNK_MASK);
+                if (entry >= CHILD)
+                {
+                    // only the compact root has a fourth level
+                    entry = chunkEntry(t, entry ^ CHILD, address & CHUNK_MASK);
+                }
             }
-            // the last level without a branch: whether a /24 has longer prefixes is a coin flip in
-            // large tables, so the walk reads the spare chunk (right after the root) when it has none
-            // and keeps the entry it has; the selects compile to conditional moves
-            final boolean child = entry >= CHILD;
-            final int last = chunkEntry(t, child ? entry ^ CHILD : 1 << (32 - shift), address & CHUNK_MASK);
-            entry = child ? last : entry;
         }
         return entry;
     }
@@ -282,13 +285,8 @@ public final class Ipv4RouteTable
             this.keys = keys;
             this.hops = hops;
             this.rootBits = rootBits;
-            this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + SPARE_INTS + keys.length * 8L)];
-            // the spare chunk: one run, so every entry is its first value; read, never used
-            final int spare = 1 << rootBits;
-            out[spare] = 1;
-            out[spare + RANK_BASES] = 0x01_01_01_00;
-            out[spare + HEADER_INTS] = NO_ROUTE;
-            this.size = spare + SPARE_INTS;
+            this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + keys.length * 8L)];
+            this.size = 1 << rootBits;
         }
 
         int[] assemble()

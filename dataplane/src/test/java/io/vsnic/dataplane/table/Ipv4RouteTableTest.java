@@ -316,13 +316,13 @@ class Ipv4RouteTableTest
 
         assertEquals(Ipv4RouteTable.WIDE_ROOT_BITS, large.rootBits());
         assertEquals(2_000, large.chunkCount());
-        // the spare chunk (10 ints), then per chunk 9 header ints and three runs (no route, the /24, no route)
-        assertEquals((65_536 + 10 + 2_000 * (9 + 3)) * 4L, large.memoryBytes());
+        // each chunk: 9 header ints and three runs (no route, the /24, no route)
+        assertEquals((65_536 + 2_000 * (9 + 3)) * 4L, large.memoryBytes());
         assertEquals(1_999, large.lookup(1_999 << 16 | 1 << 8 | 77));
         assertEquals(NO_ROUTE, large.lookup(1_999 << 16 | 2 << 8));
         assertEquals(NO_ROUTE, large.lookup(1_999 << 16 | 255));
         assertEquals(Ipv4RouteTable.COMPACT_ROOT_BITS, Ipv4RouteTable.empty().rootBits());
-        assertEquals((256 + 10) * 4L, Ipv4RouteTable.empty().memoryBytes());
+        assertEquals(1_024, Ipv4RouteTable.empty().memoryBytes());
     }
 
     @Test
@@ -345,7 +345,7 @@ class Ipv4RouteTableTest
             assertEquals(NO_ROUTE, table.lookup(ip("10.2.0.0")));
             assertEquals(NO_ROUTE, table.lookup(ip("10.0.255.255")));
         }
-        assertEquals((65_536 + 10 + 9 + 256) * 4L, builder.build(Ipv4RouteTable.WIDE_ROOT_BITS).memoryBytes());
+        assertEquals((65_536 + 9 + 256) * 4L, builder.build(Ipv4RouteTable.WIDE_ROOT_BITS).memoryBytes());
     }
 
     // ---------------------------------------------------------------------------------------------
