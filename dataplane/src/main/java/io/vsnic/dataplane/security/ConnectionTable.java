@@ -116,8 +116,9 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *
  * <h2>Known issue</h2>
  * {@code ConnectionTableConcurrencyTest} (run with {@code -Pslow}) occasionally reports a live UDP
- * flow not found by a lookup well inside its timeout when the threads are preempted often (a
- * loaded 2-vCPU machine; about one run in five). The consequence for traffic is a packet of that
+ * flow not found by a lookup inside its timeout when the threads are preempted often (a 2-vCPU
+ * machine; about one run in six after two fixes: deadlines now round up to the next tick, and the
+ * last lookup attempt no longer waits for other flows' duplicate resolutions to stop). The consequence for traffic is a packet of that
  * flow judged as new: it passes when policy allows new flows, and is dropped ({@code acl_deny}) when
  * only the connection entry would have let it through. The race has not been found yet.
  *
@@ -644,7 +645,9 @@ public final class ConnectionTable
                 }
             }
             final long resolutionsAfter = (long)RESOLUTIONS.getAcquire(this);
-            if (resolutionsAfter != resolutionsBefore)
+            // On the last attempt the packet is decided on this scan: retrying forever because other
+            // flows' duplicates keep being resolved would turn a live flow into FULL or DENIED.
+            if (resolutionsAfter != resolutionsBefore && attempt < MAX_ATTEMPTS - 1)
             {
                 // A duplicate was freed while we scanned: we may have passed its survivor before it was
                 // published and reached the duplicate after it was freed. Scan again.
@@ -963,7 +966,8 @@ public final class ConnectionTable
 
     private static long deadline(final long nowNs, final long timeoutNs)
     {
-        return tick(nowNs + timeoutNs);
+        // Round up to the next tick: an entry may live up to one tick (~1 ms) longer, never shorter.
+        return tick(nowNs + timeoutNs + (1L << TICK_SHIFT) - 1);
     }
 
     private static long deadlineOf(final long word)

@@ -37,8 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * verdicts are only checked for validity, because a FIN legitimately shortens a TCP flow's life.
  */
 // Known issue, kept visible: under CPU contention (a loaded 2-vCPU machine) the stress configuration
-// occasionally finds a live UDP flow missing well before its timeout (about one full-suite run in
-// five here). Until the race is found and fixed it runs with -Pslow rather than making the default
+// occasionally finds a live UDP flow missing before its timeout (about one run in six here). Until the race is found and fixed it runs with -Pslow rather than making the default
 // suite flaky; see the "Known issue" paragraph in ConnectionTable's Javadoc.
 @org.junit.jupiter.api.Tag("slow")
 class ConnectionTableConcurrencyTest
