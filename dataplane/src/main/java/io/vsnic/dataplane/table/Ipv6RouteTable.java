@@ -23,9 +23,10 @@ import java.util.Arrays;
  * hit. A lookup costs at most {@code ceil(log2(m + 1))} probes for m distinct lengths: 3 probes for
  * a typical virtual-network table (/0, /48, /56, /64, /128), 5 for the BGP-like table of the
  * benchmark (31 lengths), 8 for all 128 lengths; each probe hashes the masked address and reads one
- * 24-byte slot (high, low, length|value) of a table at most half full. Memory is O(n log m): one entry per prefix plus at
- * most {@code log2 m} markers, which coincide when prefixes share a covering block; measured about
- * 3.4 entries and 200 to 250 bytes per prefix for random BGP-like prefixes.
+ * 24-byte slot (high, low, length|value) of a table at most half full. Memory is O(n log m): one
+ * entry per prefix plus at most {@code log2 m} markers, which coincide when prefixes share a
+ * covering block; measured about 3.4 entries and 200 to 250 bytes per prefix for random BGP-like
+ * prefixes.
  *
  * <p>Why not a 16-8-8-... multibit trie as for IPv4: with 8-bit strides a /48 sits four chunk
  * levels below the root and a /64 six, each a dependent walk, and random /48s in 2000::/3 share
