@@ -7,8 +7,8 @@ import java.util.Arrays;
  * mapping a destination address to a next-hop id. The control plane builds a new version with a
  * {@link Builder} and publishes it through one {@code volatile} reference (read-copy-update); data
  * plane workers read that reference once per burst and call {@link #lookup(int)}, which allocates
- * nothing, throws nothing and takes no lock. Every field is final and no array is written after
- * construction, so a table may be read by any number of threads.
+ * nothing, throws nothing and takes no lock. Every field is final and no array is written after construction, so a table may be read by any number
+ * of threads.
  *
  * <h2>Layout: a leaf-pushed multibit trie, strides 16-8-8, with compressed chunks</h2>
  *
@@ -41,32 +41,24 @@ import java.util.Arrays;
  * measured twice as fast at a million prefixes: the processor then overlaps the memory accesses of
  * consecutive lookups.
  *
- * <h2>Plain second level for large tables</h2>
- *
- * Compression costs a second dependent load per level, which matters once the table no longer
- * stays in cache. When the compressed table would exceed 8 MiB (a quarter of this machine's L3),
- * the /16-level chunks are stored plain (256 entries, one load; the /24-level chunks below them, rarely
- * reached, stay compressed). Under JMH on a 2-core EPYC guest (docs/performance.md) with the same
- * prefixes:
- *
- * <pre>
- *   prefixes          compressed               plain chunks
- *   100,000 BGP-like   3.1 MB   79..89 M/s     53 MB   60..65 M/s
- *   300,000 BGP-like   5.2 MB   77..78 M/s     73 MB   44..53 M/s
- *   300,000 uniform   10.5 MB   35..37 M/s    194 MB   39..50 M/s
- *   1M BGP-like       10.6 MB   16..38 M/s     89 MB   54..59 M/s
- *   1M uniform        30.5 MB   11..29 M/s    535 MB   41..47 M/s
- * </pre>
- *
- * so small and medium tables are both smaller and faster compressed, and large ones faster plain.
- * Keeping the /24 level compressed holds a million uniformly random prefixes to about 90 MB instead
- * of 535 MB. The lookup tests one final field to pick the second-level format; the branch is
- * constant per table.
- *
  * <p>Measured and not adopted: a burst variant that walks 256 addresses level by level (for more
  * memory accesses in flight), and a branch-free last level (always reading a chunk and selecting
  * the result). Both looked faster in a standalone harness and were slower under JMH, by a third to a
- * half at a million prefixes.
+ * half at a million prefixes, so the single, branching walk stays.
+ *
+ * <p>Why compressed rather than plain 256-entry chunks (the textbook DIR-16-8-8, which needs one
+ * load per level and which this class started as): in a leaf-pushed chunk most entries repeat their
+ * neighbours. Measured on the same 1,000,000 random prefixes (docs/performance.md has the method),
+ * plain chunks took 85 MiB with BGP-like lengths and 511 MiB with uniform lengths /8../32; compressed
+ * chunks take 10 MiB and 29 MiB. Up to a few hundred thousand prefixes the compressed table is also
+ * as fast or faster, because it stays in cache (300,000 BGP-like prefixes: 5 MiB and 12 ns per
+ * lookup against 69 MiB and 24 to 31 ns). At a million BGP-like prefixes plain chunks, one memory
+ * access per level instead of two, were faster: 5.6 to 13.6 ns against 14 to 17 ns per lookup in the
+ * same minutes (with uniform lengths, 511 MiB of plain chunks were no faster). Compressed chunks
+ * still meet the 50 million lookups per second target for BGP-like tables, and with one table per
+ * virtual network and the pipeline's other tables competing for the same caches, the eight- to
+ * seventeen-fold smaller footprint is worth more. (Those comparisons used a throwaway harness that
+ * built both layouts from the same prefixes; the plain layout is in this class's history.)
  *
  * <h2>Compact root for small tables</h2>
  *
@@ -82,9 +74,7 @@ import java.util.Arrays;
  * array: they back {@link #toBuilder()} and are never read by lookups. {@link Builder#build()} merges
  * the builder's pending changes into that order and writes the lookup array in one pass: since every
  * prefix comes before the prefixes nested in it, each chunk is painted in a 256-entry scratch array
- * (children first), compressed or kept plain, and appended once. Chunks are laid out in address
- * order. A large table is built twice, compressed and then with the plain second level, which
- * keeps the rule exact (it is the compressed size that decides) at the cost of one more pass.
+ * (children first), compressed, and appended once. Chunks are laid out in address order.
  */
 public final class Ipv4RouteTable
 {
@@ -97,8 +87,6 @@ public final class Ipv4RouteTable
     static final int COMPACT_ROOT_BITS = 8;
     /** Tables with fewer /16 and /24 blocks holding longer prefixes get the compact root. */
     static final int SMALL_MAX_BLOCKS = 256;
-    /** Tables whose compressed form would be larger get plain second-level chunks. */
-    static final long LARGE_COMPRESSED_BYTES = 8L << 20;
 
     private static final int CHILD = 1 << 30;
     private static final int CHUNK_BITS = 8;
@@ -114,47 +102,32 @@ public final class Ipv4RouteTable
 
     private final int[] entries;
     private final int rootShift;
-    private final boolean plainSecondLevel;
     private final int chunkCount;
     /** The prefix set in table order: {@code (unsigned address << 8) | length}. Not used by lookups. */
     private final long[] keys;
     private final int[] nextHops;
 
-    private Ipv4RouteTable(final long[] keys, final int[] nextHops, final int rootBits,
-        final boolean plainSecondLevel)
+    private Ipv4RouteTable(final long[] keys, final int[] nextHops, final int rootBits)
     {
         if (rootBits != WIDE_ROOT_BITS && rootBits != COMPACT_ROOT_BITS)
         {
             throw new IllegalArgumentException("rootBits must be 8 or 16: " + rootBits);
         }
-        if (plainSecondLevel && rootBits != WIDE_ROOT_BITS)
-        {
-            throw new IllegalArgumentException("plain second-level chunks need the 16-bit root");
-        }
         this.keys = keys;
         this.nextHops = nextHops;
-        final Assembler assembler = new Assembler(keys, nextHops, rootBits, plainSecondLevel);
+        final Assembler assembler = new Assembler(keys, nextHops, rootBits);
         this.entries = assembler.assemble();
         this.rootShift = 32 - rootBits;
-        this.plainSecondLevel = plainSecondLevel;
         this.chunkCount = assembler.chunks;
     }
 
     /**
-     * Builds the table of a prefix set in table order, choosing the layout (see the class comment).
+     * Builds the table of a prefix set in table order, choosing the root width.
      */
     static Ipv4RouteTable of(final long[] keys, final int[] nextHops)
     {
-        if (countBlocks(keys, SMALL_MAX_BLOCKS) < SMALL_MAX_BLOCKS)
-        {
-            return new Ipv4RouteTable(keys, nextHops, COMPACT_ROOT_BITS, false);
-        }
-        final Ipv4RouteTable compressed = new Ipv4RouteTable(keys, nextHops, WIDE_ROOT_BITS, false);
-        if (compressed.memoryBytes() <= LARGE_COMPRESSED_BYTES)
-        {
-            return compressed;
-        }
-        return new Ipv4RouteTable(keys, nextHops, WIDE_ROOT_BITS, true);
+        final boolean small = countBlocks(keys, SMALL_MAX_BLOCKS) < SMALL_MAX_BLOCKS;
+        return new Ipv4RouteTable(keys, nextHops, small ? COMPACT_ROOT_BITS : WIDE_ROOT_BITS);
     }
 
     /**
@@ -215,14 +188,7 @@ public final class Ipv4RouteTable
         int entry = t[address >>> shift];
         if (entry >= CHILD)
         {
-            if (plainSecondLevel)
-            {
-                entry = t[(entry ^ CHILD) + ((address >>> (shift - CHUNK_BITS)) & CHUNK_MASK)];
-            }
-            else
-            {
-                entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - CHUNK_BITS)) & CHUNK_MASK);
-            }
+            entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - CHUNK_BITS)) & CHUNK_MASK);
             if (entry >= CHILD)
             {
                 entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - 2 * CHUNK_BITS)) & CHUNK_MASK);
@@ -284,14 +250,6 @@ public final class Ipv4RouteTable
     }
 
     /**
-     * @return whether the chunks below the root are stored plain (large tables).
-     */
-    boolean hasPlainSecondLevel()
-    {
-        return plainSecondLevel;
-    }
-
-    /**
      * @return number of chunks below the root.
      */
     int chunkCount()
@@ -302,9 +260,8 @@ public final class Ipv4RouteTable
     @Override
     public String toString()
     {
-        return "Ipv4RouteTable{prefixes=" + keys.length + ", rootBits=" + rootBits() +
-            (plainSecondLevel ? ", plain second level" : "") + ", chunks=" + chunkCount + ", memoryBytes=" +
-            memoryBytes() + '}';
+        return "Ipv4RouteTable{prefixes=" + keys.length + ", rootBits=" + rootBits() + ", chunks=" + chunkCount +
+            ", memoryBytes=" + memoryBytes() + '}';
     }
 
     /**
@@ -318,18 +275,16 @@ public final class Ipv4RouteTable
         private final long[] keys;
         private final int[] hops;
         private final int rootBits;
-        private final boolean plainSecondLevel;
         private final int[][] scratch = new int[3][CHUNK_ENTRIES];
         private int[] out;
         private int size;
         private int chunks;
 
-        Assembler(final long[] keys, final int[] hops, final int rootBits, final boolean plainSecondLevel)
+        Assembler(final long[] keys, final int[] hops, final int rootBits)
         {
             this.keys = keys;
             this.hops = hops;
             this.rootBits = rootBits;
-            this.plainSecondLevel = plainSecondLevel;
             this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + keys.length * 8L)];
             this.size = 1 << rootBits;
         }
@@ -400,22 +355,7 @@ public final class Ipv4RouteTable
                     i = groupEnd;
                 }
             }
-            return depth == 0 && plainSecondLevel ? appendPlain(plain) : append(plain);
-        }
-
-        /**
-         * Appends a chunk as its 256 plain entries.
-         *
-         * @return the chunk's offset.
-         */
-        private int appendPlain(final int[] plain)
-        {
-            ensure(CHUNK_ENTRIES);
-            final int offset = size;
-            System.arraycopy(plain, 0, out, offset, CHUNK_ENTRIES);
-            size = offset + CHUNK_ENTRIES;
-            chunks++;
-            return offset;
+            return append(plain);
         }
 
         /**
@@ -425,7 +365,16 @@ public final class Ipv4RouteTable
          */
         private int append(final int[] plain)
         {
-            ensure(HEADER_INTS + CHUNK_ENTRIES);
+            if (size + HEADER_INTS + CHUNK_ENTRIES > out.length)
+            {
+                final long grown = Math.max((long)out.length * 2, (long)size + HEADER_INTS + CHUNK_ENTRIES);
+                if (grown > MAX_ENTRIES)
+                {
+                    throw new IllegalStateException("IPv4 route table of " + keys.length +
+                        " prefixes needs more than " + MAX_ENTRIES + " entries");
+                }
+                out = Arrays.copyOf(out, (int)grown);
+            }
             final int offset = size;
             int runs = 0;
             int rankBases = 0;
@@ -449,20 +398,6 @@ public final class Ipv4RouteTable
             size = offset + HEADER_INTS + runs;
             chunks++;
             return offset;
-        }
-
-        private void ensure(final int more)
-        {
-            if (size + more > out.length)
-            {
-                final long grown = Math.max((long)out.length * 2, (long)size + more);
-                if (grown > MAX_ENTRIES)
-                {
-                    throw new IllegalStateException("IPv4 route table of " + keys.length +
-                        " prefixes needs more than " + MAX_ENTRIES + " entries");
-                }
-                out = Arrays.copyOf(out, (int)grown);
-            }
         }
     }
 
@@ -558,12 +493,12 @@ public final class Ipv4RouteTable
         }
 
         /**
-         * Builds with a given layout, for tests that check every layout on the same prefixes.
+         * Builds with a given root width, for tests that check both layouts on the same prefixes.
          */
-        Ipv4RouteTable build(final int rootBits, final boolean plainSecondLevel)
+        Ipv4RouteTable build(final int rootBits)
         {
             merge();
-            return new Ipv4RouteTable(baseKeys, baseHops, rootBits, plainSecondLevel);
+            return new Ipv4RouteTable(baseKeys, baseHops, rootBits);
         }
 
         /**
