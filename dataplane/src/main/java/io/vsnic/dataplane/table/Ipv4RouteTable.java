@@ -7,8 +7,8 @@ import java.util.Arrays;
  * mapping a destination address to a next-hop id. The control plane builds a new version with a
  * {@link Builder} and publishes it through one {@code volatile} reference (read-copy-update); data
  * plane workers read that reference once per burst and call {@link #lookup(int)}, which allocates
- * nothing, throws nothing and takes no lock. Every field is final and no array is written after construction, so a table may be read by any number
- * of threads.
+ * nothing, throws nothing and takes no lock. Every field is final and no array is written after
+ * construction, so a table may be read by any number of threads.
  *
  * <h2>Layout: a leaf-pushed multibit trie, strides 16-8-8, with compressed chunks</h2>
  *
