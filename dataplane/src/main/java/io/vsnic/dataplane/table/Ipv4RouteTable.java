@@ -7,8 +7,8 @@ import java.util.Arrays;
  * mapping a destination address to a next-hop id. The control plane builds a new version with a
  * {@link Builder} and publishes it through one {@code volatile} reference (read-copy-update); data
  * plane workers read that reference once per burst and call {@link #lookup(int)}, which allocates
- * nothing, throws nothing and takes no lock. Every field is final and no array is written after construction, so a table may be read by any number
- * of threads.
+ * nothing, throws nothing and takes no lock. Every field is final and no array is written after
+ * construction, so a table may be read by any number of threads.
  *
  * <h2>Layout: a leaf-pushed multibit trie, strides 16-8-8, with compressed chunks</h2>
  *
@@ -41,24 +41,34 @@ import java.util.Arrays;
  * measured twice as fast at a million prefixes: the processor then overlaps the memory accesses of
  * consecutive lookups.
  *
- * <p>Measured and not adopted: a burst variant that walks 256 addresses level by level (for more
- * memory accesses in flight), and a branch-free last level (always reading a chunk and selecting
- * the result). Both looked faster in a standalone harness and were slower under JMH, by a third to a
- * half at a million prefixes, so the single, branching walk stays.
+ * <p>Why compressed rather than plain 256-entry chunks (the textbook DIR-16-8-8, one load per level,
+ * which this class started as): in a leaf-pushed chunk most entries repeat their neighbours. On the
+ * same 1,000,000 random prefixes plain chunks take 89 MB with BGP-like lengths and 535 MB with
+ * uniform lengths /8../32, compressed chunks 10.6 MB and 30.5 MB. Lookups per second under JMH on a
+ * 2-core EPYC guest (docs/performance.md), both layouts built from the same prefixes:
  *
- * <p>Why compressed rather than plain 256-entry chunks (the textbook DIR-16-8-8, which needs one
- * load per level and which this class started as): in a leaf-pushed chunk most entries repeat their
- * neighbours. Measured on the same 1,000,000 random prefixes (docs/performance.md has the method),
- * plain chunks took 85 MiB with BGP-like lengths and 511 MiB with uniform lengths /8../32; compressed
- * chunks take 10 MiB and 29 MiB. Up to a few hundred thousand prefixes the compressed table is also
- * as fast or faster, because it stays in cache (300,000 BGP-like prefixes: 5 MiB and 12 ns per
- * lookup against 69 MiB and 24 to 31 ns). At a million BGP-like prefixes plain chunks, one memory
- * access per level instead of two, were faster: 5.6 to 13.6 ns against 14 to 17 ns per lookup in the
- * same minutes (with uniform lengths, 511 MiB of plain chunks were no faster). Compressed chunks
- * still meet the 50 million lookups per second target for BGP-like tables, and with one table per
- * virtual network and the pipeline's other tables competing for the same caches, the eight- to
- * seventeen-fold smaller footprint is worth more. (Those comparisons used a throwaway harness that
- * built both layouts from the same prefixes; the plain layout is in this class's history.)
+ * <pre>
+ *   prefixes                            compressed     plain chunks
+ *   100,000 BGP-like (machine loaded)   79..89 M/s     60..65 M/s
+ *   300,000 BGP-like (machine loaded)   77..78 M/s     44..53 M/s
+ *   1M BGP-like, machine quiet          64 M/s         49..56 M/s
+ *   1M BGP-like, machine loaded         16..38 M/s     54..59 M/s
+ *   1M uniform,  machine loaded         11..29 M/s     41..47 M/s
+ * </pre>
+ *
+ * Compressed tables are smaller everywhere and faster up to a few hundred thousand prefixes and on a
+ * quiet machine; a million-prefix compressed table (10 to 30 MB) lives in the shared L3, so other
+ * tenants that evict it cost it up to three quarters of its speed, while plain chunks go to DRAM
+ * anyway and lose little. We keep compressed chunks for all sizes: with one table per virtual
+ * network, most of them small, and the pipeline's other tables competing for the same caches, the
+ * eight- to seventeen-fold smaller footprint is worth more. A large-table variant with plain /16
+ * chunks and compressed /24 chunks (68 MB for a million BGP-like prefixes) measured 20 M/s,
+ * consistently and unexplained, and was dropped.
+ *
+ * <p>Also measured and not adopted: a burst variant that walks 256 addresses level by level (for
+ * more memory accesses in flight), and a branch-free last level (always reading a chunk and
+ * selecting the result). Both looked faster in a standalone harness and were slower under JMH, by a
+ * third to a half at a million prefixes.
  *
  * <h2>Compact root for small tables</h2>
  *

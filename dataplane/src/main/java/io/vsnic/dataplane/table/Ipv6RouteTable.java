@@ -22,10 +22,11 @@ import java.util.Arrays;
  * real prefix that is a prefix of it, /0 included), so the answer is simply the value of the last
  * hit. A lookup costs at most {@code ceil(log2(m + 1))} probes for m distinct lengths: 3 probes for
  * a typical virtual-network table (/0, /48, /56, /64, /128), 5 for the BGP-like table of the
- * benchmark (31 lengths), 8 for all 128 lengths; each probe hashes the masked address and reads one 24-byte slot (high, low,
- * length|value) of a table at most half full. Memory is O(n log m): one entry per prefix plus at
- * most {@code log2 m} markers, which coincide when prefixes share a covering block; measured about
- * 3.4 entries and 200 to 250 bytes per prefix for random BGP-like prefixes.
+ * benchmark (31 lengths), 8 for all 128 lengths; each probe hashes the masked address and reads one
+ * 24-byte slot (high, low, length|value) of a table at most half full. Memory is O(n log m): one
+ * entry per prefix plus at most {@code log2 m} markers, which coincide when prefixes share a
+ * covering block; measured about 3.4 entries and 200 to 250 bytes per prefix for random BGP-like
+ * prefixes.
  *
  * <p>Why not a 16-8-8-... multibit trie as for IPv4: with 8-bit strides a /48 sits four chunk
  * levels below the root and a /64 six, each a dependent walk, and random /48s in 2000::/3 share
@@ -170,7 +171,8 @@ public final class Ipv6RouteTable
             {
                 continue;
             }
-            while (depth > 0 && !covers(stackHighs[depth - 1], stackLows[depth - 1], stackLengths[depth - 1], high, low))
+            while (depth > 0 &&
+                !covers(stackHighs[depth - 1], stackLows[depth - 1], stackLengths[depth - 1], high, low))
             {
                 depth--;
             }
@@ -190,7 +192,9 @@ public final class Ipv6RouteTable
                         break;
                     }
                 }
-                if (insert(table, high & lv[level * LEVEL_LONGS], low & lv[level * LEVEL_LONGS + 1], markerLength, best))
+                final long markerHigh = high & lv[level * LEVEL_LONGS];
+                final long markerLow = low & lv[level * LEVEL_LONGS + 1];
+                if (insert(table, markerHigh, markerLow, markerLength, best))
                 {
                     entries++;
                 }

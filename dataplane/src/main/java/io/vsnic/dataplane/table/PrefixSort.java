@@ -157,7 +157,8 @@ final class PrefixSort
                 }
                 k = copyRun(srcHighs, srcLows, srcLengths, srcValues, i, middle, dstHighs, dstLows, dstLengths,
                     dstValues, k);
-                copyRun(srcHighs, srcLows, srcLengths, srcValues, j, right, dstHighs, dstLows, dstLengths, dstValues, k);
+                copyRun(srcHighs, srcLows, srcLengths, srcValues, j, right, dstHighs, dstLows, dstLengths, dstValues,
+                    k);
             }
             final long[] th = srcHighs;
             srcHighs = dstHighs;

@@ -199,8 +199,8 @@ public final class Prefixes
         }
         if (octet != 4)
         {
-            throw new IllegalArgumentException("invalid " + what + " '" + whole + "': expected 4 dotted octets, found " +
-                octet);
+            throw new IllegalArgumentException("invalid " + what + " '" + whole +
+                "': expected 4 dotted octets, found " + octet);
         }
         return address;
     }
@@ -404,7 +404,8 @@ public final class Prefixes
         else
         {
             headCount = gap == 0 ? 0 : parseGroups(address, 0, gap, groups, text, what);
-            tailCount = gap + 2 == address.length() ? 0 : parseGroups(address, gap + 2, address.length(), tail, text, what);
+            tailCount = gap + 2 == address.length() ? 0 :
+                parseGroups(address, gap + 2, address.length(), tail, text, what);
             if (headCount + tailCount > 7)
             {
                 throw new IllegalArgumentException("invalid " + what + " '" + text + "': " + (headCount + tailCount) +
