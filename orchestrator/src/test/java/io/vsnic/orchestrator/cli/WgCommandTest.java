@@ -179,6 +179,36 @@ class WgCommandTest
         assertEquals("12\t178.21.112.251\t10.10.0.1\t\t49472\t", lines.get(11));
     }
 
+    /** KEYS.md: "editcap --discard-all-secrets plus -F pcap on the DSB file gives the same 22 packets". */
+    @Test
+    void shouldDecryptClassicPcapAndSecretsInjectedByEditcap(@TempDir final Path directory) throws Exception
+    {
+        final String editcap = which("editcap");
+        Assumptions.assumeTrue(editcap != null, "editcap is not installed (it comes with tshark): skipping");
+        final Path plain = directory.resolve("plain.pcap");
+        final Path injected = directory.resolve("injected.pcapng");
+        exec(editcap, "-F", "pcap", "--discard-all-secrets", CAPTURE.toString(), plain.toString());
+        exec(editcap, "--inject-secrets", "wg," + RESPONDER_KEYS, plain.toString(), injected.toString());
+
+        final String summary = "22 frames: 22 WireGuard (2 initiation, 2 response, 0 cookie reply, 18 transport), " +
+            "22 decrypted, 0 not decrypted; 16 inner packets, 2 keepalives";
+        assertEquals(1, run("wg", "decrypt", "-q", "--strict", plain.toString()), "no keys: nothing decrypted");
+        assertTrue(out.toString().contains("0 decrypted, 22 not decrypted"), out.toString());
+        assertEquals(0, run("wg", "decrypt", "-q", "--strict", "-k", INITIATOR_KEYS.toString(), plain.toString()), out.toString());
+        assertTrue(out.toString().contains(summary), out.toString());
+        assertEquals(0, run("wg", "decrypt", "-q", "--strict", injected.toString()), out.toString());
+        assertTrue(out.toString().contains(summary + "; keys: 2 static, 2 ephemeral (1 key log embedded in the capture)"),
+            out.toString());
+    }
+
+    private static void exec(final String... command) throws IOException, InterruptedException
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), String.join(" ", command));
+        assertEquals(0, process.exitValue(), String.join(" ", command) + ": " + output);
+    }
+
     @Test
     void shouldSayWhyFramesAreNotDecryptedWithoutKeys()
     {
