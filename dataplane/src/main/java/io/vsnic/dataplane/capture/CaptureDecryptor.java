@@ -10,13 +10,14 @@ import java.util.Objects;
 
 import io.vsnic.crypto.wireguard.KeyLog;
 import io.vsnic.crypto.wireguard.KeyLogDecryptor;
+import io.vsnic.dataplane.protocol.EthernetFlyweight;
 import io.vsnic.dataplane.protocol.FrameClassifier;
 import io.vsnic.dataplane.protocol.FrameLayout;
 import io.vsnic.dataplane.protocol.IpProtocol;
 
 /**
- * Decrypts the WireGuard messages of a substrate capture: finds each frame's UDP payload (Ethernet
- * or raw IP link types, IPv4 or IPv6), recognises WireGuard messages by their type word and length
+ * Decrypts the WireGuard messages of a substrate capture: finds each frame's UDP payload (Ethernet,
+ * Linux cooked capture v1/v2 as {@code tcpdump -i any} writes, or raw IP link types; IPv4 or IPv6), recognises WireGuard messages by their type word and length
  * (WireGuard has no fixed port), and hands them to a {@link KeyLogDecryptor} with the key logs
  * given and, when asked, the key logs embedded in the capture's pcapng Decryption Secrets Blocks
  * (type {@link DecryptionSecrets#WIREGUARD_KEY_LOG}), picked up as the reader meets them.
@@ -72,6 +73,10 @@ public final class CaptureDecryptor
             return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
         }
     }
+
+    private static final int SLL_HEADER_LENGTH = 16;
+    private static final int SLL_PROTOCOL_OFFSET = 14;
+    private static final int SLL2_HEADER_LENGTH = 20;
 
     private final KeyLogDecryptor decryptor = new KeyLogDecryptor();
     private final boolean useEmbeddedKeyLogs;
@@ -175,8 +180,25 @@ public final class CaptureDecryptor
             case LinkType.LINKTYPE_ETHERNET -> classifier.classify(segment, 0, data.length, layout);
             case LinkType.LINKTYPE_RAW, LinkType.LINKTYPE_IPV4, LinkType.LINKTYPE_IPV6 ->
                 classifier.classifyIp(segment, 0, data.length, layout);
+            case LinkType.LINKTYPE_LINUX_SLL, LinkType.LINKTYPE_LINUX_SLL2 -> {
+                // tcpdump -i any: a 16-byte (SLL) or 20-byte (SLL2) pseudo-header whose protocol type
+                // field is the EtherType: at byte 14 in SLL, at byte 0 in SLL2.
+                final boolean sll2 = record.linkType() == LinkType.LINKTYPE_LINUX_SLL2;
+                final int headerLength = sll2 ? SLL2_HEADER_LENGTH : SLL_HEADER_LENGTH;
+                if (data.length < headerLength)
+                {
+                    return noPayload(record, "truncated Linux cooked capture header");
+                }
+                final int protocolOffset = sll2 ? 0 : SLL_PROTOCOL_OFFSET;
+                final int etherType = (data[protocolOffset] & 0xFF) << 8 | (data[protocolOffset + 1] & 0xFF);
+                if (etherType != EthernetFlyweight.ETHER_TYPE_IPV4 && etherType != EthernetFlyweight.ETHER_TYPE_IPV6)
+                {
+                    return noPayload(record, String.format("not IP (protocol type 0x%04x)", etherType));
+                }
+                classifier.classifyIp(segment, headerLength, data.length - headerLength, layout);
+            }
             default -> {
-                return noPayload(record, "link type " + record.linkType() + " is not Ethernet or raw IP");
+                return noPayload(record, "link type " + record.linkType() + " is not Ethernet, Linux cooked or raw IP");
             }
         }
         if (layout.l3Type() != FrameLayout.L3_IPV4 && layout.l3Type() != FrameLayout.L3_IPV6)
