@@ -36,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * TCP flows with random flags are mixed in to exercise the state machine concurrently; their
  * verdicts are only checked for validity, because a FIN legitimately shortens a TCP flow's life.
  */
-// In the default suite (about 10 s): it used to find a live UDP flow missing in about one run in six
-// to ten under CPU contention; see "A race that was fixed" in ConnectionTable's Javadoc.
+// In the default suite (about 10 s): it used to find a live UDP flow missing in one run in ten to one in
+// three under CPU contention; see "A race that was fixed" in ConnectionTable's Javadoc.
 class ConnectionTableConcurrencyTest
 {
     private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
