@@ -127,8 +127,9 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  *
  * <h2>A race that was fixed</h2>
  * {@code ConnectionTableConcurrencyTest} used to report, in one run in ten to one in three on a
- * loaded 2-vCPU machine, a live UDP flow not found inside its timeout. Cause: a duplicate was freed after
- * an attempt to extend its survivor, whether or not that attempt succeeded, and the survivor's
+ * loaded 2-vCPU machine, a live UDP flow not found inside its timeout. The cause, found by reading
+ * the code (the interleaving was not traced; the fix made the failures stop): a duplicate was freed
+ * after an attempt to extend its survivor, whether or not that attempt succeeded, and the survivor's
  * deadline was extended a second time only after the free. A resolver whose clock reading was old
  * (its burst preempted) could pick a survivor that other workers already saw as expired and
  * reclaimed; it then freed the duplicate, the flow's only live entry, which packets had just
