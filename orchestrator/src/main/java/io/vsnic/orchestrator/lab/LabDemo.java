@@ -48,7 +48,16 @@ public final class LabDemo
         out.flush();
         final DemoReport report = new DemoReport(out, 9);
         final AtomicBoolean tornDown = new AtomicBoolean();
-        final Thread hook = new Thread(() -> tearDown(tornDown, line -> { }), "vsnic-demo-teardown");
+        final Thread hook = new Thread(() ->
+        {
+            if (!tornDown.get())
+            {
+                System.err.println("vsnic demo: interrupted; removing lab " + NAME);
+                final boolean clean = tearDown(tornDown, line -> System.err.println("vsnic demo: " + line));
+                System.err.println(clean ? "vsnic demo: lab " + NAME + " removed" : "vsnic demo: lab " + NAME +
+                    " not fully removed: run 'vsnic lab down --name " + NAME + "'");
+            }
+        }, "vsnic-demo-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try
         {
