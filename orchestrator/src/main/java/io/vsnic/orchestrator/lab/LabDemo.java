@@ -61,7 +61,7 @@ public final class LabDemo
         Runtime.getRuntime().addShutdownHook(hook);
         try
         {
-            scenario(report, launcher);
+            scenario(report, launcher, tornDown);
         }
         finally
         {
@@ -101,7 +101,7 @@ public final class LabDemo
         }
     }
 
-    private static void scenario(final DemoReport report, final Lab.DaemonLauncher launcher)
+    private static void scenario(final DemoReport report, final Lab.DaemonLauncher launcher, final AtomicBoolean interrupted)
     {
         report.begin("lab up: 2 devices, 2 VMs each (DHCP)");
         final LabState state;
@@ -119,11 +119,11 @@ public final class LabDemo
         }
         catch (final LabException ex)
         {
-            report.fail(ex.getMessage());
+            report.fail(interrupted.get() ? "interrupted" : ex.getMessage());
             for (int i = 0; i < 8; i++)
             {
                 report.begin("(needs the lab)");
-                report.skip("lab up failed");
+                report.skip(interrupted.get() ? "interrupted" : "lab up failed");
             }
             return;
         }
