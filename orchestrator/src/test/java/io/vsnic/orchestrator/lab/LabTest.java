@@ -2,6 +2,7 @@ package io.vsnic.orchestrator.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -73,6 +74,9 @@ class LabTest
             transfer(a, b, payload, received);
             assertEquals(sha256(payload), sha256(received), "4 MiB across devices, byte-exact");
 
+            assertEquals(7, Lab.exec(state, "d2v1", List.of("sh", "-c", "exit 7")), "lab exec passes the exit status through");
+            assertThrows(LabException.class, () -> Lab.exec(state, "d9v9", List.of("true")));
+
             final List<Lab.DeviceStatus> statuses = Lab.deviceStatus(state);
             for (final Lab.DeviceStatus status : statuses)
             {
@@ -116,10 +120,10 @@ class LabTest
     void shouldRefuseEncryptionAndBadNamesWithoutMakingAnything() throws IOException
     {
         final String name = uniqueName();
-        final LabException encrypted = org.junit.jupiter.api.Assertions.assertThrows(LabException.class,
+        final LabException encrypted = assertThrows(LabException.class,
             () -> Lab.up(new Lab.Spec(name, 2, 1, true), Lab.DaemonLauncher.sameJvm(), progress::add));
         assertTrue(encrypted.getMessage().contains("not available in this build"), encrypted.getMessage());
-        org.junit.jupiter.api.Assertions.assertThrows(LabException.class,
+        assertThrows(LabException.class,
             () -> Lab.up(new Lab.Spec("Bad-Name", 1, 1, false), Lab.DaemonLauncher.sameJvm(), progress::add));
         assertNothingLeft(name);
     }
