@@ -5,6 +5,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.vsnic.orchestrator.lab.Lab;
 import io.vsnic.orchestrator.lab.LabException;
@@ -102,11 +105,43 @@ public final class LabCommand implements Runnable
                 default -> throw new LabException("--encryption must be on or off: " + encryption);
             };
             final PrintWriter out = out();
-            final LabState state = Lab.up(new Lab.Spec(name, devices, vms, encrypted), Lab.DaemonLauncher.sameJvm(), line ->
+            // Ctrl-C during up: stop between steps and remove what was made before the JVM exits.
+            final AtomicBoolean cancelled = new AtomicBoolean();
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread hook = new Thread(() ->
             {
-                out.println("  " + line);
-                out.flush();
-            });
+                cancelled.set(true);
+                try
+                {
+                    done.await(40, TimeUnit.SECONDS);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            }, "vsnic-lab-up-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
+            final LabState state;
+            try
+            {
+                state = Lab.up(new Lab.Spec(name, devices, vms, encrypted), Lab.DaemonLauncher.sameJvm(), line ->
+                {
+                    out.println("  " + line);
+                    out.flush();
+                }, cancelled::get);
+            }
+            finally
+            {
+                done.countDown();
+                try
+                {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                }
+                catch (final IllegalStateException ignored)
+                {
+                    // shutting down: the hook returns now
+                }
+            }
             out.printf("lab %s up: %d devices, %d VMs; files in %s%n", state.name(), state.devices().size(), state.vms().size(), state.directory());
             out.printf("  vsnic lab status --name %s ; vsnic lab exec --name %s %s -- ping -c 3 %s ; vsnic lab down --name %s%n",
                 name, name, state.vms().isEmpty() ? "VM" : state.vms().get(0).name(),

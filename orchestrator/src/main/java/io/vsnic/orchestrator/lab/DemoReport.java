@@ -54,6 +54,14 @@ public final class DemoReport
         out.flush();
     }
 
+    /** The run was stopped (Ctrl-C) before every step ran: counts as a failure. */
+    void interrupted()
+    {
+        failed++;
+        out.println("interrupted after step " + step + " of " + steps + ": the remaining steps did not run");
+        out.flush();
+    }
+
     /** An indented detail line under the current step. */
     void detail(final String line)
     {

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -224,6 +225,16 @@ public final class Lab
      */
     public static LabState up(final Spec spec, final DaemonLauncher launcher, final Consumer<String> progress) throws LabException
     {
+        return up(spec, launcher, progress, () -> false);
+    }
+
+    /**
+     * Builds a lab, checking {@code cancelled} between steps (a shutdown hook sets it on Ctrl-C): once
+     * it is true, {@code up} stops, removes what it made and throws.
+     */
+    public static LabState up(final Spec spec, final DaemonLauncher launcher, final Consumer<String> progress,
+        final BooleanSupplier cancelled) throws LabException
+    {
         checkName(spec.name());
         if (spec.devices() < 1 || spec.devices() > MAX_DEVICES)
         {
@@ -250,20 +261,39 @@ public final class Lab
         }
         try
         {
-            return build(spec, dir, launcher, progress);
+            return build(spec, dir, launcher, progress, cancelled);
         }
         catch (final LabException | IOException | RuntimeException ex)
         {
-            final String message = ex.getMessage() == null ? ex.toString() : ex.getMessage();
+            final String message = ex instanceof CancelledException || cancelled.getAsBoolean() ? "interrupted" :
+                ex.getMessage() == null ? ex.toString() : ex.getMessage();
             progress.accept("lab up failed: " + message.lines().findFirst().orElse("") + "; removing what was made");
             down(spec.name(), progress);
-            throw ex instanceof LabException lab ? lab : new LabException(message, ex);
+            throw ex instanceof LabException lab && !cancelled.getAsBoolean() ? lab : new LabException(message, ex);
         }
     }
 
-    private static LabState build(final Spec spec, final Path dir, final DaemonLauncher launcher, final Consumer<String> progress)
-        throws LabException, IOException
+    /** Thrown between steps of {@code up} once it was cancelled. */
+    private static final class CancelledException extends RuntimeException
     {
+        private static final long serialVersionUID = 1L;
+
+        CancelledException()
+        {
+            super("interrupted", null, false, false);
+        }
+    }
+
+    private static LabState build(final Spec spec, final Path dir, final DaemonLauncher launcher, final Consumer<String> progress,
+        final BooleanSupplier cancelled) throws LabException, IOException
+    {
+        final Runnable check = () ->
+        {
+            if (cancelled.getAsBoolean())
+            {
+                throw new CancelledException();
+            }
+        };
         final String lab = spec.name();
         Files.createDirectories(dir);
         final Path script = dir.resolve("udhcpc.sh");
@@ -280,6 +310,7 @@ public final class Lab
 
         for (int d = 1; d <= spec.devices(); d++)
         {
+            check.run();
             final String ns = deviceNamespace(lab, d);
             final String address = substrateAddress(d);
             addNamespace(ns);
@@ -302,7 +333,8 @@ public final class Lab
 
         for (final LabState.Device device : state.devices())
         {
-            awaitHealthy(device);
+            check.run();
+            awaitHealthy(device, cancelled);
         }
         progress.accept("devices: " + spec.devices() + " vsnicd up, API answering");
 
@@ -321,6 +353,7 @@ public final class Lab
         {
             for (int v = 1; v <= spec.vmsPerDevice(); v++)
             {
+                check.run();
                 final LabState.Vm vm = attachVm(lab, device, v, script);
                 state = state.withVm(vm);
                 state.save();
@@ -451,11 +484,11 @@ public final class Lab
         return new NamespaceHttp(device.namespace(), "127.0.0.1", API_PORT);
     }
 
-    private static void awaitHealthy(final LabState.Device device) throws LabException
+    private static void awaitHealthy(final LabState.Device device, final BooleanSupplier cancelled) throws LabException
     {
         final long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         String last = "no answer";
-        while (System.nanoTime() < deadline)
+        while (System.nanoTime() < deadline && !cancelled.getAsBoolean())
         {
             if (!alive(device.pid()))
             {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -29,6 +30,7 @@ public final class LabDemo
     /** The lab's name. */
     public static final String NAME = "demo";
     static final int IPERF_SECONDS = 10;
+    private static final int HOOK_WAIT_SECONDS = 40;
 
     private static final Pattern RTT = Pattern.compile("= ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+) ms");
     private static final Pattern RECEIVED = Pattern.compile("(\\d+) received");
@@ -48,20 +50,37 @@ public final class LabDemo
         out.flush();
         final DemoReport report = new DemoReport(out, 9);
         final AtomicBoolean tornDown = new AtomicBoolean();
+        final AtomicBoolean interrupted = new AtomicBoolean();
+        final CountDownLatch finished = new CountDownLatch(1);
+        // Ctrl-C / SIGTERM: stop the scenario between steps and let it tear down; if it does not finish
+        // in time, tear down from here.
         final Thread hook = new Thread(() ->
         {
-            if (!tornDown.get())
+            interrupted.set(true);
+            System.err.println("vsnic demo: interrupted; removing lab " + NAME);
+            try
             {
-                System.err.println("vsnic demo: interrupted; removing lab " + NAME);
-                final boolean clean = tearDown(tornDown, line -> System.err.println("vsnic demo: " + line));
-                System.err.println(clean ? "vsnic demo: lab " + NAME + " removed" : "vsnic demo: lab " + NAME +
-                    " not fully removed: run 'vsnic lab down --name " + NAME + "'");
+                if (finished.await(HOOK_WAIT_SECONDS, TimeUnit.SECONDS))
+                {
+                    return;
+                }
             }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            final boolean clean = tearDown(tornDown, line -> System.err.println("vsnic demo: " + line));
+            System.err.println(clean ? "vsnic demo: lab " + NAME + " removed" : "vsnic demo: lab " + NAME +
+                " not fully removed: run 'vsnic lab down --name " + NAME + "'");
         }, "vsnic-demo-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try
         {
-            scenario(report, launcher, tornDown);
+            scenario(report, launcher, interrupted);
+            if (interrupted.get() && !report.anyFailed())
+            {
+                report.interrupted();
+            }
         }
         finally
         {
@@ -71,13 +90,14 @@ public final class LabDemo
             final boolean clean = tearDown(tornDown, lines::add);
             out.println(clean ? "lab " + NAME + " removed (namespaces, processes, files)" : "FAILED: " + String.join("; ", lines));
             out.flush();
+            finished.countDown();
             try
             {
                 Runtime.getRuntime().removeShutdownHook(hook);
             }
             catch (final IllegalStateException ignored)
             {
-                // already shutting down: the hook found nothing left to do
+                // already shutting down: the hook sees 'finished' and returns
             }
         }
         return report.finish();
@@ -109,7 +129,7 @@ public final class LabDemo
         {
             Lab.down(NAME, line -> { });   // leftovers of an interrupted earlier demo
             final long started = System.nanoTime();
-            state = Lab.up(new Lab.Spec(NAME, 2, 2, false), launcher, line -> { });
+            state = Lab.up(new Lab.Spec(NAME, 2, 2, false), launcher, line -> { }, interrupted::get);
             report.pass(String.format(Locale.ROOT, "%d vsnicd, %d VMs in %.1f s", state.devices().size(), state.vms().size(),
                 (System.nanoTime() - started) / 1e9));
             for (final LabState.Vm vm : state.vms())
@@ -131,6 +151,10 @@ public final class LabDemo
         final LabState.Vm a2 = state.vm("d1v2").orElseThrow();
         final LabState.Vm b1 = state.vm("d2v1").orElseThrow();
 
+        if (interrupted.get())
+        {
+            return;
+        }
         report.begin("idle memory of each vsnicd (RSS)");
         final StringBuilder rss = new StringBuilder();
         for (final LabState.Device device : state.devices())
@@ -140,10 +164,19 @@ public final class LabDemo
         }
         report.pass(rss.toString());
 
-        ping(report, "ping d1v1 -> d2v1 (across devices)", a1, b1);
-        iperf(report, a1, b1);
-        ping(report, "ping d1v1 -> d1v2 (same device)", a1, a2);
-        counters(report, state);
+        final List<Runnable> steps = List.of(
+            () -> ping(report, "ping d1v1 -> d2v1 (across devices)", a1, b1),
+            () -> iperf(report, a1, b1),
+            () -> ping(report, "ping d1v1 -> d1v2 (same device)", a1, a2),
+            () -> counters(report, state));
+        for (final Runnable step : steps)
+        {
+            if (interrupted.get())
+            {
+                return;
+            }
+            step.run();
+        }
 
         report.begin("substrate encryption (WireGuard)");
         report.skip("not in this build");
