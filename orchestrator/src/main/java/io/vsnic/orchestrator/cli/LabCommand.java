@@ -171,6 +171,14 @@ public final class LabCommand implements Runnable
                     status.device().address(), status.device().pid() + (status.alive() ? "" : "(dead)"),
                     status.rssKib() < 0 ? "-" : (status.rssKib() / 1024) + " MiB", status.api());
             }
+            out.printf("%n%-6s %s%n", "DEVICE", "PEERS (substrate sessions)");
+            for (final Lab.DeviceStatus status : statuses)
+            {
+                for (final String session : status.sessions())
+                {
+                    out.printf("%-6s %s%n", "d" + status.device().index(), session);
+                }
+            }
             out.printf("%n%-6s %-16s %-17s %-12s %s%n", "VM", "NAMESPACE", "MAC", "IP", "TAP");
             for (final LabState.Vm vm : state.vms())
             {

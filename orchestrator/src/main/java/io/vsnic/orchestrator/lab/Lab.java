@@ -671,8 +671,18 @@ public final class Lab
         return state.get();
     }
 
-    /** One device as {@code status} sees it. */
-    public record DeviceStatus(LabState.Device device, boolean alive, long rssKib, String api, Map<String, Double> counters)
+    /**
+     * One device as {@code status} sees it.
+     *
+     * @param device   the device.
+     * @param alive    its vsnicd runs.
+     * @param rssKib   its resident memory, -1 when it does not run.
+     * @param api      "ok (...)" or "down: why".
+     * @param counters its Prometheus samples.
+     * @param sessions one line per peer: name, endpoint, encapsulation, session state.
+     */
+    public record DeviceStatus(LabState.Device device, boolean alive, long rssKib, String api, Map<String, Double> counters,
+        List<String> sessions)
     {
     }
 
@@ -689,11 +699,17 @@ public final class Lab
             final boolean alive = alive(device.pid());
             String api;
             Map<String, Double> counters = Map.of();
+            final List<String> sessions = new ArrayList<>();
             try
             {
                 final JsonNode status = api(device).getJson("/v1/status");
                 api = "ok (revision " + status.path("revision").asLong() + ", " + status.path("dataplane").path("attachedVnics").asInt() +
                     " vNICs attached)";
+                for (final JsonNode peer : api(device).getJson("/v1/topology").path("peers"))
+                {
+                    sessions.add(peer.path("name").asText() + " " + peer.path("endpoint").asText() + " " +
+                        peer.path("encapsulation").asText() + ", session " + peer.path("session").asText());
+                }
                 final NamespaceHttp.Response metrics = api(device).get("/metrics");
                 if (metrics.ok())
                 {
@@ -704,7 +720,7 @@ public final class Lab
             {
                 api = "down: " + ex.getMessage();
             }
-            statuses.add(new DeviceStatus(device, alive, alive ? rssKib(device.pid()) : -1, api, counters));
+            statuses.add(new DeviceStatus(device, alive, alive ? rssKib(device.pid()) : -1, api, counters, List.copyOf(sessions)));
         }
         return statuses;
     }
