@@ -54,7 +54,7 @@ import io.vsnic.vnic.netns.NetNs;
 public final class Lab
 {
     /** Where labs keep their files. */
-    public static final Path BASE = Path.of(System.getProperty("vsnic.lab.base", "/run/vsnic-lab"));
+    public static final Path BASE = Path.of("/run/vsnic-lab");
     /** Start of every namespace name of every lab. */
     public static final String PREFIX = "vl-";
     /** Most devices per lab. */
