@@ -190,7 +190,14 @@ final class NamespaceHttp
             final int colon = lines[i].indexOf(':');
             if (colon > 0 && lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("content-length"))
             {
-                length = Math.min(length, Integer.parseInt(lines[i].substring(colon + 1).trim()));
+                try
+                {
+                    length = Math.min(length, Integer.parseInt(lines[i].substring(colon + 1).trim()));
+                }
+                catch (final NumberFormatException ex)
+                {
+                    throw new IOException("malformed Content-Length: " + lines[i], ex);
+                }
             }
         }
         final byte[] body = new byte[Math.max(0, length)];
