@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +25,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vsnic.crypto.DeviceKeys;
+import io.vsnic.crypto.KeyFiles;
 import io.vsnic.vnic.netns.NetNs;
 
 /**
@@ -46,10 +50,12 @@ import io.vsnic.vnic.netns.NetNs;
  * the API has authentication); the lab reaches it with {@link NamespaceHttp}, whose socket is opened
  * on a thread that entered the namespace.
  *
- * <p>Encryption: the WireGuard substrate is not in this build. When it is, {@code up} generates each
- * device's identity key with {@code vsnic keygen} into its state directory and lists the peers'
- * public keys ({@code peers[].publicKey}, {@code encryption: wireguard}) in each device's manifest;
- * until then {@link #up} refuses {@code encryption} with a one-line message.
+ * <p>Identity and encryption: every device gets its identity key pair ({@code LABDIR/dN/device.key},
+ * as {@code vsnic keygen -o} writes it) and every peer entry carries the other device's public key
+ * ({@code peers[].publicKey}). The WireGuard substrate is not in this build, so peers say
+ * {@code encryption: none} and {@link #up} refuses {@code encryption} with a one-line message; turning
+ * it on needs only {@code encryption: wireguard} in the peers and the key file in each daemon's
+ * configuration.
  */
 public final class Lab
 {
@@ -324,11 +330,13 @@ public final class Lab
             Files.writeString(config, deviceConfig(lab, d));
             final Path stateDir = deviceDir.resolve("state");
             final Path log = deviceDir.resolve("vsnicd.log");
+            final Path keyFile = deviceDir.resolve("device.key");
+            final String publicKey = identity(keyFile);
             final long pid = launcher.start(ns, config, stateDir, log);
             state = state.withDevice(new LabState.Device(d, lab + "-d" + d, ns, address, pid, config.toString(), stateDir.toString(),
-                log.toString()));
+                log.toString(), keyFile.toString(), publicKey));
             state.save();
-            progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address + ", vsnicd pid " + pid);
+            progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address + ", key " + publicKey + ", vsnicd pid " + pid);
         }
 
         for (final LabState.Device device : state.devices())
@@ -378,6 +386,28 @@ public final class Lab
         exit 0
         """;
 
+    /**
+     * Generates a device's identity key pair (what {@code vsnic keygen -o FILE} does) into {@code keyFile}
+     * (mode 0600).
+     *
+     * @return the public key, base64.
+     */
+    static String identity(final Path keyFile) throws IOException
+    {
+        final DeviceKeys keys = DeviceKeys.generate(new SecureRandom());
+        final byte[] secret = keys.privateKey();
+        try
+        {
+            KeyFiles.writePrivateKey(keyFile, secret);
+            return keys.publicKeyBase64();
+        }
+        finally
+        {
+            Arrays.fill(secret, (byte)0);
+            keys.destroy();
+        }
+    }
+
     static String deviceConfig(final String lab, final int device)
     {
         return """
@@ -411,6 +441,7 @@ public final class Lab
             peer.put("name", other.name());
             peer.put("device", other.index());
             peer.put("endpoint", other.address() + ":" + GENEVE_PORT);
+            peer.put("publicKey", other.publicKey());
             peer.put("encapsulation", "geneve");
             peer.put("encryption", "none");
             peers.add(peer);

@@ -45,9 +45,11 @@ public record LabState(String name, String directory, boolean encryption, String
      * @param config    its configuration file.
      * @param stateDir  its state directory.
      * @param log       its log file (stdout and stderr).
+     * @param keyFile   its identity private key (WireGuard format, mode 0600).
+     * @param publicKey its identity public key (base64), listed in the other devices' peers.
      */
     public record Device(int index, String name, String namespace, String address, long pid, String config, String stateDir,
-        String log)
+        String log, String keyFile, String publicKey)
     {
     }
 

@@ -74,6 +74,17 @@ class LabTest
             transfer(a, b, payload, received);
             assertEquals(sha256(payload), sha256(received), "4 MiB across devices, byte-exact");
 
+            for (final LabState.Device device : state.devices())
+            {
+                final Path key = Path.of(device.keyFile());
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+                assertEquals(device.publicKey(), io.vsnic.crypto.DeviceKeys.fromPrivateKey(io.vsnic.crypto.KeyFiles.readPrivateKey(key))
+                    .publicKeyBase64(), "public key of " + key);
+                final LabState.Device other = state.device(3 - device.index());
+                final com.fasterxml.jackson.databind.JsonNode peer = Lab.api(other).getJson("/v1/peers/" + device.name());
+                assertEquals(device.publicKey(), peer.path("publicKey").asText(), "d" + other.index() + " knows d" + device.index() + "'s key");
+            }
+
             assertEquals(7, Lab.exec(state, "d2v1", List.of("sh", "-c", "exit 7")), "lab exec passes the exit status through");
             assertThrows(LabException.class, () -> Lab.exec(state, "d9v9", List.of("true")));
 
