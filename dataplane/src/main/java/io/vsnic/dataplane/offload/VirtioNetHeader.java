@@ -189,6 +189,28 @@ public final class VirtioNetHeader
     }
 
     /**
+     * Writes a whole header without a flyweight instance (for code that many threads run, such as a
+     * port's transmit).
+     *
+     * @param headerLength {@link #HEADER_LENGTH} or {@link #MRG_HEADER_LENGTH}.
+     */
+    public static void write(
+        final MemorySegment segment, final long offset, final int headerLength, final int flags, final int gsoType,
+        final int hdrLen, final int gsoSize, final int csumStart, final int csumOffset)
+    {
+        segment.set(ValueLayout.JAVA_BYTE, offset + FLAGS_OFFSET, (byte)flags);
+        segment.set(ValueLayout.JAVA_BYTE, offset + GSO_TYPE_OFFSET, (byte)gsoType);
+        segment.set(LE16, offset + HDR_LEN_OFFSET, (short)hdrLen);
+        segment.set(LE16, offset + GSO_SIZE_OFFSET, (short)gsoSize);
+        segment.set(LE16, offset + CSUM_START_OFFSET, (short)csumStart);
+        segment.set(LE16, offset + CSUM_OFFSET_OFFSET, (short)csumOffset);
+        if (headerLength >= MRG_HEADER_LENGTH)
+        {
+            segment.set(LE16, offset + NUM_BUFFERS_OFFSET, (short)0);
+        }
+    }
+
+    /**
      * @return the type without the {@link #GSO_ECN} bit.
      */
     public static int baseType(final int gsoType)

@@ -14,40 +14,40 @@ import io.vsnic.dataplane.protocol.Checksums;
  * test, with complete checksums (or the partial pseudo-header sum): the expectations the segmenter
  * and the coalescer are compared with byte for byte.
  */
-final class OffloadFrames
+public final class OffloadFrames
 {
-    static final byte[] MAC_DST = {0x02, 0, 0, 0, 0x0b, 0x0b};
-    static final byte[] MAC_SRC = {0x02, 0, 0, 0, 0x0a, 0x0a};
-    static final byte[] V4_SRC = {10, 60, 1, 10};
-    static final byte[] V4_DST = {10, 60, 1, 20};
-    static final byte[] V6_SRC = {(byte)0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10};
-    static final byte[] V6_DST = {(byte)0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x20};
+    public static final byte[] MAC_DST = {0x02, 0, 0, 0, 0x0b, 0x0b};
+    public static final byte[] MAC_SRC = {0x02, 0, 0, 0, 0x0a, 0x0a};
+    public static final byte[] V4_SRC = {10, 60, 1, 10};
+    public static final byte[] V4_DST = {10, 60, 1, 20};
+    public static final byte[] V6_SRC = {(byte)0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10};
+    public static final byte[] V6_DST = {(byte)0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x20};
     /** NOP, NOP, timestamps (kind 8, length 10). */
-    static final byte[] TCP_TIMESTAMPS = {1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78};
+    public static final byte[] TCP_TIMESTAMPS = {1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78};
 
-    static final int TCP = 6;
-    static final int UDP = 17;
+    public static final int TCP = 6;
+    public static final int UDP = 17;
 
     /** The fields of one packet. */
-    static final class Spec
+    public static final class Spec
     {
-        boolean v6;
-        int protocol = TCP;
-        int ipId = 0x1000;
-        int ttl = 64;
-        int tos;
-        boolean dontFragment = true;
-        int sourcePort = 40_000;
-        int destinationPort = 5201;
-        long sequence = 0xFFFF_F000L;
-        long acknowledgment = 0x0102_0304L;
-        int flags = 0x10;
-        int window = 502;
-        byte[] options = TCP_TIMESTAMPS;
-        boolean partialChecksum;
-        byte[] payload = new byte[0];
+        public boolean v6;
+        public int protocol = TCP;
+        public int ipId = 0x1000;
+        public int ttl = 64;
+        public int tos;
+        public boolean dontFragment = true;
+        public int sourcePort = 40_000;
+        public int destinationPort = 5201;
+        public long sequence = 0xFFFF_F000L;
+        public long acknowledgment = 0x0102_0304L;
+        public int flags = 0x10;
+        public int window = 502;
+        public byte[] options = TCP_TIMESTAMPS;
+        public boolean partialChecksum;
+        public byte[] payload = new byte[0];
 
-        Spec copy()
+        public Spec copy()
         {
             final Spec s = new Spec();
             s.v6 = v6;
@@ -68,17 +68,17 @@ final class OffloadFrames
             return s;
         }
 
-        int l4HeaderLength()
+        public int l4HeaderLength()
         {
             return protocol == TCP ? 20 + options.length : 8;
         }
 
-        int ipHeaderLength()
+        public int ipHeaderLength()
         {
             return v6 ? 40 : 20;
         }
 
-        int headerLength()
+        public int headerLength()
         {
             return 14 + ipHeaderLength() + l4HeaderLength();
         }
@@ -88,7 +88,7 @@ final class OffloadFrames
     {
     }
 
-    static byte[] build(final Spec s)
+    public static byte[] build(final Spec s)
     {
         final int l4Length = s.l4HeaderLength() + s.payload.length;
         final int ipLength = s.ipHeaderLength() + l4Length;
@@ -138,19 +138,19 @@ final class OffloadFrames
         return bytes;
     }
 
-    static byte[] payload(final int length, final int seed)
+    public static byte[] payload(final int length, final int seed)
     {
         final byte[] p = new byte[length];
         new java.util.Random(seed).nextBytes(p);
         return p;
     }
 
-    static byte[] slice(final byte[] bytes, final int from, final int length)
+    public static byte[] slice(final byte[] bytes, final int from, final int length)
     {
         return java.util.Arrays.copyOfRange(bytes, from, from + length);
     }
 
-    static Frame load(final io.vsnic.dataplane.buffer.FramePool pool, final byte[] bytes)
+    public static Frame load(final io.vsnic.dataplane.buffer.FramePool pool, final byte[] bytes)
     {
         final Frame frame = pool.acquire();
         if (frame == null || !frame.copyFrom(MemorySegment.ofArray(bytes), 0, bytes.length))
@@ -163,7 +163,7 @@ final class OffloadFrames
     /**
      * @return true when the IPv4 header checksum (if any) and the L4 checksum of the frame verify.
      */
-    static boolean checksumsValid(final byte[] bytes)
+    public static boolean checksumsValid(final byte[] bytes)
     {
         try (Arena arena = Arena.ofConfined())
         {
