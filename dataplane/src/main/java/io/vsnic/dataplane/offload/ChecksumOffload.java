@@ -61,9 +61,9 @@ public final class ChecksumOffload
     }
 
     /**
-     * @return the {@code hdr_len} of a virtio-net header for the frame: Ethernet, IP and the L4
-     *     header (TCP with options, or UDP) when the checksum is partial, else the bytes up to the end
-     *     of the checksum field's header as far as it can be told; 0 when unknown.
+     * @return the {@code hdr_len} of a virtio-net header for the frame: the bytes up to the end of the
+     *     L4 header (TCP with its options when the checksum field sits at the TCP offset, else UDP's
+     *     8 bytes) when the checksum is partial; 0 (unknown, the kernel then finds it) otherwise.
      */
     public static int headerLength(final Frame frame)
     {

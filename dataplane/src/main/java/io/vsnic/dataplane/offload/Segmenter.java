@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.offload;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
@@ -81,7 +82,7 @@ public final class Segmenter
         final boolean tcp = headers.protocol == IpProtocol.TCP;
         final int ipId = v4 ? source.get(Flyweight.U16, headers.l3Offset + Ipv4Flyweight.IDENTIFICATION_OFFSET) & 0xFFFF : 0;
         final long sequence = tcp ? source.get(Flyweight.U32, headers.l4Offset + TcpFlyweight.SEQUENCE_OFFSET) & 0xFFFF_FFFFL : 0;
-        final int flags = tcp ? source.get(java.lang.foreign.ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF : 0;
+        final int flags = tcp ? source.get(ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF : 0;
         final int checksumField = headers.checksumFieldOffset();
 
         for (int k = 0; k < count; k++)
@@ -140,7 +141,7 @@ public final class Segmenter
                 {
                     segmentFlags &= ~(TcpFlyweight.FIN | TcpFlyweight.PSH);
                 }
-                target.set(java.lang.foreign.ValueLayout.JAVA_BYTE, l4 + TcpFlyweight.FLAGS_OFFSET, (byte)segmentFlags);
+                target.set(ValueLayout.JAVA_BYTE, l4 + TcpFlyweight.FLAGS_OFFSET, (byte)segmentFlags);
             }
             else
             {
