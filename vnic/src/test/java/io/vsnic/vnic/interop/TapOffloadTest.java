@@ -44,11 +44,50 @@ class TapOffloadTest
 {
     private static final long MAC_A = 0x02_00_00_00_1a_0aL;
     private static final long MAC_B = 0x02_00_00_00_1b_0bL;
+    private static final int UDP_BURSTS = 5;
+    private static final int UDP_SEGMENTS_PER_BURST = 40;
+    private static final int UDP_DATAGRAMS = UDP_BURSTS * UDP_SEGMENTS_PER_BURST;
+    /** Receives UDP datagrams until 3 s of silence; checks each one's content; prints "received N bad M". */
+    private static final String UDP_RECEIVER = """
+        import socket, struct, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
+        s.bind(("0.0.0.0", int(sys.argv[1])))
+        s.settimeout(10)
+        received = bad = 0
+        while True:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                break
+            s.settimeout(3)
+            index = struct.unpack("!Q", data[:8])[0]
+            body = bytes((index + i) & 0xFF for i in range(len(data) - 8))
+            if len(data) != 1400 or data[8:] != body:
+                bad += 1
+            else:
+                received += 1
+        print("received", received, "bad", bad)
+        """;
+    /** Sends bursts of 1400-byte datagrams, each burst one sendto with UDP_SEGMENT (USO in the kernel). */
+    private static final String UDP_SENDER = """
+        import socket, struct, sys, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(17, 103, 1400)  # SOL_UDP, UDP_SEGMENT
+        index = 0
+        for burst in range(int(sys.argv[3])):
+            buffer = b""
+            for k in range(int(sys.argv[4])):
+                buffer += struct.pack("!Q", index) + bytes((index + i) & 0xFF for i in range(1392))
+                index += 1
+            s.sendto(buffer, (sys.argv[1], int(sys.argv[2])))
+            time.sleep(0.1)
+        """;
 
     /** What one configuration moved. */
     private record Run(double transferSeconds, long rxFrames, long rxBytes, long rxSuperFrames, long rxSuperBytes,
         long txSuperFrames, long csumErrorsBefore, long csumErrorsAfter, double iperfGbits, String offloads,
-        long ipv6SuperFrames)
+        long ipv6SuperFrames, int udpReceived, long udpSuperFrames)
     {
     }
 
@@ -83,6 +122,11 @@ class TapOffloadTest
             "most bytes arrive in super-frames: " + on.rxSuperBytes() + " of " + on.rxBytes());
         assertTrue(on.txSuperFrames() > 0, "super-frames written whole to the receiving TAP");
         assertTrue(on.ipv6SuperFrames() > 0, "the IPv6 transfer came as super-frames too");
+        assertTrue(off.udpReceived() > 0 && on.udpReceived() > 0, "UDP datagrams arrived (every one checked)");
+        assertEquals(0, off.udpSuperFrames(), "no UDP super-frames without offloads");
+        assertTrue(on.udpSuperFrames() > 0, "UDP_SEGMENT sends came as USO super-frames");
+        System.out.printf("UDP_SEGMENT: %d of %d datagrams intact without offloads, %d of %d with (%d USO super-frames)%n",
+            off.udpReceived(), UDP_DATAGRAMS, on.udpReceived(), UDP_DATAGRAMS, on.udpSuperFrames());
         assertEquals(on.csumErrorsBefore(), on.csumErrorsAfter(), "the receiving kernel found no bad checksum");
     }
 
@@ -138,6 +182,9 @@ class TapOffloadTest
             assertEquals(expected6, sha256(received), "20 MB over IPv6 byte-exact, offloads " + (offloads ? "on" : "off"));
             Files.delete(received);
             final long ipv6SuperFrames = ports[0].counters().get(EndpointCounter.RX_SUPER_FRAMES) - superBefore6;
+            final long superBeforeUdp = ports[0].counters().get(EndpointCounter.RX_SUPER_FRAMES);
+            final int udpReceived = udpSegmentation(scope, nsB, nsA, "10.61.1.20");
+            final long udpSuperFrames = ports[0].counters().get(EndpointCounter.RX_SUPER_FRAMES) - superBeforeUdp;
             final double gbits = iperf(scope, nsB, nsA, "10.61.1.20");
             final long errorsAfter = inCsumErrors(scope, nsB);
             final var rx = ports[0].counters();
@@ -147,7 +194,38 @@ class TapOffloadTest
             return new Run(seconds, rx.get(EndpointCounter.RX_FRAMES), rx.get(EndpointCounter.RX_BYTES),
                 rx.get(EndpointCounter.RX_SUPER_FRAMES), rx.get(EndpointCounter.RX_SUPER_BYTES),
                 tx.get(EndpointCounter.TX_SUPER_FRAMES), errorsBefore, errorsAfter, gbits,
-                TunFlags.describeOffloads(ports[0].device().offloads()), ipv6SuperFrames);
+                TunFlags.describeOffloads(ports[0].device().offloads()), ipv6SuperFrames, udpReceived, udpSuperFrames);
+        }
+    }
+
+    /**
+     * Sends {@link #UDP_DATAGRAMS} datagrams from {@code senderNs} with {@code UDP_SEGMENT} (one send per
+     * burst of {@link #UDP_SEGMENTS_PER_BURST}) and checks every datagram that arrives in {@code receiverNs}.
+     *
+     * @return how many arrived intact (none may arrive damaged).
+     */
+    private static int udpSegmentation(final NetNs scope, final String receiverNs, final String senderNs, final String receiverIp)
+        throws IOException, InterruptedException
+    {
+        final int port = 20000 + new Random().nextInt(20000);
+        final Process receiver = new ProcessBuilder("ip", "netns", "exec", receiverNs, "/usr/bin/python3", "-c", UDP_RECEIVER,
+            Integer.toString(port)).redirectErrorStream(true).start();
+        try
+        {
+            Thread.sleep(1000);
+            final NetNs.Result send = scope.exec(senderNs, Duration.ofSeconds(30), "/usr/bin/python3", "-c", UDP_SENDER, receiverIp,
+                Integer.toString(port), Integer.toString(UDP_BURSTS), Integer.toString(UDP_SEGMENTS_PER_BURST));
+            assertEquals(0, send.exitCode(), "UDP sender: " + send.describe());
+            assertTrue(receiver.waitFor(30, TimeUnit.SECONDS), "UDP receiver finished");
+            final String output = new String(receiver.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            final Matcher counts = Pattern.compile("received (\\d+) bad (\\d+)").matcher(output);
+            assertTrue(counts.find(), "UDP receiver: " + output);
+            assertEquals(0, Integer.parseInt(counts.group(2)), "damaged datagrams: " + output);
+            return Integer.parseInt(counts.group(1));
+        }
+        finally
+        {
+            receiver.destroyForcibly();
         }
     }
 
