@@ -9,6 +9,11 @@ import java.nio.ByteBuffer;
  * holds the current frame. The window starts {@link FramePool#headroomBytes()} into the slot so
  * that encapsulation can prepend outer headers in place ({@link #prepend(int)}) without copying.
  *
+ * <p>Besides the window a frame carries its port, timestamp, VNI and peer device, and its offload
+ * state: {@link #gso(int, int) gso type and size} for a segmentation-offload super-frame (which lives
+ * in a pool of {@link FramePool#SUPER_SLOT_BYTES} slots) and {@link #checksumPartial(int, int)} for a
+ * partial L4 checksum. {@link FramePool#acquire()} clears all of it.
+ *
  * <p>A frame is owned by exactly one thread at a time: the one that acquired it, or the one it was
  * handed to through a queue. Instances are created once by the pool and reused.
  */
