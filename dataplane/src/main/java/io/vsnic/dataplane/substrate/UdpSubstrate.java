@@ -85,10 +85,23 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * @param transport     epoll (default), io_uring or NIO.
      * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1).
      * @param rxQueueFrames frames that may wait for the worker.
+     * @param wireguard     the encrypted substrate (a WireGuard socket for peers with encryption
+     *                      wireguard), or null for plaintext peers only.
      */
     public record Config(
-        String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames)
+        String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames,
+        WireguardConfig wireguard)
     {
+        /**
+         * A plaintext-only substrate.
+         */
+        public Config(
+            final String bindAddress, final int genevePort, final int vxlanPort, final Transport transport, final int receiveQueues,
+            final int rxQueueFrames)
+        {
+            this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, null);
+        }
+
         public Config
         {
             if (genevePort < 0 || genevePort > 65535 || vxlanPort < 0 || vxlanPort > 65535)
@@ -115,6 +128,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
         public static Config defaults(final String bindAddress)
         {
             return new Config(bindAddress, 6081, 4789, Transport.EPOLL, 1, 4096);
+        }
+
+        /**
+         * @return a copy with the encrypted substrate.
+         */
+        public Config withWireguard(final WireguardConfig value)
+        {
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value);
         }
     }
 
