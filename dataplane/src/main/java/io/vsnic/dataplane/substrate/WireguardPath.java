@@ -1,9 +1,6 @@
 package io.vsnic.dataplane.substrate;
 
-import static io.vsnic.dataplane.protocol.Flyweight.U64;
-
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -37,7 +34,6 @@ import io.vsnic.crypto.wireguard.WireguardMessages;
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.buffer.IntMpmcQueue;
-import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -72,10 +68,6 @@ final class WireguardPath
 {
     /** Timer period. */
     static final int TICK_MS = 50;
-    /** Headroom a frame needs in front of its overlay header: message header + inner IPv6 + UDP. */
-    static final int HEADROOM = WireguardMessages.TRANSPORT_HEADER_LENGTH + InnerHeaders.IPV6_LENGTH + InnerHeaders.UDP_LENGTH;
-    /** Tailroom a frame needs after its end: padding + tag. */
-    static final int TAILROOM = 15 + WireguardMessages.TAG_LENGTH;
 
     private static final AtomicBoolean WARMED_UP = new AtomicBoolean();
 
@@ -84,10 +76,7 @@ final class WireguardPath
     private final Supplier<ForwardingState> state;
     private final WireguardConfig config;
     private final WireguardDevice device;
-    private final boolean ipv6;
-    private final int ourV4;
-    private final long ourHigh;
-    private final long ourLow;
+    private final InetAddress inner;
     private final Session[] sessions = new Session[ForwardingState.MAX_DEVICES];
     private final ConcurrentHashMap<Peer, Session> byPeer = new ConcurrentHashMap<>();
     private final ThreadLocal<TransportCodec> codecs;
@@ -116,12 +105,7 @@ final class WireguardPath
         this.device = builder.build();
         keys.destroy();
         this.codecs = ThreadLocal.withInitial(() -> new TransportCodec(device, 0));
-        final byte[] inner = config.inner().getAddress();
-        this.ipv6 = inner.length == 16;
-        final ByteBuffer b = ByteBuffer.wrap(ipv6 ? inner : Arrays.copyOf(inner, 16));
-        this.ourV4 = ipv6 ? 0 : b.getInt(0);
-        this.ourHigh = b.getLong(0);
-        this.ourLow = b.getLong(8);
+        this.inner = config.inner();
     }
 
     WireguardDevice device()
@@ -216,7 +200,7 @@ final class WireguardPath
                 sessions[d] = s;
                 byPeer.put(peer, s);
             }
-            s.update(e, ipv6);
+            s.update(e, inner);
         }
         synced = current;
     }
@@ -256,7 +240,8 @@ final class WireguardPath
             owner.dropFrame(DropReason.UNKNOWN_PEER, frame);
             return packets;
         }
-        if (!s.familyMatches || frame.headroom() < HEADROOM || frame.tailroom() < TAILROOM)
+        final InnerTunnel tunnel = s.tunnel;
+        if (tunnel == null || !InnerTunnel.fits(frame))
         {
             owner.dropFrame(DropReason.SUBSTRATE_TX_ERROR, frame);
             return packets;
@@ -267,7 +252,7 @@ final class WireguardPath
             return packets;
         }
         final Keypair kp = s.peer.sendingKeypair(nowNs);
-        if (kp == null || seal(codecs.get(), kp, s, frame, nowNs) < 0)
+        if (kp == null || tunnel.seal(codecs.get(), kp, frame, nowNs) < 0)
         {
             stage(s, frame);
             return packets;
@@ -288,34 +273,6 @@ final class WireguardPath
         {
             ch.eventLoop().execute(tickTask);   // start the handshake now rather than at the next tick
         }
-    }
-
-    /**
-     * Writes the inner IP + UDP headers in front of the overlay packet and seals it in place; on
-     * success the frame's window is the transport message.
-     *
-     * @return the message length, or a negative rejection code (the frame is as it was).
-     */
-    private int seal(final TransportCodec codec, final Keypair kp, final Session s, final Frame frame, final long nowNs)
-    {
-        final MemorySegment segment = frame.segment();
-        final int overlayLength = frame.length();
-        final int port = InnerHeaders.flowPort(segment, frame.start() + OverlayHeaders.HEADER_LENGTH,
-            overlayLength - OverlayHeaders.HEADER_LENGTH);
-        final int headers = (ipv6 ? InnerHeaders.IPV6_LENGTH : InnerHeaders.IPV4_LENGTH) + InnerHeaders.UDP_LENGTH;
-        frame.prepend(headers);
-        final int ipLength = ipv6
-            ? InnerHeaders.writeIpv6(segment, frame.start(), ourHigh, ourLow, s.peerHigh, s.peerLow, port, s.overlayPort, overlayLength)
-            : InnerHeaders.writeIpv4(segment, frame.start(), ourV4, s.peerV4, port, s.overlayPort, overlayLength);
-        final int messageOffset = frame.start() - WireguardMessages.TRANSPORT_HEADER_LENGTH;
-        final int n = codec.seal(kp, segment, frame.start(), ipLength, messageOffset, nowNs);
-        if (n < 0)
-        {
-            frame.strip(headers);
-            return n;
-        }
-        frame.window(messageOffset, n);
-        return n;
     }
 
     private DatagramPacket datagram(final Session s, final Frame frame, final ByteBufAllocator allocator)
@@ -369,7 +326,8 @@ final class WireguardPath
         {
             final Frame frame = pool.frame(index);
             final Keypair kp = s.peer.sendingKeypair(nowNs);
-            if (kp == null || seal(codec, kp, s, frame, nowNs) < 0)
+            final InnerTunnel tunnel = s.tunnel;
+            if (kp == null || tunnel == null || tunnel.seal(codec, kp, frame, nowNs) < 0)
             {
                 owner.dropFrame(DropReason.WG_EXPIRED, frame);
                 continue;
@@ -549,8 +507,8 @@ final class WireguardPath
                 frame.release();                  // keepalive
                 return;
             }
-            final int reason = InnerHeaders.strip(frame, start + WireguardMessages.TRANSPORT_DATA_OFFSET, n, s.peerV4, s.peerHigh,
-                s.peerLow, ourV4, ourHigh, ourLow, ipv6, s.overlayPort);
+            final InnerTunnel tunnel = s.tunnel;
+            final int reason = tunnel == null ? DropReason.WG_INNER_SOURCE.ordinal() : tunnel.strip(frame, start, n);
             if (reason != 0)
             {
                 owner.dropFrame(DropReason.of(reason), frame);
@@ -672,11 +630,8 @@ final class WireguardPath
         volatile int device;
         volatile InetSocketAddress endpoint;
         volatile InetSocketAddress configuredEndpoint;
-        volatile boolean familyMatches;
-        volatile int peerV4;
-        volatile long peerHigh;
-        volatile long peerLow;
-        volatile int overlayPort;
+        /** Null when the peer's inner address is not of our inner address's family (its frames are dropped). */
+        volatile InnerTunnel tunnel;
 
         Session(final Peer peer, final byte[] publicKey, final int stagedFrames)
         {
@@ -685,17 +640,12 @@ final class WireguardPath
             this.staged = new IntMpmcQueue(stagedFrames);
         }
 
-        void update(final PeerEntry entry, final boolean ipv6)
+        void update(final PeerEntry entry, final InetAddress ours)
         {
             device = entry.device();
-            final InetAddress inner = entry.innerAddress();
-            familyMatches = (inner instanceof Inet6Address) == ipv6;
-            final byte[] bytes = inner.getAddress();
-            final MemorySegment s = MemorySegment.ofArray(bytes.length == 16 ? bytes : Arrays.copyOf(bytes, 16));
-            peerV4 = s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 0);
-            peerHigh = s.get(U64, 0);
-            peerLow = s.get(U64, 8);
-            overlayPort = entry.encapsulation() == Encapsulation.GENEVE ? InnerHeaders.GENEVE_PORT : InnerHeaders.VXLAN_PORT;
+            final InetAddress theirs = entry.innerAddress();
+            tunnel = (theirs instanceof Inet6Address) == (ours instanceof Inet6Address)
+                ? new InnerTunnel(ours, theirs, entry.encapsulation()) : null;
             if (!entry.endpoint().equals(configuredEndpoint))
             {
                 configuredEndpoint = entry.endpoint();
