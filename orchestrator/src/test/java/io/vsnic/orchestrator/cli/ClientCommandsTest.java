@@ -44,7 +44,7 @@ class ClientCommandsTest
           - {id: vm1, network: blue, ip: 10.0.1.11, securityGroups: [web], backend: {type: memory}}
           - {id: vm2, network: blue, ip: 10.0.1.12, backend: {type: memory}}
         peers:
-          - {name: edge-2, device: 2, endpoint: "127.0.0.2:6081"}
+          - {name: edge-2, device: 2, endpoint: "127.0.0.2:6081", encryption: none}
         """;
 
     /** Exit code and output of one command. */
