@@ -209,6 +209,7 @@ final class WireguardPath
     {
         final Session s = sessions[d];
         sessions[d] = null;
+        s.removed = true;
         byPeer.remove(s.peer);
         device.removePeer(s.peer);
         dropStaged(s, DropReason.WG_HANDSHAKE_GAVE_UP);
@@ -266,6 +267,11 @@ final class WireguardPath
         if (!s.staged.offer(frame.index()))
         {
             owner.dropFrame(DropReason.WG_STAGED_FULL, frame);
+            return;
+        }
+        if (s.removed)
+        {
+            dropStaged(s, DropReason.WG_HANDSHAKE_GAVE_UP);   // the peer went away while we staged: nobody flushes
             return;
         }
         final Channel ch = channel;
@@ -603,6 +609,11 @@ final class WireguardPath
      */
     List<WireguardPeerStatus> status()
     {
+        final ForwardingState current = state.get();
+        if (current != synced)
+        {
+            sync(current);                        // a peer published a moment ago is shown at once
+        }
         final List<WireguardPeerStatus> list = new ArrayList<>();
         final long now = device.nanoTime();
         for (int d = 0; d < sessions.length; d++)
@@ -630,6 +641,7 @@ final class WireguardPath
         volatile int device;
         volatile InetSocketAddress endpoint;
         volatile InetSocketAddress configuredEndpoint;
+        volatile boolean removed;
         /** Null when the peer's inner address is not of our inner address's family (its frames are dropped). */
         volatile InnerTunnel tunnel;
 
