@@ -214,8 +214,14 @@ class WireguardSubstrateTest
     private static Pair pair(final UdpSubstrate.Transport transport, final Encapsulation encapsulation, final WireguardTimers timers)
         throws IOException
     {
-        final Device a = new Device("127.0.0.1", "10.99.0.1", transport, timers);
-        final Device b = new Device("127.0.0.2", "10.99.0.2", transport, timers);
+        return pair(transport, encapsulation, timers, "10.99.0.1", "10.99.0.2");
+    }
+
+    private static Pair pair(final UdpSubstrate.Transport transport, final Encapsulation encapsulation, final WireguardTimers timers,
+        final String innerA, final String innerB) throws IOException
+    {
+        final Device a = new Device("127.0.0.1", innerA, transport, timers);
+        final Device b = new Device("127.0.0.2", innerB, transport, timers);
         final Relay relay = new Relay(new InetSocketAddress("127.0.0.1", a.substrate.wireguardPort()),
             new InetSocketAddress("127.0.0.2", b.substrate.wireguardPort()));
         a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B, List.of(b.asPeer(relay.endpoint(), encapsulation)));
@@ -344,6 +350,21 @@ class WireguardSubstrateTest
     }
 
     @Test
+    void shouldCarryTrafficBetweenIpv6InnerAddresses() throws Exception
+    {
+        try (Pair p = pair(UdpSubstrate.Transport.EPOLL, Encapsulation.GENEVE, WireguardTimers.DEFAULT, "fd00:99::1", "fd00:99::2"))
+        {
+            sendAndExpect(p.a(), p.b(), MAC_B, MAC_A, IP_A, IP_B, 20);
+            sendAndExpect(p.b(), p.a(), MAC_A, MAC_B, IP_B, IP_A, 20);
+            assertOnlyWireguardOnTheWire(p.relay().all());
+            // IPv6 inner headers make every message 20 bytes longer than IPv4 ones would (padded to 16)
+            final byte[] data = p.relay().fromA.stream().filter(m -> type(m) == WireguardMessages.TYPE_TRANSPORT && m.length > 32)
+                .findFirst().orElseThrow();
+            assertTrue(data.length >= 32 + 40 + 8 + 8 + 14 + 20 + 8 + 100, "inner IPv6 + UDP + Geneve + frame: " + data.length);
+        }
+    }
+
+    @Test
     void shouldRekeyRepeatedlyWithoutLosingOrReorderingAPacket() throws Exception
     {
         final long rekeyNs = TimeUnit.SECONDS.toNanos(2);
@@ -456,6 +477,12 @@ class WireguardSubstrateTest
             final byte[] aInitiation = p.relay().fromA.get(0);
             p.relay().inject(aInitiation, bSocket);
             awaitTrue(() -> p.b().substrate.drops(DropReason.WG_STALE_HANDSHAKE) == 1, "wg_stale_handshake", p.b().substrate);
+
+            // 6. A's initiation with a damaged MAC1
+            final byte[] badMac = aInitiation.clone();
+            badMac[WireguardMessages.INITIATION_MAC1_OFFSET] ^= 0x01;
+            p.relay().inject(badMac, bSocket);
+            awaitTrue(() -> p.b().substrate.drops(DropReason.WG_BAD_MAC) == 1, "wg_bad_mac", p.b().substrate);
 
             // the session carries on as before
             sendAndExpect(p.a(), p.b(), MAC_B, MAC_A, IP_A, IP_B, 5);
