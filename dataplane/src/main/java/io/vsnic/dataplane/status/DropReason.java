@@ -110,6 +110,11 @@ public enum DropReason
     DHCP_NO_REPLY("dhcp_no_reply"),
     /** DHCP message that is malformed, not for this port's MAC, or from a port without an IPv4 address. */
     DHCP_MALFORMED("dhcp_malformed"),
+    /**
+     * Offload super-frame that cannot be cut into segments: an unsupported {@code gso_type} (UFO) or
+     * header chain (IPv6 extension headers), lengths that disagree, or more segments than a vector holds.
+     */
+    SEGMENTATION_FAILED("segmentation_failed"),
     /** WireGuard message too short, too long, of an unknown type, or with a low-order key. */
     WG_MALFORMED("wg_malformed"),
     /** WireGuard handshake whose MAC1 is not for our public key (damaged, or meant for another device). */

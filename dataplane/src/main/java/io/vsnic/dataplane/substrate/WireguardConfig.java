@@ -2,13 +2,9 @@ package io.vsnic.dataplane.substrate;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.Base64;
-import java.util.Set;
 
+import io.vsnic.crypto.KeyFiles;
 import io.vsnic.crypto.wireguard.KeyLog;
 import io.vsnic.crypto.wireguard.WireguardTimers;
 
@@ -119,37 +115,14 @@ public record WireguardConfig(
     }
 
     /**
-     * Reads a private key file as {@code wg genkey} writes it (one base64 line), refusing a file that
-     * group or others may read.
+     * Reads a private key file as {@code vsnic keygen} or {@code wg genkey} writes it (one base64
+     * line), refusing a file that group or others may read ({@link KeyFiles#readPrivateKey}).
      *
      * @throws IOException naming the file when it cannot be read, is too open, or holds no key.
      */
     public static byte[] readPrivateKeyFile(final Path file) throws IOException
     {
-        final Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
-        for (final PosixFilePermission p : permissions)
-        {
-            if (p != PosixFilePermission.OWNER_READ && p != PosixFilePermission.OWNER_WRITE)
-            {
-                throw new IOException("private key file " + file + " must be readable by its owner only (chmod 600), has " +
-                    java.nio.file.attribute.PosixFilePermissions.toString(permissions));
-            }
-        }
-        final String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
-        final byte[] key;
-        try
-        {
-            key = Base64.getDecoder().decode(text);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new IOException("private key file " + file + " does not hold a base64 key", ex);
-        }
-        if (key.length != 32)
-        {
-            throw new IOException("private key file " + file + " must hold a 32-byte key, holds " + key.length);
-        }
-        return key;
+        return KeyFiles.readPrivateKey(file);
     }
 
     @Override
