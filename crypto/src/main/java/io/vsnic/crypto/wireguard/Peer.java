@@ -387,6 +387,8 @@ public final class Peer
 
     private void handshakeComplete(final long nowNs)
     {
+        // a rekey asked for while this handshake was under way is answered by it
+        rekeyWanted = false;
         attemptStartNs = NONE;
         retransmitAtNs = NONE;
         sentLastMinuteHandshake = false;

@@ -114,7 +114,33 @@ public enum DropReason
      * Offload super-frame that cannot be cut into segments: an unsupported {@code gso_type} (UFO) or
      * header chain (IPv6 extension headers), lengths that disagree, or more segments than a vector holds.
      */
-    SEGMENTATION_FAILED("segmentation_failed");
+    SEGMENTATION_FAILED("segmentation_failed"),
+    /** WireGuard message too short, too long, of an unknown type, or with a low-order key. */
+    WG_MALFORMED("wg_malformed"),
+    /** WireGuard handshake whose MAC1 is not for our public key (damaged, or meant for another device). */
+    WG_BAD_MAC("wg_bad_mac"),
+    /** WireGuard handshake initiation from a public key that is no configured peer. */
+    WG_UNKNOWN_KEY("wg_unknown_key"),
+    /** WireGuard handshake not processed under load: a cookie reply was sent instead. */
+    WG_COOKIE_REQUIRED("wg_cookie_required"),
+    /** WireGuard initiation whose timestamp is not newer than the last (a replayed handshake), or a flood. */
+    WG_STALE_HANDSHAKE("wg_stale_handshake"),
+    /** WireGuard message whose receiver index names no live session (or a response nobody waits for). */
+    WG_UNKNOWN_INDEX("wg_unknown_index"),
+    /** WireGuard AEAD tag that does not verify (tampered or corrupted). */
+    WG_DECRYPT_FAILED("wg_decrypt_failed"),
+    /** WireGuard transport counter seen before or older than the replay window. */
+    WG_REPLAY("wg_replay"),
+    /** WireGuard session too old or out of counters. */
+    WG_EXPIRED("wg_expired"),
+    /** Cryptokey routing: the inner source address is not the authenticated peer's inner address. */
+    WG_INNER_SOURCE("wg_inner_source"),
+    /** Decrypted packet that is not an overlay packet to us (not UDP, other port or destination, a fragment). */
+    WG_INNER_NOT_OVERLAY("wg_inner_not_overlay"),
+    /** Frame for a WireGuard peer without a session when its staging queue was full. */
+    WG_STAGED_FULL("wg_staged_full"),
+    /** Frame staged for a WireGuard peer whose handshake gave up (or that was removed). */
+    WG_HANDSHAKE_GAVE_UP("wg_handshake_gave_up");
 
     private static final DropReason[] VALUES = values();
 

@@ -30,8 +30,10 @@ public final class WorkerCounters
     public static final int NETWORK_TX_PACKETS = NETWORK_RX_BYTES + MAX_NETWORKS;
     public static final int NETWORK_TX_BYTES = NETWORK_TX_PACKETS + MAX_NETWORKS;
     public static final int DROPS = NETWORK_TX_BYTES + MAX_NETWORKS;
+    /** Room for this many drop reasons ({@link DropReason#count()} must not exceed it). */
+    public static final int MAX_DROP_REASONS = 128;
     /** Frames answered locally (ARP, neighbour advertisement, echo reply from a gateway). */
-    public static final int LOCAL_ANSWERS = DROPS + 64;
+    public static final int LOCAL_ANSWERS = DROPS + MAX_DROP_REASONS;
     /** ICMP / ICMPv6 error messages generated (time exceeded, unreachable, fragmentation needed, too big). */
     public static final int ICMP_ERRORS_SENT = LOCAL_ANSWERS + 1;
     /** Frames received from ports in total. */
@@ -58,9 +60,9 @@ public final class WorkerCounters
 
     static
     {
-        if (DropReason.count() > 64)
+        if (DropReason.count() > MAX_DROP_REASONS)
         {
-            throw new ExceptionInInitializerError("more than 64 drop reasons");
+            throw new ExceptionInInitializerError("more than " + MAX_DROP_REASONS + " drop reasons");
         }
     }
 

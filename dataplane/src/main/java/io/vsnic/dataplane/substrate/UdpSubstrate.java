@@ -38,6 +38,7 @@ import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.buffer.IntMpmcQueue;
 import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -85,10 +86,23 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * @param transport     epoll (default), io_uring or NIO.
      * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1).
      * @param rxQueueFrames frames that may wait for the worker.
+     * @param wireguard     the encrypted substrate (a WireGuard socket for peers with encryption
+     *                      wireguard), or null for plaintext peers only.
      */
     public record Config(
-        String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames)
+        String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames,
+        WireguardConfig wireguard)
     {
+        /**
+         * A plaintext-only substrate.
+         */
+        public Config(
+            final String bindAddress, final int genevePort, final int vxlanPort, final Transport transport, final int receiveQueues,
+            final int rxQueueFrames)
+        {
+            this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, null);
+        }
+
         public Config
         {
             if (genevePort < 0 || genevePort > 65535 || vxlanPort < 0 || vxlanPort > 65535)
@@ -116,6 +130,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             return new Config(bindAddress, 6081, 4789, Transport.EPOLL, 1, 4096);
         }
+
+        /**
+         * @return a copy with the encrypted substrate.
+         */
+        public Config withWireguard(final WireguardConfig value)
+        {
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value);
+        }
     }
 
     private final int id;
@@ -130,6 +152,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private EventLoopGroup group;
     private final List<Channel> geneveChannels = new ArrayList<>();
     private final List<Channel> vxlanChannels = new ArrayList<>();
+    private final List<Channel> wireguardChannels = new ArrayList<>();
+    private final WireguardPath wireguard;
     private volatile boolean running;
 
     private static final int RX_DATAGRAMS = 0;
@@ -150,6 +174,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.state = state;
         this.config = config;
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
+        this.wireguard = config.wireguard() == null ? null :
+            new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
 
     /**
@@ -188,10 +214,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
         running = true;
         try
         {
-            bind(config.genevePort(), queues, geneveChannels);
+            bind(config.genevePort(), queues, geneveChannels, Receiver::new);
             if (config.vxlanPort() != 0)
             {
-                bind(config.vxlanPort(), queues, vxlanChannels);
+                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new);
+            }
+            if (wireguard != null)
+            {
+                // one socket: handshakes, timers and the receive path of every session on one event loop
+                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver());
+                wireguard.start(wireguardChannels.get(0));
             }
         }
         catch (final IOException | RuntimeException ex)
@@ -207,7 +239,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         return cause == null ? "unknown" : cause.toString();
     }
 
-    private void bind(final int port, final int queues, final List<Channel> channels) throws IOException
+    private void bind(final int port, final int queues, final List<Channel> channels,
+        final Supplier<? extends io.netty.channel.ChannelHandler> handler) throws IOException
     {
         int boundPort = port;
         for (int q = 0; q < queues; q++)
@@ -215,7 +248,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final Bootstrap bootstrap = new Bootstrap().group(group)
                 .option(ChannelOption.SO_RCVBUF, 4 << 20)
                 .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                .handler(new Receiver());
+                .handler(handler.get());
             switch (config.transport())
             {
                 case EPOLL -> bootstrap.channel(EpollDatagramChannel.class)
@@ -252,6 +285,39 @@ public final class UdpSubstrate implements Port, AutoCloseable
     public int genevePort()
     {
         return ((InetSocketAddress)geneveChannels.get(0).localAddress()).getPort();
+    }
+
+    /**
+     * @return the bound WireGuard port, or 0 when the encrypted substrate is off.
+     */
+    public int wireguardPort()
+    {
+        return wireguardChannels.isEmpty() ? 0 : ((InetSocketAddress)wireguardChannels.get(0).localAddress()).getPort();
+    }
+
+    /**
+     * @return this device's WireGuard public key (base64), or null when the encrypted substrate is off.
+     */
+    public String wireguardPublicKey()
+    {
+        return wireguard == null ? null : java.util.Base64.getEncoder().encodeToString(wireguard.device().publicKey());
+    }
+
+    /**
+     * @param reason a WireGuard rejection reason.
+     * @return how many messages the WireGuard protocol rejected for it (0 when the encrypted substrate is off).
+     */
+    public long wireguardRejections(final io.vsnic.crypto.wireguard.Rejection reason)
+    {
+        return wireguard == null ? 0 : wireguard.device().rejections(reason);
+    }
+
+    /**
+     * @return the state of each WireGuard peer (empty when the encrypted substrate is off).
+     */
+    public List<WireguardPeerStatus> wireguardPeers()
+    {
+        return wireguard == null ? List.of() : wireguard.status();
     }
 
     /**
@@ -297,6 +363,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         final OverlayHeaders overlay = headers.get();
         List<DatagramPacket> geneve = null;
         List<DatagramPacket> vxlan = null;
+        List<DatagramPacket> encrypted = null;
+        final long nowNs = System.nanoTime();
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -309,6 +377,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
             if (!running || !overlay.encapsulate(frame, peer.encapsulation(), frame.vni()))
             {
                 drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                continue;
+            }
+            if (peer.encryption() == Encryption.WIREGUARD)
+            {
+                if (wireguard == null)
+                {
+                    drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                    continue;
+                }
+                encrypted = wireguard.transmit(current, peer, frame, nowNs, allocator, encrypted);
                 continue;
             }
             final ByteBuffer bytes = frame.byteBuffer();
@@ -330,10 +408,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
         send(geneveChannels, geneve);
         send(vxlanChannels, vxlan);
+        send(wireguardChannels, encrypted);
         return count;
     }
 
-    private static List<DatagramPacket> add(final List<DatagramPacket> packets, final DatagramPacket packet)
+    static List<DatagramPacket> add(final List<DatagramPacket> packets, final DatagramPacket packet)
     {
         final List<DatagramPacket> list = packets == null ? new ArrayList<>(32) : packets;
         list.add(packet);
@@ -367,6 +446,37 @@ public final class UdpSubstrate implements Port, AutoCloseable
     {
         drops.incrementAndGet(reason.ordinal());
         frame.release();
+    }
+
+    void dropFrame(final DropReason reason, final Frame frame)
+    {
+        drop(reason, frame);
+    }
+
+    void countDrop(final DropReason reason)
+    {
+        drops.incrementAndGet(reason.ordinal());
+    }
+
+    void countTx(final int bytes)
+    {
+        traffic.incrementAndGet(TX_DATAGRAMS);
+        traffic.addAndGet(TX_BYTES, bytes);
+    }
+
+    void countRx(final int bytes)
+    {
+        traffic.incrementAndGet(RX_DATAGRAMS);
+        traffic.addAndGet(RX_BYTES, bytes);
+    }
+
+    /** Queues a received overlay frame (window = overlay header + inner frame) for the worker. */
+    void deliver(final Frame frame)
+    {
+        if (!rx.offer(frame.index()))
+        {
+            drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
+        }
     }
 
     /**
@@ -404,6 +514,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
     public void close()
     {
         running = false;
+        if (wireguard != null)
+        {
+            wireguard.close();
+        }
+        for (final Channel channel : wireguardChannels)
+        {
+            channel.close().syncUninterruptibly();
+        }
+        wireguardChannels.clear();
         for (final Channel channel : geneveChannels)
         {
             channel.close().syncUninterruptibly();

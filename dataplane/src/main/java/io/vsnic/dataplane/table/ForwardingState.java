@@ -4,12 +4,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
@@ -204,9 +207,36 @@ public final class ForwardingState
                 }
             }
             final InetSocketAddress endpoint = parseEndpoint(where + ": endpoint", peer.endpoint());
+            byte[] publicKey = null;
+            InetAddress innerAddress = null;
+            if (peer.encryption() == Encryption.WIREGUARD)
+            {
+                publicKey = parsePublicKey(where + ": publicKey", peer.publicKey());
+                innerAddress = parseInnerAddress(where + ": innerAddress", peer.innerAddress());
+                for (final PeerEntry other : peers)
+                {
+                    if (other != null && other.encryption == Encryption.WIREGUARD)
+                    {
+                        if (Arrays.equals(other.publicKey, publicKey))
+                        {
+                            throw new IllegalArgumentException(where + ": publicKey already used by peer " + other.device);
+                        }
+                        if (other.innerAddress.equals(innerAddress))
+                        {
+                            throw new IllegalArgumentException(where + ": innerAddress " + peer.innerAddress() +
+                                " already used by peer " + other.device);
+                        }
+                    }
+                }
+            }
+            else if (peer.publicKey() != null || peer.innerAddress() != null)
+            {
+                throw new IllegalArgumentException(where + ": publicKey and innerAddress need encryption wireguard");
+            }
             final PeerEntry entry = new PeerEntry(peer.device(), peer.name(), endpoint, peer.encapsulation(),
-                peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray());
-            if (peersByEndpoint.put(endpoint.getAddress(), entry) != null)
+                peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray(), peer.encryption(), publicKey, innerAddress);
+            // WireGuard peers are told apart by their key; only plaintext peers by their address.
+            if (peer.encryption() == Encryption.NONE && peersByEndpoint.put(endpoint.getAddress(), entry) != null)
             {
                 throw new IllegalArgumentException(where + ": address of endpoint " + peer.endpoint() +
                     " already used by another peer (peers are told apart by substrate address)");
@@ -612,6 +642,50 @@ public final class ForwardingState
     /**
      * Parses "a.b.c.d:port" or "[v6]:port" (literal addresses only: no name resolution on the control path).
      */
+    private static byte[] parsePublicKey(final String where, final String text)
+    {
+        if (text == null || text.isBlank())
+        {
+            throw new IllegalArgumentException(where + ": missing (base64, as wg pubkey prints it)");
+        }
+        final byte[] key;
+        try
+        {
+            key = Base64.getDecoder().decode(text.strip());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(where + ": not base64: " + text, ex);
+        }
+        if (key.length != 32)
+        {
+            throw new IllegalArgumentException(where + ": must be 32 bytes, is " + key.length);
+        }
+        return key;
+    }
+
+    private static InetAddress parseInnerAddress(final String where, final String text)
+    {
+        if (text == null || text.isBlank())
+        {
+            throw new IllegalArgumentException(where + ": missing (a literal IPv4 or IPv6 address)");
+        }
+        final InetAddress address;
+        try
+        {
+            address = InetAddress.ofLiteral(text.strip());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(where + ": not an IP address literal: " + text, ex);
+        }
+        if (address.isAnyLocalAddress() || address.isMulticastAddress())
+        {
+            throw new IllegalArgumentException(where + ": must be a unicast address: " + text);
+        }
+        return address;
+    }
+
     static InetSocketAddress parseEndpoint(final String where, final String text)
     {
         if (text == null)

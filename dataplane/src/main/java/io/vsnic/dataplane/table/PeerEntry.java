@@ -1,9 +1,11 @@
 package io.vsnic.dataplane.table;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 
 import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.Encryption;
 
 /**
  * A peer device as the workers and the substrate see it in one snapshot.
@@ -15,10 +17,16 @@ public final class PeerEntry
     final InetSocketAddress endpoint;
     final Encapsulation encapsulation;
     final int[] allowedVnis;
+    final Encryption encryption;
+    final byte[] publicKey;
+    final InetAddress innerAddress;
 
     PeerEntry(final int device, final String name, final InetSocketAddress endpoint, final Encapsulation encapsulation,
-        final int[] allowedVnis)
+        final int[] allowedVnis, final Encryption encryption, final byte[] publicKey, final InetAddress innerAddress)
     {
+        this.encryption = encryption;
+        this.publicKey = publicKey;
+        this.innerAddress = innerAddress;
         this.device = device;
         this.name = name;
         this.endpoint = endpoint;
@@ -45,6 +53,30 @@ public final class PeerEntry
     public Encapsulation encapsulation()
     {
         return encapsulation;
+    }
+
+    /**
+     * @return how traffic with this peer is protected.
+     */
+    public Encryption encryption()
+    {
+        return encryption;
+    }
+
+    /**
+     * @return a copy of the peer's WireGuard public key (32 bytes), or null for a plaintext peer.
+     */
+    public byte[] publicKey()
+    {
+        return publicKey == null ? null : publicKey.clone();
+    }
+
+    /**
+     * @return the peer's inner substrate address (WireGuard peers), or null.
+     */
+    public InetAddress innerAddress()
+    {
+        return innerAddress;
     }
 
     /**

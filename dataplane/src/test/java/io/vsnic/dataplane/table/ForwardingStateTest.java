@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
@@ -82,7 +83,48 @@ class ForwardingStateTest
                 List.of(new PeerSpec(1, "a", "192.0.2.1:6081", Encapsulation.GENEVE, List.of()),
                     new PeerSpec(2, "b", "192.0.2.1:4789", Encapsulation.VXLAN, List.of())), "already used by another peer"),
             Arguments.of("peer endpoint without a port", List.of(blue), List.of(),
-                List.of(new PeerSpec(1, "a", "192.0.2.1", Encapsulation.GENEVE, List.of())), "endpoint"));
+                List.of(new PeerSpec(1, "a", "192.0.2.1", Encapsulation.GENEVE, List.of())), "endpoint"),
+            Arguments.of("wireguard peer without a key", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), null, "10.99.0.2")),
+                "publicKey: missing"),
+            Arguments.of("wireguard peer key of 31 bytes", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_31, "10.99.0.2")),
+                "must be 32 bytes"),
+            Arguments.of("wireguard peer without an inner address", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_A, null)),
+                "innerAddress: missing"),
+            Arguments.of("wireguard peer with a host name as inner address", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_A, "peer.example")),
+                "not an IP address literal"),
+            Arguments.of("two wireguard peers with one key", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_A, "10.99.0.2"),
+                    PeerSpec.wireguard(2, "b", "192.0.2.2:51820", Encapsulation.GENEVE, List.of(), KEY_A, "10.99.0.3")),
+                "publicKey already used"),
+            Arguments.of("two wireguard peers with one inner address", List.of(blue), List.of(),
+                List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_A, "10.99.0.2"),
+                    PeerSpec.wireguard(2, "b", "192.0.2.2:51820", Encapsulation.GENEVE, List.of(), KEY_B, "10.99.0.2")),
+                "innerAddress 10.99.0.2 already used"),
+            Arguments.of("plaintext peer with a key", List.of(blue), List.of(),
+                List.of(new PeerSpec(1, "a", "192.0.2.1:6081", Encapsulation.GENEVE, List.of(), Encryption.NONE, KEY_A, null)),
+                "need encryption wireguard"));
+    }
+
+    private static final String KEY_A = java.util.Base64.getEncoder().encodeToString(new byte[32]).replace('A', 'a');
+    private static final String KEY_B = java.util.Base64.getEncoder().encodeToString(new byte[32]).replace('A', 'b');
+    private static final String KEY_31 = java.util.Base64.getEncoder().encodeToString(new byte[31]);
+
+    @Test
+    void shouldTellWireguardPeersApartByKeyNotByEndpointAddress()
+    {
+        final ForwardingState state = ForwardingState.build(null, List.of(blue()), List.of(),
+            List.of(PeerSpec.wireguard(1, "a", "192.0.2.1:51820", Encapsulation.GENEVE, List.of(), KEY_A, "10.99.0.2"),
+                PeerSpec.wireguard(2, "b", "192.0.2.1:51821", Encapsulation.VXLAN, List.of(), KEY_B, "fd00::2"),
+                new PeerSpec(3, "c", "192.0.2.1:4789", Encapsulation.VXLAN, List.of())));
+        assertEquals(Encryption.WIREGUARD, state.peer(1).encryption());
+        assertEquals("/fd00:0:0:0:0:0:0:2", state.peer(2).innerAddress().toString());
+        assertEquals(3, state.peerAt(new java.net.InetSocketAddress("192.0.2.1", 4789)).device(),
+            "only the plaintext peer is found by its substrate address");
+        assertEquals(Encryption.NONE, state.peer(3).encryption());
     }
 
     @ParameterizedTest(name = "{0}")

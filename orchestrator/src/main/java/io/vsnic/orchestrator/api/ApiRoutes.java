@@ -14,6 +14,7 @@ import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.DeviceController;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.Kind;
+import io.vsnic.orchestrator.model.PeerResource;
 import io.vsnic.orchestrator.model.Manifest;
 import io.vsnic.orchestrator.model.NetworkResource;
 import io.vsnic.orchestrator.model.Remote;
@@ -171,7 +172,8 @@ public final class ApiRoutes
         final io.vsnic.dataplane.status.CounterSnapshot counters = kind == Kind.VNIC ? daemon.dataPlane().counters() : null;
         for (final Resource<?> resource : controller().state().resources(kind).values())
         {
-            items.add(kind == Kind.VNIC ? views.vnic((VnicResource)resource, counters) : Json.mapper().valueToTree(resource));
+            items.add(kind == Kind.VNIC ? views.vnic((VnicResource)resource, counters) :
+                kind == Kind.PEER ? views.peer((PeerResource)resource) : Json.mapper().valueToTree(resource));
         }
         root.put("revision", controller().state().revision());
         return ApiResponse.json(200, root);
@@ -184,7 +186,8 @@ public final class ApiRoutes
         {
             throw ResourceException.notFound(kind.label() + " " + key + " does not exist");
         }
-        final Object body = kind == Kind.VNIC ? views.vnic((VnicResource)resource) : resource;
+        final Object body = kind == Kind.VNIC ? views.vnic((VnicResource)resource) :
+            kind == Kind.PEER ? views.peer((PeerResource)resource) : resource;
         return ApiResponse.json(200, body, etag(resource.version()));
     }
 

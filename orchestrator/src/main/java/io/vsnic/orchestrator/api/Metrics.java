@@ -120,7 +120,11 @@ public final class Metrics
             counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
             header(out, "vsnic_substrate_drops_total", "Datagrams the substrate dropped, by reason.", "counter");
             for (final DropReason reason : new DropReason[] {DropReason.UNKNOWN_PEER, DropReason.VNI_NOT_ALLOWED,
-                DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR})
+                DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR,
+                DropReason.WG_MALFORMED, DropReason.WG_BAD_MAC, DropReason.WG_UNKNOWN_KEY, DropReason.WG_COOKIE_REQUIRED,
+                DropReason.WG_STALE_HANDSHAKE, DropReason.WG_UNKNOWN_INDEX, DropReason.WG_DECRYPT_FAILED, DropReason.WG_REPLAY,
+                DropReason.WG_EXPIRED, DropReason.WG_INNER_SOURCE, DropReason.WG_INNER_NOT_OVERLAY, DropReason.WG_STAGED_FULL,
+                DropReason.WG_HANDSHAKE_GAVE_UP})
             {
                 sample(out, "vsnic_substrate_drops_total", substrate.drops(reason), "reason", reason.label());
             }

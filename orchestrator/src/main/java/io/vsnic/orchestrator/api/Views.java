@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.dataplane.status.CounterSnapshot;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.dataplane.substrate.WireguardPeerStatus;
 import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.Reconciler;
 import io.vsnic.orchestrator.journal.Journal;
@@ -47,6 +48,42 @@ final class Views
             return "unknown";
         }
         return properties.getProperty("version", "unknown");
+    }
+
+    /**
+     * @return a peer as stored plus {@code session}: for encryption wireguard the WireGuard session
+     *         (up, last handshake, bytes, current endpoint), for none {@code unencrypted}.
+     */
+    ObjectNode peer(final PeerResource peer)
+    {
+        final ObjectNode node = Json.mapper().valueToTree(peer);
+        if (!"wireguard".equals(peer.encryption()))
+        {
+            node.put("session", "unencrypted");
+            return node;
+        }
+        final ObjectNode session = node.putObject("session");
+        final UdpSubstrate substrate = daemon.substrate();
+        final WireguardPeerStatus status = substrate == null ? null : substrate.wireguardPeers().stream()
+            .filter(s -> s.device() == peer.device()).findFirst().orElse(null);
+        session.put("up", status != null && status.sessionUp());
+        if (status != null)
+        {
+            if (status.lastHandshakeAgoMs() >= 0)
+            {
+                session.put("lastHandshakeAgoMs", status.lastHandshakeAgoMs());
+            }
+            else
+            {
+                session.putNull("lastHandshakeAgoMs");
+            }
+            session.put("rxBytes", status.rxBytes());
+            session.put("txBytes", status.txBytes());
+            session.put("endpoint", status.endpoint() == null ? null :
+                status.endpoint().getAddress().getHostAddress() + ":" + status.endpoint().getPort());
+            session.put("stagedFrames", status.stagedFrames());
+        }
+        return node;
     }
 
     /**
@@ -188,8 +225,7 @@ final class Views
             p.put("endpoint", peer.endpoint());
             p.put("encapsulation", peer.encapsulation());
             p.put("encryption", peer.encryption());
-            // no handshake exists while encryption is none: the session is the plain overlay
-            p.put("session", "unencrypted");
+            p.set("session", peer(peer).get("session"));
         }
         return root;
     }

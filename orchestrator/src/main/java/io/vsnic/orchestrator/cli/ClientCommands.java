@@ -274,6 +274,13 @@ final class ClientCommands
                 columns.put("ENCAP", n -> text(n.get("encapsulation")));
                 columns.put("ENCRYPTION", n -> text(n.get("encryption")));
                 columns.put("VNIS", n -> n.path("allowedVnis").isEmpty() ? "all" : text(n.get("allowedVnis")));
+                columns.put("SESSION", n -> n.path("session").isTextual() ? n.path("session").asText() :
+                    n.path("session").path("up").asBoolean() ? "up" : "down");
+                columns.put("HANDSHAKE", n -> n.path("session").path("lastHandshakeAgoMs").isNumber() ?
+                    (n.path("session").path("lastHandshakeAgoMs").asLong() / 1000) + "s ago" : "-");
+                columns.put("RX-BYTES", n -> n.path("session").has("rxBytes") ? text(n.path("session").get("rxBytes")) : "-");
+                columns.put("TX-BYTES", n -> n.path("session").has("txBytes") ? text(n.path("session").get("txBytes")) : "-");
+                columns.put("CURRENT-ENDPOINT", n -> n.path("session").has("endpoint") ? text(n.path("session").get("endpoint")) : "-");
             }
             case "security-groups" ->
             {

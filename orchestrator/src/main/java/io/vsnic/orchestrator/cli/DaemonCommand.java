@@ -36,6 +36,11 @@ public final class DaemonCommand implements Callable<Integer>
         description = "journal and state (default: $XDG_STATE_HOME/vsnic or ~/.local/state/vsnic)")
     Path stateDirectory;
 
+    @Option(names = "--wg-keylog", paramLabel = "FILE",
+        description = "write every WireGuard session's keys to FILE (mode 0600, Wireshark's format) so that captures of the " +
+            "substrate can be decrypted; for debugging only: whoever reads FILE can decrypt the traffic")
+    Path wgKeylog;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -56,10 +61,14 @@ public final class DaemonCommand implements Callable<Integer>
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         configureLogging();
-        final DeviceConfig device;
+        DeviceConfig device;
         try
         {
             device = DeviceConfig.load(config);
+            if (wgKeylog != null)
+            {
+                device = device.withWireguardKeylog(wgKeylog.toString());
+            }
         }
         catch (final ConfigException ex)
         {

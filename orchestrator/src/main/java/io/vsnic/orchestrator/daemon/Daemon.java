@@ -43,6 +43,7 @@ public final class Daemon implements AutoCloseable
     private DeviceController controller;
     private ApiServer api;
     private boolean closing;
+    private java.io.PrintStream keyLogStream;
 
     private Daemon(final DeviceConfig config, final Path stateDirectory)
     {
@@ -86,6 +87,41 @@ public final class Daemon implements AutoCloseable
         }
     }
 
+    /**
+     * Opens the WireGuard key log named by the configuration (mode 0600, appended to), with a loud warning.
+     *
+     * @return the writer, or null when none is configured.
+     */
+    private io.vsnic.crypto.wireguard.KeyLog.Writer openKeyLog() throws StartException
+    {
+        final DeviceConfig.Wireguard w = config.substrate().wireguard();
+        if (w == null || w.keylog() == null)
+        {
+            return null;
+        }
+        final Path file = Path.of(w.keylog());
+        try
+        {
+            if (!Files.exists(file))
+            {
+                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            }
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            keyLogStream = new java.io.PrintStream(Files.newOutputStream(file, StandardOpenOption.APPEND), true,
+                java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        catch (final IOException ex)
+        {
+            throw new StartException("cannot open the WireGuard key log " + file + ": " + ex.getMessage(), ex);
+        }
+        LOG.log(Level.WARNING, "*************************************************************************************");
+        LOG.log(Level.WARNING, "WireGuard KEY LOG is ON: every session key of this device is written to " + file);
+        LOG.log(Level.WARNING, "whoever can read it can decrypt all substrate traffic; use for debugging only");
+        LOG.log(Level.WARNING, "*************************************************************************************");
+        return new io.vsnic.crypto.wireguard.KeyLog.Writer(keyLogStream);
+    }
+
     private void run(final VnicBackends backends) throws IOException, StartException
     {
         Files.createDirectories(stateDirectory);
@@ -113,7 +149,16 @@ public final class Daemon implements AutoCloseable
         dataPlane = new DataPlane(config.dataPlaneConfig());
         if (config.substrate().enabled())
         {
-            substrate = new UdpSubstrate(DeviceController.OVERLAY_PORT, dataPlane.pool(), dataPlane::state, config.substrateConfig());
+            final UdpSubstrate.Config substrateConfig;
+            try
+            {
+                substrateConfig = config.substrateConfig(openKeyLog());
+            }
+            catch (final ConfigException ex)
+            {
+                throw new StartException("substrate: " + ex.getMessage(), ex);
+            }
+            substrate = new UdpSubstrate(DeviceController.OVERLAY_PORT, dataPlane.pool(), dataPlane::state, substrateConfig);
             try
             {
                 substrate.start();
@@ -124,10 +169,16 @@ public final class Daemon implements AutoCloseable
                 throw new StartException("substrate: " + ex.getMessage(), ex);
             }
             dataPlane.overlayPort(substrate);
+            if (substrate.wireguardPublicKey() != null)
+            {
+                LOG.log(Level.INFO, "substrate: WireGuard on port " + substrate.wireguardPort() + ", public key " +
+                    substrate.wireguardPublicKey() + ", inner address " + config.substrate().wireguard().innerAddress());
+            }
         }
         dataPlane.start();
         controller = new DeviceController(config.device().name(), config.device().id(), journal,
-            new Reconciler(dataPlane, backends), config.journal().snapshotEvery());
+            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null),
+            config.journal().snapshotEvery());
         try
         {
             controller.recover(replay.entries(), replay.corrupt());
@@ -137,6 +188,9 @@ public final class Daemon implements AutoCloseable
             throw new StartException("the journal's desired state is not valid for this build: " + ex.getMessage() +
                 (ex.field() == null ? "" : " (" + ex.field() + ")"), ex);
         }
+        controller.state().peers().values().stream().filter(peer -> "none".equals(peer.encryption())).forEach(peer ->
+            LOG.log(Level.WARNING, "peer " + peer.name() + " (device " + peer.device() + ", " + peer.endpoint() +
+                ") has encryption none: its overlay traffic crosses the substrate unencrypted and unauthenticated"));
         LOG.log(Level.INFO, "journal: replayed " + replay.entries().size() + " entries, revision " + controller.state().revision() +
             ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks");
         api = new ApiServer(this);
@@ -267,6 +321,10 @@ public final class Daemon implements AutoCloseable
             if (journal != null)
             {
                 journal.close();
+            }
+            if (keyLogStream != null)
+            {
+                keyLogStream.close();
             }
             if (lock != null)
             {

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import io.vsnic.dataplane.pipeline.DataPlaneConfig;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.dataplane.substrate.WireguardConfig;
 import io.vsnic.dataplane.table.ForwardingState;
 import io.vsnic.dataplane.table.Prefixes;
 import io.vsnic.orchestrator.model.Json;
@@ -25,7 +26,8 @@ import io.vsnic.orchestrator.model.Validator;
  * <pre>
  * device:    { name: edge-1, id: 1 }
  * api:       { listen: 127.0.0.1:9470 }
- * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1 }
+ * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1,
+ *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
  * journal:   { snapshotEvery: 10000 }
  * </pre>
@@ -64,9 +66,24 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param vxlanPort     VXLAN UDP port (default 4789; 0 opens none).
      * @param transport     epoll | io_uring | nio (default epoll).
      * @param receiveQueues sockets per port with SO_REUSEPORT (default 1).
+     * @param wireguard     the encrypted substrate (WireGuard sessions with peers of {@code encryption: wireguard}),
+     *                      or absent for a device whose peers are all {@code encryption: none}.
      */
     public record Substrate(Boolean enabled, String bindAddress, Integer genevePort, Integer vxlanPort, String transport,
-        Integer receiveQueues)
+        Integer receiveQueues, Wireguard wireguard)
+    {
+    }
+
+    /**
+     * @param privateKeyFile this device's private key ({@code vsnic keygen} or {@code wg genkey}; mode 0600: a file
+     *                       readable by group or others is refused).
+     * @param listenPort     UDP port of the WireGuard socket (default 51820; 0 picks a free one).
+     * @param innerAddress   this device's inner substrate address (IPv4 or IPv6 literal): the source of its overlay
+     *                       packets inside the tunnel; peers list it as their {@code innerAddress} for this device.
+     * @param keylog         optional key log file (Wireshark's WireGuard format) for debugging: anyone who can read
+     *                       it can decrypt the substrate. {@code --wg-keylog} on the command line overrides it.
+     */
+    public record Wireguard(String privateKeyFile, Integer listenPort, String innerAddress, String keylog)
     {
     }
 
@@ -172,7 +189,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
             throw new ConfigException("api.listen", "only loopback addresses are allowed in this build (" + listen +
                 "): an API on another address needs mutual TLS or a bearer token, which are not implemented yet");
         }
-        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null) : substrate;
+        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null) : substrate;
         final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
         literal("substrate.bindAddress", bind);
         final int geneve = port("substrate.genevePort", s.genevePort(), 6081);
@@ -186,6 +203,26 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         if (queues < 1 || queues > 16)
         {
             throw new ConfigException("substrate.receiveQueues", "must be in 1..16: " + queues);
+        }
+        Wireguard wg = null;
+        if (s.wireguard() != null)
+        {
+            final Wireguard w = s.wireguard();
+            if (w.privateKeyFile() == null || w.privateKeyFile().isBlank())
+            {
+                throw new ConfigException("substrate.wireguard.privateKeyFile", "is required (a file written by vsnic keygen or wg genkey)");
+            }
+            final int wgPort = w.listenPort() == null ? 51820 : w.listenPort();
+            if (wgPort < 0 || wgPort > 65535)
+            {
+                throw new ConfigException("substrate.wireguard.listenPort", "must be in 0..65535: " + wgPort);
+            }
+            if (w.innerAddress() == null)
+            {
+                throw new ConfigException("substrate.wireguard.innerAddress", "is required (an IPv4 or IPv6 literal)");
+            }
+            literal("substrate.wireguard.innerAddress", w.innerAddress());
+            wg = new Wireguard(w.privateKeyFile(), wgPort, w.innerAddress(), w.keylog());
         }
         final Dataplane d = dataplane == null ? new Dataplane(null, null, null) : dataplane;
         final int workers = d.workers() == null ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : d.workers();
@@ -209,7 +246,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
             throw new ConfigException("journal.snapshotEvery", "must be at least 10: " + snapshotEvery);
         }
         return new DeviceConfig(new Device(device.name(), id), new Api(listen),
-            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues),
+            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
             new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery));
     }
 
@@ -295,6 +332,23 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     }
 
     /**
+     * @param file the key log file ({@code --wg-keylog}).
+     * @return a copy that logs WireGuard session keys to {@code file}.
+     * @throws ConfigException when the device has no encrypted substrate.
+     */
+    public DeviceConfig withWireguardKeylog(final String file) throws ConfigException
+    {
+        final Wireguard w = substrate.wireguard();
+        if (w == null)
+        {
+            throw new ConfigException("substrate.wireguard", "--wg-keylog needs substrate.wireguard in the configuration");
+        }
+        return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
+            substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal);
+    }
+
+    /**
      * @return the data plane configuration.
      */
     public DataPlaneConfig dataPlaneConfig()
@@ -304,11 +358,44 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     }
 
     /**
-     * @return the substrate configuration.
+     * @return the substrate configuration without its encrypted part.
      */
     public UdpSubstrate.Config substrateConfig()
     {
         return new UdpSubstrate.Config(substrate.bindAddress(), substrate.genevePort(), substrate.vxlanPort(),
             UdpSubstrate.Transport.valueOf(substrate.transport().toUpperCase(Locale.ROOT)), substrate.receiveQueues(), 4096);
+    }
+
+    /**
+     * @param keyLog where session keys are logged (debugging), or null.
+     * @return the substrate configuration, with WireGuard when {@code substrate.wireguard} is set (its private key read now).
+     * @throws ConfigException when the private key file cannot be read, holds no key, or is readable by group or others.
+     */
+    public UdpSubstrate.Config substrateConfig(final io.vsnic.crypto.wireguard.KeyLog.Writer keyLog) throws ConfigException
+    {
+        final UdpSubstrate.Config plain = substrateConfig();
+        final Wireguard w = substrate.wireguard();
+        if (w == null)
+        {
+            return plain;
+        }
+        final byte[] key;
+        try
+        {
+            key = WireguardConfig.readPrivateKeyFile(Path.of(w.privateKeyFile()));
+        }
+        catch (final IOException ex)
+        {
+            throw new ConfigException("substrate.wireguard.privateKeyFile", ex.getMessage());
+        }
+        try
+        {
+            return plain.withWireguard(new WireguardConfig(key, w.listenPort(), w.innerAddress(),
+                io.vsnic.crypto.wireguard.WireguardTimers.DEFAULT, keyLog, WireguardConfig.DEFAULT_STAGED_FRAMES));
+        }
+        finally
+        {
+            java.util.Arrays.fill(key, (byte)0);
+        }
     }
 }

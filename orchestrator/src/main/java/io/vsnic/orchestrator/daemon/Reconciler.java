@@ -45,6 +45,7 @@ public final class Reconciler
 {
     private final DataPlane dataPlane;
     private final VnicBackends backends;
+    private final boolean encrypted;
     private final Map<String, Attached> attached = new HashMap<>();
     private volatile Map<String, Attached> view = Map.of();
 
@@ -67,8 +68,19 @@ public final class Reconciler
      */
     public Reconciler(final DataPlane dataPlane, final VnicBackends backends)
     {
+        this(dataPlane, backends, false);
+    }
+
+    /**
+     * @param dataPlane the data plane to program.
+     * @param backends  the vNIC backends.
+     * @param encrypted whether the substrate has WireGuard (peers with encryption wireguard are refused without it).
+     */
+    public Reconciler(final DataPlane dataPlane, final VnicBackends backends, final boolean encrypted)
+    {
         this.dataPlane = dataPlane;
         this.backends = backends;
+        this.encrypted = encrypted;
     }
 
     /**
@@ -83,6 +95,19 @@ public final class Reconciler
         for (final VnicResource vnic : next.vnics().values())
         {
             backends.check(vnic.backend(), fields.getOrDefault("vnic/" + vnic.id(), "vnics[" + vnic.id() + "].") + "backend");
+        }
+        if (!encrypted)
+        {
+            for (final PeerResource peer : next.peers().values())
+            {
+                if ("wireguard".equals(peer.encryption()))
+                {
+                    throw ResourceException.unprocessable("not_available",
+                        fields.getOrDefault("peer/" + peer.name(), "peers[" + peer.name() + "].") + "encryption",
+                        "peer " + peer.name() + " needs encryption wireguard but this device has no encrypted substrate " +
+                        "(substrate.wireguard in the device configuration); use encryption none only for a peer that cannot encrypt");
+                }
+            }
         }
         final ForwardingState state;
         try
@@ -298,8 +323,11 @@ public final class Reconciler
         final List<PeerSpec> specs = new ArrayList<>();
         for (final PeerResource peer : state.peers().values())
         {
-            specs.add(new PeerSpec(peer.device(), peer.name(), peer.endpoint(),
-                Encapsulation.valueOf(peer.encapsulation().toUpperCase(Locale.ROOT)), peer.allowedVnis()));
+            final Encapsulation encapsulation = Encapsulation.valueOf(peer.encapsulation().toUpperCase(Locale.ROOT));
+            specs.add("wireguard".equals(peer.encryption())
+                ? PeerSpec.wireguard(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis(),
+                    peer.publicKey(), peer.innerAddress())
+                : new PeerSpec(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis()));
         }
         return specs;
     }

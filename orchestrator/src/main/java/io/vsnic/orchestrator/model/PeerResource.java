@@ -8,14 +8,17 @@ import java.util.List;
  * @param name          unique name.
  * @param device        its device id (0..4095), unique, not this device's.
  * @param endpoint      substrate address:port, "192.0.2.7:6081" or "[2001:db8::7]:6081".
- * @param publicKey     its WireGuard public key (base64 of 32 bytes), optional.
- * @param encryption    none | wireguard (only none is wired in this build; default none).
+ * @param publicKey     its WireGuard public key (base64 of 32 bytes, as {@code wg pubkey} prints it); required with wireguard.
+ * @param innerAddress  its inner substrate address (IPv4 or IPv6 literal): the source of the overlay packets it
+ *                      sends inside the tunnel, like a WireGuard AllowedIP /32 or /128; required with wireguard.
+ * @param encryption    wireguard (the default) | none (plain Geneve/VXLAN: for a peer that cannot encrypt, such
+ *                      as a kernel VXLAN device; the daemon warns at start).
  * @param encapsulation geneve | vxlan (default geneve).
  * @param allowedVnis   VNIs it may carry (empty: every network).
  * @param version       server-assigned.
  */
 public record PeerResource(
-    String name, Integer device, String endpoint, String publicKey, String encryption, String encapsulation,
+    String name, Integer device, String endpoint, String publicKey, String innerAddress, String encryption, String encapsulation,
     List<Integer> allowedVnis, Long version) implements Resource<PeerResource>
 {
     public PeerResource
@@ -32,6 +35,6 @@ public record PeerResource(
     @Override
     public PeerResource withVersion(final Long next)
     {
-        return new PeerResource(name, device, endpoint, publicKey, encryption, encapsulation, allowedVnis, next);
+        return new PeerResource(name, device, endpoint, publicKey, innerAddress, encryption, encapsulation, allowedVnis, next);
     }
 }

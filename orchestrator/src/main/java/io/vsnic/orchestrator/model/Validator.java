@@ -470,15 +470,41 @@ public final class Validator
                     key.length + " bytes");
             }
         }
-        final String encryption = peer.encryption() == null ? "none" : peer.encryption();
+        final String encryption = peer.encryption() == null ? "wireguard" : peer.encryption();
         if (!encryption.equals("none") && !encryption.equals("wireguard"))
         {
-            throw ResourceException.invalid(p + "encryption", "encryption must be none or wireguard: " + encryption);
+            throw ResourceException.invalid(p + "encryption", "encryption must be wireguard or none: " + encryption);
         }
+        String innerAddress = null;
         if (encryption.equals("wireguard"))
         {
-            throw ResourceException.unprocessable("not_available", p + "encryption",
-                "encryption wireguard is not available in this build (the substrate is not encrypted yet): use none");
+            if (peer.publicKey() == null)
+            {
+                throw ResourceException.missing(p + "publicKey");
+            }
+            if (peer.innerAddress() == null)
+            {
+                throw ResourceException.missing(p + "innerAddress");
+            }
+            final java.net.InetAddress inner;
+            try
+            {
+                inner = java.net.InetAddress.ofLiteral(peer.innerAddress());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw ResourceException.invalid(p + "innerAddress", "innerAddress must be an IPv4 or IPv6 literal: " +
+                    peer.innerAddress());
+            }
+            if (inner.isAnyLocalAddress() || inner.isMulticastAddress())
+            {
+                throw ResourceException.invalid(p + "innerAddress", "innerAddress must be a unicast address: " + peer.innerAddress());
+            }
+            innerAddress = inner.getHostAddress();
+        }
+        else if (peer.innerAddress() != null)
+        {
+            throw ResourceException.invalid(p + "innerAddress", "innerAddress is for encryption wireguard");
         }
         final String encapsulation = peer.encapsulation() == null ? "geneve" : peer.encapsulation();
         if (!encapsulation.equals("geneve") && !encapsulation.equals("vxlan"))
@@ -496,7 +522,7 @@ public final class Validator
             }
             vnis.add(vni);
         }
-        return new PeerResource(peer.name(), device, endpoint, peer.publicKey(), encryption, encapsulation,
+        return new PeerResource(peer.name(), device, endpoint, peer.publicKey(), innerAddress, encryption, encapsulation,
             List.copyOf(vnis), null);
     }
 

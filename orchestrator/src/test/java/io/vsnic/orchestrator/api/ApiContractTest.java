@@ -51,7 +51,7 @@ class ApiContractTest
             {"networks": [{"name": "blue", "vni": 100, "subnets": [{"cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}]}],
              "securityGroups": [{"name": "web", "rules": [{"direction": "ingress", "protocol": "tcp", "ports": "80", "cidr": "0.0.0.0/0"}]}],
              "vnics": [{"id": "vm1", "network": "blue", "ip": "10.0.1.11", "securityGroups": ["web"], "backend": {"type": "memory"}}],
-             "peers": [{"name": "edge-2", "device": 2, "endpoint": "127.0.0.2:6081"}]}
+             "peers": [{"name": "edge-2", "device": 2, "endpoint": "127.0.0.2:6081", "encryption": "none"}]}
             """));
     }
 

@@ -62,8 +62,11 @@ class InvalidRequestTest
 
     private static String peer(final String fields)
     {
-        return "{\"name\": \"p9\", \"device\": 9, \"endpoint\": \"127.0.0.9:6081\"" + (fields.isEmpty() ? "" : ", " + fields) + "}";
+        return "{\"name\": \"p9\", \"device\": 9, \"endpoint\": \"127.0.0.9:6081\"" +
+            (fields.contains("\"encryption\"") ? "" : ", \"encryption\": \"none\"") + (fields.isEmpty() ? "" : ", " + fields) + "}";
     }
+
+    private static final String KEY = java.util.Base64.getEncoder().encodeToString(new byte[32]).replace('A', 'k');
 
     private static String peerRaw(final String fields)
     {
@@ -179,8 +182,20 @@ class InvalidRequestTest
         cases.add(c("icmp with an IPv6 prefix", "POST", "/v1/security-groups",
             group("{\"direction\": \"ingress\", \"protocol\": \"icmp\", \"cidr\": \"::/0\"}"), 400, "invalid_field", "rules[0].cidr"));
         // peers
-        cases.add(c("wireguard not wired yet", "POST", "/v1/peers", peer("\"encryption\": \"wireguard\""), 422, "not_available",
-            "encryption"));
+        cases.add(c("wireguard without a public key", "POST", "/v1/peers",
+            peer("\"encryption\": \"wireguard\", \"innerAddress\": \"10.99.0.9\""), 400, "missing_field", "publicKey"));
+        cases.add(c("encryption omitted means wireguard, which needs a key", "POST", "/v1/peers",
+            peerRaw("\"device\": 9, \"endpoint\": \"127.0.0.9:51820\""), 400, "missing_field", "publicKey"));
+        cases.add(c("wireguard without an inner address", "POST", "/v1/peers",
+            peer("\"encryption\": \"wireguard\", \"publicKey\": \"" + KEY + "\""), 400, "missing_field", "innerAddress"));
+        cases.add(c("wireguard inner address is a name", "POST", "/v1/peers",
+            peer("\"encryption\": \"wireguard\", \"publicKey\": \"" + KEY + "\", \"innerAddress\": \"edge.example\""), 400,
+            "invalid_field", "innerAddress"));
+        cases.add(c("wireguard on a device without an encrypted substrate", "POST", "/v1/peers",
+            peer("\"encryption\": \"wireguard\", \"publicKey\": \"" + KEY + "\", \"innerAddress\": \"10.99.0.9\""), 422,
+            "not_available", "encryption"));
+        cases.add(c("inner address with encryption none", "POST", "/v1/peers", peer("\"innerAddress\": \"10.99.0.9\""), 400,
+            "invalid_field", "innerAddress"));
         cases.add(c("public key not base64", "POST", "/v1/peers", peer("\"publicKey\": \"!!!\""), 400, "invalid_field", "publicKey"));
         cases.add(c("public key of 16 bytes", "POST", "/v1/peers", peer("\"publicKey\": \"AAAAAAAAAAAAAAAAAAAAAA==\""), 400,
             "invalid_field", "publicKey"));
@@ -188,9 +203,9 @@ class InvalidRequestTest
             peerRaw("\"device\": 9, \"endpoint\": \"edge.example:6081\""), 400, "invalid_field", "endpoint"));
         cases.add(c("peer with this device's id", "POST", "/v1/peers", peerRaw("\"device\": 1, \"endpoint\": \"127.0.0.9:6081\""),
             422, "invalid_config", "device"));
-        cases.add(c("duplicate peer device", "POST", "/v1/peers", peerRaw("\"device\": 2, \"endpoint\": \"127.0.0.9:6081\""), 409,
+        cases.add(c("duplicate peer device", "POST", "/v1/peers", peerRaw("\"device\": 2, \"endpoint\": \"127.0.0.9:6081\", \"encryption\": \"none\""), 409,
             "duplicate_device", "device"));
-        cases.add(c("duplicate peer endpoint", "POST", "/v1/peers", peerRaw("\"device\": 9, \"endpoint\": \"127.0.0.2:6081\""), 409,
+        cases.add(c("duplicate peer endpoint", "POST", "/v1/peers", peerRaw("\"device\": 9, \"endpoint\": \"127.0.0.2:6081\", \"encryption\": \"none\""), 409,
             "duplicate_endpoint", "endpoint"));
         cases.add(c("unknown encapsulation", "POST", "/v1/peers", peer("\"encapsulation\": \"gre\""), 400, "invalid_field",
             "encapsulation"));
@@ -239,7 +254,7 @@ class InvalidRequestTest
              "securityGroups": [{"name": "web", "rules": [{"direction": "ingress", "protocol": "tcp", "ports": "80", "cidr": "0.0.0.0/0"}]}],
              "vnics": [{"id": "vm1", "network": "blue", "ip": "10.0.1.11", "mac": "02:00:00:00:00:11", "securityGroups": ["web"],
                         "backend": {"type": "memory"}}],
-             "peers": [{"name": "edge-2", "device": 2, "endpoint": "127.0.0.2:6081"}]}
+             "peers": [{"name": "edge-2", "device": 2, "endpoint": "127.0.0.2:6081", "encryption": "none"}]}
             """));
         revision = daemon.get("/v1/status").json().get("revision").asLong();
     }

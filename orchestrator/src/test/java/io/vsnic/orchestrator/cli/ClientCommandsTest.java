@@ -44,7 +44,7 @@ class ClientCommandsTest
           - {id: vm1, network: blue, ip: 10.0.1.11, securityGroups: [web], backend: {type: memory}}
           - {id: vm2, network: blue, ip: 10.0.1.12, backend: {type: memory}}
         peers:
-          - {name: edge-2, device: 2, endpoint: "127.0.0.2:6081"}
+          - {name: edge-2, device: 2, endpoint: "127.0.0.2:6081", encryption: none}
         """;
 
     /** Exit code and output of one command. */
@@ -55,7 +55,17 @@ class ClientCommandsTest
     @BeforeEach
     void start() throws Exception
     {
-        daemon = new TestDaemon(dir.resolve("state"));
+        // an encrypted substrate, so that the documented manifest's wireguard peer is accepted
+        final Path key = dir.resolve("device.key");
+        java.nio.file.Files.writeString(key, io.vsnic.crypto.DeviceKeys.generate(new java.security.SecureRandom()).privateKeyBase64());
+        java.nio.file.Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        daemon = new TestDaemon(dir.resolve("state"), io.vsnic.orchestrator.daemon.DeviceConfig.parse(("""
+            device: {name: test-device, id: 1}
+            api: {listen: "127.0.0.1:0"}
+            substrate: {enabled: true, bindAddress: 127.0.0.1, genevePort: 0, vxlanPort: 0, transport: nio,
+                        wireguard: {privateKeyFile: "%s", listenPort: 0, innerAddress: 10.99.0.1}}
+            dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
+            """.formatted(key)).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     @AfterEach
@@ -228,7 +238,9 @@ class ClientCommandsTest
         io.vsnic.orchestrator.daemon.DeviceConfig.load(root.resolve("docs/examples/device.yaml"));
         final Run run = vsnic("apply", "-f", root.resolve("docs/examples/manifest.yaml").toString());
         assertEquals(0, run.exit(), run.err());
-        assertTrue(run.out().contains("Plan: 5 to create"), run.out());
+        assertTrue(run.out().contains("Plan: 6 to create"), run.out());
+        final Run peers = vsnic("get", "peers");
+        assertTrue(peers.out().contains("SESSION") && peers.out().contains("down") && peers.out().contains("unencrypted"), peers.out());
         assertTrue(vsnic("apply", "-f", root.resolve("docs/examples/manifest.yaml").toString()).out().contains("No changes"));
     }
 }

@@ -56,12 +56,27 @@ class DeviceConfigTest
         "too few frame slots            | 'device: {name: d}\ndataplane: {frameSlots: 10}'         | dataplane.frameSlots",
         "too few connections            | 'device: {name: d}\ndataplane: {connectionCapacity: 5}'  | dataplane.connectionCapacity",
         "snapshots too often            | 'device: {name: d}\njournal: {snapshotEvery: 1}'         | journal.snapshotEvery",
+        "wireguard without a key file   | 'device: {name: d}\nsubstrate: {wireguard: {innerAddress: 10.99.0.1}}' | substrate.wireguard.privateKeyFile",
+        "wireguard without inner address| 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k}}' | substrate.wireguard.innerAddress",
+        "wireguard inner address a name | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: vpn}}' | substrate.wireguard.innerAddress",
+        "wireguard port out of range    | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, listenPort: 65536}}' | substrate.wireguard.listenPort",
     })
     void shouldNameTheOffendingField(final String name, final String yaml, final String field)
     {
         final ConfigException ex = assertThrows(ConfigException.class, () -> parse(yaml.replace("\\n", "\n")));
         assertEquals(field, ex.field(), ex.getMessage());
         assertTrue(ex.getMessage().startsWith(field + ": "), ex.getMessage());
+    }
+
+    @Test
+    void shouldRefuseAKeylogFlagWithoutAnEncryptedSubstrate() throws ConfigException
+    {
+        final DeviceConfig plain = parse("device: {name: d}");
+        final ConfigException ex = assertThrows(ConfigException.class, () -> plain.withWireguardKeylog("/tmp/keys"));
+        assertEquals("substrate.wireguard", ex.field());
+        final DeviceConfig wg = parse("device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1}}");
+        assertEquals(51820, wg.substrate().wireguard().listenPort());
+        assertEquals("/tmp/keys", wg.withWireguardKeylog("/tmp/keys").substrate().wireguard().keylog());
     }
 
     @Test

@@ -33,7 +33,7 @@ class RestartTest
         try (TestDaemon daemon = new TestDaemon(state, true))
         {
             daemon.twoVnics();
-            expect(201, daemon.post("/v1/peers", "{\"name\": \"edge-2\", \"device\": 2, \"endpoint\": \"127.0.0.2:6081\"}"));
+            expect(201, daemon.post("/v1/peers", "{\"name\": \"edge-2\", \"device\": 2, \"endpoint\": \"127.0.0.2:6081\", \"encryption\": \"none\"}"));
             expect(201, daemon.post("/v1/networks/blue/routes", "{\"prefix\": \"0.0.0.0/0\", \"target\": {\"type\": \"device\", \"device\": 2}}"));
             expect(201, daemon.post("/v1/networks/blue/remotes", "{\"ip\": \"10.0.1.50\", \"mac\": \"02:00:00:00:0b:01\", \"device\": 2}"));
             daemon.assertForwards("vm1", "vm2", 20);
