@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.dataplane.table.ForwardingState;
 import io.vsnic.orchestrator.journal.Journal;
 import io.vsnic.orchestrator.journal.JournalEntry;
+import io.vsnic.orchestrator.model.Changes;
 import io.vsnic.orchestrator.model.DesiredState;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.Kind;
@@ -130,23 +131,7 @@ public final class DeviceController
             }
             else
             {
-                for (final JsonNode change : document.get("changes"))
-                {
-                    final Kind kind = Kind.ofLabel(change.get("kind").asText());
-                    if (kind == null)
-                    {
-                        throw new IOException("journal revision " + entry.revision() + ": unknown kind " + change.get("kind"));
-                    }
-                    if (change.get("op").asText().equals("delete"))
-                    {
-                        next = next.without(kind, change.get("key").asText());
-                    }
-                    else
-                    {
-                        next = next.with(kind, Json.mapper().treeToValue(change.get("resource"), kind.type()));
-                    }
-                }
-                next = next.withRevision(entry.revision());
+                next = Changes.apply(next, document, entry.revision());
             }
         }
         validator.checkState(next, List.of(), Map.of());

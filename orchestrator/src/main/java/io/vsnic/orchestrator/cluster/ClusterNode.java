@@ -1,0 +1,368 @@
+package io.vsnic.orchestrator.cluster;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.model.Json;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * One device's member of the cluster's Raft group (Apache Ratis over gRPC): the server with its
+ * {@link ClusterStateMachine}, durable log and snapshots under the state directory, and a client
+ * that submits commands to whoever is the head (the Raft leader; the client follows leader
+ * changes). Writes that cannot reach a quorum fail with {@link NoQuorumException} within
+ * {@link Options#requestTimeoutMs} (times the few retries), they never hang.
+ */
+public final class ClusterNode implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(ClusterNode.class.getName());
+
+    private final Options options;
+    private final ClusterStateMachine stateMachine;
+    private RaftServer server;
+    private RaftClient client;
+    private RaftGroup group;
+    private volatile String lastKnownHead;
+
+    /**
+     * @param name            this device's name (its Raft peer id).
+     * @param cluster         the cluster's name (the Raft group id derives from it).
+     * @param peers           every voting member's Raft address by name, this device included.
+     * @param storage         the directory for the Raft log and snapshots.
+     * @param snapshotEvery   log entries between automatic snapshots.
+     * @param requestTimeoutMs how long one write attempt may wait for a quorum.
+     * @param tls             TLS (mutual, with device certificates) for all Raft traffic, or null for plaintext.
+     */
+    public record Options(String name, String cluster, Map<String, String> peers, Path storage, long snapshotEvery,
+        long requestTimeoutMs, GrpcTlsConfig tls)
+    {
+    }
+
+    /** The cluster has no head that this device can reach (no quorum, or a partition); nothing was written. */
+    public static final class NoQuorumException extends IOException
+    {
+        private static final long serialVersionUID = 1L;
+
+        /**
+         * @param message what failed.
+         * @param cause   the Ratis failure.
+         */
+        public NoQuorumException(final String message, final Throwable cause)
+        {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * @param options  how to run.
+     * @param listener told of every applied state (on the apply thread; must not block).
+     */
+    public ClusterNode(final Options options, final Consumer<ClusterState> listener)
+    {
+        this.options = options;
+        this.stateMachine = new ClusterStateMachine(listener);
+    }
+
+    /**
+     * @return the Raft group id of a cluster name (a name-based UUID, the same on every device).
+     */
+    public static RaftGroupId groupId(final String cluster)
+    {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("vsnic-cluster:" + cluster).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Starts the Raft server (recovering its log and latest snapshot when the storage holds them) and the client.
+     */
+    public void start() throws IOException
+    {
+        if (!options.peers().containsKey(options.name()))
+        {
+            throw new IllegalArgumentException("cluster peers must include this device (" + options.name() + ")");
+        }
+        final List<RaftPeer> peers = new ArrayList<>();
+        options.peers().forEach((name, address) -> peers.add(RaftPeer.newBuilder().setId(name).setAddress(address).build()));
+        group = RaftGroup.valueOf(groupId(options.cluster()), peers);
+        final RaftProperties properties = properties();
+        final Parameters parameters = parameters();
+        Files.createDirectories(options.storage());
+        final boolean existing = Files.isDirectory(options.storage().resolve(group.getGroupId().getUuid().toString()));
+        server = RaftServer.newBuilder()
+            .setServerId(RaftPeerId.valueOf(options.name()))
+            .setGroup(group)
+            .setProperties(properties)
+            .setParameters(parameters)
+            .setStateMachine(stateMachine)
+            .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+            .build();
+        server.start();
+        client = RaftClient.newBuilder()
+            .setProperties(properties)
+            .setParameters(parameters)
+            .setRaftGroup(group)
+            .setClientId(ClientId.randomId())
+            .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), properties))
+            .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+            .build();
+        LOG.log(Level.INFO, "cluster " + options.cluster() + ": member " + options.name() + " started on " +
+            options.peers().get(options.name()) + (existing ? " (recovered)" : " (new storage)") + ", peers " + options.peers().keySet());
+    }
+
+    private RaftProperties properties()
+    {
+        final RaftProperties properties = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(properties, List.of(options.storage().toFile()));
+        final String address = options.peers().get(options.name());
+        final int colon = address.lastIndexOf(':');
+        GrpcConfigKeys.Server.setHost(properties, address.substring(0, colon).replace("[", "").replace("]", ""));
+        GrpcConfigKeys.Server.setPort(properties, Integer.parseInt(address.substring(colon + 1)));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, options.snapshotEvery());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+        RaftClientConfigKeys.Rpc.setRequestTimeout(properties, TimeDuration.valueOf(options.requestTimeoutMs(), TimeUnit.MILLISECONDS));
+        return properties;
+    }
+
+    private Parameters parameters()
+    {
+        final Parameters parameters = new Parameters();
+        if (options.tls() != null)
+        {
+            GrpcConfigKeys.TLS.setConf(parameters, options.tls());
+            GrpcConfigKeys.Server.setTlsConf(parameters, options.tls());
+            GrpcConfigKeys.Client.setTlsConf(parameters, options.tls());
+            GrpcConfigKeys.Admin.setTlsConf(parameters, options.tls());
+        }
+        return parameters;
+    }
+
+    public String name()
+    {
+        return options.name();
+    }
+
+    public RaftGroup group()
+    {
+        return group;
+    }
+
+    /**
+     * @return the replicated state at the last applied index on this device.
+     */
+    public ClusterState state()
+    {
+        return stateMachine.state();
+    }
+
+    private RaftServer.Division division() throws IOException
+    {
+        return server.getDivision(group.getGroupId());
+    }
+
+    /**
+     * @return the head's (Raft leader's) name as this device knows it now, or null while there is none.
+     */
+    public String head()
+    {
+        try
+        {
+            final RaftPeerId leader = division().getInfo().getLeaderId();
+            if (leader != null)
+            {
+                lastKnownHead = leader.toString();
+                return lastKnownHead;
+            }
+        }
+        catch (final IOException ex)
+        {
+            // closed: no head
+        }
+        return null;
+    }
+
+    /**
+     * @return the head this device last knew (it may be gone), or null.
+     */
+    public String lastKnownHead()
+    {
+        head();
+        return lastKnownHead;
+    }
+
+    /**
+     * @return true when this device is the head and ready (its leadership confirmed in this term).
+     */
+    public boolean isHead()
+    {
+        try
+        {
+            return division().getInfo().isLeader();
+        }
+        catch (final IOException ex)
+        {
+            return false;
+        }
+    }
+
+    public long term() throws IOException
+    {
+        return division().getInfo().getCurrentTerm();
+    }
+
+    public long commitIndex() throws IOException
+    {
+        return division().getRaftLog().getLastCommittedIndex();
+    }
+
+    /**
+     * @return the last log index applied to this device's state machine.
+     */
+    public long appliedIndex() throws IOException
+    {
+        return division().getInfo().getLastAppliedIndex();
+    }
+
+    /**
+     * Submits a command and waits until the head has applied it.
+     *
+     * @return the state machine's reply ({@code ok}, {@code revision} or {@code status}/{@code code}/{@code message}).
+     * @throws NoQuorumException when no head with a quorum answered in time.
+     */
+    public JsonNode submit(final ObjectNode command) throws NoQuorumException
+    {
+        final RaftClientReply reply;
+        try
+        {
+            reply = client.io().send(Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(command))));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new NoQuorumException("no head with a quorum answered: " + ex.getMessage(), ex);
+        }
+        return parse(reply);
+    }
+
+    private static JsonNode parse(final RaftClientReply reply) throws NoQuorumException
+    {
+        if (!reply.isSuccess())
+        {
+            throw new NoQuorumException("the head refused the request: " + reply.getException(), reply.getException());
+        }
+        try
+        {
+            return Json.mapper().readTree(reply.getMessage().getContent().toByteArray());
+        }
+        catch (final IOException ex)
+        {
+            throw new NoQuorumException("unreadable reply from the head: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * Linearizable read barrier: asks the head (a read-only request it confirms with a quorum) for its
+     * applied index, then waits until this device has applied as far.
+     *
+     * @return this device's applied index afterwards.
+     * @throws NoQuorumException when the head cannot be reached or this device does not catch up in time.
+     */
+    public long readBarrier() throws NoQuorumException
+    {
+        final RaftClientReply reply;
+        try
+        {
+            reply = client.io().sendReadOnly(Message.valueOf("index"));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new NoQuorumException("no head with a quorum answered: " + ex.getMessage(), ex);
+        }
+        final long target = parse(reply).path("appliedIndex").asLong();
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs());
+        try
+        {
+            while (appliedIndex() < target)
+            {
+                if (System.nanoTime() > deadline)
+                {
+                    throw new NoQuorumException("this device did not catch up to index " + target + " in time", null);
+                }
+                Thread.sleep(2);
+            }
+            return appliedIndex();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new NoQuorumException("interrupted", ex);
+        }
+        catch (final NoQuorumException ex)
+        {
+            throw ex;
+        }
+        catch (final IOException ex)
+        {
+            throw new NoQuorumException("closed", ex);
+        }
+    }
+
+    /**
+     * Stops the client and the server (the log and snapshots stay on disk).
+     */
+    @Override
+    public void close()
+    {
+        try
+        {
+            if (client != null)
+            {
+                client.close();
+            }
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "cluster client close: " + ex);
+        }
+        try
+        {
+            if (server != null)
+            {
+                server.close();
+            }
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "cluster server close: " + ex);
+        }
+    }
+}
