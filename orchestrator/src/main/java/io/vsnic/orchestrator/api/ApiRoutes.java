@@ -245,21 +245,18 @@ public final class ApiRoutes
 
     private ApiResponse routes(final ApiRequest request, final String name)
     {
-        return subresource(request, name, "routes", Route.class, NetworkResource::routes, NetworkResource::withRoutes,
-            route -> route.prefix(), "prefix", text -> Validator.canonicalPrefix(text, "prefix"),
+        return subresource(request, name, "routes", Route.class, NetworkResource::routes, "prefix", text -> Validator.canonicalPrefix(text, "prefix"),
             (route, f) -> new Validator("", -1).route(route, f));
     }
 
     private ApiResponse remotes(final ApiRequest request, final String name)
     {
-        return subresource(request, name, "remotes", Remote.class, NetworkResource::remotes, NetworkResource::withRemotes,
-            remote -> remote.ip(), "ip", text -> Validator.canonicalAddress(text, "ip"),
+        return subresource(request, name, "remotes", Remote.class, NetworkResource::remotes, "ip", text -> Validator.canonicalAddress(text, "ip"),
             (remote, f) -> new Validator("", -1).remote(remote, f));
     }
 
     private <T> ApiResponse subresource(final ApiRequest request, final String name, final String what, final Class<T> type,
-        final Function<NetworkResource, List<T>> read, final java.util.function.BiFunction<NetworkResource, List<T>, NetworkResource> write,
-        final Function<T, String> keyOf, final String keyName, final Function<String, String> canonical,
+        final Function<NetworkResource, List<T>> read, final String keyName, final Function<String, String> canonical,
         final java.util.function.BiFunction<T, String, T> validate)
     {
         switch (request.method())
@@ -273,8 +270,8 @@ public final class ApiRoutes
             {
                 requireJson(request);
                 final List<T> items = readList(request.body(), type);
-                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(),
-                    network -> write.apply(network, items));
+                final DeviceController.Outcome outcome = controller().items(name, what, "replace",
+                    Json.mapper().valueToTree(items), request.ifMatch());
                 final NetworkResource network = (NetworkResource)outcome.resource();
                 return listOf(read.apply(network), network.version());
             }
@@ -282,29 +279,9 @@ public final class ApiRoutes
             {
                 requireJson(request);
                 final T item = validate.apply(Json.read(request.body(), type), "");
-                final String key = keyOf.apply(item);
-                final int[] status = {201};
-                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(), network ->
-                {
-                    final List<T> items = new ArrayList<>(read.apply(network));
-                    for (final T existing : items)
-                    {
-                        if (keyOf.apply(existing).equals(key))
-                        {
-                            if (existing.equals(item))
-                            {
-                                status[0] = 200;
-                                return network;
-                            }
-                            throw ResourceException.conflict("duplicate_" + what.substring(0, what.length() - 1), keyName,
-                                what.substring(0, what.length() - 1) + " " + key + " already exists in network " + name +
-                                    " with another definition (PUT the list to replace it)");
-                        }
-                    }
-                    items.add(item);
-                    return write.apply(network, items);
-                });
-                return ApiResponse.json(status[0], item, etag(outcome.resource().version()));
+                final DeviceController.Outcome outcome = controller().items(name, what, "add", Json.mapper().valueToTree(item),
+                    request.ifMatch());
+                return ApiResponse.json(outcome.status(), item, etag(outcome.resource().version()));
             }
             case "DELETE" ->
             {
@@ -315,16 +292,7 @@ public final class ApiRoutes
                 }
                 final String key = canonical.apply(raw);
                 network(name);
-                controller().updateNetwork(name, request.ifMatch(), network ->
-                {
-                    final List<T> items = new ArrayList<>(read.apply(network));
-                    if (!items.removeIf(item -> keyOf.apply(item).equals(key)))
-                    {
-                        throw ResourceException.notFound(what.substring(0, what.length() - 1) + " " + key +
-                            " does not exist in network " + name);
-                    }
-                    return write.apply(network, items);
-                });
+                controller().items(name, what, "remove", com.fasterxml.jackson.databind.node.TextNode.valueOf(key), request.ifMatch());
                 return ApiResponse.noContent();
             }
             default ->

@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.daemon.DeviceController;
 import io.vsnic.orchestrator.model.Changes;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.VnicResource;
@@ -31,6 +32,11 @@ import org.apache.ratis.util.MD5FileUtil;
  * The replicated state machine: applies committed log entries, in log order, to a
  * {@link ClusterState}. Every entry is a JSON command:
  * <ul>
+ * <li>{@code {"type": "write", "op": "put"|"delete"|"items"|"apply", "origin": DEVICE, ...}}: an API write as
+ *     the device that took it received it; every member runs it through the same write logic as a
+ *     standalone device ({@link DeviceController#planner()}: normalise, validate the whole next state,
+ *     stamp versions and ports) against the same state, so all reach the same result; the reply is the
+ *     outcome (or the error) the API returns.</li>
  * <li>{@code {"type": "changes", "base": R, "changes": [...]}}: a change document (the journal's format)
  *     that the head built and validated against revision {@code R}; applied only when the state is still
  *     at {@code R} (otherwise refused with 409 {@code stale_revision}, and nothing changes), giving
@@ -53,6 +59,8 @@ public final class ClusterStateMachine extends BaseStateMachine
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final Consumer<ClusterState> listener;
+    /** Runs API writes against the state with the same logic as a standalone device (apply thread only). */
+    private final DeviceController planner = DeviceController.planner();
     private volatile ClusterState state = ClusterState.empty();
 
     /**
@@ -168,6 +176,16 @@ public final class ClusterStateMachine extends BaseStateMachine
         final ClusterState current = state;
         switch (type)
         {
+            case "write":
+            {
+                planner.plannerState(current.desired(), current.members()::containsKey, command.path("origin").asText(""));
+                final ObjectNode reply = planner.execute(command);
+                if (reply.path("ok").asBoolean() && planner.state() != current.desired())
+                {
+                    state = current.withDesired(planner.state());
+                }
+                return reply;
+            }
             case "changes":
             {
                 final long base = command.path("base").asLong(-1);
