@@ -66,6 +66,12 @@ public final class TestDaemon implements AutoCloseable
         this.daemon = Daemon.start(config(substrate), stateDirectory);
     }
 
+    public TestDaemon(final Path stateDirectory, final DeviceConfig config) throws Daemon.StartException
+    {
+        this.stateDirectory = stateDirectory;
+        this.daemon = Daemon.start(config, stateDirectory);
+    }
+
     public static DeviceConfig config(final boolean substrate) throws ConfigException
     {
         return DeviceConfig.parse(("""

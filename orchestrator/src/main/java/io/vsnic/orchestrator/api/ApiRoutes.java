@@ -10,6 +10,7 @@ import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.cluster.ClusterNode;
 import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.DeviceController;
 import io.vsnic.orchestrator.model.Json;
@@ -49,23 +50,71 @@ public final class ApiRoutes
      */
     public ApiResponse handle(final ApiRequest request)
     {
+        ApiResponse response;
         try
         {
-            return route(request);
+            response = route(request);
         }
         catch (final ResourceException ex)
         {
-            return ApiResponse.error(ex);
+            response = ApiResponse.error(ex);
         }
         catch (final RuntimeException ex)
         {
             LOG.log(Level.ERROR, "internal error on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex, ex);
-            return ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
+            response = ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
+        }
+        return daemon.cluster() == null ? response : withClusterHeaders(response);
+    }
+
+    /**
+     * Cluster mode: every answer says which replicated state it reflects ({@code X-Vsnic-Applied-Index}: the
+     * Raft log index this device has applied; {@code X-Vsnic-Revision}: the desired-state revision) and
+     * the head this device knows ({@code X-Vsnic-Head}, absent when none).
+     */
+    private ApiResponse withClusterHeaders(final ApiResponse response)
+    {
+        final ClusterNode cluster = daemon.cluster();
+        final Map<String, String> headers = new java.util.LinkedHashMap<>(response.headers());
+        try
+        {
+            headers.put("X-Vsnic-Applied-Index", Long.toString(cluster.appliedIndex()));
+        }
+        catch (final java.io.IOException ex)
+        {
+            // closing: no index
+        }
+        headers.put("X-Vsnic-Revision", Long.toString(controller().state().revision()));
+        final String head = cluster.lastKnownHead();
+        if (head != null)
+        {
+            headers.put("X-Vsnic-Head", head);
+        }
+        return new ApiResponse(response.status(), response.contentType(), response.body(), headers);
+    }
+
+    /** {@code ?consistent=true} on a read: wait until this device has applied what the head had committed. */
+    private void consistency(final ApiRequest request)
+    {
+        if (!request.method().equals("GET") || !flag(request, "consistent") || daemon.cluster() == null)
+        {
+            return;
+        }
+        try
+        {
+            daemon.cluster().readBarrier();
+        }
+        catch (final ClusterNode.NoQuorumException ex)
+        {
+            final String head = daemon.cluster().lastKnownHead();
+            throw new ResourceException(503, "no_quorum", "consistent read refused: no head with a quorum is reachable (last known head: " +
+                (head == null ? "none" : head) + "): " + ex.getMessage(), null);
         }
     }
 
     private ApiResponse route(final ApiRequest request)
     {
+        consistency(request);
         final List<String> p = request.path();
         if (p.size() == 1 && p.get(0).equals("metrics"))
         {
@@ -83,6 +132,8 @@ public final class ApiRoutes
                     return methods(request, "GET") ? ApiResponse.json(200, views.status()) : notAllowed("GET");
                 case "topology":
                     return methods(request, "GET") ? ApiResponse.json(200, views.topology()) : notAllowed("GET");
+                case "cluster":
+                    return methods(request, "GET") ? ApiResponse.json(200, views.cluster()) : notAllowed("GET");
                 case "manifest":
                     return methods(request, "GET") ? ApiResponse.json(200, controller().state().toManifest()) : notAllowed("GET");
                 case "apply":

@@ -167,6 +167,14 @@ public final class ClusterNode implements AutoCloseable
         return parameters;
     }
 
+    /**
+     * @return true when Raft traffic runs over mutual TLS.
+     */
+    public boolean tls()
+    {
+        return options.tls() != null;
+    }
+
     public String name()
     {
         return options.name();

@@ -69,7 +69,7 @@ public final class LocalView
             }
             peerIds.add(member.id());
             local = local.with(Kind.PEER, new PeerResource(member.name(), member.id(), member.substrate(), member.publicKey(),
-                "none", "geneve", null, desired.revision()));
+                "none", "geneve", List.of(), desired.revision()));
         }
         // remotes: every vNIC on another member (reachable through a peer) in each network
         for (final NetworkResource network : desired.networks().values())

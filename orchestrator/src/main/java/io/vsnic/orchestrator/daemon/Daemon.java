@@ -11,12 +11,31 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.security.GeneralSecurityException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.vsnic.dataplane.pipeline.DataPlane;
 import io.vsnic.dataplane.pipeline.MemoryPort;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
 import io.vsnic.orchestrator.api.ApiServer;
+import io.vsnic.orchestrator.cluster.ClusterNode;
+import io.vsnic.orchestrator.cluster.ClusterState;
+import io.vsnic.orchestrator.cluster.ClusterTls;
+import io.vsnic.orchestrator.cluster.LocalView;
+import io.vsnic.orchestrator.cluster.Member;
+import io.vsnic.orchestrator.model.DesiredState;
+import io.vsnic.orchestrator.model.Json;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import io.vsnic.orchestrator.journal.Journal;
 import io.vsnic.orchestrator.model.ResourceException;
 
@@ -43,6 +62,14 @@ public final class Daemon implements AutoCloseable
     private DeviceController controller;
     private ApiServer api;
     private boolean closing;
+    private ClusterNode cluster;
+    private ExecutorService clusterApplier;
+    private Thread registrar;
+    private final AtomicReference<ClusterState> replicated = new AtomicReference<>();
+    private final AtomicBoolean reconcilePending = new AtomicBoolean();
+    private volatile long localRevision = -1;
+    private final AtomicLong clusterApplyErrors = new AtomicLong();
+    private volatile String lastClusterApplyError;
 
     private Daemon(final DeviceConfig config, final Path stateDirectory)
     {
@@ -126,6 +153,34 @@ public final class Daemon implements AutoCloseable
             dataPlane.overlayPort(substrate);
         }
         dataPlane.start();
+        if (config.cluster() != null)
+        {
+            startCluster(backends);
+        }
+        else
+        {
+            startStandalone(backends);
+        }
+        api = new ApiServer(this);
+        try
+        {
+            api.start(config.apiAddress());
+        }
+        catch (final IOException ex)
+        {
+            api = null;
+            throw new StartException("api: cannot listen on " + config.api().listen() + ": " + ex.getMessage(), ex);
+        }
+        if (cluster != null)
+        {
+            registrar = new Thread(this::register, "vsnic-cluster-register");
+            registrar.setDaemon(true);
+            registrar.start();
+        }
+    }
+
+    private void startStandalone(final VnicBackends backends) throws IOException, StartException
+    {
         controller = new DeviceController(config.device().name(), config.device().id(), journal,
             new Reconciler(dataPlane, backends), config.journal().snapshotEvery());
         try
@@ -139,16 +194,185 @@ public final class Daemon implements AutoCloseable
         }
         LOG.log(Level.INFO, "journal: replayed " + replay.entries().size() + " entries, revision " + controller.state().revision() +
             ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks");
-        api = new ApiServer(this);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // cluster mode
+
+    private void startCluster(final VnicBackends backends) throws IOException, StartException
+    {
+        final DeviceConfig.Cluster c = config.cluster();
+        controller = DeviceController.clustered(config.device().name(), config.device().id(), new Reconciler(dataPlane, backends),
+            this::submitToHead);
+        clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
+        final GrpcTlsConfig tls;
         try
         {
-            api.start(config.apiAddress());
+            tls = ClusterTls.forDevice(stateDirectory.resolve("cluster"), config.device().name(), c.tls());
         }
-        catch (final IOException ex)
+        catch (final IOException | GeneralSecurityException ex)
         {
-            api = null;
-            throw new StartException("api: cannot listen on " + config.api().listen() + ": " + ex.getMessage(), ex);
+            throw new StartException("cluster: " + ex.getMessage(), ex);
         }
+        cluster = new ClusterNode(new ClusterNode.Options(config.device().name(), c.name(), c.peers(), stateDirectory.resolve("raft"),
+            c.snapshotEvery(), c.requestTimeoutMs(), tls), this::replicated);
+        try
+        {
+            cluster.start();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new StartException("cluster: cannot start the Raft member on " + c.raft() + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Called on the Raft apply thread for every new replicated state: publish it, reconcile on the applier. */
+    private void replicated(final ClusterState state)
+    {
+        replicated.set(state);
+        controller.replicated(state.desired());
+        if (reconcilePending.compareAndSet(false, true))
+        {
+            try
+            {
+                clusterApplier.execute(this::reconcileLatest);
+            }
+            catch (final RejectedExecutionException ex)
+            {
+                reconcilePending.set(false);
+            }
+        }
+    }
+
+    private void reconcileLatest()
+    {
+        reconcilePending.set(false);
+        final ClusterState state = replicated.get();
+        if (state == null || state.desired().revision() == localRevision && localRevision >= 0 && !membersChanged(state))
+        {
+            return;
+        }
+        final DesiredState local = LocalView.derive(state, config.device().name(), config.device().id());
+        try
+        {
+            controller.reconcileLocal(local);
+            localRevision = local.revision();
+            lastMembers = state.members();
+        }
+        catch (final RuntimeException ex)
+        {
+            // the data plane keeps its last tables; the next replicated state tries again
+            clusterApplyErrors.incrementAndGet();
+            lastClusterApplyError = "revision " + local.revision() + ": " + ex.getMessage();
+            LOG.log(Level.WARNING, "cluster: this device cannot apply revision " + local.revision() + " (keeping revision " +
+                localRevision + "): " + ex.getMessage());
+        }
+    }
+
+    private volatile java.util.SortedMap<String, Member> lastMembers;
+
+    private boolean membersChanged(final ClusterState state)
+    {
+        return !state.members().equals(lastMembers);
+    }
+
+    private JsonNode submitToHead(final ObjectNode command)
+    {
+        if (cluster.head() == null)
+        {
+            throw noQuorum("no head is known right now (election running or this device is cut off)");
+        }
+        try
+        {
+            return cluster.submit(command);
+        }
+        catch (final ClusterNode.NoQuorumException ex)
+        {
+            throw noQuorum(ex.getMessage());
+        }
+    }
+
+    private ResourceException noQuorum(final String why)
+    {
+        final String head = cluster.lastKnownHead();
+        return new ResourceException(503, "no_quorum", "write refused: no head with a quorum is reachable from " +
+            config.device().name() + " (last known head: " + (head == null ? "none" : head) + "): " + why, null);
+    }
+
+    /** Records this device in the replicated membership (retries until a head accepts it). */
+    private void register()
+    {
+        final DeviceConfig.Cluster c = config.cluster();
+        final String raftHost = c.raft().substring(0, c.raft().lastIndexOf(':'));
+        final String bind = config.substrate().bindAddress();
+        final boolean wildcard = bind.equals("0.0.0.0") || bind.equals("::");
+        final String substrateEndpoint = substrate == null ? null : c.substrateEndpoint() != null ? c.substrateEndpoint() :
+            (wildcard ? raftHost : bind.indexOf(':') >= 0 ? "[" + bind + "]" : bind) + ":" + substrate.genevePort();
+        final String apiEndpoint = apiAddress().getAddress().getHostAddress() + ":" + apiAddress().getPort();
+        final Member me = new Member(config.device().name(), config.device().id(), c.raft(), apiEndpoint, substrateEndpoint, null);
+        while (!closing)
+        {
+            final ClusterState state = cluster.state();
+            if (me.equals(state.members().get(me.name())))
+            {
+                LOG.log(Level.INFO, "cluster: " + me.name() + " is a member (" + state.members().size() + " members)");
+                return;
+            }
+            try
+            {
+                final ObjectNode command = Json.mapper().createObjectNode().put("type", "member");
+                command.set("member", Json.mapper().valueToTree(me));
+                final JsonNode reply = cluster.submit(command);
+                if (!reply.path("ok").asBoolean())
+                {
+                    LOG.log(Level.ERROR, "cluster: membership refused: " + reply.path("message").asText());
+                    return;
+                }
+            }
+            catch (final ClusterNode.NoQuorumException ex)
+            {
+                try
+                {
+                    Thread.sleep(300);
+                }
+                catch (final InterruptedException ie)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * @return the cluster member, or null standalone.
+     */
+    public ClusterNode cluster()
+    {
+        return cluster;
+    }
+
+    /**
+     * @return the revision of the replicated state this device's data plane runs (cluster mode; -1 before the first).
+     */
+    public long localRevision()
+    {
+        return localRevision;
+    }
+
+    /**
+     * @return replicated states this device could not apply to its data plane (cluster mode).
+     */
+    public long clusterApplyErrors()
+    {
+        return clusterApplyErrors.get();
+    }
+
+    /**
+     * @return the last such error, or null.
+     */
+    public String lastClusterApplyError()
+    {
+        return lastClusterApplyError;
     }
 
     /**
@@ -247,6 +471,26 @@ public final class Daemon implements AutoCloseable
             if (api != null)
             {
                 api.close();
+            }
+            if (registrar != null)
+            {
+                registrar.interrupt();
+            }
+            if (cluster != null)
+            {
+                cluster.close();
+            }
+            if (clusterApplier != null)
+            {
+                clusterApplier.shutdown();
+                try
+                {
+                    clusterApplier.awaitTermination(10, TimeUnit.SECONDS);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
             }
             if (controller != null)
             {

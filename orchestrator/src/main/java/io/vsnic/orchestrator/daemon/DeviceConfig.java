@@ -96,8 +96,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param name              the cluster's name (the same on every member; the Raft group id derives from it).
      * @param raft              this device's Raft address host:port (gRPC).
      * @param peers             every voting member's Raft address by device name, this device included.
-     * @param substrateEndpoint this device's substrate endpoint as other devices reach it (default: the Raft
-     *                          host with the Geneve port).
+     * @param substrateEndpoint this device's substrate endpoint as other devices reach it (default: the substrate
+     *                          bind address, or the Raft host when that is a wildcard, with the Geneve port).
      * @param snapshotEvery     Raft log entries between snapshots (default 1000).
      * @param requestTimeoutMs  how long a write waits for the head before it fails with 503 (default 3000).
      * @param tls               Raft over mutual TLS with the device certificate in STATE_DIR/cluster (default true

@@ -228,6 +228,18 @@ public final class DeviceController
         return Json.mapper().writeValueAsBytes(document);
     }
 
+    /**
+     * Cluster mode: reconciles this device's data plane to the state derived for it from the
+     * replicated state (its own vNICs, derived peers and remotes). The whole local state is checked
+     * first; when it is refused, the data plane keeps its last tables and the error is thrown.
+     */
+    public synchronized void reconcileLocal(final DesiredState local)
+    {
+        validator.checkState(local, List.of(), Map.of());
+        final Reconciler.Prepared prepared = reconciler.prepare(local, Map.of());
+        reconciler.commit(prepared, local);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // writes
 
