@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ports): writes through any device, placement and derived remotes (VM to VM across devices with
  * no manual remotes or peers), losing the head during writes, and a device without a quorum.
  */
-class ClusterDaemonTest
+public class ClusterDaemonTest
 {
     @TempDir
     Path temp;
