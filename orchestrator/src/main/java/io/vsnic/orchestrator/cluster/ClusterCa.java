@@ -40,6 +40,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -217,7 +218,15 @@ public final class ClusterCa
         final StringWriter text = new StringWriter();
         try (JcaPEMWriter writer = new JcaPEMWriter(text))
         {
-            writer.writeObject(object);
+            if (object instanceof PrivateKey key)
+            {
+                // PKCS#8 ("PRIVATE KEY"): OpenSSL, the JDK and gRPC's Netty read it
+                writer.writeObject(new JcaPKCS8Generator(key, null));
+            }
+            else
+            {
+                writer.writeObject(object);
+            }
         }
         return text.toString();
     }
@@ -257,7 +266,7 @@ public final class ClusterCa
             final JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
             if (object instanceof PEMKeyPair pair)
             {
-                return converter.getKeyPair(pair).getPrivate();
+                return converter.getPrivateKey(pair.getPrivateKeyInfo());
             }
             if (object instanceof PrivateKeyInfo info)
             {

@@ -126,13 +126,16 @@ public final class ClusterNode implements AutoCloseable
             .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
             .build();
         server.start();
+        final ClientId clientId = ClientId.randomId();
         client = RaftClient.newBuilder()
             .setProperties(properties)
             .setParameters(parameters)
             .setRaftGroup(group)
-            .setClientId(ClientId.randomId())
-            .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), properties))
-            .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+            // ask this device's own member first: it always answers, and names the head when it is not
+            .setLeaderId(RaftPeerId.valueOf(options.name()))
+            .setClientId(clientId)
+            .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(clientId, properties))
+            .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
             .build();
         LOG.log(Level.INFO, "cluster " + options.cluster() + ": member " + options.name() + " started on " +
             options.peers().get(options.name()) + (existing ? " (recovered)" : " (new storage)") + ", peers " + options.peers().keySet());
@@ -146,6 +149,10 @@ public final class ClusterNode implements AutoCloseable
         final int colon = address.lastIndexOf(':');
         GrpcConfigKeys.Server.setHost(properties, address.substring(0, colon).replace("[", "").replace("]", ""));
         GrpcConfigKeys.Server.setPort(properties, Integer.parseInt(address.substring(colon + 1)));
+        // election timeouts: Ratis' defaults (150..300 ms) made leaders step down on this 2-core machine under
+        // load and during TLS handshakes; 500..1000 ms keeps failover near a second
+        RaftServerConfigKeys.Rpc.setTimeoutMin(properties, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(properties, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, options.snapshotEvery());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
@@ -269,16 +276,41 @@ public final class ClusterNode implements AutoCloseable
      */
     public JsonNode submit(final ObjectNode command) throws NoQuorumException
     {
-        final RaftClientReply reply;
+        final Message message;
         try
         {
-            reply = client.io().send(Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(command))));
+            message = Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(command)));
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final IOException ex)
         {
-            throw new NoQuorumException("no head with a quorum answered: " + ex.getMessage(), ex);
+            throw new IllegalArgumentException(ex);
         }
-        return parse(reply);
+        return parse(await(client.async().send(message), "the write"));
+    }
+
+    /** Waits for a reply at most the request timeout: a device that cannot reach a quorum answers fast. */
+    private RaftClientReply await(final java.util.concurrent.CompletableFuture<RaftClientReply> future, final String what)
+        throws NoQuorumException
+    {
+        try
+        {
+            return future.get(options.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+        }
+        catch (final java.util.concurrent.TimeoutException ex)
+        {
+            future.cancel(true);
+            throw new NoQuorumException("no head with a quorum answered " + what + " within " + options.requestTimeoutMs() +
+                " ms (if a head still commits it, it is applied everywhere)", ex);
+        }
+        catch (final java.util.concurrent.ExecutionException ex)
+        {
+            throw new NoQuorumException("no head with a quorum answered: " + ex.getCause().getMessage(), ex.getCause());
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new NoQuorumException("interrupted", ex);
+        }
     }
 
     private static JsonNode parse(final RaftClientReply reply) throws NoQuorumException
@@ -306,16 +338,8 @@ public final class ClusterNode implements AutoCloseable
      */
     public long readBarrier() throws NoQuorumException
     {
-        final RaftClientReply reply;
-        try
-        {
-            reply = client.io().sendReadOnly(Message.valueOf("index"));
-        }
-        catch (final IOException | RuntimeException ex)
-        {
-            throw new NoQuorumException("no head with a quorum answered: " + ex.getMessage(), ex);
-        }
-        final long target = parse(reply).path("appliedIndex").asLong();
+        final long target = parse(await(client.async().sendReadOnly(Message.valueOf("index")), "the read barrier"))
+            .path("appliedIndex").asLong();
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs());
         try
         {

@@ -68,6 +68,15 @@ public class ClusterDaemonTest
                 peers.put("edge-" + i, "127.0.0." + i + ":" + socket.getLocalPort());
             }
         }
+        if (tls.equals("true"))
+        {
+            // what `vsnic cluster init` and `join` leave in each state directory: the CA's certificate and a device certificate
+            final ClusterCa ca = ClusterCa.create(temp.resolve("ca"), "test");
+            for (final String name : peers.keySet())
+            {
+                ca.issueInto(temp.resolve(name).resolve("cluster"), name, List.of(peers.get(name).substring(0, peers.get(name).indexOf(':'))));
+            }
+        }
         int id = 1;
         for (final String name : peers.keySet())
         {
@@ -195,7 +204,8 @@ public class ClusterDaemonTest
     @Test
     void shouldKeepEveryAcknowledgedWriteWhenTheHeadDiesDuringWrites() throws Exception
     {
-        startThree("false");
+        startThree("true");
+        assertTrue(daemons.get(0).daemon.cluster().tls());
         final TestDaemon head = head(daemons);
         final TestDaemon writer = daemons.stream().filter(d -> d != head).findFirst().orElseThrow();
         final List<String> acknowledged = new ArrayList<>();
@@ -266,7 +276,10 @@ public class ClusterDaemonTest
         final long ms = (System.nanoTime() - started) / 1_000_000;
         assertEquals(503, refused.status(), refused.body());
         assertEquals("no_quorum", refused.errorCode());
-        assertTrue(refused.json().path("error").path("message").asText().contains(headName), refused.body());
+        final String lastKnown = lonely.daemon.cluster().lastKnownHead();
+        assertNotNull(lastKnown, "the device remembers the head it last knew");
+        assertTrue(refused.json().path("error").path("message").asText().contains("last known head: " + lastKnown), refused.body());
+        assertTrue(List.of("edge-1", "edge-2", "edge-3").contains(lastKnown), lastKnown + " (before: " + headName + ")");
         System.out.println("cluster: write without quorum refused with 503 in " + ms + " ms");
         // reads still served locally with the last applied state; the data plane keeps its tables
         expect(200, lonely.get("/v1/networks/blue"));
