@@ -142,6 +142,10 @@ public final class ApiRoutes
                     break;
             }
         }
+        if (p.size() >= 3 && p.get(1).equals("cluster"))
+        {
+            return cluster(request, p);
+        }
         final Kind kind = p.size() >= 2 ? Kind.ofCollection(p.get(1)) : null;
         if (kind == null)
         {
@@ -170,6 +174,40 @@ public final class ApiRoutes
         if (p.size() == 4 && kind == Kind.NETWORK && (p.get(3).equals("routes") || p.get(3).equals("remotes")))
         {
             return p.get(3).equals("routes") ? routes(request, key) : remotes(request, key);
+        }
+        return notFound(request);
+    }
+
+    private ApiResponse cluster(final ApiRequest request, final List<String> p)
+    {
+        if (p.size() == 3 && p.get(2).equals("tokens"))
+        {
+            if (!methods(request, "POST"))
+            {
+                return notAllowed("POST");
+            }
+            final com.fasterxml.jackson.databind.JsonNode body = request.body().length == 0 ? null : Json.read(request.body(),
+                com.fasterxml.jackson.databind.JsonNode.class);
+            final long ttl = body == null || !body.has("ttlSeconds") ? 600 : body.get("ttlSeconds").asLong();
+            return ApiResponse.json(201, daemon.issueJoinToken(ttl));
+        }
+        if (p.size() == 3 && p.get(2).equals("join"))
+        {
+            if (!methods(request, "POST"))
+            {
+                return notAllowed("POST");
+            }
+            requireJson(request);
+            return ApiResponse.json(200, daemon.admit(Json.read(request.body(), com.fasterxml.jackson.databind.JsonNode.class)));
+        }
+        if (p.size() == 4 && p.get(2).equals("members"))
+        {
+            if (!methods(request, "DELETE"))
+            {
+                return notAllowed("DELETE");
+            }
+            daemon.removeMember(p.get(3));
+            return ApiResponse.noContent();
         }
         return notFound(request);
     }

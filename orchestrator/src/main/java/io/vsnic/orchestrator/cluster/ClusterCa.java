@@ -240,6 +240,26 @@ public final class ClusterCa
     }
 
     /**
+     * @return the certificate in PEM text (alias of {@link #parseCertificate}).
+     */
+    public static X509Certificate readCertificateText(final String pem) throws IOException, GeneralSecurityException
+    {
+        return parseCertificate(pem);
+    }
+
+    /**
+     * Stores a joining device's identity: {@code device.key} (0600), {@code device.crt}, {@code ca.crt}.
+     */
+    public static void store(final Path directory, final PrivateKey key, final String certificatePem, final String caPem)
+        throws IOException
+    {
+        Files.createDirectories(directory);
+        writeSecret(directory.resolve(DEVICE_KEY), pem(key));
+        write(directory.resolve(DEVICE_CERT), certificatePem);
+        write(directory.resolve(CA_CERT), caPem);
+    }
+
+    /**
      * @return the certificate in PEM text.
      */
     public static X509Certificate parseCertificate(final String pem) throws IOException, GeneralSecurityException
@@ -252,6 +272,22 @@ public final class ClusterCa
                 throw new IOException("not a PEM certificate");
             }
             return convert(holder);
+        }
+    }
+
+    /**
+     * @return the public key in PEM text ("PUBLIC KEY", SubjectPublicKeyInfo).
+     */
+    public static PublicKey parsePublicKey(final String pem) throws IOException
+    {
+        try (PEMParser parser = new PEMParser(new StringReader(pem)))
+        {
+            final Object object = parser.readObject();
+            if (!(object instanceof org.bouncycastle.asn1.x509.SubjectPublicKeyInfo info))
+            {
+                throw new IOException("not a PEM public key");
+            }
+            return new JcaPEMKeyConverter().getPublicKey(info);
         }
     }
 

@@ -53,6 +53,7 @@ public final class ClusterNode implements AutoCloseable
     private RaftClient client;
     private RaftGroup group;
     private volatile String lastKnownHead;
+    private boolean joining;
 
     /**
      * @param name            this device's name (its Raft peer id).
@@ -64,8 +65,16 @@ public final class ClusterNode implements AutoCloseable
      * @param tls             TLS (mutual, with device certificates) for all Raft traffic, or null for plaintext.
      */
     public record Options(String name, String cluster, Map<String, String> peers, Path storage, long snapshotEvery,
-        long requestTimeoutMs, GrpcTlsConfig tls)
+        long requestTimeoutMs, GrpcTlsConfig tls, boolean join)
     {
+        /**
+         * Options of a founding member (not joining an existing group).
+         */
+        public Options(final String name, final String cluster, final Map<String, String> peers, final Path storage,
+            final long snapshotEvery, final long requestTimeoutMs, final GrpcTlsConfig tls)
+        {
+            this(name, cluster, peers, storage, snapshotEvery, requestTimeoutMs, tls, false);
+        }
     }
 
     /** The cluster has no head that this device can reach (no quorum, or a partition); nothing was written. */
@@ -117,9 +126,11 @@ public final class ClusterNode implements AutoCloseable
         final Parameters parameters = parameters();
         Files.createDirectories(options.storage());
         final boolean existing = Files.isDirectory(options.storage().resolve(group.getGroupId().getUuid().toString()));
+        // a joining device starts with no configuration and waits for the head to add it (addVoter)
+        joining = options.join() && !existing;
         server = RaftServer.newBuilder()
             .setServerId(RaftPeerId.valueOf(options.name()))
-            .setGroup(group)
+            .setGroup(joining ? RaftGroup.valueOf(group.getGroupId()) : group)
             .setProperties(properties)
             .setParameters(parameters)
             .setStateMachine(stateMachine)
@@ -130,9 +141,10 @@ public final class ClusterNode implements AutoCloseable
         client = RaftClient.newBuilder()
             .setProperties(properties)
             .setParameters(parameters)
-            .setRaftGroup(group)
+            .setRaftGroup(joining ? RaftGroup.valueOf(group.getGroupId(), peers.stream()
+                .filter(p -> !p.getId().toString().equals(options.name())).toList()) : group)
             // ask this device's own member first: it always answers, and names the head when it is not
-            .setLeaderId(RaftPeerId.valueOf(options.name()))
+            .setLeaderId(joining ? null : RaftPeerId.valueOf(options.name()))
             .setClientId(clientId)
             .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(clientId, properties))
             .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
@@ -365,6 +377,62 @@ public final class ClusterNode implements AutoCloseable
         catch (final IOException ex)
         {
             throw new NoQuorumException("closed", ex);
+        }
+    }
+
+    /**
+     * @return the voting members by name with their Raft addresses, as this device's Raft configuration holds them.
+     */
+    public Map<String, String> voters() throws IOException
+    {
+        final Map<String, String> voters = new java.util.TreeMap<>();
+        division().getRaftConf().getCurrentPeers().forEach(p -> voters.put(p.getId().toString(), p.getAddress()));
+        return voters;
+    }
+
+    /**
+     * Joining device: asks the head to add this device to the voters (the head copies the log or a
+     * snapshot to it first). Idempotent.
+     *
+     * @throws NoQuorumException when no head accepted the change in time.
+     */
+    public void joinVoters() throws NoQuorumException
+    {
+        final List<RaftPeer> peers = new ArrayList<>();
+        options.peers().forEach((name, address) -> peers.add(RaftPeer.newBuilder().setId(name).setAddress(address).build()));
+        setConfiguration(peers);
+    }
+
+    /**
+     * Takes a device out of the voters (the state machine's membership record is removed separately).
+     */
+    public void removeVoter(final String name) throws IOException
+    {
+        final List<RaftPeer> peers = new ArrayList<>(division().getRaftConf().getCurrentPeers());
+        if (!peers.removeIf(p -> p.getId().toString().equals(name)))
+        {
+            return;
+        }
+        setConfiguration(peers);
+    }
+
+    private void setConfiguration(final List<RaftPeer> peers) throws NoQuorumException
+    {
+        try
+        {
+            final RaftClientReply reply = client.admin().setConfiguration(peers);
+            if (!reply.isSuccess())
+            {
+                throw new NoQuorumException("the head refused the configuration change: " + reply.getException(), reply.getException());
+            }
+        }
+        catch (final IOException ex)
+        {
+            if (ex instanceof NoQuorumException n)
+            {
+                throw n;
+            }
+            throw new NoQuorumException("the configuration change failed: " + ex.getMessage(), ex);
         }
     }
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.security.GeneralSecurityException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -28,7 +29,9 @@ import io.vsnic.dataplane.pipeline.DataPlane;
 import io.vsnic.dataplane.pipeline.MemoryPort;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
 import io.vsnic.orchestrator.api.ApiServer;
+import io.vsnic.orchestrator.cluster.ClusterCa;
 import io.vsnic.orchestrator.cluster.ClusterNode;
+import io.vsnic.orchestrator.cluster.JoinTokens;
 import io.vsnic.orchestrator.cluster.ClusterState;
 import io.vsnic.orchestrator.cluster.ClusterTls;
 import io.vsnic.orchestrator.cluster.LocalView;
@@ -215,7 +218,7 @@ public final class Daemon implements AutoCloseable
             throw new StartException("cluster: " + ex.getMessage(), ex);
         }
         cluster = new ClusterNode(new ClusterNode.Options(config.device().name(), c.name(), c.peers(), stateDirectory.resolve("raft"),
-            c.snapshotEvery(), c.requestTimeoutMs(), tls), this::replicated);
+            c.snapshotEvery(), c.requestTimeoutMs(), tls, c.join()), this::replicated);
         try
         {
             cluster.start();
@@ -310,6 +313,34 @@ public final class Daemon implements AutoCloseable
             (wildcard ? raftHost : bind.indexOf(':') >= 0 ? "[" + bind + "]" : bind) + ":" + substrate.genevePort();
         final String apiEndpoint = apiAddress().getAddress().getHostAddress() + ":" + apiAddress().getPort();
         final Member me = new Member(config.device().name(), config.device().id(), c.raft(), apiEndpoint, substrateEndpoint, null);
+        if (c.join())
+        {
+            while (!closing)
+            {
+                try
+                {
+                    if (cluster.voters().containsKey(me.name()))
+                    {
+                        break;
+                    }
+                    cluster.joinVoters();
+                    LOG.log(Level.INFO, "cluster: " + me.name() + " added to the voters");
+                    break;
+                }
+                catch (final IOException ex)
+                {
+                    LOG.log(Level.INFO, "cluster: waiting to be added to the voters: " + ex.getMessage());
+                    try
+                    {
+                        Thread.sleep(500);
+                    }
+                    catch (final InterruptedException ie)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
         while (!closing)
         {
             final ClusterState state = cluster.state();
@@ -340,6 +371,157 @@ public final class Daemon implements AutoCloseable
                     return;
                 }
             }
+        }
+    }
+
+    private final JoinTokens tokens = new JoinTokens();
+
+    private Path clusterDirectory()
+    {
+        return stateDirectory.resolve("cluster");
+    }
+
+    private void requireCluster()
+    {
+        if (cluster == null)
+        {
+            throw ResourceException.conflict("not_clustered", null, "this device is standalone (no cluster section in its configuration)");
+        }
+    }
+
+    /**
+     * Issues a single-use join token ({@code POST /v1/cluster/tokens}); only on the device that holds the CA key.
+     *
+     * @return {@code {"token": T, "expiresAt": ISO-8601}}.
+     */
+    public ObjectNode issueJoinToken(final long ttlSeconds)
+    {
+        requireCluster();
+        if (!Files.exists(clusterDirectory().resolve(ClusterCa.CA_KEY)))
+        {
+            throw ResourceException.conflict("no_ca", null, config.device().name() + " does not hold the cluster CA key " +
+                "(only the device that ran `vsnic cluster init` does)");
+        }
+        if (ttlSeconds < 1 || ttlSeconds > JoinTokens.MAX_TTL_SECONDS)
+        {
+            throw ResourceException.invalid("ttlSeconds", "ttlSeconds must be in 1.." + JoinTokens.MAX_TTL_SECONDS + ": " + ttlSeconds);
+        }
+        final long now = System.currentTimeMillis();
+        final ObjectNode reply = Json.mapper().createObjectNode();
+        reply.put("token", tokens.issue(ttlSeconds, now));
+        reply.put("expiresAt", java.time.Instant.ofEpochMilli(now + ttlSeconds * 1000).toString());
+        return reply;
+    }
+
+    /**
+     * Admits a device ({@code POST /v1/cluster/join}): checks and uses up the token, certifies the
+     * device's public key with the cluster CA and answers with the certificates and the cluster
+     * configuration the device starts with. The device asks to become a voter when it starts.
+     *
+     * @param request {@code {"token", "device", "id", "raft", "publicKey" (PEM)}}.
+     */
+    public ObjectNode admit(final JsonNode request)
+    {
+        requireCluster();
+        final String device = text(request, "device");
+        final String raft = text(request, "raft");
+        final String publicKeyPem = text(request, "publicKey");
+        if (!request.path("id").canConvertToInt())
+        {
+            throw ResourceException.missing("id");
+        }
+        final int id = request.get("id").asInt();
+        if (!io.vsnic.orchestrator.model.Validator.NAME.matcher(device).matches())
+        {
+            throw ResourceException.invalid("device", "device must be 1..63 characters of letters, digits, '.', '_', '-': " + device);
+        }
+        final int colon = raft.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw ResourceException.invalid("raft", "raft must be host:port: " + raft);
+        }
+        final ClusterCa ca;
+        try
+        {
+            ca = ClusterCa.load(clusterDirectory());
+        }
+        catch (final IOException | GeneralSecurityException ex)
+        {
+            throw ResourceException.conflict("no_ca", null, ex.getMessage());
+        }
+        if (!tokens.consume(text(request, "token"), System.currentTimeMillis()))
+        {
+            throw new ResourceException(403, "invalid_token", "the join token is unknown, used or expired (issue one with `vsnic cluster token`)",
+                "token");
+        }
+        final ClusterState state = cluster.state();
+        for (final Member member : state.members().values())
+        {
+            if (member.name().equals(device) || member.id() == id)
+            {
+                throw ResourceException.conflict("already_member", "device", "the cluster already has device " + member.name() +
+                    " with id " + member.id());
+            }
+        }
+        final Map<String, String> voters;
+        final String certificate;
+        try
+        {
+            voters = new java.util.TreeMap<>(cluster.voters());
+            final java.security.PublicKey key = ClusterCa.parsePublicKey(publicKeyPem);
+            certificate = ClusterCa.pem(ca.issue(device, key, List.of(raft.substring(0, colon).replace("[", "").replace("]", ""))));
+        }
+        catch (final IOException | GeneralSecurityException | RuntimeException ex)
+        {
+            throw ResourceException.invalid("publicKey", "cannot certify the public key: " + ex.getMessage());
+        }
+        voters.put(device, raft);
+        final ObjectNode reply = Json.mapper().createObjectNode();
+        try
+        {
+            reply.put("caCertificate", ClusterCa.pem(ca.certificate()));
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+        reply.put("certificate", certificate);
+        final ObjectNode c = reply.putObject("cluster");
+        c.put("name", config.cluster().name());
+        c.set("peers", Json.mapper().valueToTree(voters));
+        LOG.log(Level.INFO, "cluster: admitted " + device + " (id " + id + ", raft " + raft + ")");
+        return reply;
+    }
+
+    private static String text(final JsonNode request, final String field)
+    {
+        if (request == null || !request.hasNonNull(field) || !request.get(field).isTextual())
+        {
+            throw ResourceException.missing(field);
+        }
+        return request.get(field).asText();
+    }
+
+    /**
+     * Takes a device out of the cluster ({@code DELETE /v1/cluster/members/{name}}): its membership
+     * record (refused while vNICs live on it), then its vote.
+     */
+    public void removeMember(final String name)
+    {
+        requireCluster();
+        final ObjectNode command = Json.mapper().createObjectNode().put("type", "remove").put("name", name);
+        final JsonNode reply = submitToHead(command);
+        if (!reply.path("ok").asBoolean())
+        {
+            throw new ResourceException(reply.path("status").asInt(409), reply.path("code").asText(), reply.path("message").asText(), null);
+        }
+        try
+        {
+            cluster.removeVoter(name);
+        }
+        catch (final IOException ex)
+        {
+            throw noQuorum("the member record is removed but its vote could not be: " + ex.getMessage());
         }
     }
 

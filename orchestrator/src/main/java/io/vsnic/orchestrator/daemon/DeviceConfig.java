@@ -102,9 +102,11 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param requestTimeoutMs  how long a write waits for the head before it fails with 503 (default 3000).
      * @param tls               Raft over mutual TLS with the device certificate in STATE_DIR/cluster (default true
      *                          when that directory holds one).
+     * @param join              this device joins an existing cluster ({@code vsnic cluster join} writes it): on its
+     *                          first start it asks the head to add it to the voters.
      */
     public record Cluster(String name, String raft, java.util.Map<String, String> peers, String substrateEndpoint,
-        Integer snapshotEvery, Integer requestTimeoutMs, Boolean tls)
+        Integer snapshotEvery, Integer requestTimeoutMs, Boolean tls, Boolean join)
     {
     }
 
@@ -281,7 +283,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
             throw new ConfigException("cluster.requestTimeoutMs", "must be in 100..60000: " + timeout);
         }
         return new Cluster(cluster.name(), cluster.raft(), java.util.Collections.unmodifiableMap(peers), cluster.substrateEndpoint(),
-            every, timeout, cluster.tls());
+            every, timeout, cluster.tls(), Boolean.TRUE.equals(cluster.join()));
     }
 
     private static int port(final String field, final Integer value, final int fallback) throws ConfigException
