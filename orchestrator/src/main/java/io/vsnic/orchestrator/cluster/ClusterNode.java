@@ -46,6 +46,13 @@ import org.apache.ratis.util.TimeDuration;
 public final class ClusterNode implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(ClusterNode.class.getName());
+    /** Ratis logs every election step and every client redirect at INFO; keep its warnings only. */
+    private static final java.util.logging.Logger RATIS = java.util.logging.Logger.getLogger("org.apache.ratis");
+
+    static
+    {
+        RATIS.setLevel(java.util.logging.Level.WARNING);
+    }
 
     private final Options options;
     private final ClusterStateMachine stateMachine;
