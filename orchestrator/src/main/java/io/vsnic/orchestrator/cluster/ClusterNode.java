@@ -60,6 +60,13 @@ public final class ClusterNode implements AutoCloseable
     private RaftClient client;
     private RaftGroup group;
     private volatile String lastKnownHead;
+    /** Threads for client calls; a call that outlives its caller's timeout ends with the retry policy. */
+    private final java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newCachedThreadPool(r ->
+    {
+        final Thread thread = new Thread(r, "vsnic-raft-client");
+        thread.setDaemon(true);
+        return thread;
+    });
     private boolean joining;
 
     /**
@@ -304,7 +311,43 @@ public final class ClusterNode implements AutoCloseable
         {
             throw new IllegalArgumentException(ex);
         }
-        return parse(await(client.async().send(message), "the write"));
+        return parse(await(blocking(() -> client.io().send(message)), "the write"));
+    }
+
+    /** A Ratis call that may throw IOException. */
+    @FunctionalInterface
+    private interface Call
+    {
+        RaftClientReply call() throws IOException;
+    }
+
+    /**
+     * Runs a blocking client call on the client pool. (Not Ratis' async API: its ordered sliding
+     * window closes for good after one failed request, so one write without quorum would make every
+     * later write fail.)
+     */
+    private java.util.concurrent.CompletableFuture<RaftClientReply> blocking(final Call call)
+    {
+        final java.util.concurrent.CompletableFuture<RaftClientReply> future = new java.util.concurrent.CompletableFuture<>();
+        try
+        {
+            callers.execute(() ->
+            {
+                try
+                {
+                    future.complete(call.call());
+                }
+                catch (final IOException | RuntimeException ex)
+                {
+                    future.completeExceptionally(ex);
+                }
+            });
+        }
+        catch (final java.util.concurrent.RejectedExecutionException ex)
+        {
+            future.completeExceptionally(new IOException("the cluster member is closed"));
+        }
+        return future;
     }
 
     /** Waits for a reply at most the request timeout: a device that cannot reach a quorum answers fast. */
@@ -357,7 +400,7 @@ public final class ClusterNode implements AutoCloseable
      */
     public long readBarrier() throws NoQuorumException
     {
-        final long target = parse(await(client.async().sendReadOnly(Message.valueOf("index")), "the read barrier"))
+        final long target = parse(await(blocking(() -> client.io().sendReadOnly(Message.valueOf("index"))), "the read barrier"))
             .path("appliedIndex").asLong();
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs());
         try
@@ -449,6 +492,7 @@ public final class ClusterNode implements AutoCloseable
     @Override
     public void close()
     {
+        callers.shutdownNow();
         try
         {
             if (client != null)

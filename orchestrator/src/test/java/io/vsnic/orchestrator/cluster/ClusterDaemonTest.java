@@ -161,6 +161,10 @@ public class ClusterDaemonTest
         assertEquals(3, view.get("members").size());
         assertEquals(head.daemon.config().device().name(), view.get("head").asText());
         assertEquals(view.get("revision").asLong(), view.get("dataplaneRevision").asLong());
+        final String metrics = b.get("/metrics").body();
+        assertTrue(metrics.contains("\nvsnic_cluster_head 0\n") && metrics.contains("\nvsnic_cluster_members 3\n") &&
+            metrics.contains("\nvsnic_cluster_apply_errors_total 0\n"), metrics);
+        assertTrue(head.get("/metrics").body().contains("\nvsnic_cluster_head 1\n"));
     }
 
     static void assertForwardsAcross(final TestDaemon fromDevice, final String from, final TestDaemon toDevice, final String to,

@@ -158,6 +158,13 @@ class ClusterNodeTest
         final long failedMs = (System.nanoTime() - started) / 1_000_000;
         assertTrue(failedMs < 30_000, "failed after " + failedMs + " ms");
         assertEquals(0, alone.state().desired().revision());
+        // once the others are up, the same member writes again (a failed request does not break its client)
+        start("edge-2", peers, 1000);
+        start("edge-3", peers, 1000);
+        head(nodes);
+        final JsonNode reply = alone.submit(network(0, "blue", 100));
+        assertTrue(reply.path("ok").asBoolean(), reply.toString());
+        await("the write applied on edge-1", 5000, () -> alone.state().desired().revision() == 1);
     }
 
     @Test
