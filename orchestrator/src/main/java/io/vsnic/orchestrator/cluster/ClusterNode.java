@@ -54,10 +54,17 @@ public final class ClusterNode implements AutoCloseable
         RATIS.setLevel(java.util.logging.Level.WARNING);
     }
 
+    /** Shortest election timeout (a follower that hears nothing for this long may start an election). */
+    public static final long ELECTION_TIMEOUT_MIN_MS = 500;
+    /** Longest election timeout. */
+    public static final long ELECTION_TIMEOUT_MAX_MS = 1000;
+
     private final Options options;
     private final ClusterStateMachine stateMachine;
     private RaftServer server;
-    private RaftClient client;
+    private volatile RaftClient client;
+    private RaftProperties properties;
+    private Parameters parameters;
     private RaftGroup group;
     private volatile String lastKnownHead;
     /** Threads for client calls; a call that outlives its caller's timeout ends with the retry policy. */
@@ -151,20 +158,31 @@ public final class ClusterNode implements AutoCloseable
             .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
             .build();
         server.start();
+        this.properties = properties;
+        this.parameters = parameters;
+        client = newClient(joining ? RaftGroup.valueOf(group.getGroupId(), peers.stream()
+            .filter(p -> !p.getId().toString().equals(options.name())).toList()) : group, !joining);
+        LOG.log(Level.INFO, "cluster " + options.cluster() + ": member " + options.name() + " started on " +
+            options.peers().get(options.name()) + (existing ? " (recovered)" : " (new storage)") + ", peers " + options.peers().keySet());
+    }
+
+    /**
+     * A client over a group. Asking this device's own member first ({@code viaSelf}) always gets an
+     * answer while it runs, naming the head and the current voters when it is not the head itself, so
+     * the client follows configuration changes.
+     */
+    private RaftClient newClient(final RaftGroup over, final boolean viaSelf)
+    {
         final ClientId clientId = ClientId.randomId();
-        client = RaftClient.newBuilder()
+        return RaftClient.newBuilder()
             .setProperties(properties)
             .setParameters(parameters)
-            .setRaftGroup(joining ? RaftGroup.valueOf(group.getGroupId(), peers.stream()
-                .filter(p -> !p.getId().toString().equals(options.name())).toList()) : group)
-            // ask this device's own member first: it always answers, and names the head when it is not
-            .setLeaderId(joining ? null : RaftPeerId.valueOf(options.name()))
+            .setRaftGroup(over)
+            .setLeaderId(viaSelf ? RaftPeerId.valueOf(options.name()) : null)
             .setClientId(clientId)
             .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(clientId, properties))
             .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
             .build();
-        LOG.log(Level.INFO, "cluster " + options.cluster() + ": member " + options.name() + " started on " +
-            options.peers().get(options.name()) + (existing ? " (recovered)" : " (new storage)") + ", peers " + options.peers().keySet());
     }
 
     private RaftProperties properties()
@@ -177,8 +195,8 @@ public final class ClusterNode implements AutoCloseable
         GrpcConfigKeys.Server.setPort(properties, Integer.parseInt(address.substring(colon + 1)));
         // election timeouts: Ratis' defaults (150..300 ms) made leaders step down on this 2-core machine under
         // load and during TLS handshakes; 500..1000 ms keeps failover near a second
-        RaftServerConfigKeys.Rpc.setTimeoutMin(properties, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(properties, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMin(properties, TimeDuration.valueOf(ELECTION_TIMEOUT_MIN_MS, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(properties, TimeDuration.valueOf(ELECTION_TIMEOUT_MAX_MS, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, options.snapshotEvery());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
@@ -451,6 +469,17 @@ public final class ClusterNode implements AutoCloseable
         final List<RaftPeer> peers = new ArrayList<>();
         options.peers().forEach((name, address) -> peers.add(RaftPeer.newBuilder().setId(name).setAddress(address).build()));
         setConfiguration(peers);
+        // from now on go through this device's own member (the joining client knew only the old voters)
+        final RaftClient old = client;
+        client = newClient(RaftGroup.valueOf(group.getGroupId(), peers), true);
+        try
+        {
+            old.close();
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "cluster: closing the joining client: " + ex);
+        }
     }
 
     /**

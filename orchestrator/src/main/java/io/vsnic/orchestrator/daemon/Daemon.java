@@ -281,9 +281,24 @@ public final class Daemon implements AutoCloseable
 
     private JsonNode submitToHead(final ObjectNode command)
     {
-        if (cluster.head() == null)
+        // during an election no head is known for up to one election timeout: wait that long, not longer
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ClusterNode.ELECTION_TIMEOUT_MAX_MS);
+        while (cluster.head() == null)
         {
-            throw noQuorum("no head is known right now (election running or this device is cut off)");
+            if (System.nanoTime() > deadline)
+            {
+                throw noQuorum("no head known for " + ClusterNode.ELECTION_TIMEOUT_MAX_MS + " ms (this device is cut off, " +
+                    "or a majority is down)");
+            }
+            try
+            {
+                Thread.sleep(10);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw noQuorum("interrupted");
+            }
         }
         try
         {

@@ -26,8 +26,8 @@ import picocli.CommandLine;
 /**
  * The cluster life cycle through the CLI: {@code cluster init} on the first device (CA, key 0600),
  * {@code cluster token} there, {@code cluster join} on a second device (single-use token, certificates,
- * configuration), the second daemon becoming a voter over TLS, {@code cluster status}, and
- * {@code cluster remove}.
+ * configuration), the joined daemons becoming voters over TLS, {@code cluster status}, losing the
+ * first device (head and CA holder), and {@code cluster remove} of it.
  */
 class ClusterCliTest
 {
@@ -73,7 +73,7 @@ class ClusterCliTest
     @Test
     void shouldInitIssueATokenJoinReportAndRemove() throws Exception
     {
-        final var ports = ClusterNodeTest.peers(2);
+        final var ports = ClusterNodeTest.peers(3);
         final Path config1 = config("edge-1", 1, ports.get("edge-1"));
         final Path state1 = temp.resolve("state-1");
         final Run init = cli("cluster", "init", "--config", config1.toString(), "--state-dir", state1.toString());
@@ -105,7 +105,7 @@ class ClusterCliTest
         assertTrue(joined.cluster().join());
 
         // the token was single-use
-        final Path config3 = config("edge-3", 3, "127.0.0.3:1");
+        final Path config3 = config("edge-3", 3, ports.get("edge-3"));
         final Run again = cli("cluster", "join", "--token", secret, "--config", config3.toString(), "--state-dir",
             temp.resolve("state-3").toString(), one.base());
         assertEquals(1, again.exit());
@@ -143,22 +143,46 @@ class ClusterCliTest
         assertEquals(0, table.exit(), table.err());
         assertTrue(table.out().contains("head edge-1") && table.out().contains("edge-2"), table.out());
 
-        final Run remove = cli("cluster", "remove", "edge-2", "--api", one.base());
+        // a third device joins with a fresh token
+        final Run token3 = cli("cluster", "token", "--api", one.base());
+        assertEquals(0, cli("cluster", "join", "--token", token3.out().trim(), "--config", config3.toString(), "--state-dir",
+            temp.resolve("state-3").toString(), one.base()).exit());
+        final TestDaemon three = new TestDaemon(temp.resolve("state-3"), DeviceConfig.load(config3));
+        daemons.add(three);
+        ClusterNodeTest.await("edge-3 a voter and a member", 20_000, () ->
+            three.daemon.cluster().state().members().size() == 3 && one.daemon.cluster().state().members().size() == 3);
+
+        // the first device (head, CA holder) goes away: the joined devices elect a head and keep writing
+        one.close();
+        ClusterNodeTest.await("a new head", 15_000, () -> two.daemon.cluster().isHead() || three.daemon.cluster().isHead());
+        expect(201, two.post("/v1/networks", """
+            {"name": "green", "vni": 200, "subnets": [{"cidr": "10.0.2.0/24", "gateway": "10.0.2.1"}]}"""));
+        expect(200, three.get("/v1/networks/green?consistent=true"));
+        expect(200, two.get("/v1/networks/green?consistent=true"));
+
+        // the dead device is removed for good: membership, then its vote
+        final Run remove = cli("cluster", "remove", "edge-1", "--api", three.base());
         assertEquals(0, remove.exit(), remove.err());
-        assertEquals(Set.of("edge-1"), one.daemon.cluster().state().members().keySet());
-        ClusterNodeTest.await("edge-2 no longer votes", 10_000, () ->
+        assertEquals(Set.of("edge-2", "edge-3"), three.daemon.cluster().state().members().keySet());
+        ClusterNodeTest.await("edge-1 no longer votes", 10_000, () ->
         {
             try
             {
-                return !one.daemon.cluster().voters().containsKey("edge-2");
+                return !three.daemon.cluster().voters().containsKey("edge-1");
             }
             catch (final java.io.IOException ex)
             {
                 return false;
             }
         });
-        // the one-device cluster still takes writes
-        expect(201, one.post("/v1/networks", """
-            {"name": "green", "vni": 200, "subnets": [{"cidr": "10.0.2.0/24", "gateway": "10.0.2.1"}]}"""));
+        // a device with vNICs on it cannot be removed
+        expect(201, two.post("/v1/vnics", """
+            {"id": "vm1", "network": "blue", "ip": "10.0.1.11", "backend": {"type": "memory"}}"""));
+        final Run refused = cli("cluster", "remove", "edge-2", "--api", three.base());
+        assertEquals(1, refused.exit());
+        assertTrue(refused.err().contains("device_in_use"), refused.err());
+        // the two remaining voters still take writes
+        expect(201, three.post("/v1/networks", """
+            {"name": "red", "vni": 300, "subnets": [{"cidr": "10.0.3.0/24", "gateway": "10.0.3.1"}]}"""));
     }
 }
