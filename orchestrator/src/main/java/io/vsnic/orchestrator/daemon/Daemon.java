@@ -374,6 +374,9 @@ public final class Daemon implements AutoCloseable
                     LOG.log(Level.ERROR, "cluster: membership refused: " + reply.path("message").asText());
                     return;
                 }
+                // committed: this device sees it once it has caught up (it may be behind after a restart)
+                LOG.log(Level.INFO, "cluster: " + me.name() + " recorded as a member (substrate " + substrateEndpoint + ")");
+                return;
             }
             catch (final ClusterNode.NoQuorumException ex)
             {
