@@ -99,6 +99,20 @@ public final class DeviceKeys
     }
 
     /**
+     * @param key a 32-byte key.
+     * @return its 44-character base64 form, as {@code wg} prints keys.
+     * @throws IllegalArgumentException when the key is not 32 bytes.
+     */
+    public static String encodeKey(final byte[] key)
+    {
+        if (key.length != KEY_LENGTH)
+        {
+            throw new IllegalArgumentException("key must be 32 bytes, got " + key.length + " bytes");
+        }
+        return Base64.getEncoder().encodeToString(key);
+    }
+
+    /**
      * @return a copy of the clamped private key.
      */
     public byte[] privateKey()
@@ -119,7 +133,7 @@ public final class DeviceKeys
      */
     public String privateKeyBase64()
     {
-        return Base64.getEncoder().encodeToString(privateKey);
+        return encodeKey(privateKey);
     }
 
     /**
@@ -127,7 +141,7 @@ public final class DeviceKeys
      */
     public String publicKeyBase64()
     {
-        return Base64.getEncoder().encodeToString(publicKey);
+        return encodeKey(publicKey);
     }
 
     /**

@@ -1,6 +1,7 @@
 /**
- * Substrate encryption: device identity keys and (to come) the WireGuard protocol
- * (Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s) between devices. Key objects are immutable and may be
- * shared between threads; session state will be owned by the worker that uses it.
+ * Device identity: the static Curve25519 key pair ({@code DeviceKeys}) and its key files
+ * ({@code KeyFiles}: WireGuard's one-line base64 format, mode 0600). The WireGuard protocol itself is
+ * in {@code io.vsnic.crypto.wireguard}. Key objects are immutable and may be shared between threads;
+ * key files are read and written by the control plane only, never on the packet path.
  */
 package io.vsnic.crypto;

@@ -32,7 +32,15 @@ public enum EndpointCounter
     /** Frames dropped because the endpoint had no room or no peer (queue full, link down, not connected). */
     TX_DROPS("tx_drops", true),
     /** Frames dropped because the endpoint reported an error. */
-    TX_ERRORS("tx_errors", true);
+    TX_ERRORS("tx_errors", true),
+    /** Offload super-frames (gso_type set) handed to the data plane (included in {@link #RX_FRAMES}). */
+    RX_SUPER_FRAMES("rx_super_frames", false),
+    /** Bytes of those super-frames (included in {@link #RX_BYTES}). */
+    RX_SUPER_BYTES("rx_super_bytes", false),
+    /** Frames whose virtio-net header is malformed (offsets beyond the frame, gso_size 0), dropped. */
+    RX_BAD_VNET_HEADER("rx_bad_vnet_header", false),
+    /** Offload super-frames the VM endpoint took whole (included in {@link #TX_FRAMES}). */
+    TX_SUPER_FRAMES("tx_super_frames", true);
 
     private static final EndpointCounter[] VALUES = values();
 

@@ -118,6 +118,34 @@ public final class WireguardMessages
     }
 
     /**
+     * Recognises a WireGuard message in a UDP payload, as a capture tool must (WireGuard has no
+     * port of its own): the type word is 1 to 4 with the three reserved bytes zero, and the length
+     * is exact for handshake messages and cookie replies, at least {@value #TRANSPORT_MIN_LENGTH}
+     * for transport messages.
+     *
+     * @param payload a UDP payload.
+     * @param length  its length.
+     * @return the message type, or 0 when the payload is not a WireGuard message.
+     */
+    public static int recognise(final byte[] payload, final int length)
+    {
+        if (length < TYPE_LENGTH || payload[1] != 0 || payload[2] != 0 || payload[3] != 0)
+        {
+            return 0;
+        }
+        final int type = payload[0];
+        final boolean lengthOk = switch (type)
+        {
+            case TYPE_INITIATION -> length == INITIATION_LENGTH;
+            case TYPE_RESPONSE -> length == RESPONSE_LENGTH;
+            case TYPE_COOKIE_REPLY -> length == COOKIE_REPLY_LENGTH;
+            case TYPE_TRANSPORT -> length >= TRANSPORT_MIN_LENGTH;
+            default -> false;
+        };
+        return lengthOk ? type : 0;
+    }
+
+    /**
      * @param message a transport message.
      * @param offset  where it starts.
      * @return its receiver index.

@@ -9,6 +9,11 @@ import java.nio.ByteBuffer;
  * holds the current frame. The window starts {@link FramePool#headroomBytes()} into the slot so
  * that encapsulation can prepend outer headers in place ({@link #prepend(int)}) without copying.
  *
+ * <p>Besides the window a frame carries its port, timestamp, VNI and peer device, and its offload
+ * state: {@link #gso(int, int) gso type and size} for a segmentation-offload super-frame (which lives
+ * in a pool of {@link FramePool#SUPER_SLOT_BYTES} slots) and {@link #checksumPartial(int, int)} for a
+ * partial L4 checksum. {@link FramePool#acquire()} clears all of it.
+ *
  * <p>A frame is owned by exactly one thread at a time: the one that acquired it, or the one it was
  * handed to through a queue. Instances are created once by the pool and reused.
  */
@@ -25,6 +30,10 @@ public final class Frame
     private long timestampNs;
     private int vni;
     private int peerDevice;
+    private int gsoType;
+    private int gsoSize;
+    private int csumStart = -1;
+    private int csumOffset;
     boolean inUse;
 
     Frame(final FramePool pool, final int index, final MemorySegment slot)
@@ -168,6 +177,10 @@ public final class Frame
         }
         start -= bytes;
         length += bytes;
+        if (csumStart >= 0)
+        {
+            csumStart += bytes;
+        }
         return true;
     }
 
@@ -185,6 +198,10 @@ public final class Frame
         }
         start += bytes;
         length -= bytes;
+        if (csumStart >= 0)
+        {
+            csumStart = Math.max(0, csumStart - bytes);
+        }
         return true;
     }
 
@@ -284,6 +301,87 @@ public final class Frame
     }
 
     /**
+     * @return the segmentation-offload type of a super-frame ({@code VIRTIO_NET_HDR_GSO_*}, see
+     *     {@link io.vsnic.dataplane.offload.VirtioNetHeader}), 0 for an ordinary frame.
+     */
+    public int gsoType()
+    {
+        return gsoType;
+    }
+
+    /**
+     * @return the payload bytes per segment of a super-frame, 0 for an ordinary frame.
+     */
+    public int gsoSize()
+    {
+        return gsoSize;
+    }
+
+    /**
+     * @return true when this frame is a segmentation-offload super-frame (to be cut into
+     *     {@link #gsoSize()}-byte segments by whoever cannot carry it whole).
+     */
+    public boolean isSuperFrame()
+    {
+        return gsoType != 0;
+    }
+
+    /**
+     * Marks the frame as a super-frame (or, with type 0, as an ordinary frame).
+     *
+     * @param type {@code VIRTIO_NET_HDR_GSO_*} (with the ECN bit when set), 0 for none.
+     * @param size payload bytes per segment.
+     * @return this.
+     */
+    public Frame gso(final int type, final int size)
+    {
+        this.gsoType = type;
+        this.gsoSize = type == 0 ? 0 : size;
+        return this;
+    }
+
+    /**
+     * @return where the partial L4 checksum starts, counted from {@link #start()} (the
+     *     {@code csum_start} of a virtio-net header), or -1 when the checksum is complete.
+     *     {@link #prepend} and {@link #strip} keep it pointing at the same byte.
+     */
+    public int csumStart()
+    {
+        return csumStart;
+    }
+
+    /**
+     * @return where the checksum is stored, counted from {@link #csumStart()}.
+     */
+    public int csumOffset()
+    {
+        return csumOffset;
+    }
+
+    /**
+     * @return true when the L4 checksum field holds only the pseudo-header sum (NEEDS_CSUM): whoever
+     *     sends the frame to a receiver that needs a complete checksum completes it first.
+     */
+    public boolean checksumPartial()
+    {
+        return csumStart >= 0;
+    }
+
+    /**
+     * Records a partial checksum (or, with {@code start} -1, a complete one).
+     *
+     * @param start  first byte of the checksummed range, counted from {@link #start()}.
+     * @param offset where the result goes, counted from {@code start}.
+     * @return this.
+     */
+    public Frame checksumPartial(final int start, final int offset)
+    {
+        this.csumStart = start;
+        this.csumOffset = start < 0 ? 0 : offset;
+        return this;
+    }
+
+    /**
      * Returns this frame to its pool. The caller must not touch it afterwards.
      */
     public void release()
@@ -299,6 +397,10 @@ public final class Frame
         timestampNs = 0;
         vni = -1;
         peerDevice = -1;
+        gsoType = 0;
+        gsoSize = 0;
+        csumStart = -1;
+        csumOffset = 0;
     }
 
     /**

@@ -29,6 +29,13 @@ public final class FramePool implements AutoCloseable
     public static final int DEFAULT_HEADROOM_BYTES = 384;
     /** Default slot: headroom + jumbo frame + room for an AEAD tag, rounded to a cache line multiple. */
     public static final int DEFAULT_SLOT_BYTES = 9472;
+    /**
+     * Slot of a super-frame pool: headroom + Ethernet with two VLAN tags + the largest IP packet
+     * (65,535 bytes, an offload super-frame), rounded up to a cache line multiple. A 64 KiB
+     * super-frame does not fit a {@link #DEFAULT_SLOT_BYTES} slot, so the data plane keeps a
+     * second, smaller pool of these (see {@code DataPlaneConfig.superFrameSlots}).
+     */
+    public static final int SUPER_SLOT_BYTES = 66_048;
     /** Slots are aligned to cache lines so that two frames never share one. */
     public static final int SLOT_ALIGNMENT = 64;
 

@@ -48,6 +48,27 @@ public final class FrameDescriber
     {
         final StringBuilder text = new StringBuilder(256);
         text.append(String.format("%5d %5d B  ", number, layout.frameLength()));
+        describeBody(text, segment, layout);
+        return text.toString();
+    }
+
+    /**
+     * The description without the frame number and length: the layers, continuation lines for an
+     * overlay's inner frame (indented as in {@link #describe}), and the drop reason.
+     *
+     * @param segment memory holding the frame or packet.
+     * @param layout  the classifier's result for it.
+     * @return the description, lines separated by '\n', without a trailing newline.
+     */
+    public String describeBody(final MemorySegment segment, final FrameLayout layout)
+    {
+        final StringBuilder text = new StringBuilder(256);
+        describeBody(text, segment, layout);
+        return text.toString();
+    }
+
+    private void describeBody(final StringBuilder text, final MemorySegment segment, final FrameLayout layout)
+    {
         describeLayers(text, segment, layout);
         if (layout.overlayType() != FrameLayout.OVERLAY_NONE && layout.overlayHeaderLength() > 0)
         {
@@ -69,7 +90,6 @@ public final class FrameDescriber
                 text.append(" (overlay header)");
             }
         }
-        return text.toString();
     }
 
     private void describeLayers(final StringBuilder text, final MemorySegment segment, final FrameLayout layout)

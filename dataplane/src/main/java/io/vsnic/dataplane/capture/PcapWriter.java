@@ -13,8 +13,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 
 /**
- * Writes Ethernet frames to a classic libpcap file: magic {@code 0xa1b2c3d4} (microsecond
- * timestamps), version 2.4, link type {@link LinkType#LINKTYPE_ETHERNET}, snapshot length
+ * Writes frames to a classic libpcap file: magic {@code 0xa1b2c3d4} (microsecond
+ * timestamps), version 2.4, link type {@link LinkType#LINKTYPE_ETHERNET} (or another one given at
+ * creation, such as {@link LinkType#LINKTYPE_RAW} for bare IP packets), snapshot length
  * {@link #SNAPLEN_BYTES}. Every field is written <b>big-endian</b> (network order, like the rest of
  * vsnic), whatever the platform; readers tell the byte order from the magic.
  *
@@ -33,7 +34,7 @@ import java.util.Objects;
  * +---------------------------------------------------------------+
  * |                     SnapLen = 262144                          |
  * +---------------------------------------------------------------+
- * |                     LinkType = 1 (Ethernet)                   |
+ * |                LinkType = 1 (Ethernet) by default             |
  * +---------------------------------------------------------------+
  *
  * Record (16-byte header, then the captured bytes, no padding):
@@ -92,6 +93,19 @@ public final class PcapWriter implements AutoCloseable
      */
     public PcapWriter(final OutputStream out) throws IOException
     {
+        this(out, LinkType.LINKTYPE_ETHERNET);
+    }
+
+    /**
+     * Writes the file header with the given link type to {@code out} (through a buffer) and takes
+     * ownership of the stream: {@link #close()} closes it.
+     *
+     * @param out      where the pcap file goes.
+     * @param linkType link-layer header type of every record, a {@link LinkType} value.
+     * @throws IOException when the header cannot be written.
+     */
+    public PcapWriter(final OutputStream out, final int linkType) throws IOException
+    {
         this.out = new BufferedOutputStream(Objects.requireNonNull(out, "out"), BUFFER_BYTES);
         header.clear();
         header.putInt(MAGIC_MICROSECONDS)
@@ -100,7 +114,7 @@ public final class PcapWriter implements AutoCloseable
             .putInt(0)
             .putInt(0)
             .putInt(SNAPLEN_BYTES)
-            .putInt(LinkType.LINKTYPE_ETHERNET);
+            .putInt(linkType);
         this.out.write(header.array(), 0, FILE_HEADER_LENGTH);
     }
 
@@ -113,12 +127,25 @@ public final class PcapWriter implements AutoCloseable
      */
     public static PcapWriter open(final Path path) throws IOException
     {
+        return open(path, LinkType.LINKTYPE_ETHERNET);
+    }
+
+    /**
+     * Creates (or truncates) the file at {@code path} and writes the file header.
+     *
+     * @param path     the pcap file to write.
+     * @param linkType link-layer header type of every record, a {@link LinkType} value.
+     * @return a writer that owns the file.
+     * @throws IOException when the file cannot be created or written.
+     */
+    public static PcapWriter open(final Path path, final int linkType) throws IOException
+    {
         final OutputStream out = Files.newOutputStream(
             path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
         boolean success = false;
         try
         {
-            final PcapWriter writer = new PcapWriter(out);
+            final PcapWriter writer = new PcapWriter(out, linkType);
             success = true;
             return writer;
         }

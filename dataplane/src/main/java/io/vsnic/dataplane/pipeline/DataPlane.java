@@ -22,6 +22,7 @@ public final class DataPlane implements AutoCloseable
 {
     private final DataPlaneConfig config;
     private final FramePool pool;
+    private final FramePool superPool;
     private final ConnectionTable connections;
     private final Worker[] workers;
     private final Thread[] threads;
@@ -37,6 +38,8 @@ public final class DataPlane implements AutoCloseable
     {
         this.config = config;
         this.pool = new FramePool(config.frameSlots());
+        this.superPool = config.superFrameSlots() == 0 ? null :
+            new FramePool(config.superFrameSlots(), FramePool.SUPER_SLOT_BYTES, FramePool.DEFAULT_HEADROOM_BYTES);
         this.connections = new ConnectionTable(config.connectionCapacity(), config.timeouts());
         this.workers = new Worker[config.workers()];
         this.threads = new Thread[config.workers()];
@@ -54,6 +57,15 @@ public final class DataPlane implements AutoCloseable
     public FramePool pool()
     {
         return pool;
+    }
+
+    /**
+     * @return the pool of offload super-frames ({@link FramePool#SUPER_SLOT_BYTES} slots), or null when
+     *     {@link DataPlaneConfig#superFrameSlots()} is 0 (no segmentation offloads).
+     */
+    public FramePool superPool()
+    {
+        return superPool;
     }
 
     public ConnectionTable connections()
@@ -241,6 +253,10 @@ public final class DataPlane implements AutoCloseable
         if (stopped)
         {
             pool.close();
+            if (superPool != null)
+            {
+                superPool.close();
+            }
         }
     }
 

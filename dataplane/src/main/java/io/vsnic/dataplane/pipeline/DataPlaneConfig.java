@@ -11,11 +11,30 @@ import io.vsnic.dataplane.security.ConnectionTimeouts;
  *                           expected live flows: above half full, a new flow whose probe window is
  *                           full is refused ({@code conntrack_full}) even though other slots are free.
  * @param timeouts           connection-table timeouts.
+ * @param superFrameSlots    offload super-frames held at once (each a {@link io.vsnic.dataplane.buffer.FramePool#SUPER_SLOT_BYTES}
+ *                           slot, 64.5 KiB, in a second pool: a 64 KiB super-frame does not fit an ordinary slot).
+ *                           0 turns super-frames off: TAP vNICs then negotiate no segmentation offload.
  */
-public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacity, ConnectionTimeouts timeouts)
+public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacity, ConnectionTimeouts timeouts,
+    int superFrameSlots)
 {
+    /** Super-frame slots when not configured: 256 slots, 16.1 MiB of native memory. */
+    public static final int DEFAULT_SUPER_FRAME_SLOTS = 256;
+
+    /**
+     * With {@link #DEFAULT_SUPER_FRAME_SLOTS}.
+     */
+    public DataPlaneConfig(final int workers, final int frameSlots, final int connectionCapacity, final ConnectionTimeouts timeouts)
+    {
+        this(workers, frameSlots, connectionCapacity, timeouts, DEFAULT_SUPER_FRAME_SLOTS);
+    }
+
     public DataPlaneConfig
     {
+        if (superFrameSlots < 0 || superFrameSlots > 65_536)
+        {
+            throw new IllegalArgumentException("superFrameSlots must be in 0..65536: " + superFrameSlots);
+        }
         if (workers < 1 || workers > 64)
         {
             throw new IllegalArgumentException("workers must be in 1..64: " + workers);

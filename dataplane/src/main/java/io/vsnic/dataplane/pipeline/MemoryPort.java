@@ -8,12 +8,21 @@ import io.vsnic.dataplane.buffer.IntMpmcQueue;
  * An in-memory port for tests, benchmarks and the in-process demo: two bounded lock-free rings of
  * frame indices. The "wire" side {@link #inject injects} frames that the owning worker then
  * receives, and {@link #poll polls} the frames workers transmitted. No allocation per frame.
+ *
+ * <p>Built with a super-frame pool, the port also carries that pool's frames (an index with
+ * {@link #SUPER_TAG} set) and can declare {@link Port#txOffloads()}, to model a receiver that takes
+ * super-frames and partial checksums; by default it takes neither (like a QEMU socket netdev).
  */
 public final class MemoryPort implements Port
 {
+    /** Marks an index in the rings as one of the super-frame pool. */
+    private static final int SUPER_TAG = 1 << 30;
+
     private final int id;
     private final int kind;
     private final FramePool pool;
+    private final FramePool superPool;
+    private final int txOffloads;
     private final IntMpmcQueue rx;
     private final IntMpmcQueue tx;
 
@@ -25,9 +34,31 @@ public final class MemoryPort implements Port
      */
     public MemoryPort(final int id, final int kind, final FramePool pool, final int queueCapacity)
     {
+        this(id, kind, pool, null, queueCapacity, 0);
+    }
+
+    /**
+     * @param id            port id.
+     * @param kind          {@link Port#KIND_VNIC} or {@link Port#KIND_OVERLAY}.
+     * @param pool          the ordinary frame pool.
+     * @param superPool     the super-frame pool (may be null: then only {@code pool}'s frames pass).
+     * @param queueCapacity capacity of each ring (rounded up to a power of two).
+     * @param txOffloads    what {@link #transmit} takes ({@link Port#OFFLOAD_PARTIAL_CHECKSUM},
+     *                      {@link Port#OFFLOAD_SUPER_FRAMES}); super-frames need {@code superPool}.
+     */
+    public MemoryPort(
+        final int id, final int kind, final FramePool pool, final FramePool superPool, final int queueCapacity,
+        final int txOffloads)
+    {
+        if ((txOffloads & OFFLOAD_SUPER_FRAMES) != 0 && superPool == null)
+        {
+            throw new IllegalArgumentException("a port that takes super-frames needs the super-frame pool");
+        }
         this.id = id;
         this.kind = kind;
         this.pool = pool;
+        this.superPool = superPool;
+        this.txOffloads = txOffloads;
         this.rx = new IntMpmcQueue(queueCapacity);
         this.tx = new IntMpmcQueue(queueCapacity);
     }
@@ -44,6 +75,12 @@ public final class MemoryPort implements Port
         return kind;
     }
 
+    @Override
+    public int txOffloads()
+    {
+        return txOffloads;
+    }
+
     /**
      * Wire side: queues a frame for the worker to receive. On failure the caller still owns it.
      *
@@ -51,11 +88,7 @@ public final class MemoryPort implements Port
      */
     public boolean inject(final Frame frame)
     {
-        if (frame.pool() != pool)
-        {
-            throw new IllegalArgumentException("frame from another pool");
-        }
-        return rx.offer(frame.index());
+        return rx.offer(encode(frame));
     }
 
     /**
@@ -65,8 +98,7 @@ public final class MemoryPort implements Port
      */
     public Frame poll()
     {
-        final int index = tx.poll();
-        return index < 0 ? null : pool.frame(index);
+        return decode(tx.poll());
     }
 
     /**
@@ -83,12 +115,12 @@ public final class MemoryPort implements Port
         int count = 0;
         while (count < max)
         {
-            final int index = rx.poll();
-            if (index < 0)
+            final Frame frame = decode(rx.poll());
+            if (frame == null)
             {
                 break;
             }
-            frames[count++] = pool.frame(index);
+            frames[count++] = frame;
         }
         return count;
     }
@@ -98,11 +130,33 @@ public final class MemoryPort implements Port
     {
         for (int i = 0; i < count; i++)
         {
-            if (!tx.offer(frames[i].index()))
+            if (!tx.offer(encode(frames[i])))
             {
                 return i;
             }
         }
         return count;
+    }
+
+    private int encode(final Frame frame)
+    {
+        if (frame.pool() == pool)
+        {
+            return frame.index();
+        }
+        if (superPool != null && frame.pool() == superPool)
+        {
+            return frame.index() | SUPER_TAG;
+        }
+        throw new IllegalArgumentException("frame from another pool");
+    }
+
+    private Frame decode(final int index)
+    {
+        if (index < 0)
+        {
+            return null;
+        }
+        return (index & SUPER_TAG) != 0 ? superPool.frame(index & ~SUPER_TAG) : pool.frame(index);
     }
 }

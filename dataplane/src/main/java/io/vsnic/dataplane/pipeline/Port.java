@@ -19,6 +19,22 @@ public interface Port
      */
     int KIND_OVERLAY = 1;
 
+    /** {@link #txOffloads()}: frames with a partial L4 checksum ({@link Frame#checksumPartial()}) are taken as they are. */
+    int OFFLOAD_PARTIAL_CHECKSUM = 1;
+    /** {@link #txOffloads()}: offload super-frames ({@link Frame#isSuperFrame()}) are taken whole. */
+    int OFFLOAD_SUPER_FRAMES = 2;
+
+    /**
+     * What {@link #transmit} takes besides ordinary frames with complete checksums; the worker
+     * completes checksums and cuts super-frames for a port that does not take them.
+     *
+     * @return {@link #OFFLOAD_PARTIAL_CHECKSUM} and {@link #OFFLOAD_SUPER_FRAMES} bits; 0 by default.
+     */
+    default int txOffloads()
+    {
+        return 0;
+    }
+
     /**
      * @return the port id (the index of its counters and of its entry in the forwarding state).
      */

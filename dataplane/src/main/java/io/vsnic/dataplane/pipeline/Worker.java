@@ -6,6 +6,9 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.offload.ChecksumOffload;
+import io.vsnic.dataplane.offload.Coalescer;
+import io.vsnic.dataplane.offload.Segmenter;
 import io.vsnic.dataplane.protocol.ArpFlyweight;
 import io.vsnic.dataplane.protocol.Checksums;
 import io.vsnic.dataplane.protocol.EthernetFlyweight;
@@ -54,6 +57,14 @@ import io.vsnic.dataplane.table.PortEntry;
  * <p>Oversize IPv4 packets without DF are dropped ({@code mtu_exceeded}): every VM of a network is
  * given the network MTU, so only a misconfigured guest sends them; the data plane does not fragment.
  *
+ * <p>Offload super-frames (a TAP with TSO hands over up to 64 KiB at once, {@link Frame#isSuperFrame()})
+ * go through the same steps once: one classification, one lookup, one security verdict and one
+ * connection-table update per super-frame; the MTU check applies to the segments it will become.
+ * At output, a port that does not take super-frames or partial checksums ({@link Port#txOffloads()}:
+ * memory and QEMU ports, the overlay until the substrate sends with UDP GSO) gets them cut into
+ * segments ({@link Segmenter}) and completed; a port that takes super-frames gets the in-order TCP
+ * segments of each vector from the overlay merged ({@link Coalescer}, flushed at the end of the vector).
+ *
  * <p>Nothing here locks, allocates, logs or throws per packet. Thread: the worker's own.
  */
 public final class Worker implements Runnable
@@ -87,6 +98,15 @@ public final class Worker implements Runnable
     private final Frame[] batch = new Frame[BURST];
     private final int[] batchSlots = new int[BURST];
     private final int[] batchBytes = new int[BURST];
+    /** Largest number of segments one super-frame may be cut into (64 KiB at a gso_size of 128). */
+    private static final int MAX_SEGMENTS = 512;
+    private final Segmenter segmenter = new Segmenter();
+    private final Coalescer coalescer;
+    private final Frame[] adapted = new Frame[BURST];
+    private final int[] adaptedSlots = new int[BURST];
+    private final int[] adaptedBytes = new int[BURST];
+    private final Frame[] segments = new Frame[MAX_SEGMENTS];
+    private boolean vectorFromOverlay;
 
     private final EthernetFlyweight ethernet = new EthernetFlyweight();
     private final ArpFlyweight arp = new ArpFlyweight();
@@ -106,6 +126,7 @@ public final class Worker implements Runnable
         this.dataPlane = dataPlane;
         this.pool = dataPlane.pool();
         this.connections = dataPlane.connections();
+        this.coalescer = dataPlane.superPool() == null ? null : new Coalescer(dataPlane.superPool(), Coalescer.CHECKSUM_PARTIAL);
         for (int i = 0; i < BURST; i++)
         {
             layouts[i] = new FrameLayout();
@@ -204,6 +225,7 @@ public final class Worker implements Runnable
         final long nowNs = System.nanoTime();
         final int ingressId = ingress.id();
         final boolean fromOverlay = ingress.kind() == Port.KIND_OVERLAY;
+        vectorFromOverlay = fromOverlay;
         final PortEntry source = fromOverlay ? null : state.port(ingressId);
         counters.increment(WorkerCounters.VECTORS);
         counters.add(WorkerCounters.RX_FRAMES, count);
@@ -563,7 +585,7 @@ public final class Worker implements Runnable
     private boolean checkMtu(final int i, final Frame frame, final FrameLayout layout, final NetworkTable network)
     {
         final int mtu = network.mtuBytes();
-        if (layout.l3Length() <= mtu)
+        if (layout.l3Length() <= mtu || segmentsFit(frame, layout, mtu))
         {
             return true;
         }
@@ -1234,6 +1256,11 @@ public final class Worker implements Runnable
                 }
             }
             final Port port = location >= 0 ? dataPlane.port(location) : dataPlane.overlay();
+            if (port != null && needsOffloadWork(port, size))
+            {
+                transmitAdapted(port, size, ingressId);
+                continue;
+            }
             final int accepted = port == null ? 0 : port.transmit(batch, size);
             for (int k = 0; k < accepted; k++)
             {
@@ -1249,5 +1276,169 @@ public final class Worker implements Runnable
                 batch[k] = null;
             }
         }
+    }
+
+    // ---- Offloads: what a port does not take is done here, once per output batch. ----
+
+    /**
+     * @return true when {@code batch[0..size)} needs offload work before {@code port} takes it: a
+     *     super-frame or a partial checksum the port does not take, or segments from the overlay to
+     *     coalesce for a port that takes super-frames.
+     */
+    private boolean needsOffloadWork(final Port port, final int size)
+    {
+        final int offloads = port.txOffloads();
+        if (coalesces(offloads, size))
+        {
+            return true;
+        }
+        for (int k = 0; k < size; k++)
+        {
+            final Frame frame = batch[k];
+            if ((frame.isSuperFrame() && (offloads & Port.OFFLOAD_SUPER_FRAMES) == 0) ||
+                (frame.checksumPartial() && (offloads & Port.OFFLOAD_PARTIAL_CHECKSUM) == 0))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean coalesces(final int offloads, final int size)
+    {
+        return coalescer != null && vectorFromOverlay && size > 1 &&
+            (offloads & (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM)) ==
+                (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
+    }
+
+    /**
+     * Sends {@code batch[0..size)} to {@code port} in the form it takes: super-frames cut into segments
+     * (software TSO/USO, checksums complete unless the port takes partial ones), partial checksums
+     * completed, and, for a port that takes super-frames, in-order TCP segments from the overlay merged
+     * (software GRO, flushed at the end of the batch). Every frame ends sent or counted as a drop.
+     */
+    private void transmitAdapted(final Port port, final int size, final int ingressId)
+    {
+        final int offloads = port.txOffloads();
+        final boolean takesSuperFrames = (offloads & Port.OFFLOAD_SUPER_FRAMES) != 0;
+        final boolean takesPartial = (offloads & Port.OFFLOAD_PARTIAL_CHECKSUM) != 0;
+        final boolean coalesce = coalesces(offloads, size);
+        final long mergedBefore = coalesce ? coalescer.mergedCount() : 0;
+        final long superBefore = coalesce ? coalescer.superFrameCount() : 0;
+        int n = 0;
+        for (int k = 0; k < size; k++)
+        {
+            final Frame frame = batch[k];
+            final int slot = batchSlots[k];
+            batch[k] = null;
+            if (frame.isSuperFrame() && !takesSuperFrames)
+            {
+                n = sendAdapted(port, n, ingressId);
+                final int count = segmenter.segment(frame, pool, !takesPartial, segments, 0);
+                frame.release();
+                if (count < 0)
+                {
+                    counters.drop(-count, ingressId);
+                    continue;
+                }
+                counters.increment(WorkerCounters.SUPER_FRAMES_SEGMENTED);
+                counters.add(WorkerCounters.SEGMENTS_BUILT, count);
+                for (int j = 0; j < count; j++)
+                {
+                    adapted[n] = segments[j];
+                    adaptedSlots[n++] = slot;
+                    segments[j] = null;
+                    if (n == BURST)
+                    {
+                        n = sendAdapted(port, n, ingressId);
+                    }
+                }
+                continue;
+            }
+            if (frame.checksumPartial() && !takesPartial)
+            {
+                if (!ChecksumOffload.complete(frame))
+                {
+                    counters.drop(DropReason.BAD_CHECKSUM.ordinal(), ingressId);
+                    frame.release();
+                    continue;
+                }
+                counters.increment(WorkerCounters.CHECKSUMS_COMPLETED);
+            }
+            if (n + 2 > BURST)
+            {
+                n = sendAdapted(port, n, ingressId);
+            }
+            final int before = n;
+            if (coalesce)
+            {
+                n = coalescer.add(frame, adapted, n);
+            }
+            else
+            {
+                adapted[n++] = frame;
+            }
+            for (int j = before; j < n; j++)
+            {
+                adaptedSlots[j] = slot;
+            }
+        }
+        if (coalesce)
+        {
+            if (n + 1 > BURST)
+            {
+                n = sendAdapted(port, n, ingressId);
+            }
+            final int before = n;
+            n = coalescer.flush(adapted, n);
+            if (n > before)
+            {
+                adaptedSlots[before] = before > 0 ? adaptedSlots[before - 1] : batchSlots[0];
+            }
+            counters.add(WorkerCounters.SEGMENTS_COALESCED, coalescer.mergedCount() - mergedBefore);
+            counters.add(WorkerCounters.SUPER_FRAMES_COALESCED, coalescer.superFrameCount() - superBefore);
+        }
+        sendAdapted(port, n, ingressId);
+    }
+
+    /**
+     * Transmits {@code adapted[0..n)}, counts what was taken and drops the rest.
+     *
+     * @return 0 (the next free index of {@code adapted}).
+     */
+    private int sendAdapted(final Port port, final int n, final int ingressId)
+    {
+        if (n == 0)
+        {
+            return 0;
+        }
+        for (int k = 0; k < n; k++)
+        {
+            adaptedBytes[k] = adapted[k].length();
+        }
+        final int accepted = port.transmit(adapted, n);
+        for (int k = 0; k < accepted; k++)
+        {
+            countTx(port.id(), adaptedSlots[k], adaptedBytes[k]);
+        }
+        for (int k = accepted; k < n; k++)
+        {
+            counters.drop(DropReason.TX_QUEUE_FULL.ordinal(), ingressId);
+            adapted[k].release();
+        }
+        for (int k = 0; k < n; k++)
+        {
+            adapted[k] = null;
+        }
+        return 0;
+    }
+
+    /**
+     * @return true when every segment of a super-frame (IP and L4 headers plus {@code gso_size}) fits the MTU.
+     */
+    private static boolean segmentsFit(final Frame frame, final FrameLayout layout, final int mtu)
+    {
+        return frame.isSuperFrame() && layout.l4Offset() >= 0 &&
+            layout.l4Offset() - layout.l3Offset() + layout.l4HeaderLength() + frame.gsoSize() <= mtu;
     }
 }

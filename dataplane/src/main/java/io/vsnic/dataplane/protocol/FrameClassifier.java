@@ -123,6 +123,47 @@ public final class FrameClassifier
         return reason;
     }
 
+    /**
+     * Classifies a bare IP packet of {@code length} bytes at {@code offset}: no link-layer header
+     * (a {@code LINKTYPE_RAW} capture record, the plaintext of a WireGuard transport message). The
+     * version nibble picks IPv4 or IPv6; the layout has no L2 ({@link FrameLayout#l2Offset()} is
+     * -1). Overlay (VXLAN/Geneve) inside the packet is classified as in an Ethernet frame.
+     *
+     * @param segment memory holding the packet.
+     * @param offset  offset of the first byte of the IP header.
+     * @param length  packet length in bytes.
+     * @param layout  filled with the result.
+     * @return the {@link DropReason} ordinal, 0 when valid (also in {@code layout}).
+     */
+    public int classifyIp(final MemorySegment segment, final int offset, final int length, final FrameLayout layout)
+    {
+        layout.reset(offset, length);
+        final int reason;
+        if (length < 1)
+        {
+            reason = TRUNCATED;
+        }
+        else
+        {
+            reason = switch ((segment.get(ValueLayout.JAVA_BYTE, offset) >>> 4) & 0x0F)
+            {
+                case 4 ->
+                {
+                    layout.etherType = EthernetFlyweight.ETHER_TYPE_IPV4;
+                    yield classifyIpv4(segment, offset, length, layout, true);
+                }
+                case 6 ->
+                {
+                    layout.etherType = EthernetFlyweight.ETHER_TYPE_IPV6;
+                    yield classifyIpv6(segment, offset, length, layout, true);
+                }
+                default -> BAD_IP_VERSION;
+            };
+        }
+        layout.dropReason = reason;
+        return reason;
+    }
+
     private int classifyEthernet(
         final MemorySegment segment, final int offset, final int length, final FrameLayout layout, final boolean outer)
     {

@@ -147,6 +147,38 @@ public final class CounterSnapshot
         return sums[WorkerCounters.CHECKSUMS_COMPLETED];
     }
 
+    /**
+     * @return offload super-frames the workers cut into segments (software TSO/USO).
+     */
+    public long superFramesSegmented()
+    {
+        return sums[WorkerCounters.SUPER_FRAMES_SEGMENTED];
+    }
+
+    /**
+     * @return segments built by cutting super-frames.
+     */
+    public long segmentsBuilt()
+    {
+        return sums[WorkerCounters.SEGMENTS_BUILT];
+    }
+
+    /**
+     * @return super-frames built by coalescing segments (software GRO).
+     */
+    public long superFramesCoalesced()
+    {
+        return sums[WorkerCounters.SUPER_FRAMES_COALESCED];
+    }
+
+    /**
+     * @return segments merged into coalesced super-frames.
+     */
+    public long segmentsCoalesced()
+    {
+        return sums[WorkerCounters.SEGMENTS_COALESCED];
+    }
+
     public long flowsCreated()
     {
         return sums[WorkerCounters.FLOWS_CREATED];

@@ -109,7 +109,12 @@ public enum DropReason
     /** DHCP message that needs no answer (RELEASE, DECLINE, a server's own message). */
     DHCP_NO_REPLY("dhcp_no_reply"),
     /** DHCP message that is malformed, not for this port's MAC, or from a port without an IPv4 address. */
-    DHCP_MALFORMED("dhcp_malformed");
+    DHCP_MALFORMED("dhcp_malformed"),
+    /**
+     * Offload super-frame that cannot be cut into segments: an unsupported {@code gso_type} (UFO) or
+     * header chain (IPv6 extension headers), lengths that disagree, or more segments than a vector holds.
+     */
+    SEGMENTATION_FAILED("segmentation_failed");
 
     private static final DropReason[] VALUES = values();
 

@@ -44,7 +44,15 @@ public final class WorkerCounters
     public static final int FLOWS_CREATED = VECTORS + 1;
     /** Partial inner L4 checksums completed for frames from the overlay. */
     public static final int CHECKSUMS_COMPLETED = FLOWS_CREATED + 1;
-    private static final int LENGTH = CHECKSUMS_COMPLETED + 1 + PAD;
+    /** Offload super-frames cut into segments in software for a port that does not take them whole. */
+    public static final int SUPER_FRAMES_SEGMENTED = CHECKSUMS_COMPLETED + 1;
+    /** Segments those super-frames were cut into. */
+    public static final int SEGMENTS_BUILT = SUPER_FRAMES_SEGMENTED + 1;
+    /** Super-frames built by coalescing received segments (software GRO) for a port that takes them. */
+    public static final int SUPER_FRAMES_COALESCED = SEGMENTS_BUILT + 1;
+    /** Segments merged into those super-frames. */
+    public static final int SEGMENTS_COALESCED = SUPER_FRAMES_COALESCED + 1;
+    private static final int LENGTH = SEGMENTS_COALESCED + 1 + PAD;
 
     private final long[] values = new long[LENGTH];
 

@@ -38,6 +38,23 @@ class PcapWriterTest
     Path tempDir;
 
     @Test
+    void shouldWriteRawIpLinkTypeWhenAsked(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path directory) throws IOException
+    {
+        final java.nio.file.Path file = directory.resolve("raw.pcap");
+        final byte[] packet = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+        try (PcapWriter writer = PcapWriter.open(file, LinkType.LINKTYPE_RAW))
+        {
+            writer.write(1_000_000_000L, packet);
+        }
+        try (CaptureReader reader = CaptureReader.open(file))
+        {
+            final CaptureRecord record = reader.next();
+            assertEquals(LinkType.LINKTYPE_RAW, record.linkType());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(packet, record.data());
+        }
+    }
+
+    @Test
     void shouldWriteBigEndianMicrosecondEthernetHeaderWhenOpened() throws IOException
     {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -11,9 +11,11 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
@@ -21,11 +23,14 @@ import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import io.vsnic.crypto.DeviceKeys;
 import io.vsnic.crypto.wireguard.HandshakeEntropy;
 import io.vsnic.crypto.wireguard.HandshakeResult;
 import io.vsnic.crypto.wireguard.KeyLog;
+import io.vsnic.crypto.wireguard.KeyLogDecryptor;
 import io.vsnic.crypto.wireguard.Keypair;
 import io.vsnic.crypto.wireguard.Peer;
 import io.vsnic.crypto.wireguard.Rejection;
@@ -46,6 +51,10 @@ import io.vsnic.crypto.wireguard.WireguardMessages;
  * sender from the plaintext the receiver decrypted. Every transport message decrypts to the inner
  * packet KEYS.md lists (addresses, protocol, length, ICMP/DNS/TCP details), including the rekey
  * (frames 13-14) with frame 15 arriving on the old session.
+ *
+ * <p>The same capture is also decrypted passively, as {@code vsnic wg decrypt} does it, by
+ * {@link CaptureDecryptor} with either side's key log or the embedded one, and must give the same
+ * inner packets.
  */
 class WireguardCaptureTest
 {
@@ -146,18 +155,17 @@ class WireguardCaptureTest
         final List<Datagram> list = new ArrayList<>();
         try (CaptureReader reader = CaptureReader.open(InteropCaptures.resolve(CAPTURE)))
         {
-            for (final CaptureRecord record : reader.readAll())
+            // the UDP payloads as the operator tool (vsnic wg decrypt) finds them, without keys
+            final CaptureDecryptor payloads = new CaptureDecryptor(false);
+            CaptureDecryptor.Frame frame;
+            while ((frame = payloads.next(reader)) != null)
             {
-                final byte[] frame = record.data();
-                assertEquals(LinkType.LINKTYPE_ETHERNET, record.linkType());
-                assertEquals(0x0800, (frame[12] & 0xFF) << 8 | (frame[13] & 0xFF), "IPv4 frame " + record.number());
-                final int ipHeader = (frame[14] & 0x0F) * 4;
-                assertEquals(17, frame[14 + 9], "UDP in frame " + record.number());
-                final int udp = 14 + ipHeader;
-                final int sourcePort = (frame[udp] & 0xFF) << 8 | (frame[udp + 1] & 0xFF);
-                final int udpLength = (frame[udp + 4] & 0xFF) << 8 | (frame[udp + 5] & 0xFF);
-                list.add(new Datagram(record.number(), record.timestampNs(), sourcePort,
-                    Arrays.copyOfRange(frame, udp + 8, udp + udpLength)));
+                assertEquals(LinkType.LINKTYPE_ETHERNET, frame.record().linkType());
+                assertNotNull(frame.udpPayload(), "UDP in frame " + frame.record().number() + ": " + frame.note());
+                assertNull(frame.note(), "frame " + frame.record().number());
+                assertTrue(frame.isWireguard(), "WireGuard message in frame " + frame.record().number());
+                list.add(new Datagram(frame.record().number(), frame.record().timestampNs(), frame.sourcePort(),
+                    frame.udpPayload()));
             }
             final List<DecryptionSecrets> secrets = reader.secrets();
             assertEquals(1, secrets.size());
@@ -376,6 +384,104 @@ class WireguardCaptureTest
         }
         assertEquals(TRANSPORT.size(), transports);
         assertEquals(INITIATOR_INDEX_1, peerR.current().localIndex());
+    }
+
+    /** Where the passive decryption's keys come from. */
+    enum KeySource
+    {
+        INITIATOR_KEY_LOG, RESPONDER_KEY_LOG, EMBEDDED_DSB
+    }
+
+    /**
+     * What {@code vsnic wg decrypt} does: decrypt the capture passively (no replay, no injected
+     * values) with the initiator's key log, the responder's, or the capture's own Decryption
+     * Secrets Block, and get every inner packet KEYS.md lists, the two handshakes verified, the
+     * initiations' static keys and timestamps, and the late frame 15 on the old session.
+     */
+    @ParameterizedTest
+    @EnumSource(KeySource.class)
+    void shouldDecryptEveryTransportMessagePassively(final KeySource source) throws IOException
+    {
+        final CaptureDecryptor decryptor = new CaptureDecryptor(source == KeySource.EMBEDDED_DSB);
+        if (source != KeySource.EMBEDDED_DSB)
+        {
+            final String file = source == KeySource.INITIATOR_KEY_LOG ?
+                "wireguard/wireguard-ping-tcp.initiator.keys" : "wireguard/wireguard-ping-tcp.responder.keys";
+            decryptor.addKeyLog(KeyLog.parse(Files.readString(InteropCaptures.resolve(file))));
+        }
+        final List<CaptureDecryptor.Frame> frames = new ArrayList<>();
+        try (CaptureReader reader = CaptureReader.open(InteropCaptures.resolve(CAPTURE)))
+        {
+            CaptureDecryptor.Frame frame;
+            while ((frame = decryptor.next(reader)) != null)
+            {
+                frames.add(frame);
+            }
+        }
+        assertEquals(source == KeySource.EMBEDDED_DSB ? 1 : 0, decryptor.embeddedKeyLogs());
+        assertEquals(22, frames.size());
+        int transports = 0;
+        for (final CaptureDecryptor.Frame frame : frames)
+        {
+            final int number = frame.record().number();
+            final KeyLogDecryptor.Message m = frame.message();
+            assertEquals(KeyLogDecryptor.Outcome.DECRYPTED, m.outcome(), "frame " + number + ": " + m.describe());
+            assertEquals(frame(number).type(), m.type());
+            switch (m.type())
+            {
+                case WireguardMessages.TYPE_INITIATION -> {
+                    assertEquals(SPUB_I, Base64.getEncoder().encodeToString(m.staticKey()), "frame " + number);
+                    assertEquals(number == 1 ? 356537872 : 490514356, Tai64n.nanos(m.timestamp()));
+                    assertEquals(number == 1 ? INITIATOR_INDEX_0 : INITIATOR_INDEX_1, m.senderIndex());
+                }
+                case WireguardMessages.TYPE_RESPONSE -> {
+                    assertEquals(number == 2 ? RESPONDER_INDEX_0 : RESPONDER_INDEX_1, m.senderIndex());
+                    assertEquals(number == 2 ? INITIATOR_INDEX_0 : INITIATOR_INDEX_1, m.receiverIndex());
+                }
+                case WireguardMessages.TYPE_TRANSPORT -> {
+                    transports++;
+                    assertEquals(frame(number).receiver(), m.receiverIndex());
+                    assertEquals(frame(number).counter(), m.counter());
+                    checkInner(number, m.plaintext());
+                    final int total = m.plaintext().length == 0 ? 0 : u16(m.plaintext(), 2);
+                    assertArrayEquals(Arrays.copyOf(m.plaintext(), total), frame.innerPacket(), "frame " + number);
+                }
+                default -> throw new AssertionError("frame " + number + ": type " + m.type());
+            }
+        }
+        assertEquals(TRANSPORT.size(), transports);
+        assertEquals("10.9.0.1:43462 > 10.9.0.2:51820", frames.getFirst().addresses());
+    }
+
+    /**
+     * Wireshark's test_decrypt_initiation_ephemeral_only: the responder's public key and the
+     * initiator's ephemeral private keys decrypt the initiations' static key but not the timestamp,
+     * and nothing after them.
+     */
+    @Test
+    void shouldDecryptOnlyTheStaticKeyWithEphemeralKeysAlone() throws IOException
+    {
+        final CaptureDecryptor decryptor = new CaptureDecryptor(false).addKeyLog(KeyLog.parse(
+            "REMOTE_STATIC_PUBLIC_KEY=" + SPUB_R + "\nLOCAL_EPHEMERAL_PRIVATE_KEY=" + EPRIV_I0_ALT +
+            "\nLOCAL_EPHEMERAL_PRIVATE_KEY=" + EPRIV_I1 + "\n"));
+        try (CaptureReader reader = CaptureReader.open(InteropCaptures.resolve(CAPTURE)))
+        {
+            CaptureDecryptor.Frame frame;
+            while ((frame = decryptor.next(reader)) != null)
+            {
+                final KeyLogDecryptor.Message m = frame.message();
+                if (m.type() == WireguardMessages.TYPE_INITIATION)
+                {
+                    assertEquals(KeyLogDecryptor.Outcome.PARTIAL, m.outcome());
+                    assertEquals(SPUB_I, Base64.getEncoder().encodeToString(m.staticKey()));
+                    assertNull(m.timestamp());
+                }
+                else
+                {
+                    assertEquals(KeyLogDecryptor.Outcome.NOT_DECRYPTED, m.outcome(), m.describe());
+                }
+            }
+        }
     }
 
     private static String ip(final byte[] p, final int offset)

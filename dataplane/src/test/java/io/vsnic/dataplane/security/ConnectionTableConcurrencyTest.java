@@ -36,10 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * TCP flows with random flags are mixed in to exercise the state machine concurrently; their
  * verdicts are only checked for validity, because a FIN legitimately shortens a TCP flow's life.
  */
-// Known issue, kept visible: under CPU contention (a loaded 2-vCPU machine) the stress configuration
-// occasionally finds a live UDP flow missing before its timeout (about one run in six here). Until the race is found and fixed it runs with -Pslow rather than making the default
-// suite flaky; see the "Known issue" paragraph in ConnectionTable's Javadoc.
-@org.junit.jupiter.api.Tag("slow")
+// In the default suite (about 10 s): it used to find a live UDP flow missing in one run in ten to one in
+// three under CPU contention; see "A race that was fixed" in ConnectionTable's Javadoc.
 class ConnectionTableConcurrencyTest
 {
     private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);

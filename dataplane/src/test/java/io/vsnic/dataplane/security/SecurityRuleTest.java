@@ -54,7 +54,7 @@ class SecurityRuleTest
         assertMessage("portFrom 90 is greater than portTo 80",
             () -> new SecurityRule(Direction.INGRESS, 6, 90, 80, "0.0.0.0/0"));
         assertMessage("cidr must not be null", () -> new SecurityRule(Direction.INGRESS, 6, 80, 80, null));
-        assertMessage("cidr '10.0.0.1/8' has host bits set: the network is 10.0.0.0/8",
+        assertMessage("invalid IPv4 prefix '10.0.0.1/8': host bits are set beyond /8 (did you mean 10.0.0.0/8?)",
             () -> new SecurityRule(Direction.INGRESS, 6, 80, 80, "10.0.0.1/8"));
     }
 

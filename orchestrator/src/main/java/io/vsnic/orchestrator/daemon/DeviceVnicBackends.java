@@ -14,14 +14,19 @@ import io.vsnic.orchestrator.model.VnicResource;
 import io.vsnic.vnic.qemu.QemuDgramPort;
 import io.vsnic.vnic.qemu.QemuStreamPort;
 import io.vsnic.vnic.tap.TapDevice;
+import io.vsnic.vnic.tap.TapOptions;
 import io.vsnic.vnic.tap.TapPort;
+import io.vsnic.vnic.tap.TunFlags;
 
 /**
  * The vNIC backends that attach real VMs:
  * <ul>
- *   <li>{@code {type: tap, name: vsnic0}}: creates the TAP device, or attaches to one a hypervisor made
- *       (needs CAP_NET_ADMIN, i.e. root); the VM side is that interface (move it into a namespace, or
- *       give it to QEMU with {@code -netdev tap,ifname=NAME,script=no}).</li>
+ *   <li>{@code {type: tap, name: vsnic0, offloads: on}}: creates the TAP device, or attaches to one a
+ *       hypervisor made (needs CAP_NET_ADMIN, i.e. root); the VM side is that interface (move it into a
+ *       namespace, or give it to QEMU with {@code -netdev tap,ifname=NAME,script=no,vnet_hdr=on}). With
+ *       {@code offloads: on} (the default, when the data plane has super-frame slots) the TAP is opened
+ *       with a virtio-net header and checksum/TSO/USO offloads, negotiated flag by flag; the vNIC's
+ *       details name what the kernel accepted ({@code offloads}) and refused ({@code offloadsRefused}).</li>
  *   <li>{@code {type: qemu-stream, path: /run/vsnic/vm1.sock}}: vsnic listens on a unix socket that
  *       {@code qemu-system-x86_64 -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH} connects to.</li>
  *   <li>{@code {type: qemu-dgram, path: VSNIC_PATH, peer: QEMU_PATH}}: one frame per datagram, for
@@ -86,6 +91,9 @@ final class DeviceVnicBackends
 
     private static final class Tap implements VnicBackend
     {
+        /** The 12-byte virtio-net header (with num_buffers), as QEMU and vhost use it. */
+        private static final int TAP_VNET_HEADER_BYTES = 12;
+
         @Override
         public String type()
         {
@@ -95,8 +103,13 @@ final class DeviceVnicBackends
         @Override
         public void check(final Backend backend, final String field)
         {
-            onlyOptions(backend, field, Set.of("name"));
+            onlyOptions(backend, field, Set.of("name", "offloads"));
             final String name = required(backend, field, "name");
+            final String offloads = backend.option("offloads", "on");
+            if (!offloads.equals("on") && !offloads.equals("off"))
+            {
+                throw ResourceException.invalid(field + ".offloads", "offloads is on or off: " + offloads);
+            }
             if (name.length() > 15 || !name.matches("[A-Za-z0-9_.-]+"))
             {
                 throw ResourceException.invalid(field + ".name", "a TAP name is 1..15 characters of [A-Za-z0-9_.-]: " + name);
@@ -107,9 +120,19 @@ final class DeviceVnicBackends
         public VnicEndpoint open(final VnicResource vnic, final int portId, final DataPlane dataPlane) throws IOException
         {
             final String name = vnic.backend().option("name", "");
-            final TapPort port = new TapPort(portId, TapDevice.open(name), dataPlane.pool());
+            final boolean offloads = vnic.backend().option("offloads", "on").equals("on") && dataPlane.superPool() != null;
+            final TapOptions options = offloads ?
+                TapOptions.defaults().withOffloads(TAP_VNET_HEADER_BYTES, TapOptions.ALL_OFFLOADS) : TapOptions.defaults();
+            final TapDevice device = TapDevice.open(name, options);
+            final TapPort port = offloads ?
+                new TapPort(portId, device, dataPlane.pool(), dataPlane.superPool()) : new TapPort(portId, device, dataPlane.pool());
             final Map<String, Object> details = new LinkedHashMap<>();
             details.put("tap", name);
+            details.put("offloads", offloads ? TunFlags.describeOffloads(device.offloads()) : "off");
+            if (offloads && device.refusedOffloads() != 0)
+            {
+                details.put("offloadsRefused", TunFlags.describeOffloads(device.refusedOffloads()));
+            }
             return new Endpoint(port, port::close, details);
         }
     }

@@ -1,6 +1,7 @@
 package io.vsnic.vnic.tap;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.io.IOException;
@@ -20,6 +21,13 @@ import io.vsnic.vnic.linux.NativeFd;
  * descriptor non-blocking. Each {@link #read} returns one whole Ethernet frame the kernel sent
  * towards the "wire", each {@link #write} hands one frame to the kernel as if it arrived on the wire.
  *
+ * <p>With {@link TapOptions#vnetHeaderBytes()} the device is opened with {@code IFF_VNET_HDR}: every
+ * frame read starts with a virtio-net header of that size and every frame written must start with
+ * one. The offloads are negotiated at open ({@link #negotiateOffloads}): the whole requested set
+ * first, then, if the kernel refuses it (EINVAL), flag by flag in the order CSUM, TSO4, TSO6,
+ * TSO_ECN, USO4, USO6, keeping each one it accepts; {@link #offloads()} says what was accepted,
+ * {@link #refusedOffloads()} what was not.
+ *
  * <p>Errors while opening are {@link IOException}s that name the call, the device, the errno and
  * the likely cause ({@code "TUNSETIFF vsnic0: EBUSY (...)"}); data-path calls return numbers and
  * never throw for I/O errors.
@@ -38,14 +46,22 @@ public final class TapDevice implements AutoCloseable
     private final String name;
     private final int flags;
     private final int ifIndex;
+    private final int vnetHeaderBytes;
+    private final int offloads;
+    private final int refusedOffloads;
     private volatile boolean persistent;
 
-    private TapDevice(final NativeFd fd, final String name, final int flags, final int ifIndex)
+    private TapDevice(
+        final NativeFd fd, final String name, final int flags, final int ifIndex, final int vnetHeaderBytes,
+        final int offloads, final int refusedOffloads)
     {
         this.fd = fd;
         this.name = name;
         this.flags = flags;
         this.ifIndex = ifIndex;
+        this.vnetHeaderBytes = vnetHeaderBytes;
+        this.offloads = offloads;
+        this.refusedOffloads = refusedOffloads;
         this.persistent = (flags & TunFlags.IFF_PERSIST) != 0;
     }
 
@@ -93,6 +109,18 @@ public final class TapDevice implements AutoCloseable
             {
                 throw new IOException("TUNSETIFF " + name + ": " + Errno.name(set) + setIfHint(-set, name, options));
             }
+            int accepted = 0;
+            if (options.vnetHeaderBytes() != 0)
+            {
+                final MemorySegment size = arena.allocate(JAVA_INT);
+                size.set(JAVA_INT, 0, options.vnetHeaderBytes());
+                final int sized = LibC.ioctl(number, TunFlags.TUNSETVNETHDRSZ, size);
+                if (sized < 0)
+                {
+                    throw new IOException("TUNSETVNETHDRSZ " + options.vnetHeaderBytes() + " " + name + ": " + Errno.name(sized));
+                }
+                accepted = negotiateOffloads(number, name, options.offloads());
+            }
             final int persist = LibC.ioctl(number, TunFlags.TUNSETPERSIST, options.persistent() ? 1L : 0L);
             if (persist < 0)
             {
@@ -107,7 +135,8 @@ public final class TapDevice implements AutoCloseable
             final String actualName = ifreq.getString(0, StandardCharsets.US_ASCII);
             final int actualFlags = ifreq.get(JAVA_SHORT, TunFlags.IFREQ_FLAGS_OFFSET) & 0xFFFF;
             final int ifIndex = LibC.ifNameToIndex(actualName);
-            final TapDevice device = new TapDevice(fd, actualName, actualFlags, Math.max(ifIndex, 0));
+            final TapDevice device = new TapDevice(fd, actualName, actualFlags, Math.max(ifIndex, 0),
+                options.vnetHeaderBytes(), accepted, options.offloads() & ~accepted);
             opened = true;
             return device;
         }
@@ -118,6 +147,52 @@ public final class TapDevice implements AutoCloseable
                 fd.close();
             }
         }
+    }
+
+    /**
+     * {@code TUNSETOFFLOAD}: the requested set in one call, or, when the kernel refuses it with EINVAL
+     * (an older kernel without USO, say), one flag at a time on top of those already accepted.
+     *
+     * @return the accepted {@code TUN_F_*} bits (the device is left set to exactly these).
+     * @throws IOException for an error other than EINVAL.
+     */
+    static int negotiateOffloads(final int fd, final String name, final int requested) throws IOException
+    {
+        final int all = LibC.ioctl(fd, TunFlags.TUNSETOFFLOAD, requested);
+        if (all >= 0)
+        {
+            return requested;
+        }
+        if (all != -Errno.EINVAL)
+        {
+            throw new IOException("TUNSETOFFLOAD 0x" + Integer.toHexString(requested) + " " + name + ": " + Errno.name(all));
+        }
+        final int[] order = {TunFlags.TUN_F_CSUM, TunFlags.TUN_F_TSO4, TunFlags.TUN_F_TSO6, TunFlags.TUN_F_TSO_ECN,
+            TunFlags.TUN_F_USO4, TunFlags.TUN_F_USO6};
+        int accepted = 0;
+        for (final int flag : order)
+        {
+            if ((requested & flag) == 0)
+            {
+                continue;
+            }
+            final int result = LibC.ioctl(fd, TunFlags.TUNSETOFFLOAD, accepted | flag);
+            if (result >= 0)
+            {
+                accepted |= flag;
+            }
+            else if (result != -Errno.EINVAL)
+            {
+                throw new IOException("TUNSETOFFLOAD 0x" + Integer.toHexString(accepted | flag) + " " + name + ": " +
+                    Errno.name(result));
+            }
+        }
+        final int last = LibC.ioctl(fd, TunFlags.TUNSETOFFLOAD, accepted);
+        if (last < 0)
+        {
+            throw new IOException("TUNSETOFFLOAD 0x" + Integer.toHexString(accepted) + " " + name + ": " + Errno.name(last));
+        }
+        return accepted;
     }
 
     private static void validateName(final String name)
@@ -216,6 +291,30 @@ public final class TapDevice implements AutoCloseable
     public int flags()
     {
         return flags;
+    }
+
+    /**
+     * @return the virtio-net header size in front of every frame (10 or 12), 0 when opened without {@code IFF_VNET_HDR}.
+     */
+    public int vnetHeaderBytes()
+    {
+        return vnetHeaderBytes;
+    }
+
+    /**
+     * @return the {@code TUN_F_*} offloads the kernel accepted ({@link TunFlags#describeOffloads} for text).
+     */
+    public int offloads()
+    {
+        return offloads;
+    }
+
+    /**
+     * @return the requested {@code TUN_F_*} offloads the kernel refused.
+     */
+    public int refusedOffloads()
+    {
+        return refusedOffloads;
     }
 
     /**
@@ -331,6 +430,8 @@ public final class TapDevice implements AutoCloseable
     @Override
     public String toString()
     {
-        return "TapDevice{" + name + ", flags=0x" + Integer.toHexString(flags) + ", " + fd + '}';
+        return "TapDevice{" + name + ", flags=0x" + Integer.toHexString(flags) +
+            (vnetHeaderBytes == 0 ? "" : ", vnetHdr=" + vnetHeaderBytes + ", offloads=" + TunFlags.describeOffloads(offloads)) +
+            ", " + fd + '}';
     }
 }

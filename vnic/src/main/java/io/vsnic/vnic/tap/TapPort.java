@@ -5,6 +5,8 @@ import java.lang.invoke.VarHandle;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.offload.ChecksumOffload;
+import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.vnic.EndpointCounter;
 import io.vsnic.vnic.EndpointCounters;
@@ -23,6 +25,18 @@ import io.vsnic.vnic.linux.Errno;
  * (EAGAIN, ENOBUFS) or that meets a link that is down (EIO) is a {@link EndpointCounter#TX_DROPS
  * drop}; any other refusal is a {@link EndpointCounter#TX_ERRORS tx error}. Frame length is not
  * checked against the MTU: the kernel decides.
+ *
+ * <p>With a virtio-net header ({@link TapDevice#vnetHeaderBytes()} non-zero) each read lands with
+ * its header in the frame's headroom, so the frame itself starts where it always does. The header's
+ * {@code NEEDS_CSUM} becomes {@link Frame#checksumPartial(int, int)}, its {@code gso_type} and
+ * {@code gso_size} become {@link Frame#gso(int, int)}. When the device accepted TSO or USO, reads go
+ * into one held frame of the super-frame pool (a super-frame can be 64 KiB); an ordinary frame is
+ * then copied into a frame of the ordinary pool and the held one is reused, a super-frame is handed
+ * over as it is ({@link EndpointCounter#RX_SUPER_FRAMES}) and a new one is held. Writes put the
+ * header in the headroom in front of the frame: {@code NEEDS_CSUM} for a partial checksum (the
+ * kernel or the guest finishes it), the {@code gso_type} of a super-frame (the kernel takes it
+ * whole). Without a header, a partial checksum is completed in software before the write, and a
+ * super-frame (which the worker should have cut) is a tx error.
  *
  * <p>Threading: {@link #receive} only by the owning worker; {@link #transmit} by any workers
  * concurrently (each write is one whole frame, counters are atomic); {@link #close} from any thread.
@@ -50,6 +64,13 @@ public final class TapPort implements Port, AutoCloseable
     private final int id;
     private final TapDevice device;
     private final FramePool pool;
+    private final FramePool superPool;
+    private final int vnetHeaderBytes;
+    private final boolean superFrames;
+    private final int txOffloads;
+    private final VirtioNetHeader rxHeader = new VirtioNetHeader();
+    /** The super-pool frame the next read goes into (receive side only). */
+    private Frame spare;
     private final EndpointCounters counters = new EndpointCounters();
     @SuppressWarnings("unused")
     private int lastRxErrno;
@@ -63,13 +84,51 @@ public final class TapPort implements Port, AutoCloseable
      */
     public TapPort(final int id, final TapDevice device, final FramePool pool)
     {
+        this(id, device, pool, null);
+    }
+
+    /**
+     * @param id        the data plane port id.
+     * @param device    the TAP queue; the port owns it from now on and closes it in {@link #close()}.
+     * @param pool      the data plane's frame pool (receive acquires from it).
+     * @param superPool the data plane's super-frame pool; required when the device accepted TSO or USO
+     *                  (it may then hand over 64 KiB frames), may be null otherwise.
+     * @throws IllegalArgumentException when the device may hand over super-frames and there is no
+     *                                  super-frame pool.
+     */
+    public TapPort(final int id, final TapDevice device, final FramePool pool, final FramePool superPool)
+    {
         if (device == null || pool == null)
         {
             throw new IllegalArgumentException("device and pool are required");
         }
+        final boolean segmentation = (device.offloads() & (TunFlags.TUN_F_TSO4 | TunFlags.TUN_F_TSO6 |
+            TunFlags.TUN_F_USO4 | TunFlags.TUN_F_USO6)) != 0;
+        if (segmentation && superPool == null)
+        {
+            throw new IllegalArgumentException(device.name() + " accepted segmentation offloads (" +
+                TunFlags.describeOffloads(device.offloads()) + "): a super-frame pool is required");
+        }
+        if (superPool != null && superPool.headroomBytes() < VirtioNetHeader.MRG_HEADER_LENGTH ||
+            pool.headroomBytes() < VirtioNetHeader.MRG_HEADER_LENGTH && device.vnetHeaderBytes() != 0)
+        {
+            throw new IllegalArgumentException("pools need headroom for the virtio-net header");
+        }
         this.id = id;
         this.device = device;
         this.pool = pool;
+        this.superPool = superPool;
+        this.vnetHeaderBytes = device.vnetHeaderBytes();
+        this.superFrames = segmentation;
+        // A TAP with a virtio-net header takes partial checksums and super-frames (of any gso_type it
+        // knows) whatever TUNSETOFFLOAD said: that call only limits what the kernel hands to us.
+        this.txOffloads = vnetHeaderBytes == 0 ? 0 : OFFLOAD_PARTIAL_CHECKSUM | OFFLOAD_SUPER_FRAMES;
+    }
+
+    @Override
+    public int txOffloads()
+    {
+        return txOffloads;
     }
 
     @Override
@@ -119,6 +178,10 @@ public final class TapPort implements Port, AutoCloseable
     @Override
     public int receive(final Frame[] frames, final int max)
     {
+        if (vnetHeaderBytes != 0)
+        {
+            return receiveWithHeader(frames, max);
+        }
         int count = 0;
         long bytes = 0;
         while (count < max)
@@ -153,6 +216,142 @@ public final class TapPort implements Port, AutoCloseable
         return count;
     }
 
+    private int receiveWithHeader(final Frame[] frames, final int max)
+    {
+        int count = 0;
+        long bytes = 0;
+        int superCount = 0;
+        long superBytes = 0;
+        while (count < max)
+        {
+            Frame target;
+            if (superFrames)
+            {
+                if (spare == null)
+                {
+                    spare = superPool.acquire();
+                }
+                target = spare;
+            }
+            else
+            {
+                target = pool.acquire();
+            }
+            if (target == null)
+            {
+                counters.increment(EndpointCounter.RX_POOL_EXHAUSTED);
+                break;
+            }
+            final int at = target.start() - vnetHeaderBytes;
+            final int read = device.read(target.segment(), at, target.tailroom() + vnetHeaderBytes);
+            if (read <= 0)
+            {
+                if (!superFrames)
+                {
+                    target.release();
+                }
+                if (read < 0 && !(read == -Errno.EBADF && !device.isOpen()))
+                {
+                    LAST_RX_ERRNO.setOpaque(this, -read);
+                    counters.increment(EndpointCounter.RX_ERRORS);
+                }
+                break;
+            }
+            final int length = read - vnetHeaderBytes;
+            rxHeader.wrap(target.segment(), at);
+            final int gsoType = rxHeader.gsoType();
+            final int gsoSize = rxHeader.gsoSize();
+            final boolean partial = (rxHeader.flags() & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
+            final int csumStart = rxHeader.csumStart();
+            final int csumOffset = rxHeader.csumOffset();
+            if (length <= 0 || (gsoType != VirtioNetHeader.GSO_NONE && gsoSize == 0) ||
+                (partial && csumStart + csumOffset + 2 > length))
+            {
+                counters.increment(EndpointCounter.RX_BAD_VNET_HEADER);
+                if (!superFrames)
+                {
+                    target.release();
+                }
+                continue;
+            }
+            final Frame frame;
+            if (!superFrames)
+            {
+                frame = target;
+                frame.length(length);
+            }
+            else if (gsoType == VirtioNetHeader.GSO_NONE && length <= pool.slotBytes() - pool.headroomBytes())
+            {
+                frame = pool.acquire();
+                if (frame == null)
+                {
+                    counters.increment(EndpointCounter.RX_POOL_EXHAUSTED);
+                    break;
+                }
+                frame.copyFrom(target.segment(), target.start(), length);
+            }
+            else
+            {
+                frame = target;
+                frame.length(length);
+                spare = null;
+            }
+            frame.port(id);
+            if (gsoType != VirtioNetHeader.GSO_NONE)
+            {
+                frame.gso(gsoType, gsoSize);
+                superCount++;
+                superBytes += length;
+            }
+            if (partial)
+            {
+                frame.checksumPartial(csumStart, csumOffset);
+            }
+            frames[count++] = frame;
+            bytes += length;
+        }
+        if (count > 0)
+        {
+            counters.add(EndpointCounter.RX_FRAMES, count);
+            counters.add(EndpointCounter.RX_BYTES, bytes);
+        }
+        if (superCount > 0)
+        {
+            counters.add(EndpointCounter.RX_SUPER_FRAMES, superCount);
+            counters.add(EndpointCounter.RX_SUPER_BYTES, superBytes);
+        }
+        return count;
+    }
+
+    /**
+     * Writes one frame, with its virtio-net header in the headroom when the device has one.
+     *
+     * @return the frame length when sent, or {@code -errno} (-EINVAL for a frame this port cannot write).
+     */
+    private int write(final Frame frame)
+    {
+        final int length = frame.length();
+        if (vnetHeaderBytes == 0)
+        {
+            if (frame.isSuperFrame() || !ChecksumOffload.complete(frame))
+            {
+                return -Errno.EINVAL;
+            }
+            return device.write(frame.segment(), frame.start(), length);
+        }
+        if (frame.headroom() < vnetHeaderBytes)
+        {
+            return -Errno.EINVAL;
+        }
+        final int at = frame.start() - vnetHeaderBytes;
+        final boolean partial = frame.checksumPartial();
+        VirtioNetHeader.write(frame.segment(), at, vnetHeaderBytes, partial ? VirtioNetHeader.FLAG_NEEDS_CSUM : 0,
+            frame.gsoType(), ChecksumOffload.headerLength(frame), frame.gsoSize(), partial ? frame.csumStart() : 0,
+            partial ? frame.csumOffset() : 0);
+        final int written = device.write(frame.segment(), at, length + vnetHeaderBytes);
+        return written > 0 ? written - vnetHeaderBytes : written;
+    }
+
     @Override
     public int transmit(final Frame[] frames, final int count)
     {
@@ -160,16 +359,22 @@ public final class TapPort implements Port, AutoCloseable
         long bytes = 0;
         int drops = 0;
         int errors = 0;
+        int superSent = 0;
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
             final int length = frame.length();
-            final int result = device.write(frame.segment(), frame.start(), length);
+            final boolean superFrame = frame.isSuperFrame();
+            final int result = write(frame);
             frame.release();
             if (result == length)
             {
                 sent++;
                 bytes += length;
+                if (superFrame)
+                {
+                    superSent++;
+                }
             }
             else
             {
@@ -189,6 +394,10 @@ public final class TapPort implements Port, AutoCloseable
             counters.add(EndpointCounter.TX_FRAMES, sent);
             counters.add(EndpointCounter.TX_BYTES, bytes);
         }
+        if (superSent > 0)
+        {
+            counters.add(EndpointCounter.TX_SUPER_FRAMES, superSent);
+        }
         if (drops > 0)
         {
             counters.add(EndpointCounter.TX_DROPS, drops);
@@ -207,6 +416,14 @@ public final class TapPort implements Port, AutoCloseable
     public void close()
     {
         device.close();
+        final Frame held = spare;
+        if (held != null)
+        {
+            // The held read buffer goes back once the descriptor is closed (no read can be under way in it
+            // after the owning worker stopped polling this port; a racing one only sees EBADF).
+            spare = null;
+            held.release();
+        }
     }
 
     @Override

@@ -22,7 +22,7 @@ public final class TunFlags
     public static final int IFF_PERSIST = 0x0800;
     /** {@code ifr_flags}: no 4-byte packet information header in front of each frame. */
     public static final int IFF_NO_PI = 0x1000;
-    /** {@code ifr_flags}: a {@code virtio_net_hdr} in front of each frame (offloads; not used yet). */
+    /** {@code ifr_flags}: a {@code virtio_net_hdr} in front of each frame (offloads). */
     public static final int IFF_VNET_HDR = 0x4000;
     /** {@code ifr_flags}: fail with EBUSY when a device of that name exists (create only). */
     public static final int IFF_TUN_EXCL = 0x8000;
@@ -37,7 +37,7 @@ public final class TunFlags
     public static final long TUNGETIFF = 0x800454d2L;
     /** {@code TUNGETVNETHDRSZ} (argument: {@code int *}). */
     public static final long TUNGETVNETHDRSZ = 0x800454d7L;
-    /** {@code TUNSETVNETHDRSZ} (argument: {@code int *}). */
+    /** {@code TUNSETVNETHDRSZ}: size of the virtio-net header, 10 or 12 (argument: {@code int *}). */
     public static final long TUNSETVNETHDRSZ = 0x400454d8L;
 
     /** {@code TUNSETOFFLOAD} bits. */
@@ -72,6 +72,27 @@ public final class TunFlags
         {
             flags |= IFF_TUN_EXCL;
         }
+        if (options.vnetHeaderBytes() != 0)
+        {
+            flags |= IFF_VNET_HDR;
+        }
         return flags;
+    }
+
+    /**
+     * @return the {@code TUN_F_*} bits as text ({@code "csum|tso4|tso6|tso_ecn|uso4|uso6"}, {@code "none"}).
+     */
+    public static String describeOffloads(final int offloads)
+    {
+        final StringBuilder text = new StringBuilder();
+        final String[] names = {"csum", "tso4", "tso6", "tso_ecn", "ufo", "uso4", "uso6"};
+        for (int bit = 0; bit < names.length; bit++)
+        {
+            if ((offloads & (1 << bit)) != 0)
+            {
+                text.append(text.isEmpty() ? "" : "|").append(names[bit]);
+            }
+        }
+        return text.isEmpty() ? "none" : text.toString();
     }
 }

@@ -25,6 +25,7 @@ import io.vsnic.dataplane.substrate.UdpSubstrate;
 import io.vsnic.dataplane.table.ForwardingState;
 import io.vsnic.vnic.netns.NetNs;
 import io.vsnic.vnic.tap.TapDevice;
+import io.vsnic.vnic.tap.TapOptions;
 import io.vsnic.vnic.tap.TapPort;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -51,6 +52,24 @@ class KernelVxlanInteropTest
 
     @Test
     void shouldExchangePingAndTcpWithLinuxVxlan(@TempDir final Path directory) throws Exception
+    {
+        exchange(directory, false);
+    }
+
+    /**
+     * The same with the VM's TAP opened with every offload: the VM's TCP super-frames are cut into
+     * MTU-sized segments before the overlay (the kernel peer checks every checksum), frames from the
+     * kernel go to the TAP through the coalescer (Linux VXLAN over veth hands over inner frames that
+     * are often already larger than the MTU, so few merge here; the count is printed), and the VM's
+     * kernel finds no bad checksum.
+     */
+    @Test
+    void shouldExchangeTcpWithLinuxVxlanThroughATapWithOffloads(@TempDir final Path directory) throws Exception
+    {
+        exchange(directory, true);
+    }
+
+    private static void exchange(final Path directory, final boolean offloads) throws Exception
     {
         Assumptions.assumeTrue(NetNs.isRoot(), "needs root: creates namespaces, veth, VXLAN and TAP devices");
         Assumptions.assumeTrue(NetNs.ipAvailable(), "needs iproute2 (ip)");
@@ -96,7 +115,10 @@ class KernelVxlanInteropTest
             try (substrate)
             {
                 final String tapName = "vt" + suffix;
-                final TapPort tap = new TapPort(1, TapDevice.open(tapName), dataPlane.pool());
+                final TapPort tap = offloads ?
+                    new TapPort(1, TapDevice.open(tapName, TapOptions.defaults().withOffloads(10, TapOptions.ALL_OFFLOADS)),
+                        dataPlane.pool(), dataPlane.superPool()) :
+                    new TapPort(1, TapDevice.open(tapName), dataPlane.pool());
                 scope.moveLink(tapName, nsV);
                 scope.setMac(nsV, tapName, EthernetFlyweight.formatMac(VM_MAC));
                 require(scope.exec(nsV, Duration.ofSeconds(10), "ip", "link", "set", tapName, "mtu", "1450"));
@@ -123,18 +145,29 @@ class KernelVxlanInteropTest
                 new Random(42).nextBytes(bytes);
                 Files.write(payload, bytes);
                 final String expected = sha256(scope, nsV, payload.toString());
+                final long csumErrorsBefore = inCsumErrors(scope, nsV);
                 final long started = System.nanoTime();
                 transfer(scope, nsK, nsV, "10.0.1.50", payload, directory.resolve("at-kernel.bin"));
                 assertEquals(expected, sha256(scope, nsV, directory.resolve("at-kernel.bin").toString()), "VM -> kernel 10 MB");
                 transfer(scope, nsV, nsK, "10.0.1.11", payload, directory.resolve("at-vm.bin"));
                 assertEquals(expected, sha256(scope, nsV, directory.resolve("at-vm.bin").toString()), "kernel -> VM 10 MB");
-                System.out.printf("kernel VXLAN interop: 2 x 10 MB in %.1f s%n", (System.nanoTime() - started) / 1e9);
+                System.out.printf("kernel VXLAN interop%s: 2 x 10 MB in %.1f s%n", offloads ? " (TAP offloads)" : "",
+                    (System.nanoTime() - started) / 1e9);
                 System.out.println("kernel VXLAN interop: substrate rx " + substrate.rxDatagrams() + " tx " + substrate.txDatagrams() +
                     ", data plane drops " + dataPlane.counters().dropsByReason() + ", checksums completed " +
-                    dataPlane.counters().checksumsCompleted() + ", tap " + tap.counters().snapshot());
+                    dataPlane.counters().checksumsCompleted() + ", super-frames cut " + dataPlane.counters().superFramesSegmented() +
+                    " into " + dataPlane.counters().segmentsBuilt() + ", super-frames coalesced " +
+                    dataPlane.counters().superFramesCoalesced() + " of " + dataPlane.counters().segmentsCoalesced() +
+                    " merged segments, tap " + tap.counters().snapshot());
                 assertTrue(substrate.rxDatagrams() > 1000, "VXLAN datagrams received: " + substrate.rxDatagrams());
                 // Linux VXLAN over veth leaves inner checksums partial (checksum offload, no NIC to finish them).
                 assertTrue(dataPlane.counters().checksumsCompleted() > 0, "partial inner checksums were completed");
+                assertEquals(csumErrorsBefore, inCsumErrors(scope, nsV), "the VM's kernel found no bad checksum");
+                if (offloads)
+                {
+                    assertTrue(dataPlane.counters().superFramesSegmented() > 0, "the VM's super-frames were cut for the overlay");
+                    assertTrue(tap.counters().get(io.vsnic.vnic.EndpointCounter.RX_SUPER_FRAMES) > 0, "super-frames from the VM");
+                }
             }
         }
     }
@@ -166,6 +199,30 @@ class KernelVxlanInteropTest
         final NetNs.Result result = scope.exec(ns, Duration.ofSeconds(30), "sha256sum", file);
         assertEquals(0, result.exitCode(), result.describe());
         return result.stdout().split("\\s+")[0];
+    }
+
+    /**
+     * @return the sum of the {@code InCsumErrors} columns of {@code /proc/net/snmp} in the namespace.
+     */
+    private static long inCsumErrors(final NetNs scope, final String ns)
+    {
+        final NetNs.Result snmp = scope.exec(ns, Duration.ofSeconds(5), "cat", "/proc/net/snmp");
+        assertEquals(0, snmp.exitCode(), snmp.describe());
+        final String[] lines = snmp.stdout().split("\n");
+        long total = 0;
+        for (int i = 0; i + 1 < lines.length; i += 2)
+        {
+            final String[] names = lines[i].trim().split("\\s+");
+            final String[] values = lines[i + 1].trim().split("\\s+");
+            for (int c = 1; c < names.length && c < values.length; c++)
+            {
+                if (names[c].equals("InCsumErrors"))
+                {
+                    total += Long.parseLong(values[c]);
+                }
+            }
+        }
+        return total;
     }
 
     private static void require(final NetNs.Result result)

@@ -103,6 +103,66 @@ class TapDeviceTest
     }
 
     @Test
+    void shouldOpenWithVnetHeaderAndNegotiateEveryOffload() throws IOException
+    {
+        TapLab.assumeRootWithTap();
+        final String name = uniqueName();
+        try (NetNs net = NetNs.open())
+        {
+            net.adoptLink(null, name);
+            try (TapDevice device = TapDevice.open(name, TapOptions.defaults().withOffloads(12, TapOptions.ALL_OFFLOADS)))
+            {
+                assertEquals(12, device.vnetHeaderBytes());
+                assertEquals("0x5002", Files.readString(Path.of("/sys/class/net", name, "tun_flags")).strip());
+                final int tso = TunFlags.TUN_F_CSUM | TunFlags.TUN_F_TSO4 | TunFlags.TUN_F_TSO6 | TunFlags.TUN_F_TSO_ECN;
+                assertEquals(tso, device.offloads() & tso, "checksum and TSO are in every kernel vsnic supports");
+                assertEquals(TapOptions.ALL_OFFLOADS, device.offloads() | device.refusedOffloads());
+                System.out.println(name + " offloads: " + TunFlags.describeOffloads(device.offloads()) + ", refused: " +
+                    TunFlags.describeOffloads(device.refusedOffloads()));
+                final NetNs.Result features = NetNs.run(java.time.Duration.ofSeconds(5), java.util.List.of("ethtool", "-k", name));
+                if (features.ok())
+                {
+                    // What the kernel may hand over is what the device may now send with: TSO on its transmit side.
+                    assertTrue(features.stdout().contains("tcp-segmentation-offload: on"), features.stdout());
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldFallBackFlagByFlagWhenTheKernelRefusesTheSet() throws IOException
+    {
+        TapLab.assumeRootWithTap();
+        final String name = uniqueName();
+        try (NetNs net = NetNs.open())
+        {
+            net.adoptLink(null, name);
+            // TSO without checksum offload is refused (EINVAL) as a set and flag by flag; ECN alone too.
+            final int requested = TunFlags.TUN_F_TSO4 | TunFlags.TUN_F_TSO6;
+            try (TapDevice device = TapDevice.open(name, TapOptions.defaults().withOffloads(10, requested)))
+            {
+                assertEquals(10, device.vnetHeaderBytes());
+                assertEquals(0, device.offloads());
+                assertEquals(requested, device.refusedOffloads());
+            }
+            try (TapDevice device = TapDevice.open(name,
+                TapOptions.defaults().withOffloads(10, TunFlags.TUN_F_CSUM | TunFlags.TUN_F_TSO4)))
+            {
+                assertEquals(TunFlags.TUN_F_CSUM | TunFlags.TUN_F_TSO4, device.offloads());
+                assertEquals(0, device.refusedOffloads());
+            }
+        }
+    }
+
+    @Test
+    void shouldRejectOffloadsWithoutAVnetHeader()
+    {
+        assertThrows(IllegalArgumentException.class, () -> new TapOptions(false, false, false, 0, TunFlags.TUN_F_CSUM));
+        assertThrows(IllegalArgumentException.class, () -> new TapOptions(false, false, false, 11, 0));
+        assertThrows(IllegalArgumentException.class, () -> new TapOptions(false, false, false, 10, TunFlags.TUN_F_UFO));
+    }
+
+    @Test
     void shouldReturnZeroWhenNoFrameIsWaiting() throws IOException
     {
         TapLab.assumeRootWithTap();

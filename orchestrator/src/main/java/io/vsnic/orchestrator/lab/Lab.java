@@ -1,0 +1,962 @@
+package io.vsnic.orchestrator.lab;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vsnic.crypto.DeviceKeys;
+import io.vsnic.crypto.KeyFiles;
+import io.vsnic.vnic.netns.NetNs;
+
+/**
+ * The virtual edge-device lab: N devices, each a {@code vsnicd} process in its own network namespace,
+ * joined by a substrate (one veth pair per device to a Linux bridge in a substrate namespace); M VM
+ * namespaces per device, each attached as a TAP vNIC through its device's REST API as a hypervisor
+ * integration would, configured by DHCP ({@code udhcpc}) from the device's data plane.
+ *
+ * <pre>
+ *   vl-LAB-s  (substrate)         br0 ── s1 ══ sub0 vl-LAB-d1 (vsnicd, 10.76.0.1, API 127.0.0.1:9470)
+ *                                     └─ s2 ══ sub0 vl-LAB-d2 (vsnicd, 10.76.0.2)
+ *   vl-LAB-d1v1 (VM)  tLABd1v1 ◀── TAP fd held by vsnicd of d1 (created in vl-LAB-d1, moved here)
+ * </pre>
+ *
+ * Every link lives inside a namespace of the lab, none in the caller's namespace, so deleting the
+ * lab's namespaces (found by the prefix {@code vl-LAB-}) and killing the processes inside them
+ * ({@code ip netns pids}) removes everything, also after a crash. Files live under
+ * {@code /run/vsnic-lab/LAB/}.
+ *
+ * <p>The API stays on loopback inside each device namespace (the daemon refuses other addresses until
+ * the API has authentication); the lab reaches it with {@link NamespaceHttp}, whose socket is opened
+ * on a thread that entered the namespace.
+ *
+ * <p>Identity and encryption: every device gets its identity key pair ({@code LABDIR/dN/device.key},
+ * as {@code vsnic keygen -o} writes it) and every peer entry carries the other device's public key
+ * ({@code peers[].publicKey}). The WireGuard substrate is not in this build, so peers say
+ * {@code encryption: none} and {@link #up} refuses {@code encryption} with a one-line message; turning
+ * it on needs only {@code encryption: wireguard} in the peers and the key file in each daemon's
+ * configuration.
+ */
+public final class Lab
+{
+    /** Where labs keep their files. */
+    public static final Path BASE = Path.of("/run/vsnic-lab");
+    /** Start of every namespace name of every lab. */
+    public static final String PREFIX = "vl-";
+    /** Most devices per lab. */
+    public static final int MAX_DEVICES = 16;
+    /** Most VMs per device. */
+    public static final int MAX_VMS = 16;
+    /** The network every VM joins. */
+    public static final String NETWORK = "lab";
+    /** Its VNI. */
+    public static final int VNI = 100;
+    /** IP MTU inside the overlay: substrate 1500 minus Geneve, UDP, IPv4 and inner Ethernet, rounded down. */
+    public static final int OVERLAY_MTU = 1400;
+    /** The API port inside each device namespace. */
+    public static final int API_PORT = 9470;
+    /** The substrate's Geneve port. */
+    public static final int GENEVE_PORT = 6081;
+
+    private static final Pattern NAME = Pattern.compile("[a-z0-9]{1,8}");
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration DHCP_TIMEOUT = Duration.ofSeconds(30);
+
+    private Lab()
+    {
+    }
+
+    /**
+     * What to build.
+     *
+     * @param name       lab name, 1..8 of [a-z0-9] (keeps every interface name within 15 characters).
+     * @param devices    1..{@link #MAX_DEVICES}.
+     * @param vmsPerDevice 0..{@link #MAX_VMS}.
+     * @param encryption encrypted substrate (not in this build).
+     */
+    public record Spec(String name, int devices, int vmsPerDevice, boolean encryption)
+    {
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // names
+
+    /**
+     * @throws LabException when the name is not 1..8 of [a-z0-9].
+     */
+    public static void checkName(final String name) throws LabException
+    {
+        if (name == null || !NAME.matcher(name).matches())
+        {
+            throw new LabException("lab name must be 1..8 characters of [a-z0-9]: " + name);
+        }
+    }
+
+    /** @return the lab's directory. */
+    public static Path directory(final String name)
+    {
+        return BASE.resolve(name);
+    }
+
+    /** @return the prefix of every namespace of that lab. */
+    public static String namespacePrefix(final String name)
+    {
+        return PREFIX + name + "-";
+    }
+
+    static String substrateNamespace(final String lab)
+    {
+        return namespacePrefix(lab) + "s";
+    }
+
+    static String deviceNamespace(final String lab, final int device)
+    {
+        return namespacePrefix(lab) + "d" + device;
+    }
+
+    /** @return the short VM name used by {@code lab exec}. */
+    public static String vmName(final int device, final int vm)
+    {
+        return "d" + device + "v" + vm;
+    }
+
+    static String vmNamespace(final String lab, final int device, final int vm)
+    {
+        return namespacePrefix(lab) + vmName(device, vm);
+    }
+
+    static String tapName(final String lab, final int device, final int vm)
+    {
+        return "t" + lab + vmName(device, vm);
+    }
+
+    static String substrateAddress(final int device)
+    {
+        return "10.76.0." + device;
+    }
+
+    static String vmAddress(final int device, final int vm)
+    {
+        return "10.77." + device + "." + (10 + vm);
+    }
+
+    static String vmMac(final int device, final int vm)
+    {
+        return String.format(Locale.ROOT, "02:76:00:00:%02x:%02x", device, vm);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // preconditions
+
+    /**
+     * @return why this machine cannot run the lab, or empty when it can.
+     */
+    public static Optional<String> missingPrerequisite()
+    {
+        if (!NetNs.isRoot())
+        {
+            return Optional.of("needs root (it creates network namespaces and TAP devices)");
+        }
+        for (final String[] tool : new String[][] {{"ip", "iproute2"}, {"udhcpc", "udhcpc"}})
+        {
+            if (NetNs.findExecutable(tool[0]).isEmpty())
+            {
+                return Optional.of("needs " + tool[0] + ": apt-get install -y --no-install-recommends " + tool[1]);
+            }
+        }
+        if (!Files.exists(Path.of("/dev/net/tun")))
+        {
+            return Optional.of("needs /dev/net/tun (TUN/TAP support in the kernel)");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * @return the namespaces that exist with this lab's prefix.
+     */
+    public static List<String> namespaces(final String lab)
+    {
+        final String prefix = namespacePrefix(lab);
+        final List<String> found = new ArrayList<>();
+        for (final Path dir : List.of(Path.of("/run/netns"), Path.of("/var/run/netns")))
+        {
+            if (!Files.isDirectory(dir))
+            {
+                continue;
+            }
+            try (Stream<Path> entries = Files.list(dir))
+            {
+                entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix) && !found.contains(n)).forEach(found::add);
+            }
+            catch (final IOException ignored)
+            {
+                // unreadable: nothing found there
+            }
+        }
+        found.sort(Comparator.naturalOrder());
+        return found;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // up
+
+    /**
+     * Builds a lab. On failure everything made so far is removed (the last lines of a failing daemon's
+     * log are part of the message).
+     *
+     * @param spec     what to build.
+     * @param launcher how to start a vsnicd.
+     * @param progress receives one line per step.
+     * @return the lab.
+     */
+    public static LabState up(final Spec spec, final DaemonLauncher launcher, final Consumer<String> progress) throws LabException
+    {
+        return up(spec, launcher, progress, () -> false);
+    }
+
+    /**
+     * Builds a lab, checking {@code cancelled} between steps (a shutdown hook sets it on Ctrl-C): once
+     * it is true, {@code up} stops, removes what it made and throws.
+     */
+    public static LabState up(final Spec spec, final DaemonLauncher launcher, final Consumer<String> progress,
+        final BooleanSupplier cancelled) throws LabException
+    {
+        checkName(spec.name());
+        if (spec.devices() < 1 || spec.devices() > MAX_DEVICES)
+        {
+            throw new LabException("--devices must be 1.." + MAX_DEVICES + ": " + spec.devices());
+        }
+        if (spec.vmsPerDevice() < 0 || spec.vmsPerDevice() > MAX_VMS)
+        {
+            throw new LabException("--vms-per-device must be 0.." + MAX_VMS + ": " + spec.vmsPerDevice());
+        }
+        if (spec.encryption())
+        {
+            throw new LabException("--encryption on is not available in this build (the WireGuard substrate is not wired yet)");
+        }
+        final Optional<String> missing = missingPrerequisite();
+        if (missing.isPresent())
+        {
+            throw new LabException(missing.get());
+        }
+        final Path dir = directory(spec.name());
+        if (!namespaces(spec.name()).isEmpty() || Files.exists(dir))
+        {
+            throw new LabException("lab " + spec.name() + " already exists (or left something behind): run 'vsnic lab down --name " +
+                spec.name() + "' first");
+        }
+        try
+        {
+            return build(spec, dir, launcher, progress, cancelled);
+        }
+        catch (final LabException | IOException | RuntimeException ex)
+        {
+            final String message = ex instanceof CancelledException || cancelled.getAsBoolean() ? "interrupted" :
+                ex.getMessage() == null ? ex.toString() : ex.getMessage();
+            progress.accept("lab up failed: " + message.lines().findFirst().orElse("") + "; removing what was made");
+            down(spec.name(), progress);
+            throw ex instanceof LabException lab && !cancelled.getAsBoolean() ? lab : new LabException(message, ex);
+        }
+    }
+
+    /** Thrown between steps of {@code up} once it was cancelled. */
+    private static final class CancelledException extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        CancelledException()
+        {
+            super("interrupted", null, false, false);
+        }
+    }
+
+    private static LabState build(final Spec spec, final Path dir, final DaemonLauncher launcher, final Consumer<String> progress,
+        final BooleanSupplier cancelled) throws LabException, IOException
+    {
+        final Runnable check = () ->
+        {
+            if (cancelled.getAsBoolean())
+            {
+                throw new CancelledException();
+            }
+        };
+        final String lab = spec.name();
+        Files.createDirectories(dir);
+        final Path script = dir.resolve("udhcpc.sh");
+        Files.writeString(script, UDHCPC_SCRIPT);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        final String substrate = substrateNamespace(lab);
+        LabState state = new LabState(lab, dir.toString(), spec.encryption(), substrate, List.of(), List.of());
+        state.save();
+
+        progress.accept("substrate: namespace " + substrate + ", bridge br0");
+        addNamespace(substrate);
+        ip("-n", substrate, "link", "add", "br0", "type", "bridge");
+        ip("-n", substrate, "link", "set", "br0", "up");
+
+        for (int d = 1; d <= spec.devices(); d++)
+        {
+            check.run();
+            final String ns = deviceNamespace(lab, d);
+            final String address = substrateAddress(d);
+            addNamespace(ns);
+            ip("-n", substrate, "link", "add", "s" + d, "type", "veth", "peer", "name", "sub0", "netns", ns);
+            ip("-n", substrate, "link", "set", "s" + d, "master", "br0", "up");
+            ip("-n", ns, "addr", "add", address + "/24", "dev", "sub0");
+            ip("-n", ns, "link", "set", "sub0", "up");
+
+            final Path deviceDir = Files.createDirectories(dir.resolve("d" + d));
+            final Path config = deviceDir.resolve("device.yaml");
+            Files.writeString(config, deviceConfig(lab, d));
+            final Path stateDir = deviceDir.resolve("state");
+            final Path log = deviceDir.resolve("vsnicd.log");
+            final Path keyFile = deviceDir.resolve("device.key");
+            final String publicKey = identity(keyFile);
+            final long pid = launcher.start(ns, config, stateDir, log);
+            state = state.withDevice(new LabState.Device(d, lab + "-d" + d, ns, address, pid, config.toString(), stateDir.toString(),
+                log.toString(), keyFile.toString(), publicKey));
+            state.save();
+            progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address + ", key " + publicKey + ", vsnicd pid " + pid);
+        }
+
+        for (final LabState.Device device : state.devices())
+        {
+            check.run();
+            awaitHealthy(device, cancelled);
+        }
+        progress.accept("devices: " + spec.devices() + " vsnicd up, API answering");
+
+        for (final LabState.Device device : state.devices())
+        {
+            final NamespaceHttp api = api(device);
+            final NamespaceHttp.Response applied = api.send("POST", "/v1/apply", manifest(state, device.index(), spec));
+            if (!applied.ok())
+            {
+                throw new LabException("device d" + device.index() + ": apply: " + applied.error());
+            }
+        }
+        progress.accept("network " + NETWORK + " (VNI " + VNI + ", 10.77.0.0/16) spans " + spec.devices() + " devices: peers and remotes applied");
+
+        for (final LabState.Device device : state.devices())
+        {
+            for (int v = 1; v <= spec.vmsPerDevice(); v++)
+            {
+                check.run();
+                final LabState.Vm vm = attachVm(lab, device, v, script);
+                state = state.withVm(vm);
+                state.save();
+                progress.accept("vm " + vm.name() + ": namespace " + vm.namespace() + ", TAP " + vm.tap() + ", MAC " + vm.mac() +
+                    ", DHCP " + vm.ip());
+            }
+        }
+        return state;
+    }
+
+    private static final String UDHCPC_SCRIPT = """
+        #!/bin/sh
+        # vsnic lab: applies address, default route and MTU from the lease (never /etc/resolv.conf).
+        case "$1" in
+          bound|renew)
+            ip addr flush dev "$interface"
+            ip addr add "$ip/$mask" dev "$interface"
+            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+            ;;
+        esac
+        exit 0
+        """;
+
+    /**
+     * Generates a device's identity key pair (what {@code vsnic keygen -o FILE} does) into {@code keyFile}
+     * (mode 0600).
+     *
+     * @return the public key, base64.
+     */
+    static String identity(final Path keyFile) throws IOException
+    {
+        final DeviceKeys keys = DeviceKeys.generate(new SecureRandom());
+        final byte[] secret = keys.privateKey();
+        try
+        {
+            KeyFiles.writePrivateKey(keyFile, secret);
+            return keys.publicKeyBase64();
+        }
+        finally
+        {
+            Arrays.fill(secret, (byte)0);
+            keys.destroy();
+        }
+    }
+
+    static String deviceConfig(final String lab, final int device)
+    {
+        return """
+            # vsnic lab %s, device d%d (written by 'vsnic lab up')
+            device: {name: %s-d%d, id: %d}
+            api: {listen: "127.0.0.1:%d"}
+            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll, receiveQueues: 1}
+            dataplane: {workers: 1, frameSlots: 4096, connectionCapacity: 16384}
+            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT);
+    }
+
+    /**
+     * The desired state of one device: the lab network with a remote entry for every VM on the other
+     * devices, an open security group, and every other device as a peer.
+     */
+    static Map<String, Object> manifest(final LabState state, final int device, final Spec spec)
+    {
+        final List<Map<String, Object>> remotes = new ArrayList<>();
+        final List<Map<String, Object>> peers = new ArrayList<>();
+        for (final LabState.Device other : state.devices())
+        {
+            if (other.index() == device)
+            {
+                continue;
+            }
+            for (int v = 1; v <= spec.vmsPerDevice(); v++)
+            {
+                remotes.add(Map.of("ip", vmAddress(other.index(), v), "mac", vmMac(other.index(), v), "device", other.index()));
+            }
+            final Map<String, Object> peer = new LinkedHashMap<>();
+            peer.put("name", other.name());
+            peer.put("device", other.index());
+            peer.put("endpoint", other.address() + ":" + GENEVE_PORT);
+            peer.put("publicKey", other.publicKey());
+            peer.put("encapsulation", "geneve");
+            peer.put("encryption", "none");
+            peers.add(peer);
+        }
+        final Map<String, Object> network = new LinkedHashMap<>();
+        network.put("name", NETWORK);
+        network.put("vni", VNI);
+        network.put("mtu", OVERLAY_MTU);
+        network.put("subnets", List.of(Map.of("cidr", "10.77.0.0/16", "gateway", "10.77.0.1")));
+        network.put("remotes", remotes);
+        final Map<String, Object> group = new LinkedHashMap<>();
+        group.put("name", "open");
+        group.put("rules", List.of(Map.of("direction", "ingress", "protocol", "any", "cidr", "0.0.0.0/0")));
+        final Map<String, Object> manifest = new LinkedHashMap<>();
+        manifest.put("networks", List.of(network));
+        manifest.put("securityGroups", List.of(group));
+        manifest.put("peers", peers);
+        return manifest;
+    }
+
+    private static LabState.Vm attachVm(final String lab, final LabState.Device device, final int v, final Path script)
+        throws LabException, IOException
+    {
+        final String ns = vmNamespace(lab, device.index(), v);
+        final String tap = tapName(lab, device.index(), v);
+        final String mac = vmMac(device.index(), v);
+        final String vnic = vmName(device.index(), v);
+        addNamespace(ns);
+        final Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", vnic);
+        body.put("network", NETWORK);
+        body.put("ip", vmAddress(device.index(), v));
+        body.put("mac", mac);
+        body.put("securityGroups", List.of("open"));
+        body.put("backend", Map.of("type", "tap", "name", tap));
+        final NamespaceHttp.Response created = api(device).send("POST", "/v1/vnics", body);
+        if (!created.ok())
+        {
+            throw new LabException("device d" + device.index() + ": attach vNIC " + vnic + ": " + created.error());
+        }
+        // The daemon created the TAP in its own namespace and holds its fd; the VM side moves out.
+        ip("-n", device.namespace(), "link", "set", "dev", tap, "netns", ns);
+        ip("-n", ns, "link", "set", "dev", tap, "address", mac);
+        run(Duration.ofSeconds(5), "ip", "netns", "exec", ns, "sh", "-c",
+            "[ ! -e /proc/sys/net/ipv6/conf/" + tap + "/disable_ipv6 ] || echo 1 > /proc/sys/net/ipv6/conf/" + tap + "/disable_ipv6");
+        ip("-n", ns, "link", "set", "dev", tap, "up");
+        final NetNs.Result dhcp = NetNs.run(DHCP_TIMEOUT, List.of(executable("ip"), "netns", "exec", ns, executable("udhcpc"), "-i", tap,
+            "-n", "-q", "-f", "-t", "5", "-T", "2", "-O", "mtu", "-s", script.toString()));
+        if (!dhcp.ok())
+        {
+            throw new LabException("vm " + vnic + ": no DHCP lease from device d" + device.index() + ": " + dhcp.describe());
+        }
+        final String ip = vmIp(ns, tap).orElseThrow(() -> new LabException("vm " + vnic + ": DHCP succeeded but " + tap + " has no address"));
+        return new LabState.Vm(vnic, device.index(), ns, vnic, tap, mac, ip);
+    }
+
+    private static final Pattern INET = Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/");
+
+    /**
+     * @return the IPv4 address on a VM's interface, if it has one.
+     */
+    public static Optional<String> vmIp(final String ns, final String tap)
+    {
+        final NetNs.Result result = NetNs.ipIn(ns, "-4", "-o", "addr", "show", "dev", tap);
+        final Matcher matcher = INET.matcher(result.stdout());
+        return result.ok() && matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
+    }
+
+    static NamespaceHttp api(final LabState.Device device)
+    {
+        return new NamespaceHttp(device.namespace(), "127.0.0.1", API_PORT);
+    }
+
+    private static void awaitHealthy(final LabState.Device device, final BooleanSupplier cancelled) throws LabException
+    {
+        final long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline && !cancelled.getAsBoolean())
+        {
+            if (!alive(device.pid()))
+            {
+                throw new LabException("device d" + device.index() + ": vsnicd exited during start; its log " + device.log() + " ends:\n" +
+                    tail(Path.of(device.log()), 15));
+            }
+            try
+            {
+                final NamespaceHttp.Response response = api(device).get("/v1/status");
+                if (response.ok())
+                {
+                    return;
+                }
+                last = response.error();
+            }
+            catch (final IOException ex)
+            {
+                last = String.valueOf(ex.getMessage());
+            }
+            sleep(200);
+        }
+        throw new LabException("device d" + device.index() + ": API not answering after " + START_TIMEOUT.toSeconds() + " s (" + last +
+            "); log " + device.log() + " ends:\n" + tail(Path.of(device.log()), 15));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // down
+
+    /**
+     * Removes a lab: stops every process inside its namespaces (SIGTERM, then SIGKILL after 5 s),
+     * deletes the namespaces (and with them every link inside) and the lab directory. Works from the
+     * name alone, whatever state the lab is in; running it again finds nothing and does nothing.
+     *
+     * @return how many namespaces, processes and directories it removed (0 when nothing was there).
+     */
+    public static int down(final String name, final Consumer<String> progress) throws LabException
+    {
+        checkName(name);
+        int removed = 0;
+        final List<String> namespaces = namespaces(name);
+        final List<ProcessHandle> processes = new ArrayList<>();
+        for (final String ns : namespaces)
+        {
+            processes.addAll(pidsIn(ns));
+        }
+        // Also the daemons recorded in lab.json (a vsnicd between fork and setns is not yet in its namespace).
+        try
+        {
+            LabState.load(directory(name)).ifPresent(state -> state.devices().forEach(d ->
+                ProcessHandle.of(d.pid()).filter(p -> p.isAlive() && commandLine(p.pid()).contains(directory(name).toString()))
+                    .filter(p -> processes.stream().noneMatch(q -> q.pid() == p.pid())).ifPresent(processes::add)));
+        }
+        catch (final IOException ignored)
+        {
+            // an unreadable lab.json: the namespaces still find everything that runs
+        }
+        for (final ProcessHandle process : processes)
+        {
+            process.destroy();
+        }
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (final ProcessHandle process : processes)
+        {
+            while (process.isAlive() && System.nanoTime() < deadline)
+            {
+                sleep(20);
+            }
+            if (process.isAlive())
+            {
+                process.destroyForcibly();
+            }
+        }
+        for (final ProcessHandle process : processes)
+        {
+            final long killDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (process.isAlive() && System.nanoTime() < killDeadline)
+            {
+                sleep(20);
+            }
+        }
+        if (!processes.isEmpty())
+        {
+            progress.accept("stopped " + processes.size() + " process(es): " +
+                String.join(" ", processes.stream().map(p -> Long.toString(p.pid())).toList()));
+            removed += processes.size();
+        }
+        final List<String> failures = new ArrayList<>();
+        // VMs first, then devices, then the substrate (the reverse of up; any order would work).
+        final List<String> ordered = new ArrayList<>(namespaces);
+        ordered.sort(Comparator.comparingInt((String ns) -> ns.endsWith("-s") ? 2 : ns.matches(".*-d\\d+$") ? 1 : 0));
+        for (final String ns : ordered)
+        {
+            final NetNs.Result result = NetNs.ip("netns", "delete", ns);
+            if (!result.ok() && NetNs.namespaceExists(ns))
+            {
+                failures.add(result.describe());
+            }
+        }
+        if (!namespaces.isEmpty())
+        {
+            progress.accept("deleted " + namespaces.size() + " namespace(s): " + String.join(" ", namespaces));
+            removed += namespaces.size();
+        }
+        final Path dir = directory(name);
+        if (Files.exists(dir))
+        {
+            try
+            {
+                deleteTree(dir);
+                progress.accept("removed " + dir);
+                removed++;
+            }
+            catch (final IOException ex)
+            {
+                failures.add("cannot remove " + dir + ": " + ex.getMessage());
+            }
+        }
+        if (!failures.isEmpty())
+        {
+            throw new LabException("lab " + name + " not fully removed: " + String.join("; ", failures));
+        }
+        return removed;
+    }
+
+    /**
+     * @return the processes running inside a namespace ({@code ip netns pids}).
+     */
+    static List<ProcessHandle> pidsIn(final String ns)
+    {
+        final NetNs.Result result = NetNs.ip("netns", "pids", ns);
+        final List<ProcessHandle> found = new ArrayList<>();
+        for (final String line : result.stdout().split("\\s+"))
+        {
+            if (line.matches("\\d+"))
+            {
+                ProcessHandle.of(Long.parseLong(line)).ifPresent(found::add);
+            }
+        }
+        return found;
+    }
+
+    private static void deleteTree(final Path root) throws IOException
+    {
+        try (Stream<Path> walk = Files.walk(root))
+        {
+            final List<Path> paths = walk.sorted(Comparator.reverseOrder()).toList();
+            for (final Path path : paths)
+            {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // status and exec
+
+    /**
+     * @return the saved state of a running lab.
+     * @throws LabException when there is no such lab.
+     */
+    public static LabState load(final String name) throws LabException
+    {
+        checkName(name);
+        final Optional<LabState> state;
+        try
+        {
+            state = LabState.load(directory(name));
+        }
+        catch (final IOException ex)
+        {
+            throw new LabException("cannot read " + directory(name).resolve(LabState.FILE) + ": " + ex.getMessage(), ex);
+        }
+        if (state.isEmpty())
+        {
+            final List<String> leftovers = namespaces(name);
+            throw new LabException(leftovers.isEmpty() ? "no lab named " + name + " (start one with 'vsnic lab up')" :
+                "lab " + name + " has no state file but leftovers (" + String.join(" ", leftovers) + "): run 'vsnic lab down --name " +
+                    name + "'");
+        }
+        return state.get();
+    }
+
+    /**
+     * One device as {@code status} sees it.
+     *
+     * @param device   the device.
+     * @param alive    its vsnicd runs.
+     * @param rssKib   its resident memory, -1 when it does not run.
+     * @param api      "ok (...)" or "down: why".
+     * @param counters its Prometheus samples.
+     * @param sessions one line per peer: name, endpoint, encapsulation, session state.
+     */
+    public record DeviceStatus(LabState.Device device, boolean alive, long rssKib, String api, Map<String, Double> counters,
+        List<String> sessions)
+    {
+    }
+
+    /**
+     * Asks each device for its health and counters.
+     *
+     * @return one entry per device.
+     */
+    public static List<DeviceStatus> deviceStatus(final LabState state)
+    {
+        final List<DeviceStatus> statuses = new ArrayList<>();
+        for (final LabState.Device device : state.devices())
+        {
+            final boolean alive = alive(device.pid());
+            String api;
+            Map<String, Double> counters = Map.of();
+            final List<String> sessions = new ArrayList<>();
+            try
+            {
+                final JsonNode status = api(device).getJson("/v1/status");
+                api = "ok (revision " + status.path("revision").asLong() + ", " + status.path("dataplane").path("attachedVnics").asInt() +
+                    " vNICs attached)";
+                for (final JsonNode peer : api(device).getJson("/v1/topology").path("peers"))
+                {
+                    sessions.add(peer.path("name").asText() + " " + peer.path("endpoint").asText() + " " +
+                        peer.path("encapsulation").asText() + ", session " + peer.path("session").asText());
+                }
+                final NamespaceHttp.Response metrics = api(device).get("/metrics");
+                if (metrics.ok())
+                {
+                    counters = PromText.parse(metrics.text());
+                }
+            }
+            catch (final IOException ex)
+            {
+                api = "down: " + ex.getMessage();
+            }
+            statuses.add(new DeviceStatus(device, alive, alive ? rssKib(device.pid()) : -1, api, counters, List.copyOf(sessions)));
+        }
+        return statuses;
+    }
+
+    /**
+     * Runs a command inside a VM's namespace with the caller's standard streams.
+     *
+     * @return its exit status.
+     */
+    public static int exec(final LabState state, final String vm, final List<String> command) throws LabException
+    {
+        final LabState.Vm target = state.vm(vm).orElseThrow(() -> new LabException("lab " + state.name() + " has no VM " + vm + " (it has " +
+            String.join(", ", state.vms().stream().map(LabState.Vm::name).toList()) + ")"));
+        final List<String> full = new ArrayList<>(List.of(executable("ip"), "netns", "exec", target.namespace()));
+        full.addAll(command);
+        try
+        {
+            final Process process = new ProcessBuilder(full).inheritIO().start();
+            return process.waitFor();
+        }
+        catch (final IOException ex)
+        {
+            throw new LabException("cannot run " + String.join(" ", command) + " in " + target.namespace() + ": " + ex.getMessage(), ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted");
+        }
+    }
+
+    /**
+     * @return the sum of a metric over all its labels in a device's counters (0 when absent).
+     */
+    public static double sum(final Map<String, Double> counters, final String metric)
+    {
+        return PromText.sum(counters, metric);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // helpers
+
+    /**
+     * @return true when the process exists and is not a zombie.
+     */
+    static boolean alive(final long pid)
+    {
+        final Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        try
+        {
+            final String text = Files.readString(stat);
+            final int close = text.lastIndexOf(')');
+            return close > 0 && close + 2 < text.length() && text.charAt(close + 2) != 'Z';
+        }
+        catch (final IOException ex)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * @return a process's resident set size in KiB ({@code VmRSS}), or -1.
+     */
+    public static long rssKib(final long pid)
+    {
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")))
+            {
+                if (line.startsWith("VmRSS:"))
+                {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            return -1;
+        }
+        return -1;
+    }
+
+    static String commandLine(final long pid)
+    {
+        try
+        {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+        }
+        catch (final IOException ex)
+        {
+            return "";
+        }
+    }
+
+    static String tail(final Path file, final int lines)
+    {
+        try
+        {
+            final List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        }
+        catch (final IOException ex)
+        {
+            return "(cannot read " + file + ": " + ex.getMessage() + ")";
+        }
+    }
+
+    static String executable(final String name)
+    {
+        return NetNs.findExecutable(name).map(Path::toString).orElse(name);
+    }
+
+    private static void addNamespace(final String ns) throws LabException
+    {
+        ip("netns", "add", ns);
+        ip("-n", ns, "link", "set", "dev", "lo", "up");
+    }
+
+    private static void ip(final String... args) throws LabException
+    {
+        final NetNs.Result result = NetNs.ip(args);
+        if (!result.ok())
+        {
+            throw new LabException(result.describe());
+        }
+    }
+
+    private static void run(final Duration timeout, final String... command) throws LabException
+    {
+        final List<String> full = new ArrayList<>(List.of(command));
+        full.set(0, executable(command[0]));
+        final NetNs.Result result = NetNs.run(timeout, full);
+        if (!result.ok())
+        {
+            throw new LabException(result.describe());
+        }
+    }
+
+    static void sleep(final long millis)
+    {
+        try
+        {
+            Thread.sleep(millis);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Starts {@code vsnic daemon} inside a namespace, detached from the caller (its own session), with
+     * output to a log file.
+     */
+    @FunctionalInterface
+    public interface DaemonLauncher
+    {
+        /**
+         * @return the daemon's process id.
+         */
+        long start(String namespace, Path config, Path stateDir, Path log) throws IOException;
+
+        /**
+         * The launcher that runs the JVM this process runs on, with the build's recorded JVM flags and
+         * this process's class path ({@code setsid ip netns exec NS java FLAGS -cp CP VsnicCli daemon ...}).
+         * Extra JVM options come from {@code $VSNIC_LAB_JAVA_OPTS} (default {@code -Xmx256m
+         * -XX:+UseSerialGC}: the data plane's memory is off-heap).
+         */
+        static DaemonLauncher sameJvm()
+        {
+            return (namespace, config, stateDir, log) ->
+            {
+                final List<String> command = new ArrayList<>(List.of(executable("setsid"), executable("ip"), "netns", "exec", namespace));
+                command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+                command.addAll(jvmFlags());
+                final String extra = System.getenv().getOrDefault("VSNIC_LAB_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC");
+                for (final String option : extra.trim().split("\\s+"))
+                {
+                    if (!option.isEmpty())
+                    {
+                        command.add(option);
+                    }
+                }
+                command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.vsnic.orchestrator.cli.VsnicCli", "daemon",
+                    "--config", config.toString(), "--state-dir", stateDir.toString()));
+                final Process process = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .redirectErrorStream(true)
+                    .start();
+                return process.pid();
+            };
+        }
+
+        private static List<String> jvmFlags() throws IOException
+        {
+            try (InputStream in = Lab.class.getResourceAsStream("/META-INF/vsnic/jvm.flags"))
+            {
+                if (in == null)
+                {
+                    throw new IOException("META-INF/vsnic/jvm.flags is not on the class path: build with ./mvnw -DskipTests package");
+                }
+                final String flags = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+                return flags.isEmpty() ? List.of() : List.of(flags.split("\\s+"));
+            }
+        }
+    }
+}

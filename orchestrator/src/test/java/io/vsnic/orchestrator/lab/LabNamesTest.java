@@ -1,0 +1,77 @@
+package io.vsnic.orchestrator.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+import io.vsnic.orchestrator.daemon.DeviceConfig;
+import io.vsnic.vnic.netns.NetNs;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lab names: within Linux's 15-character interface names at the largest lab, unique; device
+ * configurations the daemon accepts; the Prometheus reader.
+ */
+class LabNamesTest
+{
+    @Test
+    void shouldKeepEveryInterfaceNameShortAndUniqueAtTheLargestLab() throws Exception
+    {
+        final String lab = "abcdefgh";
+        Lab.checkName(lab);
+        final Set<String> taps = new HashSet<>();
+        final Set<String> macs = new HashSet<>();
+        for (int d = 1; d <= Lab.MAX_DEVICES; d++)
+        {
+            for (int v = 1; v <= Lab.MAX_VMS; v++)
+            {
+                final String tap = Lab.tapName(lab, d, v);
+                assertTrue(tap.length() <= NetNs.MAX_LINK_NAME, tap);
+                assertTrue(taps.add(tap), "unique " + tap);
+                assertTrue(macs.add(Lab.vmMac(d, v)));
+                assertTrue(Lab.vmNamespace(lab, d, v).startsWith(Lab.namespacePrefix(lab)));
+            }
+            assertTrue(("s" + d).length() <= NetNs.MAX_LINK_NAME);
+        }
+    }
+
+    @Test
+    void shouldRefuseNamesThatCouldNotFormInterfaceNames()
+    {
+        for (final String bad : new String[] {"", "ABC", "a-b", "abcdefghi", "a b", "../x"})
+        {
+            assertThrows(LabException.class, () -> Lab.checkName(bad), bad);
+        }
+    }
+
+    @Test
+    void shouldWriteDeviceConfigurationsTheDaemonAccepts() throws Exception
+    {
+        final DeviceConfig config = DeviceConfig.parse(Lab.deviceConfig("lab", 3).getBytes(StandardCharsets.UTF_8));
+        assertEquals("lab-d3", config.device().name());
+        assertEquals(3, config.device().id());
+        assertEquals("10.76.0.3", config.substrate().bindAddress());
+        assertEquals(Lab.API_PORT, config.apiAddress().getPort());
+    }
+
+    @Test
+    void shouldReadPrometheusSamples()
+    {
+        final Map<String, Double> samples = PromText.parse("""
+            # HELP vsnic_dataplane_drops_total Frames dropped.
+            # TYPE vsnic_dataplane_drops_total counter
+            vsnic_dataplane_drops_total{reason="ttl_expired"} 3
+            vsnic_dataplane_drops_total{reason="spoofed_ip"} 4
+            vsnic_overlay_tx_packets_total 12
+            garbage line
+            """);
+        assertEquals(7.0, PromText.sum(samples, "vsnic_dataplane_drops_total"));
+        assertEquals(12.0, PromText.sum(samples, "vsnic_overlay_tx_packets_total"));
+        assertEquals(0.0, PromText.sum(samples, "vsnic_overlay_tx"));
+    }
+}

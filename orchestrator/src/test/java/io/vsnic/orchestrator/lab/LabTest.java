@@ -1,0 +1,196 @@
+package io.vsnic.orchestrator.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import io.vsnic.vnic.netns.NetNs;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The namespace lab end to end (root): {@code up} with 2 devices x 1 VM, traffic across the devices,
+ * {@code down}, and nothing of the lab left afterwards: no namespace, link, process or file — also
+ * when the daemons were killed with SIGKILL first.
+ */
+class LabTest
+{
+    private final List<String> progress = new ArrayList<>();
+
+    @BeforeEach
+    void requireRoot()
+    {
+        Assumptions.assumeTrue(NetNs.isRoot(), "needs root: creates network namespaces and TAP devices");
+        Assumptions.assumeTrue(Lab.missingPrerequisite().isEmpty(), () -> "lab prerequisite missing: " + Lab.missingPrerequisite().get());
+        Assumptions.assumeTrue(NetNs.findExecutable("ping").isPresent(), "needs ping (apt-get install iputils-ping)");
+        Assumptions.assumeTrue(NetNs.findExecutable("socat").isPresent(), "needs socat (apt-get install socat)");
+    }
+
+    private static String uniqueName()
+    {
+        return NetNs.uniqueName("t", 7);
+    }
+
+    private LabState up(final String name) throws LabException
+    {
+        return Lab.up(new Lab.Spec(name, 2, 1, false), Lab.DaemonLauncher.sameJvm(), progress::add);
+    }
+
+    @Test
+    void shouldCarryTrafficAcrossDevicesAndLeaveNothingBehind(@TempDir final Path directory) throws Exception
+    {
+        final String name = uniqueName();
+        try
+        {
+            final LabState state = up(name);
+            assertEquals(2, state.devices().size());
+            assertEquals(2, state.vms().size(), String.join("\n", progress));
+            final LabState.Vm a = state.vm("d1v1").orElseThrow();
+            final LabState.Vm b = state.vm("d2v1").orElseThrow();
+            assertEquals("10.77.1.11", a.ip(), "address from the device's DHCP server");
+            assertEquals("10.77.2.11", b.ip());
+
+            final NetNs.Result ping = inVm(a, Duration.ofSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", b.ip());
+            assertTrue(ping.ok(), "cross-device ping: " + ping.describe());
+
+            final Path payload = directory.resolve("payload.bin");
+            final byte[] bytes = new byte[4 * 1024 * 1024];
+            new Random(9).nextBytes(bytes);
+            Files.write(payload, bytes);
+            final Path received = directory.resolve("received.bin");
+            transfer(a, b, payload, received);
+            assertEquals(sha256(payload), sha256(received), "4 MiB across devices, byte-exact");
+
+            for (final LabState.Device device : state.devices())
+            {
+                final Path key = Path.of(device.keyFile());
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+                assertEquals(device.publicKey(), io.vsnic.crypto.DeviceKeys.fromPrivateKey(io.vsnic.crypto.KeyFiles.readPrivateKey(key))
+                    .publicKeyBase64(), "public key of " + key);
+                final LabState.Device other = state.device(3 - device.index());
+                final com.fasterxml.jackson.databind.JsonNode peer = Lab.api(other).getJson("/v1/peers/" + device.name());
+                assertEquals(device.publicKey(), peer.path("publicKey").asText(), "d" + other.index() + " knows d" + device.index() + "'s key");
+            }
+
+            assertEquals(7, Lab.exec(state, "d2v1", List.of("sh", "-c", "exit 7")), "lab exec passes the exit status through");
+            assertThrows(LabException.class, () -> Lab.exec(state, "d9v9", List.of("true")));
+
+            final List<Lab.DeviceStatus> statuses = Lab.deviceStatus(state);
+            for (final Lab.DeviceStatus status : statuses)
+            {
+                assertTrue(status.alive() && status.api().startsWith("ok"), status.toString());
+                assertTrue(Lab.sum(status.counters(), "vsnic_overlay_tx_packets_total") > 0, "overlay counters: " + status);
+                assertTrue(status.rssKib() > 0);
+            }
+        }
+        finally
+        {
+            Lab.down(name, progress::add);
+        }
+        assertNothingLeft(name);
+        assertEquals(0, Lab.down(name, progress::add), "down again finds nothing");
+    }
+
+    @Test
+    void shouldRemoveLabWhoseDaemonsWereKilled() throws Exception
+    {
+        final String name = uniqueName();
+        try
+        {
+            final LabState state = up(name);
+            for (final LabState.Device device : state.devices())
+            {
+                final ProcessHandle daemon = ProcessHandle.of(device.pid()).orElseThrow();
+                daemon.destroyForcibly();
+                assertTrue(daemon.onExit().get(10, TimeUnit.SECONDS).pid() == device.pid());
+            }
+            assertFalse(Lab.deviceStatus(state).stream().anyMatch(Lab.DeviceStatus::alive), "daemons are gone");
+        }
+        finally
+        {
+            final int removed = Lab.down(name, progress::add);
+            assertTrue(removed >= 6, "namespaces and the directory were removed: " + removed + " " + progress);
+        }
+        assertNothingLeft(name);
+    }
+
+    @Test
+    void shouldRefuseEncryptionAndBadNamesWithoutMakingAnything() throws IOException
+    {
+        final String name = uniqueName();
+        final LabException encrypted = assertThrows(LabException.class,
+            () -> Lab.up(new Lab.Spec(name, 2, 1, true), Lab.DaemonLauncher.sameJvm(), progress::add));
+        assertTrue(encrypted.getMessage().contains("not available in this build"), encrypted.getMessage());
+        assertThrows(LabException.class,
+            () -> Lab.up(new Lab.Spec("Bad-Name", 1, 1, false), Lab.DaemonLauncher.sameJvm(), progress::add));
+        assertNothingLeft(name);
+    }
+
+    private static void assertNothingLeft(final String name) throws IOException
+    {
+        assertEquals(List.of(), Lab.namespaces(name), "namespaces");
+        assertFalse(Files.exists(Lab.directory(name)), "lab directory " + Lab.directory(name));
+        final String links = NetNs.ip("-o", "link", "show").stdout();
+        assertFalse(links.contains("t" + name), "no TAP of the lab in the root namespace:\n" + links);
+        final List<Long> processes = ProcessHandle.allProcesses()
+            .filter(p -> Lab.commandLine(p.pid()).contains(Lab.directory(name).toString())).map(ProcessHandle::pid).toList();
+        assertEquals(List.of(), processes, "processes of the lab");
+    }
+
+    private static NetNs.Result inVm(final LabState.Vm vm, final Duration timeout, final String... command)
+    {
+        final List<String> full = new ArrayList<>(List.of(Lab.executable("ip"), "netns", "exec", vm.namespace()));
+        full.addAll(List.of(command));
+        return NetNs.run(timeout, full);
+    }
+
+    private static void transfer(final LabState.Vm sender, final LabState.Vm receiver, final Path payload, final Path target)
+        throws IOException, InterruptedException
+    {
+        final int port = 20000 + new Random().nextInt(20000);
+        final Process listener = new ProcessBuilder(Lab.executable("ip"), "netns", "exec", receiver.namespace(), "socat", "-u",
+            "TCP-LISTEN:" + port + ",reuseaddr", "CREATE:" + target)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectErrorStream(true).start();
+        try
+        {
+            NetNs.Result send = null;
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                send = inVm(sender, Duration.ofSeconds(60), "socat", "-u", "OPEN:" + payload,
+                    "TCP:" + receiver.ip() + ":" + port + ",connect-timeout=10");
+                if (send.ok() || !send.stderr().contains("Connection refused"))
+                {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(send.ok(), "send: " + send.describe());
+            assertTrue(listener.waitFor(30, TimeUnit.SECONDS), "receiver finished");
+            assertEquals(0, listener.exitValue(), new String(listener.getInputStream().readAllBytes()));
+        }
+        finally
+        {
+            listener.destroyForcibly();
+        }
+    }
+
+    private static String sha256(final Path file)
+    {
+        final NetNs.Result result = NetNs.run(Duration.ofSeconds(30), List.of("sha256sum", file.toString()));
+        assertEquals(0, result.exitCode(), result.describe());
+        return result.stdout().split("\\s+")[0];
+    }
+}
