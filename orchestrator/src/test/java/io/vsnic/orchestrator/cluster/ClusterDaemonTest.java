@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three vsnicd daemons in one JVM forming a cluster on loopback (API, Raft and substrate on free
  * ports): writes through any device, placement and derived remotes (VM to VM across devices with
- * no manual remotes or peers), losing the head during writes, and a device without a quorum.
+ * no manual remotes or peers), losing the head during writes (with a VM-to-VM flow between the
+ * surviving devices counted through it), and a device without a quorum.
  */
 public class ClusterDaemonTest
 {
@@ -212,6 +213,23 @@ public class ClusterDaemonTest
         assertTrue(daemons.get(0).daemon.cluster().tls());
         final TestDaemon head = head(daemons);
         final TestDaemon writer = daemons.stream().filter(d -> d != head).findFirst().orElseThrow();
+        final TestDaemon other = daemons.stream().filter(d -> d != head && d != writer).findFirst().orElseThrow();
+        // an established flow between VMs on the two devices that survive
+        expect(201, writer.post("/v1/networks", """
+            {"name": "blue", "vni": 100, "subnets": [{"cidr": "192.168.50.0/24", "gateway": "192.168.50.1"}]}"""));
+        expect(201, writer.post("/v1/security-groups", """
+            {"name": "open", "rules": [{"direction": "ingress", "cidr": "0.0.0.0/0"}]}"""));
+        expect(201, writer.post("/v1/vnics", """
+            {"id": "vma", "network": "blue", "ip": "192.168.50.11", "securityGroups": ["open"], "backend": {"type": "memory"}}"""));
+        expect(201, other.post("/v1/vnics", """
+            {"id": "vmb", "network": "blue", "ip": "192.168.50.12", "securityGroups": ["open"], "backend": {"type": "memory"}}"""));
+        ClusterNodeTest.await("vma and vmb attached", 10_000, () -> writer.daemon.controller().reconciler().attached().containsKey("vma") &&
+            other.daemon.controller().reconciler().attached().containsKey("vmb"));
+        assertForwardsAcross(writer, "vma", other, "vmb", 50);
+        final Flow flow = new Flow(writer, "vma", other, "vmb");
+        final Thread sender = new Thread(flow, "flow-vma-vmb");
+        sender.start();
+
         final List<String> acknowledged = new ArrayList<>();
         int refused = 0;
         long killedAt = 0;
@@ -239,8 +257,14 @@ public class ClusterDaemonTest
                 refused++;
             }
         }
+        flow.stop();
+        sender.join(30_000);
         final List<TestDaemon> survivors = daemons.stream().filter(d -> d != head).toList();
         final TestDaemon newHead = head(survivors);
+        System.out.printf("cluster failover: VM-to-VM flow between the surviving devices during the failover: %d frames sent, " +
+            "%d received, %d lost%n", flow.sent, flow.received, flow.sent - flow.received);
+        assertTrue(flow.sent > 1000, "the flow ran through the failover: " + flow.sent);
+        assertTrue(flow.sent - flow.received <= flow.sent / 100, "frames lost: " + (flow.sent - flow.received) + " of " + flow.sent);
         assertNotEquals(head.daemon.config().device().name(), newHead.daemon.config().device().name());
         System.out.printf("cluster failover: %d writes acknowledged, %d refused with 503 while the head was gone; " +
             "first write acknowledged %d ms after the head was closed; new head %s%n", acknowledged.size(), refused,
@@ -252,6 +276,98 @@ public class ClusterDaemonTest
             final List<String> names = new ArrayList<>();
             items.forEach(n -> names.add(n.get("name").asText()));
             assertTrue(names.containsAll(acknowledged), "every acknowledged write on " + survivor.daemon.config().device().name());
+        }
+    }
+
+    /** UDP frames from one memory vNIC to another on another device, one every millisecond, counted. */
+    static final class Flow implements Runnable
+    {
+        private final TestDaemon fromDevice;
+        private final MemoryPort in;
+        private final MemoryPort out;
+        private final long srcMac;
+        private final long dstMac;
+        private final int srcIp;
+        private final int dstIp;
+        private volatile boolean running = true;
+        volatile long sent;
+        volatile long received;
+
+        Flow(final TestDaemon fromDevice, final String from, final TestDaemon toDevice, final String to)
+        {
+            this.fromDevice = fromDevice;
+            final JsonNode source = expect(200, fromDevice.get("/v1/vnics/" + from)).json();
+            final JsonNode target = expect(200, fromDevice.get("/v1/vnics/" + to)).json();
+            in = fromDevice.daemon.memoryPort(from);
+            out = toDevice.daemon.memoryPort(to);
+            srcMac = EthernetFlyweight.parseMac(source.get("mac").asText());
+            dstMac = EthernetFlyweight.parseMac(target.get("mac").asText());
+            srcIp = Ipv4Flyweight.parse(source.get("ip").asText());
+            dstIp = Ipv4Flyweight.parse(target.get("ip").asText());
+            // frames of an earlier check may still be in flight: the flow counts only its own
+            long quietSince = System.nanoTime();
+            while (System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(300))
+            {
+                final Frame late = out.poll();
+                if (late != null)
+                {
+                    late.release();
+                    quietSince = System.nanoTime();
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+        }
+
+        void stop()
+        {
+            running = false;
+        }
+
+        @Override
+        public void run()
+        {
+            try
+            {
+                while (running)
+                {
+                    final Frame frame = fromDevice.daemon.dataPlane().pool().acquire();
+                    if (frame != null)
+                    {
+                        final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+                        frame.length(builder.ethernet(dstMac, srcMac).ipv4(srcIp, dstIp).udp(41000, 5000).payload(64, (int)sent).build());
+                        if (in.inject(frame))
+                        {
+                            sent++;
+                        }
+                        else
+                        {
+                            frame.release();
+                        }
+                    }
+                    drain();
+                    Thread.sleep(1);
+                }
+                // what is still in flight
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (received < sent && System.nanoTime() < deadline)
+                {
+                    drain();
+                    Thread.sleep(1);
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void drain()
+        {
+            for (Frame frame = out.poll(); frame != null; frame = out.poll())
+            {
+                frame.release();
+                received++;
+            }
         }
     }
 
