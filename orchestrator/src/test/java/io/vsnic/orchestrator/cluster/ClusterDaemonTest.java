@@ -38,6 +38,7 @@ public class ClusterDaemonTest
     Path temp;
 
     final List<TestDaemon> daemons = new ArrayList<>();
+    final Map<String, DeviceConfig> configs = new java.util.HashMap<>();
 
     @AfterEach
     void stop()
@@ -81,7 +82,9 @@ public class ClusterDaemonTest
         int id = 1;
         for (final String name : peers.keySet())
         {
-            daemons.add(new TestDaemon(temp.resolve(name), config(name, id++, peers, tls)));
+            final DeviceConfig config = config(name, id++, peers, tls);
+            configs.put(name, config);
+            daemons.add(new TestDaemon(temp.resolve(name), config));
         }
         for (final TestDaemon daemon : daemons)
         {
@@ -372,7 +375,7 @@ public class ClusterDaemonTest
     }
 
     @Test
-    void shouldRefuseWritesFastWithTheLastKnownHeadWhenNoQuorumAndKeepForwarding() throws Exception
+    void shouldRefuseWritesFastWithTheLastKnownHeadWhenNoQuorumKeepForwardingAndCatchUp() throws Exception
     {
         startThree("false");
         final TestDaemon head = head(daemons);
@@ -406,5 +409,24 @@ public class ClusterDaemonTest
         assertEquals(503, lonely.get("/v1/networks/blue?consistent=true").status());
         assertTrue(lonely.daemon.controller().reconciler().attached().containsKey("vm1"));
         assertEquals(tablesVersion, lonely.daemon.dataPlane().state().version());
+
+        // the others come back (same state directories): a head again, the device writes and catches up
+        final List<TestDaemon> back = new ArrayList<>();
+        for (final TestDaemon d : List.copyOf(daemons))
+        {
+            if (d != lonely)
+            {
+                final String name = d.daemon.config().device().name();
+                back.add(new TestDaemon(temp.resolve(name), configs.get(name)));
+            }
+        }
+        daemons.addAll(back);
+        ClusterNodeTest.await("a head after healing", 15_000, () -> lonely.daemon.cluster().head() != null);
+        expect(201, lonely.post("/v1/networks", network("green", 200, 7)));
+        for (final TestDaemon d : back)
+        {
+            assertEquals(200, d.get("/v1/networks/green?consistent=true").status());
+            assertEquals(200, d.get("/v1/vnics/vm1").status(), "state from before the outage kept");
+        }
     }
 }
