@@ -62,6 +62,12 @@ public final class ClusterStateMachine extends BaseStateMachine
     /** Runs API writes against the state with the same logic as a standalone device (apply thread only). */
     private final DeviceController planner = DeviceController.planner();
     private volatile ClusterState state = ClusterState.empty();
+    /** The state together with the log index it reflects, replaced as one (the snapshot thread reads it). */
+    private volatile Applied applied = new Applied(ClusterState.empty(), null);
+
+    private record Applied(ClusterState state, TermIndex index)
+    {
+    }
 
     /**
      * @param listener told of every new state (on the apply thread; must not block).
@@ -114,6 +120,7 @@ public final class ClusterStateMachine extends BaseStateMachine
         final ClusterState loaded = ClusterState.fromSnapshot(Files.readAllBytes(file));
         setLastAppliedTermIndex(snapshot.getTermIndex());
         state = loaded;
+        applied = new Applied(loaded, snapshot.getTermIndex());
         LOG.log(Level.INFO, "cluster: loaded snapshot " + snapshot.getTermIndex() + ", revision " + loaded.desired().revision() +
             ", " + loaded.members().size() + " members");
         listener.accept(loaded);
@@ -122,8 +129,10 @@ public final class ClusterStateMachine extends BaseStateMachine
     @Override
     public long takeSnapshot() throws IOException
     {
-        final ClusterState current = state;
-        final TermIndex last = getLastAppliedTermIndex();
+        // state and index from the same moment (Ratis calls this off the apply thread)
+        final Applied now = applied;
+        final ClusterState current = now.state();
+        final TermIndex last = now.index();
         if (last == null || last.getIndex() < 0)
         {
             return -1;
@@ -166,6 +175,7 @@ public final class ClusterStateMachine extends BaseStateMachine
             reply = refusal(400, "bad_entry", "log entry not applied: " + ex.getMessage());
         }
         updateLastAppliedTermIndex(termIndex);
+        applied = new Applied(state, termIndex);
         listener.accept(state);
         return CompletableFuture.completedFuture(message(reply));
     }
