@@ -10,6 +10,7 @@ import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.cluster.ClusterNode;
 import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.DeviceController;
 import io.vsnic.orchestrator.model.Json;
@@ -50,23 +51,71 @@ public final class ApiRoutes
      */
     public ApiResponse handle(final ApiRequest request)
     {
+        ApiResponse response;
         try
         {
-            return route(request);
+            response = route(request);
         }
         catch (final ResourceException ex)
         {
-            return ApiResponse.error(ex);
+            response = ApiResponse.error(ex);
         }
         catch (final RuntimeException ex)
         {
             LOG.log(Level.ERROR, "internal error on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex, ex);
-            return ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
+            response = ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
+        }
+        return daemon.cluster() == null ? response : withClusterHeaders(response);
+    }
+
+    /**
+     * Cluster mode: every answer says which replicated state it reflects ({@code X-Vsnic-Applied-Index}: the
+     * Raft log index this device has applied; {@code X-Vsnic-Revision}: the desired-state revision) and
+     * the head this device knows ({@code X-Vsnic-Head}, absent when none).
+     */
+    private ApiResponse withClusterHeaders(final ApiResponse response)
+    {
+        final ClusterNode cluster = daemon.cluster();
+        final Map<String, String> headers = new java.util.LinkedHashMap<>(response.headers());
+        try
+        {
+            headers.put("X-Vsnic-Applied-Index", Long.toString(cluster.appliedIndex()));
+        }
+        catch (final java.io.IOException ex)
+        {
+            // closing: no index
+        }
+        headers.put("X-Vsnic-Revision", Long.toString(controller().state().revision()));
+        final String head = cluster.lastKnownHead();
+        if (head != null)
+        {
+            headers.put("X-Vsnic-Head", head);
+        }
+        return new ApiResponse(response.status(), response.contentType(), response.body(), headers);
+    }
+
+    /** {@code ?consistent=true} on a read: wait until this device has applied what the head had committed. */
+    private void consistency(final ApiRequest request)
+    {
+        if (!request.method().equals("GET") || !flag(request, "consistent") || daemon.cluster() == null)
+        {
+            return;
+        }
+        try
+        {
+            daemon.cluster().readBarrier();
+        }
+        catch (final ClusterNode.NoQuorumException ex)
+        {
+            final String head = daemon.cluster().lastKnownHead();
+            throw new ResourceException(503, "no_quorum", "consistent read refused: no head with a quorum is reachable (last known head: " +
+                (head == null ? "none" : head) + "): " + ex.getMessage(), null);
         }
     }
 
     private ApiResponse route(final ApiRequest request)
     {
+        consistency(request);
         final List<String> p = request.path();
         if (p.size() == 1 && p.get(0).equals("metrics"))
         {
@@ -84,6 +133,8 @@ public final class ApiRoutes
                     return methods(request, "GET") ? ApiResponse.json(200, views.status()) : notAllowed("GET");
                 case "topology":
                     return methods(request, "GET") ? ApiResponse.json(200, views.topology()) : notAllowed("GET");
+                case "cluster":
+                    return methods(request, "GET") ? ApiResponse.json(200, views.cluster()) : notAllowed("GET");
                 case "manifest":
                     return methods(request, "GET") ? ApiResponse.json(200, controller().state().toManifest()) : notAllowed("GET");
                 case "apply":
@@ -91,6 +142,10 @@ public final class ApiRoutes
                 default:
                     break;
             }
+        }
+        if (p.size() >= 3 && p.get(1).equals("cluster"))
+        {
+            return cluster(request, p);
         }
         final Kind kind = p.size() >= 2 ? Kind.ofCollection(p.get(1)) : null;
         if (kind == null)
@@ -120,6 +175,40 @@ public final class ApiRoutes
         if (p.size() == 4 && kind == Kind.NETWORK && (p.get(3).equals("routes") || p.get(3).equals("remotes")))
         {
             return p.get(3).equals("routes") ? routes(request, key) : remotes(request, key);
+        }
+        return notFound(request);
+    }
+
+    private ApiResponse cluster(final ApiRequest request, final List<String> p)
+    {
+        if (p.size() == 3 && p.get(2).equals("tokens"))
+        {
+            if (!methods(request, "POST"))
+            {
+                return notAllowed("POST");
+            }
+            final com.fasterxml.jackson.databind.JsonNode body = request.body().length == 0 ? null : Json.read(request.body(),
+                com.fasterxml.jackson.databind.JsonNode.class);
+            final long ttl = body == null || !body.has("ttlSeconds") ? 600 : body.get("ttlSeconds").asLong();
+            return ApiResponse.json(201, daemon.issueJoinToken(ttl));
+        }
+        if (p.size() == 3 && p.get(2).equals("join"))
+        {
+            if (!methods(request, "POST"))
+            {
+                return notAllowed("POST");
+            }
+            requireJson(request);
+            return ApiResponse.json(200, daemon.admit(Json.read(request.body(), com.fasterxml.jackson.databind.JsonNode.class)));
+        }
+        if (p.size() == 4 && p.get(2).equals("members"))
+        {
+            if (!methods(request, "DELETE"))
+            {
+                return notAllowed("DELETE");
+            }
+            daemon.removeMember(p.get(3));
+            return ApiResponse.noContent();
         }
         return notFound(request);
     }
@@ -248,21 +337,18 @@ public final class ApiRoutes
 
     private ApiResponse routes(final ApiRequest request, final String name)
     {
-        return subresource(request, name, "routes", Route.class, NetworkResource::routes, NetworkResource::withRoutes,
-            route -> route.prefix(), "prefix", text -> Validator.canonicalPrefix(text, "prefix"),
+        return subresource(request, name, "routes", Route.class, NetworkResource::routes, "prefix", text -> Validator.canonicalPrefix(text, "prefix"),
             (route, f) -> new Validator("", -1).route(route, f));
     }
 
     private ApiResponse remotes(final ApiRequest request, final String name)
     {
-        return subresource(request, name, "remotes", Remote.class, NetworkResource::remotes, NetworkResource::withRemotes,
-            remote -> remote.ip(), "ip", text -> Validator.canonicalAddress(text, "ip"),
+        return subresource(request, name, "remotes", Remote.class, NetworkResource::remotes, "ip", text -> Validator.canonicalAddress(text, "ip"),
             (remote, f) -> new Validator("", -1).remote(remote, f));
     }
 
     private <T> ApiResponse subresource(final ApiRequest request, final String name, final String what, final Class<T> type,
-        final Function<NetworkResource, List<T>> read, final java.util.function.BiFunction<NetworkResource, List<T>, NetworkResource> write,
-        final Function<T, String> keyOf, final String keyName, final Function<String, String> canonical,
+        final Function<NetworkResource, List<T>> read, final String keyName, final Function<String, String> canonical,
         final java.util.function.BiFunction<T, String, T> validate)
     {
         switch (request.method())
@@ -276,8 +362,8 @@ public final class ApiRoutes
             {
                 requireJson(request);
                 final List<T> items = readList(request.body(), type);
-                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(),
-                    network -> write.apply(network, items));
+                final DeviceController.Outcome outcome = controller().items(name, what, "replace",
+                    Json.mapper().valueToTree(items), request.ifMatch());
                 final NetworkResource network = (NetworkResource)outcome.resource();
                 return listOf(read.apply(network), network.version());
             }
@@ -285,29 +371,9 @@ public final class ApiRoutes
             {
                 requireJson(request);
                 final T item = validate.apply(Json.read(request.body(), type), "");
-                final String key = keyOf.apply(item);
-                final int[] status = {201};
-                final DeviceController.Outcome outcome = controller().updateNetwork(name, request.ifMatch(), network ->
-                {
-                    final List<T> items = new ArrayList<>(read.apply(network));
-                    for (final T existing : items)
-                    {
-                        if (keyOf.apply(existing).equals(key))
-                        {
-                            if (existing.equals(item))
-                            {
-                                status[0] = 200;
-                                return network;
-                            }
-                            throw ResourceException.conflict("duplicate_" + what.substring(0, what.length() - 1), keyName,
-                                what.substring(0, what.length() - 1) + " " + key + " already exists in network " + name +
-                                    " with another definition (PUT the list to replace it)");
-                        }
-                    }
-                    items.add(item);
-                    return write.apply(network, items);
-                });
-                return ApiResponse.json(status[0], item, etag(outcome.resource().version()));
+                final DeviceController.Outcome outcome = controller().items(name, what, "add", Json.mapper().valueToTree(item),
+                    request.ifMatch());
+                return ApiResponse.json(outcome.status(), item, etag(outcome.resource().version()));
             }
             case "DELETE" ->
             {
@@ -318,16 +384,7 @@ public final class ApiRoutes
                 }
                 final String key = canonical.apply(raw);
                 network(name);
-                controller().updateNetwork(name, request.ifMatch(), network ->
-                {
-                    final List<T> items = new ArrayList<>(read.apply(network));
-                    if (!items.removeIf(item -> keyOf.apply(item).equals(key)))
-                    {
-                        throw ResourceException.notFound(what.substring(0, what.length() - 1) + " " + key +
-                            " does not exist in network " + name);
-                    }
-                    return write.apply(network, items);
-                });
+                controller().items(name, what, "remove", com.fasterxml.jackson.databind.node.TextNode.valueOf(key), request.ifMatch());
                 return ApiResponse.noContent();
             }
             default ->

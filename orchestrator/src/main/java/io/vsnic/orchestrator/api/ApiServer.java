@@ -47,8 +47,9 @@ import io.vsnic.orchestrator.daemon.Daemon;
  * The REST API server: Netty HTTP/1.1 on one NIO event loop ({@code HttpServerCodec} +
  * {@code HttpObjectAggregator} with a {@value #MAX_BODY_BYTES}-byte body limit, answered with a JSON
  * 413). Reads are answered on the event loop; writes are handed to the single control thread
- * ({@code vsnic-control}), which serialises them and waits for the journal, so a write never
- * stalls reads or metrics scrapes.
+ * ({@code vsnic-control}), which serialises them and waits for the journal (or, in cluster mode, for
+ * the head), so a write never stalls reads or metrics scrapes. Reads with {@code ?consistent=true} wait
+ * for the head too and run on the control thread as well.
  */
 public final class ApiServer implements AutoCloseable
 {
@@ -171,7 +172,7 @@ public final class ApiServer implements AutoCloseable
                 send(ctx, ApiResponse.error(400, "bad_request", "malformed request URI", null, Map.of()), keepAlive);
                 return;
             }
-            if (!apiRequest.isWrite())
+            if (!apiRequest.isWrite() && apiRequest.param("consistent") == null)
             {
                 send(ctx, routes.handle(apiRequest), keepAlive);
                 return;

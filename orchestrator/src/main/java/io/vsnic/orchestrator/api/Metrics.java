@@ -149,6 +149,28 @@ public final class Metrics
             daemon.replay().corrupt() ? 1 : 0);
         gauge(out, "vsnic_uptime_seconds", "Seconds since the daemon started.",
             (System.currentTimeMillis() - daemon.startedMs()) / 1000);
+        final io.vsnic.orchestrator.cluster.ClusterNode cluster = daemon.cluster();
+        if (cluster != null)
+        {
+            gauge(out, "vsnic_cluster_head", "1 while this device is the cluster's head (Raft leader).", cluster.isHead() ? 1 : 0);
+            gauge(out, "vsnic_cluster_head_known", "1 while this device knows a head (0: election running or cut off).",
+                cluster.head() == null ? 0 : 1);
+            gauge(out, "vsnic_cluster_members", "Devices in the replicated membership.", cluster.state().members().size());
+            try
+            {
+                gauge(out, "vsnic_cluster_term", "Current Raft term.", cluster.term());
+                gauge(out, "vsnic_cluster_commit_index", "Raft commit index known to this device.", cluster.commitIndex());
+                gauge(out, "vsnic_cluster_applied_index", "Raft log index applied on this device.", cluster.appliedIndex());
+            }
+            catch (final java.io.IOException ex)
+            {
+                // the member is closing: no indices
+            }
+            gauge(out, "vsnic_cluster_dataplane_revision", "Revision of the replicated state this device's data plane runs.",
+                daemon.localRevision());
+            counter(out, "vsnic_cluster_apply_errors_total", "Replicated states this device could not apply to its data plane.",
+                daemon.clusterApplyErrors());
+        }
         return out.toString();
     }
 

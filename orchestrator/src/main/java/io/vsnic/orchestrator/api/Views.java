@@ -163,6 +163,44 @@ final class Views
         return root;
     }
 
+    /**
+     * @return {@code GET /v1/cluster}: this device's view of the cluster (standalone: {@code clustered: false}).
+     */
+    ObjectNode cluster()
+    {
+        final ObjectNode root = Json.mapper().createObjectNode();
+        final io.vsnic.orchestrator.cluster.ClusterNode cluster = daemon.cluster();
+        root.put("clustered", cluster != null);
+        root.put("device", daemon.config().device().name());
+        if (cluster == null)
+        {
+            return root;
+        }
+        final io.vsnic.orchestrator.cluster.ClusterState state = cluster.state();
+        root.put("name", daemon.config().cluster().name());
+        root.put("head", cluster.head());
+        root.put("lastKnownHead", cluster.lastKnownHead());
+        root.put("isHead", cluster.isHead());
+        try
+        {
+            root.put("term", cluster.term());
+            root.put("commitIndex", cluster.commitIndex());
+            root.put("appliedIndex", cluster.appliedIndex());
+        }
+        catch (final java.io.IOException ex)
+        {
+            root.put("error", "the Raft member is closed: " + ex.getMessage());
+        }
+        root.put("revision", state.desired().revision());
+        root.put("dataplaneRevision", daemon.localRevision());
+        root.put("applyErrors", daemon.clusterApplyErrors());
+        root.put("lastApplyError", daemon.lastClusterApplyError());
+        root.put("tls", cluster.tls());
+        root.set("members", Json.mapper().valueToTree(new java.util.ArrayList<>(state.members().values())));
+        root.set("voters", Json.mapper().valueToTree(daemon.config().cluster().peers()));
+        return root;
+    }
+
     private void device(final ObjectNode root)
     {
         root.putObject("device").put("name", daemon.config().device().name()).put("id", daemon.config().device().id());

@@ -98,9 +98,11 @@ public final class DaemonCommand implements Callable<Integer>
         final String substrate = daemon.substrate() == null ? "off" :
             device.substrate().bindAddress() + " geneve " + daemon.substrate().genevePort() + ", vxlan " +
                 (daemon.substrate().vxlanPort() == 0 ? "off" : daemon.substrate().vxlanPort()) + " (" + device.substrate().transport() + ")";
-        out.printf("vsnicd %s (device %d): ready; API http://%s:%d; substrate %s; state %s; revision %d%n",
+        out.printf("vsnicd %s (device %d): ready; API http://%s:%d; substrate %s; state %s; revision %d%s%n",
             device.device().name(), device.device().id(), daemon.apiAddress().getAddress().getHostAddress(),
-            daemon.apiAddress().getPort(), substrate, state, daemon.controller().state().revision());
+            daemon.apiAddress().getPort(), substrate, state, daemon.controller().state().revision(),
+            daemon.cluster() == null ? "" : "; cluster " + device.cluster().name() + " (raft " + device.cluster().raft() + ", TLS " +
+                (daemon.cluster().tls() ? "on" : "OFF") + ")");
         out.flush();
         daemon.awaitClosed();
         return 0;

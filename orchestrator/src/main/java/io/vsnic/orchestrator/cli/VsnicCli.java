@@ -17,8 +17,8 @@ import picocli.CommandLine.Command;
     description = "vsnic: software-defined virtual smart NIC and overlay-network data plane for edge devices.",
     subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, ClientCommands.Apply.class, ClientCommands.Get.class,
         ClientCommands.Describe.class, ClientCommands.Attach.class, ClientCommands.Detach.class, ClientCommands.Status.class,
-        LabCommand.class, DemoCommand.class, PcapCommand.class, KeyCommands.Keygen.class, KeyCommands.Pubkey.class,
-        WgCommand.class})
+        ClusterCommand.class, LabCommand.class, DemoCommand.class, PcapCommand.class, KeyCommands.Keygen.class,
+        KeyCommands.Pubkey.class, WgCommand.class})
 public final class VsnicCli implements Runnable
 {
     @CommandLine.Spec

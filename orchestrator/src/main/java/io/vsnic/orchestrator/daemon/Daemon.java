@@ -11,12 +11,34 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.security.GeneralSecurityException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.vsnic.dataplane.pipeline.DataPlane;
 import io.vsnic.dataplane.pipeline.MemoryPort;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
 import io.vsnic.orchestrator.api.ApiServer;
+import io.vsnic.orchestrator.cluster.ClusterCa;
+import io.vsnic.orchestrator.cluster.ClusterNode;
+import io.vsnic.orchestrator.cluster.JoinTokens;
+import io.vsnic.orchestrator.cluster.ClusterState;
+import io.vsnic.orchestrator.cluster.ClusterTls;
+import io.vsnic.orchestrator.cluster.LocalView;
+import io.vsnic.orchestrator.cluster.Member;
+import io.vsnic.orchestrator.model.DesiredState;
+import io.vsnic.orchestrator.model.Json;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import io.vsnic.orchestrator.journal.Journal;
 import io.vsnic.orchestrator.model.ResourceException;
 
@@ -44,6 +66,14 @@ public final class Daemon implements AutoCloseable
     private ApiServer api;
     private boolean closing;
     private java.io.PrintStream keyLogStream;
+    private ClusterNode cluster;
+    private ExecutorService clusterApplier;
+    private Thread registrar;
+    private final AtomicReference<ClusterState> replicated = new AtomicReference<>();
+    private final AtomicBoolean reconcilePending = new AtomicBoolean();
+    private volatile long localRevision = -1;
+    private final AtomicLong clusterApplyErrors = new AtomicLong();
+    private volatile String lastClusterApplyError;
 
     private Daemon(final DeviceConfig config, final Path stateDirectory)
     {
@@ -176,6 +206,34 @@ public final class Daemon implements AutoCloseable
             }
         }
         dataPlane.start();
+        if (config.cluster() != null)
+        {
+            startCluster(backends);
+        }
+        else
+        {
+            startStandalone(backends);
+        }
+        api = new ApiServer(this);
+        try
+        {
+            api.start(config.apiAddress());
+        }
+        catch (final IOException ex)
+        {
+            api = null;
+            throw new StartException("api: cannot listen on " + config.api().listen() + ": " + ex.getMessage(), ex);
+        }
+        if (cluster != null)
+        {
+            registrar = new Thread(this::register, "vsnic-cluster-register");
+            registrar.setDaemon(true);
+            registrar.start();
+        }
+    }
+
+    private void startStandalone(final VnicBackends backends) throws IOException, StartException
+    {
         controller = new DeviceController(config.device().name(), config.device().id(), journal,
             new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null),
             config.journal().snapshotEvery());
@@ -193,16 +251,386 @@ public final class Daemon implements AutoCloseable
                 ") has encryption none: its overlay traffic crosses the substrate unencrypted and unauthenticated"));
         LOG.log(Level.INFO, "journal: replayed " + replay.entries().size() + " entries, revision " + controller.state().revision() +
             ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks");
-        api = new ApiServer(this);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // cluster mode
+
+    private void startCluster(final VnicBackends backends) throws IOException, StartException
+    {
+        final DeviceConfig.Cluster c = config.cluster();
+        controller = DeviceController.clustered(config.device().name(), config.device().id(), new Reconciler(dataPlane, backends),
+            this::submitToHead);
+        clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
+        final GrpcTlsConfig tls;
         try
         {
-            api.start(config.apiAddress());
+            tls = ClusterTls.forDevice(stateDirectory.resolve("cluster"), config.device().name(), c.tls());
+        }
+        catch (final IOException | GeneralSecurityException ex)
+        {
+            throw new StartException("cluster: " + ex.getMessage(), ex);
+        }
+        cluster = new ClusterNode(new ClusterNode.Options(config.device().name(), c.name(), c.peers(), stateDirectory.resolve("raft"),
+            c.snapshotEvery(), c.requestTimeoutMs(), tls, c.join()), this::replicated);
+        try
+        {
+            cluster.start();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new StartException("cluster: cannot start the Raft member on " + c.raft() + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Called on the Raft apply thread for every new replicated state: publish it, reconcile on the applier. */
+    private void replicated(final ClusterState state)
+    {
+        replicated.set(state);
+        controller.replicated(state.desired());
+        if (reconcilePending.compareAndSet(false, true))
+        {
+            try
+            {
+                clusterApplier.execute(this::reconcileLatest);
+            }
+            catch (final RejectedExecutionException ex)
+            {
+                reconcilePending.set(false);
+            }
+        }
+    }
+
+    private void reconcileLatest()
+    {
+        reconcilePending.set(false);
+        final ClusterState state = replicated.get();
+        if (state == null || state.desired().revision() == localRevision && localRevision >= 0 && !membersChanged(state))
+        {
+            return;
+        }
+        final DesiredState local = LocalView.derive(state, config.device().name(), config.device().id());
+        try
+        {
+            controller.reconcileLocal(local);
+            localRevision = local.revision();
+            lastMembers = state.members();
+        }
+        catch (final RuntimeException ex)
+        {
+            // the data plane keeps its last tables; the next replicated state tries again
+            clusterApplyErrors.incrementAndGet();
+            lastClusterApplyError = "revision " + local.revision() + ": " + ex.getMessage();
+            LOG.log(Level.WARNING, "cluster: this device cannot apply revision " + local.revision() + " (keeping revision " +
+                localRevision + "): " + ex.getMessage());
+        }
+    }
+
+    private volatile java.util.SortedMap<String, Member> lastMembers;
+
+    private boolean membersChanged(final ClusterState state)
+    {
+        return !state.members().equals(lastMembers);
+    }
+
+    private JsonNode submitToHead(final ObjectNode command)
+    {
+        // during an election no head is known for up to one election timeout: wait that long, not longer
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ClusterNode.ELECTION_TIMEOUT_MAX_MS);
+        while (cluster.head() == null)
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw noQuorum("no head known for " + ClusterNode.ELECTION_TIMEOUT_MAX_MS + " ms (this device is cut off, " +
+                    "or a majority is down)");
+            }
+            try
+            {
+                Thread.sleep(10);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw noQuorum("interrupted");
+            }
+        }
+        try
+        {
+            return cluster.submit(command);
+        }
+        catch (final ClusterNode.NoQuorumException ex)
+        {
+            throw noQuorum(ex.getMessage());
+        }
+    }
+
+    private ResourceException noQuorum(final String why)
+    {
+        final String head = cluster.lastKnownHead();
+        return new ResourceException(503, "no_quorum", "write refused: no head with a quorum is reachable from " +
+            config.device().name() + " (last known head: " + (head == null ? "none" : head) + "): " + why, null);
+    }
+
+    /** Records this device in the replicated membership (retries until a head accepts it). */
+    private void register()
+    {
+        final DeviceConfig.Cluster c = config.cluster();
+        final String raftHost = c.raft().substring(0, c.raft().lastIndexOf(':'));
+        final String bind = config.substrate().bindAddress();
+        final boolean wildcard = bind.equals("0.0.0.0") || bind.equals("::");
+        final DeviceConfig.Wireguard wg = config.substrate().wireguard();
+        final boolean encrypted = substrate != null && wg != null;
+        final String substrateEndpoint = substrate == null ? null : c.substrateEndpoint() != null ? c.substrateEndpoint() :
+            (wildcard ? raftHost : bind.indexOf(':') >= 0 ? "[" + bind + "]" : bind) + ":" +
+                (encrypted ? wg.listenPort() : substrate.genevePort());
+        final String apiEndpoint = apiAddress().getAddress().getHostAddress() + ":" + apiAddress().getPort();
+        final Member me = new Member(config.device().name(), config.device().id(), c.raft(), apiEndpoint, substrateEndpoint,
+            encrypted ? substrate.wireguardPublicKey() : null, encrypted ? wg.innerAddress() : null);
+        if (c.join())
+        {
+            while (!closing)
+            {
+                try
+                {
+                    if (cluster.voters().containsKey(me.name()))
+                    {
+                        break;
+                    }
+                    cluster.joinVoters();
+                    LOG.log(Level.INFO, "cluster: " + me.name() + " added to the voters");
+                    break;
+                }
+                catch (final IOException ex)
+                {
+                    LOG.log(Level.INFO, "cluster: waiting to be added to the voters: " + ex.getMessage());
+                    try
+                    {
+                        Thread.sleep(500);
+                    }
+                    catch (final InterruptedException ie)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        while (!closing)
+        {
+            final ClusterState state = cluster.state();
+            if (me.equals(state.members().get(me.name())))
+            {
+                LOG.log(Level.INFO, "cluster: " + me.name() + " is a member (" + state.members().size() + " members)");
+                return;
+            }
+            try
+            {
+                final ObjectNode command = Json.mapper().createObjectNode().put("type", "member");
+                command.set("member", Json.mapper().valueToTree(me));
+                final JsonNode reply = cluster.submit(command);
+                if (!reply.path("ok").asBoolean())
+                {
+                    LOG.log(Level.ERROR, "cluster: membership refused: " + reply.path("message").asText());
+                    return;
+                }
+                // committed: this device sees it once it has caught up (it may be behind after a restart)
+                LOG.log(Level.INFO, "cluster: " + me.name() + " recorded as a member (substrate " + substrateEndpoint + ")");
+                return;
+            }
+            catch (final ClusterNode.NoQuorumException ex)
+            {
+                try
+                {
+                    Thread.sleep(300);
+                }
+                catch (final InterruptedException ie)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private final JoinTokens tokens = new JoinTokens();
+
+    private Path clusterDirectory()
+    {
+        return stateDirectory.resolve("cluster");
+    }
+
+    private void requireCluster()
+    {
+        if (cluster == null)
+        {
+            throw ResourceException.conflict("not_clustered", null, "this device is standalone (no cluster section in its configuration)");
+        }
+    }
+
+    /**
+     * Issues a single-use join token ({@code POST /v1/cluster/tokens}); only on the device that holds the CA key.
+     *
+     * @return {@code {"token": T, "expiresAt": ISO-8601}}.
+     */
+    public ObjectNode issueJoinToken(final long ttlSeconds)
+    {
+        requireCluster();
+        if (!Files.exists(clusterDirectory().resolve(ClusterCa.CA_KEY)))
+        {
+            throw ResourceException.conflict("no_ca", null, config.device().name() + " does not hold the cluster CA key " +
+                "(only the device that ran `vsnic cluster init` does)");
+        }
+        if (ttlSeconds < 1 || ttlSeconds > JoinTokens.MAX_TTL_SECONDS)
+        {
+            throw ResourceException.invalid("ttlSeconds", "ttlSeconds must be in 1.." + JoinTokens.MAX_TTL_SECONDS + ": " + ttlSeconds);
+        }
+        final long now = System.currentTimeMillis();
+        final ObjectNode reply = Json.mapper().createObjectNode();
+        reply.put("token", tokens.issue(ttlSeconds, now));
+        reply.put("expiresAt", java.time.Instant.ofEpochMilli(now + ttlSeconds * 1000).toString());
+        return reply;
+    }
+
+    /**
+     * Admits a device ({@code POST /v1/cluster/join}): checks and uses up the token, certifies the
+     * device's public key with the cluster CA and answers with the certificates and the cluster
+     * configuration the device starts with. The device asks to become a voter when it starts.
+     *
+     * @param request {@code {"token", "device", "id", "raft", "publicKey" (PEM)}}.
+     */
+    public ObjectNode admit(final JsonNode request)
+    {
+        requireCluster();
+        final String device = text(request, "device");
+        final String raft = text(request, "raft");
+        final String publicKeyPem = text(request, "publicKey");
+        if (!request.path("id").canConvertToInt())
+        {
+            throw ResourceException.missing("id");
+        }
+        final int id = request.get("id").asInt();
+        if (!io.vsnic.orchestrator.model.Validator.NAME.matcher(device).matches())
+        {
+            throw ResourceException.invalid("device", "device must be 1..63 characters of letters, digits, '.', '_', '-': " + device);
+        }
+        final int colon = raft.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw ResourceException.invalid("raft", "raft must be host:port: " + raft);
+        }
+        final ClusterCa ca;
+        try
+        {
+            ca = ClusterCa.load(clusterDirectory());
+        }
+        catch (final IOException | GeneralSecurityException ex)
+        {
+            throw ResourceException.conflict("no_ca", null, ex.getMessage());
+        }
+        if (!tokens.consume(text(request, "token"), System.currentTimeMillis()))
+        {
+            throw new ResourceException(403, "invalid_token", "the join token is unknown, used or expired (issue one with `vsnic cluster token`)",
+                "token");
+        }
+        final ClusterState state = cluster.state();
+        for (final Member member : state.members().values())
+        {
+            if (member.name().equals(device) || member.id() == id)
+            {
+                throw ResourceException.conflict("already_member", "device", "the cluster already has device " + member.name() +
+                    " with id " + member.id());
+            }
+        }
+        final Map<String, String> voters;
+        final String certificate;
+        try
+        {
+            voters = new java.util.TreeMap<>(cluster.voters());
+            final java.security.PublicKey key = ClusterCa.parsePublicKey(publicKeyPem);
+            certificate = ClusterCa.pem(ca.issue(device, key, List.of(raft.substring(0, colon).replace("[", "").replace("]", ""))));
+        }
+        catch (final IOException | GeneralSecurityException | RuntimeException ex)
+        {
+            throw ResourceException.invalid("publicKey", "cannot certify the public key: " + ex.getMessage());
+        }
+        voters.put(device, raft);
+        final ObjectNode reply = Json.mapper().createObjectNode();
+        try
+        {
+            reply.put("caCertificate", ClusterCa.pem(ca.certificate()));
         }
         catch (final IOException ex)
         {
-            api = null;
-            throw new StartException("api: cannot listen on " + config.api().listen() + ": " + ex.getMessage(), ex);
+            throw new IllegalStateException(ex);
         }
+        reply.put("certificate", certificate);
+        final ObjectNode c = reply.putObject("cluster");
+        c.put("name", config.cluster().name());
+        c.set("peers", Json.mapper().valueToTree(voters));
+        LOG.log(Level.INFO, "cluster: admitted " + device + " (id " + id + ", raft " + raft + ")");
+        return reply;
+    }
+
+    private static String text(final JsonNode request, final String field)
+    {
+        if (request == null || !request.hasNonNull(field) || !request.get(field).isTextual())
+        {
+            throw ResourceException.missing(field);
+        }
+        return request.get(field).asText();
+    }
+
+    /**
+     * Takes a device out of the cluster ({@code DELETE /v1/cluster/members/{name}}): its membership
+     * record (refused while vNICs live on it), then its vote.
+     */
+    public void removeMember(final String name)
+    {
+        requireCluster();
+        final ObjectNode command = Json.mapper().createObjectNode().put("type", "remove").put("name", name);
+        final JsonNode reply = submitToHead(command);
+        if (!reply.path("ok").asBoolean())
+        {
+            throw new ResourceException(reply.path("status").asInt(409), reply.path("code").asText(), reply.path("message").asText(), null);
+        }
+        try
+        {
+            cluster.removeVoter(name);
+        }
+        catch (final IOException ex)
+        {
+            throw noQuorum("the member record is removed but its vote could not be: " + ex.getMessage());
+        }
+    }
+
+    /**
+     * @return the cluster member, or null standalone.
+     */
+    public ClusterNode cluster()
+    {
+        return cluster;
+    }
+
+    /**
+     * @return the revision of the replicated state this device's data plane runs (cluster mode; -1 before the first).
+     */
+    public long localRevision()
+    {
+        return localRevision;
+    }
+
+    /**
+     * @return replicated states this device could not apply to its data plane (cluster mode).
+     */
+    public long clusterApplyErrors()
+    {
+        return clusterApplyErrors.get();
+    }
+
+    /**
+     * @return the last such error, or null.
+     */
+    public String lastClusterApplyError()
+    {
+        return lastClusterApplyError;
     }
 
     /**
@@ -301,6 +729,26 @@ public final class Daemon implements AutoCloseable
             if (api != null)
             {
                 api.close();
+            }
+            if (registrar != null)
+            {
+                registrar.interrupt();
+            }
+            if (cluster != null)
+            {
+                cluster.close();
+            }
+            if (clusterApplier != null)
+            {
+                clusterApplier.shutdown();
+                try
+                {
+                    clusterApplier.awaitTermination(10, TimeUnit.SECONDS);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
             }
             if (controller != null)
             {

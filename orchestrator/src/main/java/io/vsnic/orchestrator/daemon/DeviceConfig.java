@@ -30,6 +30,7 @@ import io.vsnic.orchestrator.model.Validator;
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
  * journal:   { snapshotEvery: 10000 }
+ * cluster:   { name: lab, raft: 127.0.0.1:9480, peers: { edge-1: 127.0.0.1:9480, edge-2: 127.0.0.1:9481 } }   # optional
  * </pre>
  *
  * @param device    name and id of this device.
@@ -37,8 +38,10 @@ import io.vsnic.orchestrator.model.Validator;
  * @param substrate the overlay's UDP sockets.
  * @param dataplane data plane sizing.
  * @param journal   journal settings.
+ * @param cluster   cluster membership, or null for a standalone device (the default).
  */
-public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplane dataplane, JournalSettings journal)
+public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplane dataplane, JournalSettings journal,
+    Cluster cluster)
 {
     /** Default API address. */
     public static final String DEFAULT_LISTEN = "127.0.0.1:9470";
@@ -100,6 +103,27 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param snapshotEvery start a new journal generation with a snapshot after this many entries (default 10000).
      */
     public record JournalSettings(Integer snapshotEvery)
+    {
+    }
+
+    /**
+     * Cluster mode (see docs/cluster.md): this device is a member of a Raft group whose replicated
+     * state is the source of truth.
+     *
+     * @param name              the cluster's name (the same on every member; the Raft group id derives from it).
+     * @param raft              this device's Raft address host:port (gRPC).
+     * @param peers             every voting member's Raft address by device name, this device included.
+     * @param substrateEndpoint this device's substrate endpoint as other devices reach it (default: the substrate
+     *                          bind address, or the Raft host when that is a wildcard, with the Geneve port).
+     * @param snapshotEvery     Raft log entries between snapshots (default 1000).
+     * @param requestTimeoutMs  how long a write waits for the head before it fails with 503 (default 3000).
+     * @param tls               Raft over mutual TLS with the device certificate in STATE_DIR/cluster (default true
+     *                          when that directory holds one).
+     * @param join              this device joins an existing cluster ({@code vsnic cluster join} writes it): on its
+     *                          first start it asks the head to add it to the voters.
+     */
+    public record Cluster(String name, String raft, java.util.Map<String, String> peers, String substrateEndpoint,
+        Integer snapshotEvery, Integer requestTimeoutMs, Boolean tls, Boolean join)
     {
     }
 
@@ -247,7 +271,56 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(new Device(device.name(), id), new Api(listen),
             new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
-            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery));
+            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery), cluster == null ? null : validatedCluster());
+    }
+
+    private Cluster validatedCluster() throws ConfigException
+    {
+        if (cluster.name() == null || !Validator.NAME.matcher(cluster.name()).matches())
+        {
+            throw new ConfigException("cluster.name", "is required: 1..63 characters of letters, digits, '.', '_', '-'");
+        }
+        if (cluster.raft() == null)
+        {
+            throw new ConfigException("cluster.raft", "is required: this device's Raft address host:port");
+        }
+        final InetSocketAddress raft = socketAddress("cluster.raft", cluster.raft());
+        if (raft.getPort() == 0)
+        {
+            throw new ConfigException("cluster.raft", "needs a fixed port (other members dial it): " + cluster.raft());
+        }
+        final java.util.Map<String, String> peers = new java.util.TreeMap<>(cluster.peers() == null ? java.util.Map.of() : cluster.peers());
+        for (final java.util.Map.Entry<String, String> peer : peers.entrySet())
+        {
+            if (!Validator.NAME.matcher(peer.getKey()).matches())
+            {
+                throw new ConfigException("cluster.peers", "bad device name: " + peer.getKey());
+            }
+            socketAddress("cluster.peers." + peer.getKey(), peer.getValue());
+        }
+        final String self = peers.get(device.name());
+        if (self != null && !self.equals(cluster.raft()))
+        {
+            throw new ConfigException("cluster.peers." + device.name(), "this device's entry must equal cluster.raft (" +
+                cluster.raft() + "): " + self);
+        }
+        peers.put(device.name(), cluster.raft());
+        if (cluster.substrateEndpoint() != null)
+        {
+            socketAddress("cluster.substrateEndpoint", cluster.substrateEndpoint());
+        }
+        final int every = cluster.snapshotEvery() == null ? 1000 : cluster.snapshotEvery();
+        if (every < 10)
+        {
+            throw new ConfigException("cluster.snapshotEvery", "must be at least 10: " + every);
+        }
+        final int timeout = cluster.requestTimeoutMs() == null ? 3000 : cluster.requestTimeoutMs();
+        if (timeout < 100 || timeout > 60_000)
+        {
+            throw new ConfigException("cluster.requestTimeoutMs", "must be in 100..60000: " + timeout);
+        }
+        return new Cluster(cluster.name(), cluster.raft(), java.util.Collections.unmodifiableMap(peers), cluster.substrateEndpoint(),
+            every, timeout, cluster.tls(), Boolean.TRUE.equals(cluster.join()));
     }
 
     private static int port(final String field, final Integer value, final int fallback) throws ConfigException
@@ -345,7 +418,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
-            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal);
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal, cluster);
     }
 
     /**

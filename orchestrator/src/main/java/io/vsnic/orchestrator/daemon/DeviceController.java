@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -19,13 +22,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.dataplane.table.ForwardingState;
 import io.vsnic.orchestrator.journal.Journal;
 import io.vsnic.orchestrator.journal.JournalEntry;
+import io.vsnic.orchestrator.model.Changes;
 import io.vsnic.orchestrator.model.DesiredState;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.Kind;
 import io.vsnic.orchestrator.model.Manifest;
 import io.vsnic.orchestrator.model.NetworkResource;
+import io.vsnic.orchestrator.model.Remote;
 import io.vsnic.orchestrator.model.Resource;
 import io.vsnic.orchestrator.model.ResourceException;
+import io.vsnic.orchestrator.model.Route;
 import io.vsnic.orchestrator.model.Validator;
 import io.vsnic.orchestrator.model.VnicResource;
 
@@ -55,6 +61,25 @@ public final class DeviceController
     private final int snapshotEvery;
     private volatile DesiredState state = DesiredState.empty();
     private volatile long journalEntries;
+    /** Cluster mode: where writes go (the head, through Raft); null standalone and in a planner. */
+    private final Forwarder forwarder;
+    /** Planner mode (inside the replicated state machine): which device names are members; null otherwise. */
+    private Predicate<String> members;
+    /** The device a vNIC is placed on when the write does not say (planner: the device that took the request). */
+    private String origin;
+
+    /**
+     * Cluster mode: sends a write command to the head and returns the replicated state machine's reply.
+     */
+    @FunctionalInterface
+    public interface Forwarder
+    {
+        /**
+         * @return the reply ({@code ok}, and {@code status}/{@code code}/{@code field}/{@code message} when refused).
+         * @throws ResourceException 503 when no head with a quorum can be reached.
+         */
+        JsonNode submit(ObjectNode command);
+    }
 
     /** The result of a write: HTTP status (200 unchanged/updated, 201 created, 204 deleted) and the resource. */
     public record Outcome(int status, Resource<?> resource, boolean changed)
@@ -81,11 +106,66 @@ public final class DeviceController
     public DeviceController(final String deviceName, final int deviceId, final Journal journal, final Reconciler reconciler,
         final int snapshotEvery)
     {
+        this(deviceName, deviceId, journal, reconciler, snapshotEvery, null);
+    }
+
+    private DeviceController(final String deviceName, final int deviceId, final Journal journal, final Reconciler reconciler,
+        final int snapshotEvery, final Forwarder forwarder)
+    {
         this.deviceName = deviceName;
         this.validator = new Validator(deviceName, deviceId);
         this.journal = journal;
         this.reconciler = reconciler;
         this.snapshotEvery = snapshotEvery;
+        this.forwarder = forwarder;
+        this.origin = deviceName;
+    }
+
+    /**
+     * A controller for cluster mode: its writes are forwarded (to the head, through Raft); its state is
+     * the replicated desired state ({@link #replicated}); the reconciler is driven by the daemon from
+     * the state derived for this device.
+     */
+    public static DeviceController clustered(final String deviceName, final int deviceId, final Reconciler reconciler,
+        final Forwarder forwarder)
+    {
+        return new DeviceController(deviceName, deviceId, null, reconciler, Integer.MAX_VALUE, forwarder);
+    }
+
+    /**
+     * A planner: the write logic without journal or data plane, run by the replicated state machine
+     * on every member in log order (deterministic). A write checks the whole next state and makes it
+     * the planner's state.
+     */
+    public static DeviceController planner()
+    {
+        return new DeviceController("", -1, null, null, Integer.MAX_VALUE, null);
+    }
+
+    /**
+     * Cluster mode: the replicated desired state changed (called on the apply thread).
+     */
+    public void replicated(final DesiredState next)
+    {
+        state = next;
+    }
+
+    /**
+     * Planner: sets the state before a command runs.
+     */
+    public void plannerState(final DesiredState current, final Predicate<String> memberNames, final String originDevice)
+    {
+        state = current;
+        members = memberNames;
+        origin = originDevice;
+    }
+
+    /**
+     * @return true in cluster mode (writes go to the head).
+     */
+    public boolean isClustered()
+    {
+        return forwarder != null;
     }
 
     /**
@@ -130,23 +210,7 @@ public final class DeviceController
             }
             else
             {
-                for (final JsonNode change : document.get("changes"))
-                {
-                    final Kind kind = Kind.ofLabel(change.get("kind").asText());
-                    if (kind == null)
-                    {
-                        throw new IOException("journal revision " + entry.revision() + ": unknown kind " + change.get("kind"));
-                    }
-                    if (change.get("op").asText().equals("delete"))
-                    {
-                        next = next.without(kind, change.get("key").asText());
-                    }
-                    else
-                    {
-                        next = next.with(kind, Json.mapper().treeToValue(change.get("resource"), kind.type()));
-                    }
-                }
-                next = next.withRevision(entry.revision());
+                next = Changes.apply(next, document, entry.revision());
             }
         }
         validator.checkState(next, List.of(), Map.of());
@@ -164,6 +228,18 @@ public final class DeviceController
         return Json.mapper().writeValueAsBytes(document);
     }
 
+    /**
+     * Cluster mode: reconciles this device's data plane to the state derived for it from the
+     * replicated state (its own vNICs, derived peers and remotes). The whole local state is checked
+     * first; when it is refused, the data plane keeps its last tables and the error is thrown.
+     */
+    public synchronized void reconcileLocal(final DesiredState local)
+    {
+        validator.checkState(local, List.of(), Map.of());
+        final Reconciler.Prepared prepared = reconciler.prepare(local, Map.of());
+        reconciler.commit(prepared, local);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // writes
 
@@ -173,7 +249,20 @@ public final class DeviceController
      * @param pathKey the key from the URL (PUT), or null (POST).
      * @param ifMatch the If-Match header, or null.
      */
-    public synchronized Outcome put(final Kind kind, final Resource<?> body, final String pathKey, final String ifMatch,
+    public Outcome put(final Kind kind, final Resource<?> body, final String pathKey, final String ifMatch,
+        final boolean createOnly)
+    {
+        if (forwarder != null)
+        {
+            final ObjectNode command = command("put").put("kind", kind.label()).put("pathKey", pathKey).put("ifMatch", ifMatch)
+                .put("createOnly", createOnly);
+            command.set("body", Json.mapper().valueToTree(body));
+            return outcome(forward(command), kind);
+        }
+        return putLocal(kind, body, pathKey, ifMatch, createOnly);
+    }
+
+    private synchronized Outcome putLocal(final Kind kind, final Resource<?> body, final String pathKey, final String ifMatch,
         final boolean createOnly)
     {
         Resource<?> resource = body;
@@ -189,8 +278,9 @@ public final class DeviceController
                     " but the path names " + pathKey);
             }
         }
-        final Resource<?> normalized = validator.normalize(kind, resource, "");
         final DesiredState current = state;
+        resource = place(kind, resource, current, "");
+        final Resource<?> normalized = validator.normalize(kind, resource, "");
         final Resource<?> existing = current.get(kind, normalized.key());
         checkIfMatch(existing, ifMatch, kind, normalized.key());
         if (existing != null && same(existing, normalized))
@@ -215,7 +305,16 @@ public final class DeviceController
      *
      * @throws ResourceException 404 when it does not exist, 409 when something still refers to it.
      */
-    public synchronized Outcome delete(final Kind kind, final String key, final String ifMatch)
+    public Outcome delete(final Kind kind, final String key, final String ifMatch)
+    {
+        if (forwarder != null)
+        {
+            return outcome(forward(command("delete").put("kind", kind.label()).put("key", key).put("ifMatch", ifMatch)), kind);
+        }
+        return deleteLocal(kind, key, ifMatch);
+    }
+
+    private synchronized Outcome deleteLocal(final Kind kind, final String key, final String ifMatch)
     {
         final DesiredState current = state;
         final Resource<?> existing = current.get(kind, key);
@@ -234,7 +333,7 @@ public final class DeviceController
     /**
      * Changes a network's routes or remotes (sub-resources): the network's version moves.
      */
-    public synchronized Outcome updateNetwork(final String name, final String ifMatch, final UnaryOperator<NetworkResource> edit)
+    private synchronized Outcome updateNetwork(final String name, final String ifMatch, final UnaryOperator<NetworkResource> edit)
     {
         final DesiredState current = state;
         final NetworkResource existing = current.networks().get(name);
@@ -261,13 +360,32 @@ public final class DeviceController
      * Converges to a manifest: creates and updates what differs, deletes what is missing when
      * {@code prune}; all in one journal entry, or nothing.
      */
-    public synchronized ApplyResult apply(final Manifest manifest, final boolean prune, final boolean dryRun)
+    public ApplyResult apply(final Manifest manifest, final boolean prune, final boolean dryRun)
+    {
+        if (forwarder != null)
+        {
+            final ObjectNode command = command("apply").put("prune", prune).put("dryRun", dryRun);
+            command.set("manifest", Json.mapper().valueToTree(manifest));
+            final JsonNode reply = forward(command);
+            try
+            {
+                return Json.mapper().treeToValue(reply.get("result"), ApplyResult.class);
+            }
+            catch (final JsonProcessingException ex)
+            {
+                throw new IllegalStateException("unreadable apply result from the head: " + ex.getMessage(), ex);
+            }
+        }
+        return applyLocal(manifest, prune, dryRun);
+    }
+
+    private synchronized ApplyResult applyLocal(final Manifest manifest, final boolean prune, final boolean dryRun)
     {
         if (manifest.device() != null && manifest.device().get("name") != null &&
-            !deviceName.equals(String.valueOf(manifest.device().get("name"))))
+            !origin.equals(String.valueOf(manifest.device().get("name"))))
         {
             throw ResourceException.unprocessable("wrong_device", "device.name", "the manifest is for device " +
-                manifest.device().get("name") + ", this is " + deviceName);
+                manifest.device().get("name") + ", this is " + origin);
         }
         final DesiredState current = state;
         final long revision = current.revision() + 1;
@@ -283,7 +401,7 @@ public final class DeviceController
             for (int i = 0; i < wanted.size(); i++)
             {
                 final String prefix = kind.section() + "[" + i + "].";
-                final Resource<?> normalized = validator.normalize(kind, wanted.get(i), prefix);
+                final Resource<?> normalized = validator.normalize(kind, place(kind, wanted.get(i), current, prefix), prefix);
                 if (!keys.add(normalized.key()))
                 {
                     throw ResourceException.conflict("duplicate_name", prefix + (kind == Kind.VNIC ? "id" : "name"),
@@ -331,7 +449,10 @@ public final class DeviceController
         if (dryRun)
         {
             validator.checkState(next, blame, fields);
-            reconciler.abort(reconciler.prepare(next, fields));
+            if (reconciler != null && journal != null)
+            {
+                reconciler.abort(reconciler.prepare(next, fields));
+            }
             return new ApplyResult(plan, true, false, current.revision());
         }
         commit(current, next, changes, blame, fields);
@@ -353,6 +474,12 @@ public final class DeviceController
         final List<String> blame, final Map<String, String> fields)
     {
         validator.checkState(next, blame, fields);
+        if (journal == null)
+        {
+            // planner: the replicated state machine records the change; each device reconciles its own share
+            state = next;
+            return;
+        }
         final Reconciler.Prepared prepared = reconciler.prepare(next, fields);
         final byte[] payload;
         try
@@ -411,13 +538,16 @@ public final class DeviceController
             return normalized.withVersion(revision);
         }
         final VnicResource vnic = (VnicResource)normalized;
-        if (existing != null)
+        if (existing != null && Objects.equals(((VnicResource)existing).device(), vnic.device()))
         {
             return vnic.withPort(((VnicResource)existing).port()).withVersion(revision);
         }
+        // ports are per device: a vNIC's port id is free among the vNICs on the same device
         final Set<Integer> used = new HashSet<>();
-        current.vnics().values().forEach(v -> used.add(v.port()));
-        next.vnics().values().forEach(v -> used.add(v.port()));
+        current.vnics().values().stream().filter(v -> Objects.equals(v.device(), vnic.device()) && !v.id().equals(vnic.id()))
+            .forEach(v -> used.add(v.port()));
+        next.vnics().values().stream().filter(v -> Objects.equals(v.device(), vnic.device()) && !v.id().equals(vnic.id()))
+            .forEach(v -> used.add(v.port()));
         for (int port = 0; port < OVERLAY_PORT; port++)
         {
             if (!used.contains(port))
@@ -426,6 +556,236 @@ public final class DeviceController
             }
         }
         throw ResourceException.unprocessable("no_free_port", "id", "every data plane port is in use (" + OVERLAY_PORT + ")");
+    }
+
+    /**
+     * Sets the device of a vNIC that does not name one: where it lives already, else the device that
+     * took the request (cluster). Standalone, a vNIC may only name this device.
+     */
+    private Resource<?> place(final Kind kind, final Resource<?> resource, final DesiredState current, final String prefix)
+    {
+        if (kind != Kind.VNIC || !(resource instanceof VnicResource vnic))
+        {
+            return resource;
+        }
+        if (members == null)
+        {
+            if (vnic.device() != null && !vnic.device().equals(deviceName))
+            {
+                throw ResourceException.unprocessable("unknown_device", prefix + "device", "this device is " + deviceName +
+                    " and not in a cluster: a vNIC cannot be placed on " + vnic.device());
+            }
+            return vnic;
+        }
+        if (vnic.device() != null)
+        {
+            if (!members.test(vnic.device()))
+            {
+                throw ResourceException.unprocessable("unknown_device", prefix + "device", "device " + vnic.device() +
+                    " is not a member of the cluster");
+            }
+            return vnic;
+        }
+        final VnicResource existing = vnic.id() == null ? null : current.vnics().get(vnic.id());
+        return vnic.withDevice(existing != null && existing.device() != null ? existing.device() : origin);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // routes and remotes of a network (sub-resources)
+
+    /**
+     * Replaces ({@code replace}: {@code payload} is the list), adds ({@code add}: one item, 201, or 200
+     * when the same item is there) or removes ({@code remove}: {@code payload} is the canonical key,
+     * 204) a route or a remote of a network. Items arrive validated by the API.
+     *
+     * @param what {@code routes} or {@code remotes}.
+     */
+    public Outcome items(final String network, final String what, final String action, final JsonNode payload, final String ifMatch)
+    {
+        if (forwarder != null)
+        {
+            final ObjectNode command = command("items").put("network", network).put("what", what).put("action", action)
+                .put("ifMatch", ifMatch);
+            command.set("payload", payload);
+            return outcome(forward(command), Kind.NETWORK);
+        }
+        if (what.equals("routes"))
+        {
+            return items(network, "route", "prefix", action, payload, ifMatch, Route.class, NetworkResource::routes,
+                NetworkResource::withRoutes, Route::prefix);
+        }
+        if (what.equals("remotes"))
+        {
+            return items(network, "remote", "ip", action, payload, ifMatch, Remote.class, NetworkResource::remotes,
+                NetworkResource::withRemotes, Remote::ip);
+        }
+        throw ResourceException.notFound("no sub-resource " + what);
+    }
+
+    private <T> Outcome items(final String name, final String one, final String keyName, final String action,
+        final JsonNode payload, final String ifMatch, final Class<T> type, final Function<NetworkResource, List<T>> read,
+        final BiFunction<NetworkResource, List<T>, NetworkResource> write, final Function<T, String> keyOf)
+    {
+        try
+        {
+            switch (action)
+            {
+                case "replace" ->
+                {
+                    final List<T> items = new ArrayList<>();
+                    for (final JsonNode item : payload)
+                    {
+                        items.add(Json.mapper().treeToValue(item, type));
+                    }
+                    return updateNetwork(name, ifMatch, network -> write.apply(network, items));
+                }
+                case "add" ->
+                {
+                    final T item = Json.mapper().treeToValue(payload, type);
+                    final String key = keyOf.apply(item);
+                    final int[] status = {201};
+                    final Outcome outcome = updateNetwork(name, ifMatch, network ->
+                    {
+                        final List<T> items = new ArrayList<>(read.apply(network));
+                        for (final T existing : items)
+                        {
+                            if (keyOf.apply(existing).equals(key))
+                            {
+                                if (existing.equals(item))
+                                {
+                                    status[0] = 200;
+                                    return network;
+                                }
+                                throw ResourceException.conflict("duplicate_" + one, keyName, one + " " + key +
+                                    " already exists in network " + name + " with another definition (PUT the list to replace it)");
+                            }
+                        }
+                        items.add(item);
+                        return write.apply(network, items);
+                    });
+                    return new Outcome(status[0], outcome.resource(), outcome.changed());
+                }
+                case "remove" ->
+                {
+                    final String key = payload.asText();
+                    final Outcome outcome = updateNetwork(name, ifMatch, network ->
+                    {
+                        final List<T> items = new ArrayList<>(read.apply(network));
+                        if (!items.removeIf(item -> keyOf.apply(item).equals(key)))
+                        {
+                            throw ResourceException.notFound(one + " " + key + " does not exist in network " + name);
+                        }
+                        return write.apply(network, items);
+                    });
+                    return new Outcome(204, outcome.resource(), outcome.changed());
+                }
+                default -> throw ResourceException.invalid(null, "unknown action " + action);
+            }
+        }
+        catch (final JsonProcessingException ex)
+        {
+            throw ResourceException.invalid(null, "malformed " + one + ": " + ex.getOriginalMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // cluster: commands, forwarding, and their execution in the replicated state machine
+
+    private ObjectNode command(final String op)
+    {
+        return Json.mapper().createObjectNode().put("type", "write").put("op", op).put("origin", deviceName);
+    }
+
+    private JsonNode forward(final ObjectNode command)
+    {
+        final JsonNode reply = forwarder.submit(command);
+        if (!reply.path("ok").asBoolean())
+        {
+            throw new ResourceException(reply.path("status").asInt(500), reply.path("code").asText("internal"),
+                reply.path("message").asText("refused by the head"), reply.hasNonNull("field") ? reply.get("field").asText() : null);
+        }
+        return reply;
+    }
+
+    private static Outcome outcome(final JsonNode reply, final Kind kind)
+    {
+        try
+        {
+            final Resource<?> resource = reply.hasNonNull("resource") ? Json.mapper().treeToValue(reply.get("resource"), kind.type()) : null;
+            return new Outcome(reply.path("status").asInt(200), resource, reply.path("changed").asBoolean());
+        }
+        catch (final JsonProcessingException ex)
+        {
+            throw new IllegalStateException("unreadable reply from the head: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * Planner: runs one write command (see {@link #plannerState}) and returns the reply for the writer:
+     * {@code {"ok": true, "status": S, "changed": C, "resource": R}} (or {@code "result"} for apply), or
+     * {@code {"ok": false, "status": S, "code": C, "field": F, "message": M}}. On success the planner's
+     * state is the next state; on refusal it is unchanged.
+     */
+    public ObjectNode execute(final JsonNode command)
+    {
+        final ObjectNode reply = Json.mapper().createObjectNode();
+        try
+        {
+            final String op = command.path("op").asText("");
+            final Kind kind = command.hasNonNull("kind") ? Kind.ofLabel(command.get("kind").asText()) : null;
+            final String ifMatch = command.hasNonNull("ifMatch") ? command.get("ifMatch").asText() : null;
+            final Outcome outcome;
+            switch (op)
+            {
+                case "put" -> outcome = putLocal(require(kind), Json.mapper().treeToValue(command.get("body"), require(kind).type()),
+                    command.hasNonNull("pathKey") ? command.get("pathKey").asText() : null, ifMatch, command.path("createOnly").asBoolean());
+                case "delete" -> outcome = deleteLocal(require(kind), command.path("key").asText(), ifMatch);
+                case "items" -> outcome = items(command.path("network").asText(), command.path("what").asText(),
+                    command.path("action").asText(), command.get("payload"), ifMatch);
+                case "apply" ->
+                {
+                    final ApplyResult result = applyLocal(Json.mapper().treeToValue(command.get("manifest"), Manifest.class),
+                        command.path("prune").asBoolean(), command.path("dryRun").asBoolean());
+                    reply.put("ok", true).put("status", 200);
+                    reply.set("result", Json.mapper().valueToTree(result));
+                    return reply;
+                }
+                default -> throw ResourceException.invalid(null, "unknown write op " + op);
+            }
+            reply.put("ok", true).put("status", outcome.status()).put("changed", outcome.changed());
+            if (outcome.resource() != null)
+            {
+                reply.set("resource", Json.mapper().valueToTree(outcome.resource()));
+            }
+            return reply;
+        }
+        catch (final ResourceException ex)
+        {
+            reply.removeAll();
+            reply.put("ok", false).put("status", ex.status()).put("code", ex.code()).put("message", ex.getMessage());
+            if (ex.field() != null)
+            {
+                reply.put("field", ex.field());
+            }
+            return reply;
+        }
+        catch (final JsonProcessingException ex)
+        {
+            reply.removeAll();
+            final ResourceException translated = Json.translate(ex);
+            reply.put("ok", false).put("status", translated.status()).put("code", translated.code())
+                .put("message", translated.getMessage());
+            return reply;
+        }
+    }
+
+    private static Kind require(final Kind kind)
+    {
+        if (kind == null)
+        {
+            throw ResourceException.invalid("kind", "unknown kind");
+        }
+        return kind;
     }
 
     private static boolean same(final Resource<?> existing, final Resource<?> normalized)

@@ -415,7 +415,12 @@ public final class Validator
         name(vnic.network(), p + "network");
         final String ip = vnic.ip() == null ? null : address(vnic.ip(), p + "ip").requireV(false, p + "ip").text;
         final String ipv6 = vnic.ipv6() == null ? null : address(vnic.ipv6(), p + "ipv6").requireV(true, p + "ipv6").text;
-        final long mac = vnic.mac() == null ? MacAddresses.stableLocallyAdministered(deviceName, vnic.id()) :
+        if (vnic.device() != null)
+        {
+            name(vnic.device(), p + "device");
+        }
+        final long mac = vnic.mac() == null ?
+            MacAddresses.stableLocallyAdministered(vnic.device() == null ? deviceName : vnic.device(), vnic.id()) :
             mac(vnic.mac(), p + "mac", true);
         final List<String> groups = vnic.securityGroups() == null ? List.of() : vnic.securityGroups();
         final Set<String> seen = new HashSet<>();
@@ -441,7 +446,7 @@ public final class Validator
                 "qemu-dgram: " + vnic.backend().type());
         }
         return new VnicResource(vnic.id(), vnic.network(), ip, ipv6, EthernetFlyweight.formatMac(mac), groups, vnic.backend(),
-            vnic.antiSpoof() == null || vnic.antiSpoof(), null, null);
+            vnic.antiSpoof() == null || vnic.antiSpoof(), vnic.device(), null, null);
     }
 
     private PeerResource peer(final PeerResource peer, final String p)

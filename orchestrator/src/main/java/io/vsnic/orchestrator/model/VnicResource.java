@@ -14,12 +14,14 @@ import java.util.List;
  * @param securityGroups its security groups (none: ingress denied, egress allowed).
  * @param backend        the VM side: {@code {"type": "memory"}}, ...
  * @param antiSpoof      drop frames whose source MAC/IP is not the vNIC's (default true).
+ * @param device         the device it lives on (cluster mode; default: the device that took the request).
+ *                       Standalone, it is omitted or this device's name.
  * @param port           server-assigned data plane port id, stable for the vNIC's life.
  * @param version        server-assigned.
  */
 public record VnicResource(
     String id, String network, String ip, String ipv6, String mac, List<String> securityGroups, Backend backend,
-    Boolean antiSpoof, Integer port, Long version) implements Resource<VnicResource>
+    Boolean antiSpoof, String device, Integer port, Long version) implements Resource<VnicResource>
 {
     public VnicResource
     {
@@ -35,7 +37,7 @@ public record VnicResource(
     @Override
     public VnicResource withVersion(final Long next)
     {
-        return new VnicResource(id, network, ip, ipv6, mac, securityGroups, backend, antiSpoof, port, next);
+        return new VnicResource(id, network, ip, ipv6, mac, securityGroups, backend, antiSpoof, device, port, next);
     }
 
     /**
@@ -43,6 +45,14 @@ public record VnicResource(
      */
     public VnicResource withPort(final Integer next)
     {
-        return new VnicResource(id, network, ip, ipv6, mac, securityGroups, backend, antiSpoof, next, version);
+        return new VnicResource(id, network, ip, ipv6, mac, securityGroups, backend, antiSpoof, device, next, version);
+    }
+
+    /**
+     * @return a copy placed on another device (null: unplaced).
+     */
+    public VnicResource withDevice(final String next)
+    {
+        return new VnicResource(id, network, ip, ipv6, mac, securityGroups, backend, antiSpoof, next, port, version);
     }
 }

@@ -60,6 +60,12 @@ class DeviceConfigTest
         "wireguard without inner address| 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k}}' | substrate.wireguard.innerAddress",
         "wireguard inner address a name | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: vpn}}' | substrate.wireguard.innerAddress",
         "wireguard port out of range    | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, listenPort: 65536}}' | substrate.wireguard.listenPort",
+        "cluster without a name         | 'device: {name: d}\ncluster: {raft: \"127.0.0.1:9480\"}'   | cluster.name",
+        "cluster without raft address   | 'device: {name: d}\ncluster: {name: lab}'                | cluster.raft",
+        "raft on port 0                 | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:0\"}' | cluster.raft",
+        "own peer entry differs         | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:9480\", peers: {d: \"127.0.0.1:9481\"}}' | cluster.peers.d",
+        "peer address without port      | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:9480\", peers: {e: \"127.0.0.2\"}}' | cluster.peers.e",
+        "request timeout too short      | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:9480\", requestTimeoutMs: 5}' | cluster.requestTimeoutMs",
     })
     void shouldNameTheOffendingField(final String name, final String yaml, final String field)
     {
@@ -77,6 +83,18 @@ class DeviceConfigTest
         final DeviceConfig wg = parse("device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1}}");
         assertEquals(51820, wg.substrate().wireguard().listenPort());
         assertEquals("/tmp/keys", wg.withWireguardKeylog("/tmp/keys").substrate().wireguard().keylog());
+    }
+
+    @Test
+    void shouldBeStandaloneByDefaultAndAddItselfToTheClusterPeers() throws ConfigException
+    {
+        assertEquals(null, parse("device: {name: edge-1}\n").cluster());
+        final DeviceConfig config = parse("device: {name: edge-1}\ncluster: {name: lab, raft: \"127.0.0.1:9480\", " +
+            "peers: {edge-2: \"127.0.0.2:9480\"}}\n");
+        assertEquals(java.util.Map.of("edge-1", "127.0.0.1:9480", "edge-2", "127.0.0.2:9480"), config.cluster().peers());
+        assertEquals(1000, config.cluster().snapshotEvery());
+        assertEquals(3000, config.cluster().requestTimeoutMs());
+        assertEquals(false, config.cluster().join());
     }
 
     @Test

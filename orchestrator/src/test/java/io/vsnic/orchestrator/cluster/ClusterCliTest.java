@@ -1,0 +1,188 @@
+package io.vsnic.orchestrator.cluster;
+
+import static io.vsnic.orchestrator.TestDaemon.expect;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vsnic.orchestrator.TestDaemon;
+import io.vsnic.orchestrator.cli.VsnicCli;
+import io.vsnic.orchestrator.daemon.DeviceConfig;
+import io.vsnic.orchestrator.model.Json;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The cluster life cycle through the CLI: {@code cluster init} on the first device (CA, key 0600),
+ * {@code cluster token} there, {@code cluster join} on a second device (single-use token, certificates,
+ * configuration), the joined daemons becoming voters over TLS, {@code cluster status}, losing the
+ * first device (head and CA holder), and {@code cluster remove} of it.
+ */
+class ClusterCliTest
+{
+    @TempDir
+    Path temp;
+
+    private final List<TestDaemon> daemons = new ArrayList<>();
+
+    @AfterEach
+    void stop()
+    {
+        daemons.forEach(TestDaemon::close);
+    }
+
+    private record Run(int exit, String out, String err)
+    {
+    }
+
+    private static Run cli(final String... args)
+    {
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        final CommandLine line = VsnicCli.commandLine();
+        line.setOut(new PrintWriter(out));
+        line.setErr(new PrintWriter(err));
+        final int exit = line.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private Path config(final String name, final int id, final String raft) throws Exception
+    {
+        final Path file = temp.resolve(name + ".yaml");
+        Files.writeString(file, """
+            device: {name: %s, id: %d}
+            api: {listen: "127.0.0.1:0"}
+            substrate: {enabled: true, bindAddress: 127.0.0.%d, genevePort: 0, vxlanPort: 0, transport: nio}
+            dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
+            cluster: {name: lab, raft: "%s", requestTimeoutMs: 3000}
+            """.formatted(name, id, id, raft));
+        return file;
+    }
+
+    @Test
+    void shouldInitIssueATokenJoinReportAndRemove() throws Exception
+    {
+        final var ports = ClusterNodeTest.peers(3);
+        final Path config1 = config("edge-1", 1, ports.get("edge-1"));
+        final Path state1 = temp.resolve("state-1");
+        final Run init = cli("cluster", "init", "--config", config1.toString(), "--state-dir", state1.toString());
+        assertEquals(0, init.exit(), init.err());
+        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+            Files.getPosixFilePermissions(state1.resolve("cluster/ca.key")));
+        assertEquals(2, cli("cluster", "init", "--config", config1.toString(), "--state-dir", state1.toString()).exit(),
+            "a second init is refused");
+
+        final TestDaemon one = new TestDaemon(state1, DeviceConfig.load(config1));
+        daemons.add(one);
+        assertTrue(one.daemon.cluster().tls(), "init left a device certificate: Raft runs over TLS");
+        ClusterNodeTest.await("edge-1 head of its one-device cluster", 10_000, () -> one.daemon.cluster().isHead() &&
+            one.daemon.cluster().state().members().size() == 1);
+
+        final Run token = cli("cluster", "token", "--api", one.base());
+        assertEquals(0, token.exit(), token.err());
+        final String secret = token.out().trim();
+
+        final Path config2 = config("edge-2", 2, ports.get("edge-2"));
+        final Path state2 = temp.resolve("state-2");
+        final Run join = cli("cluster", "join", "--token", secret, "--config", config2.toString(), "--state-dir", state2.toString(),
+            one.base());
+        assertEquals(0, join.exit(), join.err());
+        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+            Files.getPosixFilePermissions(state2.resolve("cluster/device.key")));
+        final DeviceConfig joined = DeviceConfig.load(config2);
+        assertEquals(Set.of("edge-1", "edge-2"), joined.cluster().peers().keySet());
+        assertTrue(joined.cluster().join());
+
+        // the token was single-use
+        final Path config3 = config("edge-3", 3, ports.get("edge-3"));
+        final Run again = cli("cluster", "join", "--token", secret, "--config", config3.toString(), "--state-dir",
+            temp.resolve("state-3").toString(), one.base());
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("invalid_token"), again.err());
+
+        final TestDaemon two = new TestDaemon(state2, joined);
+        daemons.add(two);
+        ClusterNodeTest.await("edge-2 a voter and a member", 20_000, () ->
+        {
+            try
+            {
+                return one.daemon.cluster().voters().containsKey("edge-2") && one.daemon.cluster().state().members().size() == 2 &&
+                    two.daemon.cluster().state().members().size() == 2;
+            }
+            catch (final java.io.IOException ex)
+            {
+                return false;
+            }
+        });
+        // a write on the new device is applied on the first
+        expect(201, two.post("/v1/networks", """
+            {"name": "blue", "vni": 100, "subnets": [{"cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}]}"""));
+        expect(200, one.get("/v1/networks/blue?consistent=true"));
+
+        final Run status = cli("cluster", "status", "--api", two.base(), "-o", "json");
+        assertEquals(0, status.exit(), status.err());
+        final JsonNode view = Json.mapper().readTree(status.out());
+        assertEquals("edge-1", view.get("head").asText());
+        assertEquals(2, view.get("devices").size());
+        for (final JsonNode device : view.get("devices"))
+        {
+            assertTrue(device.get("appliedIndex").asLong() > 0, device.toString());
+        }
+        final Run table = cli("cluster", "status", "--api", one.base());
+        assertEquals(0, table.exit(), table.err());
+        assertTrue(table.out().contains("head edge-1") && table.out().contains("edge-2"), table.out());
+
+        // a third device joins with a fresh token
+        final Run token3 = cli("cluster", "token", "--api", one.base());
+        assertEquals(0, cli("cluster", "join", "--token", token3.out().trim(), "--config", config3.toString(), "--state-dir",
+            temp.resolve("state-3").toString(), one.base()).exit());
+        final TestDaemon three = new TestDaemon(temp.resolve("state-3"), DeviceConfig.load(config3));
+        daemons.add(three);
+        ClusterNodeTest.await("edge-3 a voter and a member", 20_000, () ->
+            three.daemon.cluster().state().members().size() == 3 && one.daemon.cluster().state().members().size() == 3);
+
+        // the first device (head, CA holder) goes away: the joined devices elect a head and keep writing
+        one.close();
+        ClusterNodeTest.await("a new head", 15_000, () -> two.daemon.cluster().isHead() || three.daemon.cluster().isHead());
+        expect(201, two.post("/v1/networks", """
+            {"name": "green", "vni": 200, "subnets": [{"cidr": "10.0.2.0/24", "gateway": "10.0.2.1"}]}"""));
+        expect(200, three.get("/v1/networks/green?consistent=true"));
+        expect(200, two.get("/v1/networks/green?consistent=true"));
+
+        // the dead device is removed for good: membership, then its vote
+        final Run remove = cli("cluster", "remove", "edge-1", "--api", three.base());
+        assertEquals(0, remove.exit(), remove.err());
+        assertEquals(Set.of("edge-2", "edge-3"), three.daemon.cluster().state().members().keySet());
+        ClusterNodeTest.await("edge-1 no longer votes", 10_000, () ->
+        {
+            try
+            {
+                return !three.daemon.cluster().voters().containsKey("edge-1");
+            }
+            catch (final java.io.IOException ex)
+            {
+                return false;
+            }
+        });
+        // a device with vNICs on it cannot be removed
+        expect(201, two.post("/v1/vnics", """
+            {"id": "vm1", "network": "blue", "ip": "10.0.1.11", "backend": {"type": "memory"}}"""));
+        final Run refused = cli("cluster", "remove", "edge-2", "--api", three.base());
+        assertEquals(1, refused.exit());
+        assertTrue(refused.err().contains("device_in_use"), refused.err());
+        // the two remaining voters still take writes
+        expect(201, three.post("/v1/networks", """
+            {"name": "red", "vni": 300, "subnets": [{"cidr": "10.0.3.0/24", "gateway": "10.0.3.1"}]}"""));
+    }
+}
