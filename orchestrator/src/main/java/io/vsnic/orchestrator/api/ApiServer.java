@@ -13,6 +13,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLPeerUnverifiedException;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -24,6 +26,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -41,6 +44,8 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.vsnic.orchestrator.daemon.Daemon;
 
 /**
@@ -58,6 +63,7 @@ public final class ApiServer implements AutoCloseable
     public static final int MAX_BODY_BYTES = 1 << 20;
 
     private final ApiRoutes routes;
+    private final ApiAuth auth;
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-control"));
     private EventLoopGroup group;
     private Channel channel;
@@ -67,7 +73,17 @@ public final class ApiServer implements AutoCloseable
      */
     public ApiServer(final Daemon daemon)
     {
+        this(daemon, ApiAuth.none());
+    }
+
+    /**
+     * @param daemon the daemon whose state the API serves.
+     * @param auth   how requests are authenticated (and whether the API serves TLS).
+     */
+    public ApiServer(final Daemon daemon, final ApiAuth auth)
+    {
         this.routes = new ApiRoutes(daemon);
+        this.auth = auth;
     }
 
     /**
@@ -89,6 +105,11 @@ public final class ApiServer implements AutoCloseable
                 protected void initChannel(final SocketChannel ch)
                 {
                     final ChannelPipeline pipeline = ch.pipeline();
+                    if (auth.ssl() != null)
+                    {
+                        pipeline.addLast(auth.ssl().newHandler(ch.alloc()));
+                        pipeline.addLast(new HandshakeCounter());
+                    }
                     pipeline.addLast(new HttpServerCodec());
                     pipeline.addLast(new BodyLimit());
                     pipeline.addLast(new Handler());
@@ -166,6 +187,12 @@ public final class ApiServer implements AutoCloseable
                 send(ctx, ApiResponse.error(400, "bad_request", "malformed HTTP request: " + result.cause(), null, Map.of()), false);
                 return;
             }
+            final ApiAuth.Failure refused = auth.check(request.headers().get(HttpHeaderNames.AUTHORIZATION), hasClientCertificate(ctx));
+            if (refused != null)
+            {
+                send(ctx, unauthorized(refused), keepAlive);
+                return;
+            }
             final ApiRequest apiRequest = toApi(request);
             if (apiRequest == null)
             {
@@ -193,6 +220,51 @@ public final class ApiServer implements AutoCloseable
             LOG.log(Level.DEBUG, "api connection error: " + cause);
             ctx.close();
         }
+    }
+
+    /** Counts failed TLS handshakes (a client certificate from another CA, plain HTTP on the TLS port, ...). */
+    private final class HandshakeCounter extends ChannelInboundHandlerAdapter
+    {
+        @Override
+        public void userEventTriggered(final ChannelHandlerContext ctx, final Object event) throws Exception
+        {
+            if (event instanceof SslHandshakeCompletionEvent done && !done.isSuccess())
+            {
+                auth.count(ApiAuth.Failure.tls_handshake);
+                LOG.log(Level.DEBUG, "api: TLS handshake with " + ctx.channel().remoteAddress() + " failed: " + done.cause());
+            }
+            super.userEventTriggered(ctx, event);
+        }
+    }
+
+    private static boolean hasClientCertificate(final ChannelHandlerContext ctx)
+    {
+        final SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null)
+        {
+            return false;
+        }
+        try
+        {
+            return ssl.engine().getSession().getPeerCertificates().length > 0;
+        }
+        catch (final SSLPeerUnverifiedException ex)
+        {
+            return false;
+        }
+    }
+
+    private ApiResponse unauthorized(final ApiAuth.Failure failure)
+    {
+        final String message = switch (failure)
+        {
+            case missing_token -> "this API needs a bearer token: Authorization: Bearer TOKEN (STATE_DIR/" + ApiAuth.TOKEN_FILE + ")";
+            case invalid_token -> "the bearer token is not valid";
+            case missing_client_certificate -> "this API needs a TLS client certificate issued by its client CA (vsnic certs issue NAME)";
+            case tls_handshake -> "TLS handshake failed";
+        };
+        return ApiResponse.error(401, "unauthorized", message, null,
+            auth.mode() == ApiAuth.Mode.token ? Map.of("WWW-Authenticate", "Bearer realm=\"vsnic\"") : Map.of());
     }
 
     private static ApiRequest toApi(final FullHttpRequest request)

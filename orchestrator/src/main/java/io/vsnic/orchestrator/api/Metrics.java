@@ -149,6 +149,12 @@ public final class Metrics
             daemon.replay().corrupt() ? 1 : 0);
         gauge(out, "vsnic_uptime_seconds", "Seconds since the daemon started.",
             (System.currentTimeMillis() - daemon.startedMs()) / 1000);
+        header(out, "vsnic_api_auth_failures_total", "API requests or TLS connections refused for missing or invalid credentials.",
+            "counter");
+        for (final ApiAuth.Failure failure : ApiAuth.Failure.values())
+        {
+            sample(out, "vsnic_api_auth_failures_total", daemon.apiAuth().failures(failure), "reason", failure.name());
+        }
         final io.vsnic.orchestrator.cluster.ClusterNode cluster = daemon.cluster();
         if (cluster != null)
         {

@@ -9,6 +9,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import javax.net.ssl.SSLContext;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vsnic.orchestrator.model.Json;
 
@@ -18,11 +20,29 @@ import io.vsnic.orchestrator.model.Json;
 final class ApiClient
 {
     private final URI base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String token;
+    private final HttpClient http;
 
     ApiClient(final String base)
     {
+        this(base, null, null);
+    }
+
+    /**
+     * @param base  the API's base URL.
+     * @param token a bearer token to send, or null.
+     * @param ssl   the TLS context (client certificate, trusted CA), or null for the JDK's defaults.
+     */
+    ApiClient(final String base, final String token, final SSLContext ssl)
+    {
         this.base = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
+        this.token = token;
+        final HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        if (ssl != null)
+        {
+            builder.sslContext(ssl);
+        }
+        this.http = builder.build();
     }
 
     /** A response the CLI treats as a failure: not 2xx, or the daemon is unreachable. */
@@ -49,6 +69,10 @@ final class ApiClient
     JsonNode send(final String method, final String path, final Object body) throws ApiException
     {
         final HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+        if (token != null)
+        {
+            request.header("Authorization", "Bearer " + token);
+        }
         try
         {
             if (body == null)

@@ -34,7 +34,7 @@ final class ClientCommands
     {
     }
 
-    /** Base: --api, the spec's streams, error printing. */
+    /** Base: --api and credentials, the spec's streams, error printing. */
     abstract static class ClientCommand implements Callable<Integer>
     {
         @Mixin

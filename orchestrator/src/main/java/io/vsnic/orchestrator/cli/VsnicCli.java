@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
     subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, ClientCommands.Apply.class, ClientCommands.Get.class,
         ClientCommands.Describe.class, ClientCommands.Attach.class, ClientCommands.Detach.class, ClientCommands.Status.class,
         ClusterCommand.class, LabCommand.class, DemoCommand.class, PcapCommand.class, KeyCommands.Keygen.class,
-        KeyCommands.Pubkey.class, WgCommand.class})
+        KeyCommands.Pubkey.class, WgCommand.class, CertsCommand.class})
 public final class VsnicCli implements Runnable
 {
     @CommandLine.Spec

@@ -83,13 +83,25 @@ public final class ClusterCa
      */
     public static ClusterCa create(final Path directory, final String clusterName) throws IOException, GeneralSecurityException
     {
+        return createNamed(directory, "vsnic cluster " + clusterName + " CA");
+    }
+
+    /**
+     * Makes a new CA with a common name and writes {@code ca.key} (0600) and {@code ca.crt} into a directory
+     * (also used for the API's device CA, {@code vsnic certs init}).
+     *
+     * @throws IOException when the directory already holds a CA, or cannot be written.
+     */
+    public static ClusterCa createNamed(final Path directory, final String commonName) throws IOException, GeneralSecurityException
+    {
         if (Files.exists(directory.resolve(CA_KEY)) || Files.exists(directory.resolve(CA_CERT)))
         {
             throw new IOException(directory + " already holds a cluster CA");
         }
         Files.createDirectories(directory);
         final KeyPair pair = keyPair();
-        final X500Name name = new X500Name("CN=vsnic cluster " + clusterName + " CA");
+        final X500Name name = new X500Name(new org.bouncycastle.asn1.x500.X500NameBuilder()
+            .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, commonName).build().toString());
         final Instant now = Instant.now();
         try
         {
@@ -312,7 +324,8 @@ public final class ClusterCa
         }
     }
 
-    private static void write(final Path file, final String text) throws IOException
+    /** Writes a file atomically (through a temporary file). */
+    public static void write(final Path file, final String text) throws IOException
     {
         final Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(temp, text, StandardCharsets.US_ASCII);
@@ -320,7 +333,7 @@ public final class ClusterCa
     }
 
     /** Writes a file readable by its owner only (0600 from its creation). */
-    static void writeSecret(final Path file, final String text) throws IOException
+    public static void writeSecret(final Path file, final String text) throws IOException
     {
         final Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(temp);

@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.dataplane.pipeline.DataPlane;
 import io.vsnic.dataplane.pipeline.MemoryPort;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.orchestrator.api.ApiAuth;
 import io.vsnic.orchestrator.api.ApiServer;
 import io.vsnic.orchestrator.cluster.ClusterCa;
 import io.vsnic.orchestrator.cluster.ClusterNode;
@@ -64,6 +65,7 @@ public final class Daemon implements AutoCloseable
     private UdpSubstrate substrate;
     private DeviceController controller;
     private ApiServer api;
+    private ApiAuth apiAuth = ApiAuth.none();
     private boolean closing;
     private java.io.PrintStream keyLogStream;
     private ClusterNode cluster;
@@ -214,7 +216,15 @@ public final class Daemon implements AutoCloseable
         {
             startStandalone(backends);
         }
-        api = new ApiServer(this);
+        try
+        {
+            apiAuth = ApiAuth.create(config.api(), stateDirectory);
+        }
+        catch (final IOException ex)
+        {
+            throw new StartException("api: " + ex.getMessage(), ex);
+        }
+        api = new ApiServer(this, apiAuth);
         try
         {
             api.start(config.apiAddress());
@@ -639,6 +649,14 @@ public final class Daemon implements AutoCloseable
     public InetSocketAddress apiAddress()
     {
         return api.address();
+    }
+
+    /**
+     * @return how the API authenticates requests, with its refusal counters.
+     */
+    public ApiAuth apiAuth()
+    {
+        return apiAuth;
     }
 
     public DeviceConfig config()

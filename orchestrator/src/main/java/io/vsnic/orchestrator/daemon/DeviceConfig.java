@@ -25,7 +25,7 @@ import io.vsnic.orchestrator.model.Validator;
  *
  * <pre>
  * device:    { name: edge-1, id: 1 }
- * api:       { listen: 127.0.0.1:9470 }
+ * api:       { listen: 127.0.0.1:9470, auth: none|token|mtls, tls: { cert: server.crt, key: server.key, clientCa: ca.crt } }
  * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
@@ -55,10 +55,26 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     }
 
     /**
-     * @param listen address:port of the API (default 127.0.0.1:9470; port 0 picks a free one). Loopback only
-     *               in this build: other addresses need TLS or a bearer token, which are not implemented yet.
+     * @param listen address:port of the API (default 127.0.0.1:9470; port 0 picks a free one).
+     * @param auth   {@code none} (the default on loopback), {@code token} (a bearer token the daemon generates into
+     *               {@code STATE_DIR/api.token}, mode 0600) or {@code mtls} (a client certificate issued by
+     *               {@code tls.clientCa}). An address other than loopback requires {@code token} or {@code mtls},
+     *               and TLS ({@code tls.cert}, {@code tls.key}) so that credentials never cross a network in clear.
+     * @param tls    the API's server certificate and key (PEM; serve HTTPS), and for {@code mtls} the CA that issues
+     *               client certificates. {@code vsnic certs init} writes all three into {@code STATE_DIR/api-tls}.
      */
-    public record Api(String listen)
+    public record Api(String listen, String auth, Tls tls)
+    {
+        /** API authentication modes. */
+        public static final java.util.List<String> AUTH_MODES = java.util.List.of("none", "token", "mtls");
+    }
+
+    /**
+     * @param cert     the server certificate (PEM).
+     * @param key      the server private key (PEM, PKCS#8 or OpenSSL; mode 0600).
+     * @param clientCa the CA certificate (PEM) that client certificates must chain to ({@code auth: mtls}).
+     */
+    public record Tls(String cert, String key, String clientCa)
     {
     }
 
@@ -208,11 +224,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         final String listen = api == null || api.listen() == null ? DEFAULT_LISTEN : api.listen();
         final InetSocketAddress address = socketAddress("api.listen", listen);
-        if (!address.getAddress().isLoopbackAddress())
-        {
-            throw new ConfigException("api.listen", "only loopback addresses are allowed in this build (" + listen +
-                "): an API on another address needs mutual TLS or a bearer token, which are not implemented yet");
-        }
+        final Api validatedApi = validatedApi(listen, address);
         final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null) : substrate;
         final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
         literal("substrate.bindAddress", bind);
@@ -269,9 +281,61 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         {
             throw new ConfigException("journal.snapshotEvery", "must be at least 10: " + snapshotEvery);
         }
-        return new DeviceConfig(new Device(device.name(), id), new Api(listen),
+        return new DeviceConfig(new Device(device.name(), id), validatedApi,
             new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
             new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery), cluster == null ? null : validatedCluster());
+    }
+
+    private Api validatedApi(final String listen, final InetSocketAddress address) throws ConfigException
+    {
+        final boolean loopback = address.getAddress().isLoopbackAddress();
+        final String auth = api == null || api.auth() == null ? (loopback ? "none" : null) : api.auth().toLowerCase(Locale.ROOT);
+        if (auth == null)
+        {
+            throw new ConfigException("api.auth", "is required when api.listen is not a loopback address (" + listen +
+                "): token (a bearer token in STATE_DIR/api.token) or mtls (client certificates)");
+        }
+        if (!Api.AUTH_MODES.contains(auth))
+        {
+            throw new ConfigException("api.auth", "must be none, token or mtls: " + api.auth());
+        }
+        if (!loopback && auth.equals("none"))
+        {
+            throw new ConfigException("api.auth", "none is only allowed on a loopback address (" + listen + "): use token or mtls");
+        }
+        final Tls tls = api == null ? null : api.tls();
+        if (tls != null)
+        {
+            if (tls.cert() == null || tls.cert().isBlank())
+            {
+                throw new ConfigException("api.tls.cert", "is required when api.tls is set (a PEM certificate; vsnic certs init)");
+            }
+            if (tls.key() == null || tls.key().isBlank())
+            {
+                throw new ConfigException("api.tls.key", "is required when api.tls is set (a PEM private key; vsnic certs init)");
+            }
+        }
+        if (!loopback && tls == null)
+        {
+            throw new ConfigException("api.tls", "is required when api.listen is not a loopback address (" + listen +
+                "): credentials must not cross the network in clear (vsnic certs init writes a certificate)");
+        }
+        if (auth.equals("mtls"))
+        {
+            if (tls == null)
+            {
+                throw new ConfigException("api.tls", "auth mtls needs tls.cert, tls.key and tls.clientCa");
+            }
+            if (tls.clientCa() == null || tls.clientCa().isBlank())
+            {
+                throw new ConfigException("api.tls.clientCa", "is required for auth mtls (the CA that issues client certificates)");
+            }
+        }
+        else if (tls != null && tls.clientCa() != null)
+        {
+            throw new ConfigException("api.tls.clientCa", "is only used with auth mtls (auth is " + auth + ")");
+        }
+        return new Api(listen, auth, tls);
     }
 
     private Cluster validatedCluster() throws ConfigException
