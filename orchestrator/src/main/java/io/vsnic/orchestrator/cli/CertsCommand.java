@@ -132,8 +132,8 @@ public final class CertsCommand implements Runnable
                 Files.createDirectories(clients);
                 writePair(ca, clients, name, name, List.of());
                 out.println("Wrote " + clients.resolve(name + ".crt") + " and " + clients.resolve(name + ".key") + ".");
-                out.println("Use: vsnic --api https://HOST:9470 --cacert " + dir.resolve("ca.crt") + " --cert " +
-                    clients.resolve(name + ".crt") + " --key " + clients.resolve(name + ".key") + " status");
+                out.println("Use: vsnic status --api https://HOST:9470 --cacert " + dir.resolve("ca.crt") + " --cert " +
+                    clients.resolve(name + ".crt") + " --key " + clients.resolve(name + ".key"));
                 out.flush();
                 return 0;
             }

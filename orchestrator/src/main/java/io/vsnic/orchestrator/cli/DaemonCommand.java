@@ -98,9 +98,11 @@ public final class DaemonCommand implements Callable<Integer>
         final String substrate = daemon.substrate() == null ? "off" :
             device.substrate().bindAddress() + " geneve " + daemon.substrate().genevePort() + ", vxlan " +
                 (daemon.substrate().vxlanPort() == 0 ? "off" : daemon.substrate().vxlanPort()) + " (" + device.substrate().transport() + ")";
-        out.printf("vsnicd %s (device %d): ready; API http://%s:%d; substrate %s; state %s; revision %d%s%n",
-            device.device().name(), device.device().id(), daemon.apiAddress().getAddress().getHostAddress(),
-            daemon.apiAddress().getPort(), substrate, state, daemon.controller().state().revision(),
+        final String auth = daemon.apiAuth().mode() == io.vsnic.orchestrator.api.ApiAuth.Mode.none ? "" :
+            " (auth " + daemon.apiAuth().mode() + ")";
+        out.printf("vsnicd %s (device %d): ready; API %s://%s:%d%s; substrate %s; state %s; revision %d%s%n",
+            device.device().name(), device.device().id(), daemon.apiAuth().ssl() == null ? "http" : "https",
+            daemon.apiAddress().getAddress().getHostAddress(), daemon.apiAddress().getPort(), auth, substrate, state, daemon.controller().state().revision(),
             daemon.cluster() == null ? "" : "; cluster " + device.cluster().name() + " (raft " + device.cluster().raft() + ", TLS " +
                 (daemon.cluster().tls() ? "on" : "OFF") + ")");
         out.flush();
