@@ -16,6 +16,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.orchestrator.model.Json;
+import io.vsnic.orchestrator.model.ManifestFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -103,7 +104,8 @@ final class ClientCommands
             "Applying the same manifest again changes nothing.")
     static final class Apply extends ClientCommand
     {
-        @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE", description = "manifest, YAML or JSON")
+        @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE",
+            description = "manifest, YAML or JSON; its include: [FILE...] (relative to it) are read first")
         Path file;
 
         @Option(names = "--dry-run", description = "validate and print the plan; change nothing")
@@ -118,22 +120,11 @@ final class ClientCommands
             final JsonNode manifest;
             try
             {
-                manifest = Json.yaml().readTree(Files.readAllBytes(file));
+                manifest = ManifestFiles.load(file);
             }
-            catch (final NoSuchFileException ex)
+            catch (final ManifestFiles.ManifestException ex)
             {
-                spec.commandLine().getErr().println("vsnic apply: no such file: " + file);
-                return 2;
-            }
-            catch (final IOException ex)
-            {
-                spec.commandLine().getErr().println("vsnic apply: cannot read " + file + ": " + ex.getMessage());
-                return 2;
-            }
-            if (manifest == null || !manifest.isObject())
-            {
-                spec.commandLine().getErr().println("vsnic apply: " + file + " is not a manifest (a mapping with networks, " +
-                    "securityGroups, vnics, peers)");
+                spec.commandLine().getErr().println("vsnic apply: " + ex.getMessage());
                 return 2;
             }
             final JsonNode result = client.send("POST", "/v1/apply?dryRun=" + dryRun + "&prune=" + prune, manifest);

@@ -92,6 +92,7 @@ class ClientCommandsTest
     private Path manifest(final String name, final String text) throws Exception
     {
         final Path file = dir.resolve(name);
+        Files.createDirectories(file.getParent());
         Files.writeString(file, text);
         return file;
     }
@@ -172,6 +173,33 @@ class ClientCommandsTest
         assertTrue(missing.err().contains("no such file"), missing.err());
         final Run notManifest = vsnic("apply", "-f", manifest("list.yaml", "- a\n- b\n").toString());
         assertEquals(2, notManifest.exit());
+    }
+
+    @Test
+    void shouldApplyAManifestWithIncludedProfiles() throws Exception
+    {
+        manifest("profiles/common.yaml", """
+            networks:
+              - {name: blue, vni: 100, subnets: [{cidr: 10.0.1.0/24, gateway: 10.0.1.1}]}
+            securityGroups:
+              - {name: web, rules: [{direction: ingress, protocol: tcp, ports: "80", cidr: 0.0.0.0/0}]}
+            """);
+        final Path top = manifest("edge.yaml", """
+            include: [profiles/common.yaml]
+            device: {name: test-device}
+            vnics:
+              - {id: vm1, network: blue, ip: 10.0.1.11, securityGroups: [web], backend: {type: memory}}
+            """);
+        final Run run = vsnic("apply", "-f", top.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("Plan: 3 to create"), run.out());
+        assertEquals(1, daemon.get("/v1/networks").json().get("items").size());
+        assertEquals(0, vsnic("apply", "-f", top.toString()).exit());
+        assertEquals(1, revision(), "applying the composed manifest twice changes nothing");
+
+        final Run broken = vsnic("apply", "-f", manifest("broken.yaml", "include: [profiles/missing.yaml]\n").toString());
+        assertEquals(2, broken.exit());
+        assertTrue(broken.err().contains("no such file: " + dir.resolve("profiles/missing.yaml")), broken.err());
     }
 
     @Test
