@@ -152,7 +152,7 @@ public final class LabCommand implements Runnable
     }
 
     /** {@code vsnic lab status}. */
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Devices (PID, memory, API health, counters) and VMs (MAC, IP).")
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Devices (PID, memory, API health, counters), their substrate sessions, and VMs (MAC, IP).")
     static final class Status extends LabSubcommand
     {
         @Override
