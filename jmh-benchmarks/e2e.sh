@@ -15,11 +15,13 @@
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
+#   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
+paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 pings=${E2E_PINGS:-500}
 vsnic="$root/bin/vsnic"
 lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
@@ -86,7 +88,10 @@ rss_mib() {   # total RSS (MiB) of the lab's vsnicd processes, one figure per de
 
 declare -A result
 measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
-  local name=$1 client=$2 server=$3 ip=$4
+  local name=$1 client=$2 server=$3 ip=$4 up=0
+  # reachable first (ARP, a WireGuard handshake: wireguard-go drops what it is sent before its first session)
+  for _ in $(seq 30); do ip netns exec "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && { up=1; break; }; done
+  [ $up = 1 ] || { echo "e2e.sh: $name: $ip not reachable from $client in 30 s" >&2; return 1; }
   echo "  $name: iperf3 TCP 1 stream, ${seconds} s"
   result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
   echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
@@ -109,10 +114,15 @@ vsnic_lab() {   # vsnic_lab NAME on|off
   "$vsnic" lab status --name "$lab" 2>/dev/null | sed -n '/PEERS/,/^$/p' | sed 's/^/  /'
   "$vsnic" lab down --name "$lab" >/dev/null 2>&1
 }
-echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
-vsnic_lab vsnic off
-echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
-vsnic_lab vsnicwg on
+want() { [[ " $paths " == *" $1 "* ]]; }
+if want a; then
+  echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
+  vsnic_lab vsnic off
+fi
+if want b; then
+  echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
+  vsnic_lab vsnicwg on
+fi
 
 # --- (c) kernel VXLAN, (d) kernel VXLAN over wireguard-go, over the same kind of substrate ---------
 # kernel_lab LAB wg|plain: substrate bridge, per device a VXLAN device bridged to the VM's veth; with
@@ -138,13 +148,19 @@ kernel_lab() {
       # one control socket per interface name (/var/run/wireguard/IFNAME.sock is shared by all namespaces)
       local wgif="wg$klab$d"
       ip netns exec "$dev" wireguard-go -f "$wgif" > "$wgdir/wireguard-go-d$d.log" 2>&1 &
-      for _ in $(seq 100); do ip netns exec "$dev" wg show "$wgif" >/dev/null 2>&1 && break; sleep 0.05; done
+      local ready=0
+      for _ in $(seq 400); do ip netns exec "$dev" wg show "$wgif" >/dev/null 2>&1 && { ready=1; break; }; sleep 0.05; done
+      if [ $ready = 0 ]; then
+        echo "e2e.sh: wireguard-go $wgif in $dev has no control socket after 20 s; its output:" >&2
+        cat "$wgdir/wireguard-go-d$d.log" >&2
+        return 1
+      fi
       ip netns exec "$dev" wg set "$wgif" listen-port 51820 private-key "$wgdir/d$d.key" \
         peer "$(cat "$wgdir/d$other.pub")" endpoint "10.76.0.$other:51820" allowed-ips "10.78.0.$other/32"
       ip -n "$dev" addr add "10.78.0.$d/24" dev "$wgif"
       ip -n "$dev" link set "$wgif" mtu 1420 up
       # wireguard-go opens its UDP port only once the link is up: wait for it before the first handshake
-      for _ in $(seq 100); do ip netns exec "$dev" ss -Hlun 'sport = :51820' | grep -q . && break; sleep 0.05; done
+      for _ in $(seq 400); do ip netns exec "$dev" ss -Hlun 'sport = :51820' | grep -q . && break; sleep 0.05; done
       local_ip=10.78.0.$d; remote_ip=10.78.0.$other
     fi
     ip -n "$dev" link add vxlan100 type vxlan id 100 local "$local_ip" remote "$remote_ip" dstport 4789 nolearning
@@ -157,17 +173,20 @@ kernel_lab() {
     ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
   done
 }
-echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
-kernel_lab "$klab" plain
-measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
-"$vsnic" lab down --name "$klab" >/dev/null 2>&1
-
-echo "(d) kernel VXLAN over wireguard-go: namespaces vl-$wlab-*, VM veth -- device bridge -- vxlan100 -- wireguard-go tunnel -- veth -- substrate bridge"
-kernel_lab "$wlab" wg
-measure kernelwg "vl-$wlab-d1v1" "vl-$wlab-d2v1" 10.77.2.11
-echo "  wireguard-go d1: $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" transfer | awk '{ printf "rx %s B, tx %s B", $2, $3 }'), handshake $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" latest-handshakes | awk '{ print $2 }')"
-"$vsnic" lab down --name "$wlab" >/dev/null 2>&1
-rm -rf "$wgdir"
+if want c; then
+  echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
+  kernel_lab "$klab" plain
+  measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
+  "$vsnic" lab down --name "$klab" >/dev/null 2>&1
+fi
+if want d; then
+  echo "(d) kernel VXLAN over wireguard-go: namespaces vl-$wlab-*, VM veth -- device bridge -- vxlan100 -- wireguard-go tunnel -- veth -- substrate bridge"
+  kernel_lab "$wlab" wg
+  measure kernelwg "vl-$wlab-d1v1" "vl-$wlab-d2v1" 10.77.2.11
+  echo "  wireguard-go d1: $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" transfer | awk '{ printf "rx %s B, tx %s B", $2, $3 }'), last handshake $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" latest-handshakes | awk '{ print $2 }') (epoch s)"
+  "$vsnic" lab down --name "$wlab" >/dev/null 2>&1
+  rm -rf "$wgdir"
+fi
 
 # --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else printf "n/a" }'; }
@@ -175,14 +194,14 @@ echo
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
 row() {   # row LABEL KEY
-  local a=${result[vsnic.$2]} b=${result[vsnicwg.$2]} c=${result[kernel.$2]} d=${result[kernelwg.$2]}
+  local a=${result[vsnic.$2]:-} b=${result[vsnicwg.$2]:-} c=${result[kernel.$2]:-} d=${result[kernelwg.$2]:-}
   printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "$1" "$a" "$b" "$c" "$d" "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")"
 }
 row "TCP 1 stream Gbit/s" tcp1
 row "TCP 4 streams Gbit/s" tcp4
 row "ping p50 us" p50
 row "ping p99 us" p99
-echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]}/after load ${rss_load[vsnic]}; encrypted idle ${rss_idle[vsnicwg]}/after load ${rss_load[vsnicwg]}"
+echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
 
 mkdir -p "$root/docs/performance"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -190,7 +209,7 @@ json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
 path_json() {   # path_json KEY
-  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]}"), \"pingP50us\": $(num "${result[$1.p50]}"), \"pingP99us\": $(num "${result[$1.p99]}")"
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}")"
 }
 list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
@@ -200,14 +219,14 @@ cat > "$json" <<JSON
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
-  "vsnicPlainGeneve": $(path_json vsnic), "rssIdleMiB": $(list "${rss_idle[vsnic]}"), "rssAfterLoadMiB": $(list "${rss_load[vsnic]}")},
-  "vsnicEncrypted": $(path_json vsnicwg), "rssIdleMiB": $(list "${rss_idle[vsnicwg]}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwg]}")},
+  "vsnicPlainGeneve": $(path_json vsnic), "rssIdleMiB": $(list "${rss_idle[vsnic]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnic]:-}")},
+  "vsnicEncrypted": $(path_json vsnicwg), "rssIdleMiB": $(list "${rss_idle[vsnicwg]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwg]:-}")},
   "kernelVxlan": $(path_json kernel)},
   "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
   "ratios": {
-    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]}" "${result[kernelwg.tcp1]}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]}" "${result[kernelwg.tcp4]}")},
-    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]}" "${result[kernel.tcp1]}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]}" "${result[kernel.tcp4]}")},
-    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]}" "${result[kernel.tcp1]}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]}" "${result[kernel.tcp4]}")}
+    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}")},
+    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}")},
+    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}")}
   }
 }
 JSON
