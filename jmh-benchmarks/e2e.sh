@@ -106,7 +106,9 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
 declare -A rss_idle rss_load
 vsnic_lab() {   # vsnic_lab NAME on|off
   local name=$1 encryption=$2
-  "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" 2>/dev/null | sed 's/^/  /'
+  # stderr: the JVM's incubator-module notice is dropped, a failure's message is shown
+  "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" 2> >(grep -v 'incubator modules' >&2) |
+    sed 's/^/  /'
   sleep 2
   rss_idle[$name]=$(rss_mib)
   measure "$name" "vl-$lab-d1v1" "vl-$lab-d2v1" 10.77.2.11
@@ -189,7 +191,7 @@ if want d; then
 fi
 
 # --- report ---------------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else printf "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
 echo
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
