@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams) and ping RTT (p50, p99)
-for the four paths, as grouped bars with their values. Standard library only.
+for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
+up to three orders of magnitude). Standard library only.
 
     e2e-chart.py docs/performance/e2e-TIME.json docs/performance/e2e-TIME.svg
 """
 import json
+import math
 import sys
 from html import escape
 
@@ -15,15 +17,18 @@ PATHS = [
     ("kernelVxlanOverWireguardGo", "kernel VXLAN over wireguard-go (d)", "#d08040"),
 ]
 PANELS = [
-    ("TCP throughput, Gbit/s (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
-    ("ping RTT, µs (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
+    ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
+    ("ping RTT, µs, log scale (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
 ]
 PANEL_W, PANEL_H, TOP, LEFT, BOTTOM = 460, 300, 70, 50, 60
 
 
 def panel(out, x0, title, metrics, fmt, data):
     values = [data.get(key) or {} for key, _, _ in PATHS]
-    peak = max([v.get(m) or 0 for v in values for m, _ in metrics] + [1e-9])
+    present = [v.get(m) for v in values for m, _ in metrics if (v.get(m) or 0) > 0]
+    peak = max(present + [1e-9])
+    floor = min(present + [peak]) / 3   # the smallest value still gets a visible bar
+    span = math.log10(peak) - math.log10(floor) or 1.0
     plot_h = PANEL_H - TOP - BOTTOM
     out.append(f'<text x="{x0 + PANEL_W / 2}" y="{TOP - 30}" text-anchor="middle" font-weight="bold">{escape(title)}</text>')
     out.append(f'<line x1="{x0 + LEFT}" y1="{TOP + plot_h}" x2="{x0 + PANEL_W - 10}" y2="{TOP + plot_h}" stroke="#333"/>')
@@ -38,7 +43,7 @@ def panel(out, x0, title, metrics, fmt, data):
             if v is None:
                 out.append(f'<text x="{bx + bar_w / 2}" y="{TOP + plot_h - 4}" text-anchor="middle" font-size="10">n/a</text>')
                 continue
-            h = plot_h * v / peak
+            h = plot_h * max(0.0, math.log10(max(v, floor)) - math.log10(floor)) / span
             out.append(f'<rect x="{bx:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w * 0.9:.1f}" height="{h:.1f}" fill="{colour}"/>')
             out.append(f'<text x="{bx + bar_w * 0.45:.1f}" y="{TOP + plot_h - h - 4:.1f}" text-anchor="middle" '
                        f'font-size="10">{fmt.format(v)}</text>')
