@@ -47,6 +47,7 @@ public final class Enclaves
     private final VnicBackends backends;
     private final Map<String, Running> running = new HashMap<>();
     private volatile Map<String, Running> view = Map.of();
+    private boolean lenient;
 
     /** A realized enclave: its resource as applied, its domain and its local services' endpoints. */
     public record Running(EnclaveResource resource, EnclaveDomain domain, List<VnicEndpoint> endpoints)
@@ -86,6 +87,19 @@ public final class Enclaves
     }
 
     /**
+     * Cluster mode: the replicated state was accepted by the cluster already, so an enclave this
+     * device cannot realize (no key file here, port taken) is logged and skipped instead of failing
+     * the device's whole reconcile.
+     *
+     * @return this.
+     */
+    public Enclaves lenient()
+    {
+        this.lenient = true;
+        return this;
+    }
+
+    /**
      * Checks every enclave of {@code next} and opens the new ones (sockets bound, keys read, service endpoints open).
      *
      * @throws ResourceException 422 naming the field when an enclave cannot be realized here.
@@ -113,14 +127,26 @@ public final class Enclaves
                     continue;
                 }
                 final String p = fields.getOrDefault("enclave/" + enclave.name(), "enclaves[" + enclave.name() + "].");
-                final Plan plan = plan(enclave, p);
-                if (current != null && current.resource().substrate().port().equals(enclave.substrate().port()))
+                try
                 {
-                    replace.put(enclave.name(), plan);       // same socket: opened once the old one is closed
+                    final Plan plan = plan(enclave, p);
+                    if (current != null && current.resource().substrate().port().equals(enclave.substrate().port()))
+                    {
+                        replace.put(enclave.name(), plan);       // same socket: opened once the old one is closed
+                    }
+                    else
+                    {
+                        opened.put(enclave.name(), open(plan, p));
+                    }
                 }
-                else
+                catch (final ResourceException ex)
                 {
-                    opened.put(enclave.name(), open(plan, p));
+                    if (!lenient)
+                    {
+                        throw ex;
+                    }
+                    LOG.log(Level.WARNING, "enclave " + enclave.name() + " is not realized on this device: " + ex.getMessage() +
+                        (ex.field() == null ? "" : " (" + ex.field() + ")"));
                 }
             }
         }
