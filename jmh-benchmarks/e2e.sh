@@ -1,33 +1,45 @@
 #!/usr/bin/env bash
 # End-to-end benchmark between two VMs on two virtual edge devices (root), in one run:
-#   (a) vsnic, plain Geneve:   `vsnic lab up --devices 2 --vms-per-device 1` (vsnicd per device, TAP vNICs)
+#   (a) vsnic, plain Geneve:   `vsnic lab up --devices 2 --vms-per-device 1 --encryption off`
+#                              (vsnicd per device, TAP vNICs, peers encryption none)
+#   (b) vsnic encrypted:       the same with `--encryption on` (Geneve inside WireGuard sessions)
 #   (c) Linux kernel VXLAN:    the same kind of namespaces (VM -- device -- bridged veth substrate),
 #                              the device namespace bridging the VM's veth to a kernel VXLAN device
+#   (d) kernel VXLAN over wireguard-go: as (c), but the VXLAN devices ride wireguard-go tunnel
+#                              interfaces (Debian's wireguard-go + wireguard-tools), what one would
+#                              otherwise deploy for an encrypted overlay here (no WireGuard kernel module)
 # measuring iperf3 TCP with 1 and 4 streams and ping RTT p50/p99 for each, plus each vsnicd's RSS
-# at idle and after the load. Prints a table with the vsnic/kernel ratios and writes JSON to
-# docs/performance/e2e-<UTC time>.json.
-#
-# Not measured yet (hooks below print "not in this build"): (b) vsnic encrypted (needs the WireGuard
-# substrate) and (d) kernel VXLAN over wireguard-go tunnels.
+# at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
+# vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain), writes JSON to
+# docs/performance/e2e-<UTC time>.json and an SVG chart next to it (e2e-chart.py, python3 stdlib).
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
+#   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
+#   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
+paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 pings=${E2E_PINGS:-500}
 vsnic="$root/bin/vsnic"
-lab=e2e          # vsnic lab: namespaces vl-e2e-*
-klab=e2ek        # kernel lab: namespaces vl-e2ek-* (so `vsnic lab down --name e2ek` also removes them)
+lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
+klab=${lab}k          # kernel lab: namespaces vl-e2ek-* (so `vsnic lab down --name e2ek` also removes them)
+wlab=${lab}w          # kernel VXLAN over wireguard-go: namespaces vl-e2ew-* (wireguard-go runs inside them)
+if ! [[ $lab =~ ^[a-z0-9]{1,6}$ ]]; then
+  echo "e2e.sh: E2E_LAB must be 1..6 of [a-z0-9]: $lab" >&2
+  exit 1
+fi
 
 if [ "$(id -u)" != 0 ]; then
   echo "e2e.sh: needs root (network namespaces, TAP, VXLAN devices)" >&2
   exit 1
 fi
-for tool in ip iperf3 ping udhcpc; do
+for tool in ip iperf3 ping udhcpc wireguard-go wg ss; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    pkg=$tool; [ "$tool" = ping ] && pkg=iputils-ping; [ "$tool" = ip ] && pkg=iproute2
+    pkg=$tool; [ "$tool" = ping ] && pkg=iputils-ping; [ "$tool" = ip ] && pkg=iproute2; [ "$tool" = ss ] && pkg=iproute2
+    [ "$tool" = wg ] && pkg=wireguard-tools
     echo "e2e.sh: needs $tool: apt-get install -y --no-install-recommends $pkg" >&2
     exit 1
   fi
@@ -39,6 +51,9 @@ fi
 cleanup() {
   "$vsnic" lab down --name "$lab" >/dev/null 2>&1 || true
   "$vsnic" lab down --name "$klab" >/dev/null 2>&1 || true
+  "$vsnic" lab down --name "$wlab" >/dev/null 2>&1 || true   # also stops the wireguard-go processes inside
+  rm -f /var/run/wireguard/wg$wlab[12].sock
+  rm -rf "${wgdir:-/nonexistent}"
 }
 trap cleanup EXIT INT TERM
 cleanup
@@ -73,7 +88,10 @@ rss_mib() {   # total RSS (MiB) of the lab's vsnicd processes, one figure per de
 
 declare -A result
 measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
-  local name=$1 client=$2 server=$3 ip=$4
+  local name=$1 client=$2 server=$3 ip=$4 up=0
+  # reachable first (ARP, a WireGuard handshake: wireguard-go drops what it is sent before its first session)
+  for _ in $(seq 30); do ip netns exec "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && { up=1; break; }; done
+  [ $up = 1 ] || { echo "e2e.sh: $name: $ip not reachable from $client in 30 s" >&2; return 1; }
   echo "  $name: iperf3 TCP 1 stream, ${seconds} s"
   result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
   echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
@@ -84,70 +102,137 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   result[$name.p99]=$p99
 }
 
-# --- (a) vsnic plain Geneve ----------------------------------------------------------------------
-echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --name $lab"
-"$vsnic" lab up --devices 2 --vms-per-device 1 --name "$lab" 2>/dev/null | sed 's/^/  /'
-sleep 2
-rss_idle=$(rss_mib)
-measure vsnic "vl-$lab-d1v1" "vl-$lab-d2v1" 10.77.2.11
-rss_load=$(rss_mib)
-"$vsnic" lab down --name "$lab" >/dev/null 2>&1
+# --- (a) vsnic plain Geneve, (b) vsnic encrypted ---------------------------------------------------
+declare -A rss_idle rss_load
+vsnic_lab() {   # vsnic_lab NAME on|off
+  local name=$1 encryption=$2
+  # stderr: the JVM's incubator-module notice is dropped, a failure's message is shown
+  "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" 2> >(grep -v 'incubator modules' >&2) |
+    sed 's/^/  /'
+  sleep 2
+  rss_idle[$name]=$(rss_mib)
+  measure "$name" "vl-$lab-d1v1" "vl-$lab-d2v1" 10.77.2.11
+  rss_load[$name]=$(rss_mib)
+  "$vsnic" lab status --name "$lab" 2>/dev/null | sed -n '/PEERS/,/^$/p' | sed 's/^/  /'
+  "$vsnic" lab down --name "$lab" >/dev/null 2>&1
+}
+want() { [[ " $paths " == *" $1 "* ]]; }
+if want a; then
+  echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
+  vsnic_lab vsnic off
+fi
+if want b; then
+  echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
+  vsnic_lab vsnicwg on
+fi
 
-# --- (b) vsnic encrypted: hook ---------------------------------------------------------------------
-echo "(b) vsnic encrypted: not in this build (needs the WireGuard substrate; then: lab up --encryption on)"
-
-# --- (c) kernel VXLAN over the same kind of substrate ---------------------------------------------
-echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
-s="vl-$klab-s"
-ip netns add "$s"; ip -n "$s" link set lo up
-ip -n "$s" link add br0 type bridge; ip -n "$s" link set br0 up
-for d in 1 2; do
-  dev="vl-$klab-d$d"; vm="vl-$klab-d${d}v1"; other=$((3 - d))
-  ip netns add "$dev"; ip -n "$dev" link set lo up
-  ip netns add "$vm"; ip -n "$vm" link set lo up
-  ip -n "$s" link add "s$d" type veth peer name sub0 netns "$dev"
-  ip -n "$s" link set "s$d" master br0 up
-  ip -n "$dev" addr add "10.76.0.$d/24" dev sub0; ip -n "$dev" link set sub0 up
-  ip -n "$dev" link add vxlan100 type vxlan id 100 local "10.76.0.$d" remote "10.76.0.$other" dstport 4789 nolearning
-  ip -n "$dev" link add br0 type bridge
-  ip -n "$dev" link set vxlan100 master br0 up
-  ip -n "$dev" link add vm1 type veth peer name eth0 netns "$vm"
-  ip -n "$dev" link set vm1 master br0 up
-  ip -n "$dev" link set br0 up
-  ip -n "$vm" link set eth0 mtu 1400
-  ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
-done
-measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
-"$vsnic" lab down --name "$klab" >/dev/null 2>&1
-
-# --- (d) kernel VXLAN over wireguard-go: hook ------------------------------------------------------
-echo "(d) kernel VXLAN over wireguard-go: not measured by this script yet"
+# --- (c) kernel VXLAN, (d) kernel VXLAN over wireguard-go, over the same kind of substrate ---------
+# kernel_lab LAB wg|plain: substrate bridge, per device a VXLAN device bridged to the VM's veth; with
+# wg the VXLAN device's local/remote are the wireguard-go tunnel addresses 10.78.0.N instead of the
+# substrate addresses, so every VXLAN datagram travels inside WireGuard.
+kernel_lab() {
+  local klab=$1 mode=$2 s="vl-$1-s" d dev vm other local_ip remote_ip mtu=1400
+  ip netns add "$s"; ip -n "$s" link set lo up
+  ip -n "$s" link add br0 type bridge; ip -n "$s" link set br0 up
+  if [ "$mode" = wg ]; then
+    wgdir=$(mktemp -d); mtu=1370   # wireguard-go's tunnel MTU 1420 minus VXLAN's 50
+    for d in 1 2; do (umask 077; wg genkey > "$wgdir/d$d.key"); wg pubkey < "$wgdir/d$d.key" > "$wgdir/d$d.pub"; done
+  fi
+  for d in 1 2; do
+    dev="vl-$klab-d$d"; vm="vl-$klab-d${d}v1"; other=$((3 - d))
+    ip netns add "$dev"; ip -n "$dev" link set lo up
+    ip netns add "$vm"; ip -n "$vm" link set lo up
+    ip -n "$s" link add "s$d" type veth peer name sub0 netns "$dev"
+    ip -n "$s" link set "s$d" master br0 up
+    ip -n "$dev" addr add "10.76.0.$d/24" dev sub0; ip -n "$dev" link set sub0 up
+    local_ip=10.76.0.$d; remote_ip=10.76.0.$other
+    if [ "$mode" = wg ]; then
+      # one control socket per interface name (/var/run/wireguard/IFNAME.sock is shared by all namespaces)
+      local wgif="wg$klab$d"
+      ip netns exec "$dev" wireguard-go -f "$wgif" > "$wgdir/wireguard-go-d$d.log" 2>&1 &
+      local ready=0
+      for _ in $(seq 400); do ip netns exec "$dev" wg show "$wgif" >/dev/null 2>&1 && { ready=1; break; }; sleep 0.05; done
+      if [ $ready = 0 ]; then
+        echo "e2e.sh: wireguard-go $wgif in $dev has no control socket after 20 s; its output:" >&2
+        cat "$wgdir/wireguard-go-d$d.log" >&2
+        return 1
+      fi
+      ip netns exec "$dev" wg set "$wgif" listen-port 51820 private-key "$wgdir/d$d.key" \
+        peer "$(cat "$wgdir/d$other.pub")" endpoint "10.76.0.$other:51820" allowed-ips "10.78.0.$other/32"
+      ip -n "$dev" addr add "10.78.0.$d/24" dev "$wgif"
+      ip -n "$dev" link set "$wgif" mtu 1420 up
+      # wireguard-go opens its UDP port only once the link is up: wait for it before the first handshake
+      for _ in $(seq 400); do ip netns exec "$dev" ss -Hlun 'sport = :51820' | grep -q . && break; sleep 0.05; done
+      local_ip=10.78.0.$d; remote_ip=10.78.0.$other
+    fi
+    ip -n "$dev" link add vxlan100 type vxlan id 100 local "$local_ip" remote "$remote_ip" dstport 4789 nolearning
+    ip -n "$dev" link add br0 type bridge
+    ip -n "$dev" link set vxlan100 master br0 up
+    ip -n "$dev" link add vm1 type veth peer name eth0 netns "$vm"
+    ip -n "$dev" link set vm1 master br0 up
+    ip -n "$dev" link set br0 up
+    ip -n "$vm" link set eth0 mtu "$mtu"
+    ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
+  done
+}
+if want c; then
+  echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
+  kernel_lab "$klab" plain
+  measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
+  "$vsnic" lab down --name "$klab" >/dev/null 2>&1
+fi
+if want d; then
+  echo "(d) kernel VXLAN over wireguard-go: namespaces vl-$wlab-*, VM veth -- device bridge -- vxlan100 -- wireguard-go tunnel -- veth -- substrate bridge"
+  kernel_lab "$wlab" wg
+  measure kernelwg "vl-$wlab-d1v1" "vl-$wlab-d2v1" 10.77.2.11
+  echo "  wireguard-go d1: $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" transfer | awk '{ printf "rx %s B, tx %s B", $2, $3 }'), last handshake $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" latest-handshakes | awk '{ print $2 }') (epoch s)"
+  "$vsnic" lab down --name "$wlab" >/dev/null 2>&1
+  rm -rf "$wgdir"
+fi
 
 # --- report ---------------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else printf "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
 echo
-printf "%-22s %12s %12s %12s\n" "" "vsnic (a)" "kernel (c)" "vsnic/kernel"
-printf "%-22s %12s %12s %12s\n" "TCP 1 stream Gbit/s" "${result[vsnic.tcp1]}" "${result[kernel.tcp1]}" "$(ratio "${result[vsnic.tcp1]}" "${result[kernel.tcp1]}")"
-printf "%-22s %12s %12s %12s\n" "TCP 4 streams Gbit/s" "${result[vsnic.tcp4]}" "${result[kernel.tcp4]}" "$(ratio "${result[vsnic.tcp4]}" "${result[kernel.tcp4]}")"
-printf "%-22s %12s %12s %12s\n" "ping p50 us" "${result[vsnic.p50]}" "${result[kernel.p50]}" "$(ratio "${result[vsnic.p50]}" "${result[kernel.p50]}")"
-printf "%-22s %12s %12s %12s\n" "ping p99 us" "${result[vsnic.p99]}" "${result[kernel.p99]}" "$(ratio "${result[vsnic.p99]}" "${result[kernel.p99]}")"
-echo "vsnicd RSS MiB per device: idle ${rss_idle}; after the load ${rss_load}"
+printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
+printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
+row() {   # row LABEL KEY
+  local a=${result[vsnic.$2]:-} b=${result[vsnicwg.$2]:-} c=${result[kernel.$2]:-} d=${result[kernelwg.$2]:-}
+  printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "$1" "$a" "$b" "$c" "$d" "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")"
+}
+row "TCP 1 stream Gbit/s" tcp1
+row "TCP 4 streams Gbit/s" tcp4
+row "ping p50 us" p50
+row "ping p99 us" p99
+echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
 
 mkdir -p "$root/docs/performance"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-num() { [ -n "$1" ] && [ "$1" = "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
+num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
+path_json() {   # path_json KEY
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}")"
+}
+list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
+ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
   "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings)",
   "time": "$stamp",
-  "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg)},
-  "vsnicPlainGeneve": {"tcp1Gbps": $(num "${result[vsnic.tcp1]}"), "tcp4Gbps": $(num "${result[vsnic.tcp4]}"), "pingP50us": $(num "${result[vsnic.p50]}"), "pingP99us": $(num "${result[vsnic.p99]}"),
-                       "rssIdleMiB": [$(echo "$rss_idle" | xargs | tr ' ' ',')], "rssAfterLoadMiB": [$(echo "$rss_load" | xargs | tr ' ' ',')]},
-  "vsnicEncrypted": null,
-  "kernelVxlan": {"tcp1Gbps": $(num "${result[kernel.tcp1]}"), "tcp4Gbps": $(num "${result[kernel.tcp4]}"), "pingP50us": $(num "${result[kernel.p50]}"), "pingP99us": $(num "${result[kernel.p99]}")},
-  "kernelVxlanOverWireguardGo": null
+  "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
+              "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
+  "vsnicPlainGeneve": $(path_json vsnic), "rssIdleMiB": $(list "${rss_idle[vsnic]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnic]:-}")},
+  "vsnicEncrypted": $(path_json vsnicwg), "rssIdleMiB": $(list "${rss_idle[vsnicwg]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwg]:-}")},
+  "kernelVxlan": $(path_json kernel)},
+  "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
+  "ratios": {
+    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}")},
+    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}")},
+    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}")}
+  }
 }
 JSON
 echo "wrote ${json#"$root/"}"
+if /usr/bin/python3 "$here/e2e-chart.py" "$json" "${json%.json}.svg"; then
+  echo "wrote ${json#"$root/"}" | sed 's/\.json$/.svg/'
+fi

@@ -29,6 +29,7 @@ public final class DataPlane implements AutoCloseable
     private volatile ForwardingState state = ForwardingState.empty();
     private volatile Port[] ports = new Port[ForwardingState.MAX_PORTS];
     private volatile Port overlay;
+    private volatile IsolationGuard isolation = IsolationGuard.none();
     private final Object control = new Object();
 
     /**
@@ -91,6 +92,26 @@ public final class DataPlane implements AutoCloseable
             throw new IllegalArgumentException("state must not be null");
         }
         state = next;
+    }
+
+    /**
+     * @return what this data plane knows of the device's other isolation domains (names drops only).
+     */
+    public IsolationGuard isolation()
+    {
+        return isolation;
+    }
+
+    /**
+     * Publishes the other domains' VNIs and address spaces (see {@link IsolationGuard}).
+     */
+    public void isolation(final IsolationGuard next)
+    {
+        if (next == null)
+        {
+            throw new IllegalArgumentException("isolation guard must not be null");
+        }
+        isolation = next;
     }
 
     /**

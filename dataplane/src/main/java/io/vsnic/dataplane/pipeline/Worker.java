@@ -283,7 +283,30 @@ public final class Worker implements Runnable
             decide(i, frame, layouts[i], state, network, source, fromOverlay ? NetworkTable.remoteLocation(frame.peerDevice()) : ingressId, nowNs);
         }
 
+        nameIsolationDrops(count, fromOverlay);
         enqueue(count, ingressId);
+    }
+
+    /**
+     * Renames the drops that were cross-domain attempts to {@link DropReason#ENCLAVE_ISOLATION}
+     * (see {@link IsolationGuard}); touches dropped frames only.
+     */
+    private void nameIsolationDrops(final int count, final boolean fromOverlay)
+    {
+        final IsolationGuard guard = dataPlane.isolation();
+        if (guard == IsolationGuard.none())
+        {
+            return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            final Frame frame = frames[i];
+            // an overlay frame whose header did not decapsulate has no VNI and no classified layout
+            if (reasons[i] > 0 && (!fromOverlay || frame.vni() >= 0 || reasons[i] == DropReason.VNI_NOT_ALLOWED.ordinal()))
+            {
+                reasons[i] = guard.reclassify(reasons[i], fromOverlay ? frame.vni() : -1, layouts[i], frame.segment(), ipv4, arp);
+            }
+        }
     }
 
     private void decide(

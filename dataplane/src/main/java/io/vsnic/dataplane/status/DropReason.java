@@ -140,7 +140,14 @@ public enum DropReason
     /** Frame for a WireGuard peer without a session when its staging queue was full. */
     WG_STAGED_FULL("wg_staged_full"),
     /** Frame staged for a WireGuard peer whose handshake gave up (or that was removed). */
-    WG_HANDSHAKE_GAVE_UP("wg_handshake_gave_up");
+    WG_HANDSHAKE_GAVE_UP("wg_handshake_gave_up"),
+    /**
+     * A packet that tried to cross between isolation domains (customer networks, each service
+     * enclave): a customer packet to or from an enclave service address or with an enclave VNI, an
+     * enclave packet to anything outside its enclave, a datagram on an enclave substrate that is not
+     * an enclave WireGuard message. See {@code docs/enclaves.md}.
+     */
+    ENCLAVE_ISOLATION("enclave_isolation");
 
     private static final DropReason[] VALUES = values();
 

@@ -155,6 +155,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final List<Channel> wireguardChannels = new ArrayList<>();
     private final WireguardPath wireguard;
     private volatile boolean running;
+    private volatile boolean enclave;
 
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
@@ -189,6 +190,31 @@ public final class UdpSubstrate implements Port, AutoCloseable
             case IO_URING -> IoUring.isAvailable();
             case NIO -> true;
         };
+    }
+
+    /**
+     * Makes this the substrate of a service enclave (call before {@link #start()}): it carries only
+     * WireGuard messages of the enclave's own identity. Its plaintext sockets deliver nothing, and
+     * every datagram there, like every datagram on the WireGuard socket that is no WireGuard message
+     * (a Geneve or VXLAN packet), is counted as {@link DropReason#ENCLAVE_ISOLATION}.
+     *
+     * @throws IllegalStateException when the encrypted substrate is off (an enclave has no plaintext path).
+     */
+    public void isolateAsEnclave()
+    {
+        if (wireguard == null)
+        {
+            throw new IllegalStateException("an enclave substrate needs its own WireGuard identity (substrate.wireguard)");
+        }
+        enclave = true;
+    }
+
+    /**
+     * @return true when this is an enclave's substrate ({@link #isolateAsEnclave()}).
+     */
+    public boolean isEnclave()
+    {
+        return enclave;
     }
 
     /**
@@ -555,6 +581,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final int length = content.readableBytes();
             traffic.incrementAndGet(RX_DATAGRAMS);
             traffic.addAndGet(RX_BYTES, length);
+            if (enclave)
+            {
+                drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal());
+                return;
+            }
             final PeerEntry peer = state.get().peerAt(packet.sender());
             if (peer == null)
             {

@@ -457,6 +457,11 @@ final class WireguardPath
                 sync(current);                    // a peer configured a moment ago may already be calling
             }
             final int type = content.getIntLE(content.readerIndex());
+            if (owner.isEnclave() && (type < WireguardMessages.TYPE_INITIATION || type > WireguardMessages.TYPE_TRANSPORT))
+            {
+                owner.countDrop(DropReason.ENCLAVE_ISOLATION);     // an overlay packet on an enclave's port
+                return;
+            }
             if (type == WireguardMessages.TYPE_TRANSPORT)
             {
                 transport(content, length, packet.sender());

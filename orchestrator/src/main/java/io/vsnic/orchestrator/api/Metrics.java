@@ -143,6 +143,7 @@ public final class Metrics
         sample(out, "vsnic_resources", state.securityGroups().size(), "kind", "security_group");
         sample(out, "vsnic_resources", state.vnics().size(), "kind", "vnic");
         sample(out, "vsnic_resources", state.peers().size(), "kind", "peer");
+        sample(out, "vsnic_resources", state.enclaves().size(), "kind", "enclave");
         counter(out, "vsnic_journal_entries_total", "Journal entries written since the daemon started.",
             daemon.controller().journalEntries());
         gauge(out, "vsnic_journal_corrupt_tail", "1 when the journal replay at start cut off a corrupt or torn tail.",

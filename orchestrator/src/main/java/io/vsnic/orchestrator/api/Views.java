@@ -144,6 +144,7 @@ final class Views
         resources.put("securityGroups", state.securityGroups().size());
         resources.put("vnics", state.vnics().size());
         resources.put("peers", state.peers().size());
+        resources.put("enclaves", state.enclaves().size());
         final Journal.Replay replay = daemon.replay();
         final ObjectNode journal = root.putObject("journal");
         journal.put("directory", daemon.journal().directory().toString());

@@ -166,11 +166,11 @@ final class ClientCommands
         }
     }
 
-    /** {@code vsnic get networks|vnics|peers|security-groups [-o table|json|yaml]}. */
+    /** {@code vsnic get networks|vnics|peers|security-groups|enclaves [-o table|json|yaml]}. */
     @Command(name = "get", mixinStandardHelpOptions = true, description = "List resources of one kind.")
     static final class Get extends ClientCommand
     {
-        @Parameters(index = "0", paramLabel = "KIND", description = "networks | vnics | peers | security-groups | routes | remotes")
+        @Parameters(index = "0", paramLabel = "KIND", description = "networks | vnics | peers | security-groups | enclaves | routes | remotes")
         String kind;
 
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table | json | yaml (default: ${DEFAULT-VALUE})")
@@ -185,7 +185,7 @@ final class ClientCommands
             final String path;
             switch (kind)
             {
-                case "networks", "vnics", "peers", "security-groups" -> path = "/v1/" + kind;
+                case "networks", "vnics", "peers", "security-groups", "enclaves" -> path = "/v1/" + kind;
                 case "routes", "remotes" ->
                 {
                     if (network == null)
@@ -198,7 +198,7 @@ final class ClientCommands
                 default ->
                 {
                     spec.commandLine().getErr().println("vsnic get: unknown kind " + kind +
-                        " (networks, vnics, peers, security-groups, routes, remotes)");
+                        " (networks, vnics, peers, security-groups, enclaves, routes, remotes)");
                     return 2;
                 }
             }
@@ -233,6 +233,17 @@ final class ClientCommands
         final Map<String, Function<JsonNode, String>> columns = new LinkedHashMap<>();
         switch (kind)
         {
+            case "enclaves" ->
+            {
+                columns.put("NAME", n -> text(n.get("name")));
+                columns.put("VNI", n -> text(n.get("vni")));
+                columns.put("CIDR", n -> text(n.get("cidr")));
+                columns.put("PORT", n -> text(n.path("substrate").get("port")));
+                columns.put("SERVICES", n -> Integer.toString(n.path("services").size()));
+                columns.put("PEERS", n -> Integer.toString(n.path("peers").size()));
+                columns.put("POLICY", n -> n.path("allow").isArray() ? n.path("allow").size() + " pairs" : "all");
+                columns.put("VERSION", n -> text(n.get("version")));
+            }
             case "networks" ->
             {
                 columns.put("NAME", n -> text(n.get("name")));
@@ -342,11 +353,12 @@ final class ClientCommands
                 case "network", "networks" -> "networks";
                 case "peer", "peers" -> "peers";
                 case "security-group", "security-groups" -> "security-groups";
+                case "enclave", "enclaves" -> "enclaves";
                 default -> null;
             };
             if (collection == null)
             {
-                spec.commandLine().getErr().println("vsnic describe: unknown kind " + kind + " (vnic, network, peer, security-group)");
+                spec.commandLine().getErr().println("vsnic describe: unknown kind " + kind + " (vnic, network, peer, security-group, enclave)");
                 return 2;
             }
             print(out(), output == Output.table ? Output.yaml : output, client.get("/v1/" + collection + "/" + ApiClient.encode(name)));

@@ -92,7 +92,8 @@ public final class LabCommand implements Runnable
         @Option(names = "--vms-per-device", defaultValue = "1", description = "VMs per device, 0.." + Lab.MAX_VMS + " (default: ${DEFAULT-VALUE})")
         int vms;
 
-        @Option(names = "--encryption", defaultValue = "off", paramLabel = "on|off", description = "encrypted substrate (default: ${DEFAULT-VALUE})")
+        @Option(names = "--encryption", defaultValue = "on", paramLabel = "on|off",
+            description = "WireGuard-encrypted substrate; off: plain Geneve, peers encryption none (default: ${DEFAULT-VALUE})")
         String encryption;
 
         @Override
@@ -151,7 +152,7 @@ public final class LabCommand implements Runnable
     }
 
     /** {@code vsnic lab status}. */
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Devices (PID, memory, API health, counters) and VMs (MAC, IP).")
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Devices (PID, memory, API health, counters), their substrate sessions, and VMs (MAC, IP).")
     static final class Status extends LabSubcommand
     {
         @Override
@@ -171,7 +172,7 @@ public final class LabCommand implements Runnable
                     status.device().address(), status.device().pid() + (status.alive() ? "" : "(dead)"),
                     status.rssKib() < 0 ? "-" : (status.rssKib() / 1024) + " MiB", status.api());
             }
-            out.printf("%n%-6s %s%n", "DEVICE", "PEERS (substrate sessions)");
+            out.printf("%n%-6s %s%n", "DEVICE", "PEERS (substrate sessions: vsnic get peers)");
             for (final Lab.DeviceStatus status : statuses)
             {
                 for (final String session : status.sessions())

@@ -242,10 +242,23 @@ public final class Daemon implements AutoCloseable
         }
     }
 
+    /**
+     * @return the enclave realizer: enclave substrates bind the device substrate's address unless they name one.
+     */
+    private Enclaves enclaves(final VnicBackends backends)
+    {
+        final DeviceConfig.Substrate s = config.substrate();
+        final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
+        final UdpSubstrate.Transport transport = s.transport() == null ? UdpSubstrate.Transport.EPOLL :
+            UdpSubstrate.Transport.valueOf(s.transport().toUpperCase(java.util.Locale.ROOT));
+        return new Enclaves(config.device().name(), config.device().id(), bind, transport, backends);
+    }
+
     private void startStandalone(final VnicBackends backends) throws IOException, StartException
     {
         controller = new DeviceController(config.device().name(), config.device().id(), journal,
-            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null),
+            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
+                .withEnclaves(enclaves(backends)),
             config.journal().snapshotEvery());
         try
         {
@@ -269,8 +282,8 @@ public final class Daemon implements AutoCloseable
     private void startCluster(final VnicBackends backends) throws IOException, StartException
     {
         final DeviceConfig.Cluster c = config.cluster();
-        controller = DeviceController.clustered(config.device().name(), config.device().id(), new Reconciler(dataPlane, backends),
-            this::submitToHead);
+        controller = DeviceController.clustered(config.device().name(), config.device().id(),
+            new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
         final GrpcTlsConfig tls;
         try

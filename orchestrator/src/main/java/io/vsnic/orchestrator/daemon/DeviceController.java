@@ -467,6 +467,7 @@ public final class DeviceController
             case SECURITY_GROUP -> manifest.securityGroups();
             case VNIC -> manifest.vnics();
             case PEER -> manifest.peers();
+            case ENCLAVE -> manifest.enclaves();
         };
     }
 

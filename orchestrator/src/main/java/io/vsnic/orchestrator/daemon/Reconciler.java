@@ -48,6 +48,7 @@ public final class Reconciler
     private final boolean encrypted;
     private final Map<String, Attached> attached = new HashMap<>();
     private volatile Map<String, Attached> view = Map.of();
+    private Enclaves enclaves;
 
     /**
      * An attached vNIC: its spec as applied, its endpoint, and the port counters at attach time
@@ -57,9 +58,28 @@ public final class Reconciler
     {
     }
 
-    /** The outcome of {@link #prepare}: the next snapshot and the endpoints to swap. */
-    public record Prepared(ForwardingState state, Map<String, VnicEndpoint> opened, List<String> detach)
+    /** The outcome of {@link #prepare}: the next snapshot and the endpoints to swap (and the enclaves', or null). */
+    public record Prepared(ForwardingState state, Map<String, VnicEndpoint> opened, List<String> detach, Enclaves.Prepared enclaves)
     {
+    }
+
+    /**
+     * Realizes enclaves too (a device without it refuses a state with enclaves).
+     *
+     * @return this.
+     */
+    public Reconciler withEnclaves(final Enclaves value)
+    {
+        this.enclaves = value;
+        return this;
+    }
+
+    /**
+     * @return the enclaves realized here, or null when this reconciler has none.
+     */
+    public Enclaves enclaves()
+    {
+        return enclaves;
     }
 
     /**
@@ -148,7 +168,25 @@ public final class Reconciler
             }
             throw ResourceException.unprocessable("backend_failed", null, "cannot open a vNIC backend: " + ex.getMessage());
         }
-        return new Prepared(state, opened, detach);
+        Enclaves.Prepared enclaveChanges = null;
+        if (enclaves != null)
+        {
+            try
+            {
+                enclaveChanges = enclaves.prepare(next, fields);
+            }
+            catch (final RuntimeException ex)
+            {
+                opened.values().forEach(VnicEndpoint::close);
+                throw ex;
+            }
+        }
+        else if (!next.enclaves().isEmpty())
+        {
+            opened.values().forEach(VnicEndpoint::close);
+            throw ResourceException.unprocessable("not_available", "enclaves", "this device does not realize enclaves");
+        }
+        return new Prepared(state, opened, detach, enclaveChanges);
     }
 
     private static boolean needsReopen(final VnicResource current, final VnicResource wanted)
@@ -205,6 +243,10 @@ public final class Reconciler
             old.endpoint().close();
         }
         view = Map.copyOf(attached);
+        if (prepared.enclaves() != null)
+        {
+            enclaves.commit(prepared.enclaves(), next, dataPlane);
+        }
     }
 
     /**
@@ -213,6 +255,10 @@ public final class Reconciler
     public void abort(final Prepared prepared)
     {
         prepared.opened().values().forEach(VnicEndpoint::close);
+        if (prepared.enclaves() != null)
+        {
+            enclaves.abort(prepared.enclaves());
+        }
     }
 
     /**
@@ -235,6 +281,10 @@ public final class Reconciler
         }
         attached.clear();
         view = Map.of();
+        if (enclaves != null)
+        {
+            enclaves.closeAll();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -52,10 +52,12 @@ import io.vsnic.vnic.netns.NetNs;
  *
  * <p>Identity and encryption: every device gets its identity key pair ({@code LABDIR/dN/device.key},
  * as {@code vsnic keygen -o} writes it) and every peer entry carries the other device's public key
- * ({@code peers[].publicKey}). The WireGuard substrate is not in this build, so peers say
- * {@code encryption: none} and {@link #up} refuses {@code encryption} with a one-line message; turning
- * it on needs only {@code encryption: wireguard} in the peers and the key file in each daemon's
- * configuration.
+ * ({@code peers[].publicKey}). With {@link Spec#encryption()} (the default of {@code lab up} and the
+ * demo) each daemon's configuration has {@code substrate.wireguard} (that key file, UDP port
+ * {@value #WIREGUARD_PORT}, inner address {@code 10.78.0.N}, a key log {@code LABDIR/dN/wg.keylog} for
+ * {@code vsnic wg decrypt}) and every peer is {@code encryption: wireguard} with the other device's
+ * inner address; without it peers are {@code encryption: none} (plain Geneve on the substrate, and
+ * each daemon logs its warning for them).
  */
 public final class Lab
 {
@@ -77,6 +79,16 @@ public final class Lab
     public static final int API_PORT = 9470;
     /** The substrate's Geneve port. */
     public static final int GENEVE_PORT = 6081;
+    /** The substrate's WireGuard port (encrypted labs). */
+    public static final int WIREGUARD_PORT = 51820;
+    /**
+     * IP MTU inside the overlay of an encrypted lab: 1500 minus outer IPv4 + UDP (28), WireGuard header
+     * and tag (32), padding (up to 15), inner IPv4 + UDP (28), Geneve (8) and inner Ethernet (14), rounded
+     * down with room for Geneve options.
+     */
+    public static final int ENCRYPTED_OVERLAY_MTU = 1340;
+    /** File name of each device's WireGuard key log in its directory (encrypted labs). */
+    public static final String KEYLOG = "wg.keylog";
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9]{1,8}");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -92,7 +104,7 @@ public final class Lab
      * @param name       lab name, 1..8 of [a-z0-9] (keeps every interface name within 15 characters).
      * @param devices    1..{@link #MAX_DEVICES}.
      * @param vmsPerDevice 0..{@link #MAX_VMS}.
-     * @param encryption encrypted substrate (not in this build).
+     * @param encryption WireGuard-encrypted substrate (peers {@code encryption: wireguard}); false: plain Geneve.
      */
     public record Spec(String name, int devices, int vmsPerDevice, boolean encryption)
     {
@@ -153,6 +165,11 @@ public final class Lab
     static String substrateAddress(final int device)
     {
         return "10.76.0." + device;
+    }
+
+    static String innerAddress(final int device)
+    {
+        return "10.78.0." + device;
     }
 
     static String vmAddress(final int device, final int vm)
@@ -250,10 +267,6 @@ public final class Lab
         {
             throw new LabException("--vms-per-device must be 0.." + MAX_VMS + ": " + spec.vmsPerDevice());
         }
-        if (spec.encryption())
-        {
-            throw new LabException("--encryption on is not available in this build (the WireGuard substrate is not wired yet)");
-        }
         final Optional<String> missing = missingPrerequisite();
         if (missing.isPresent())
         {
@@ -327,16 +340,20 @@ public final class Lab
 
             final Path deviceDir = Files.createDirectories(dir.resolve("d" + d));
             final Path config = deviceDir.resolve("device.yaml");
-            Files.writeString(config, deviceConfig(lab, d));
             final Path stateDir = deviceDir.resolve("state");
             final Path log = deviceDir.resolve("vsnicd.log");
             final Path keyFile = deviceDir.resolve("device.key");
+            final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
+            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog));
             final long pid = launcher.start(ns, config, stateDir, log);
             state = state.withDevice(new LabState.Device(d, lab + "-d" + d, ns, address, pid, config.toString(), stateDir.toString(),
-                log.toString(), keyFile.toString(), publicKey));
+                log.toString(), keyFile.toString(), publicKey, spec.encryption() ? innerAddress(d) : null,
+                keylog == null ? null : keylog.toString()));
             state.save();
-            progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address + ", key " + publicKey + ", vsnicd pid " + pid);
+            progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address +
+                (spec.encryption() ? " (WireGuard :" + WIREGUARD_PORT + ", inner " + innerAddress(d) + ")" : " (plain Geneve)") +
+                ", key " + publicKey + ", vsnicd pid " + pid);
         }
 
         for (final LabState.Device device : state.devices())
@@ -408,15 +425,20 @@ public final class Lab
         }
     }
 
-    static String deviceConfig(final String lab, final int device)
+    /**
+     * @param keylog the WireGuard key log to write, or null for a plain (unencrypted) substrate.
+     */
+    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog)
     {
+        final String wireguard = keylog == null ? "" : ", wireguard: {privateKeyFile: \"%s\", listenPort: %d, innerAddress: %s, keylog: \"%s\"}"
+            .formatted(keyFile, WIREGUARD_PORT, innerAddress(device), keylog);
         return """
             # vsnic lab %s, device d%d (written by 'vsnic lab up')
             device: {name: %s-d%d, id: %d}
             api: {listen: "127.0.0.1:%d"}
-            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll, receiveQueues: 1}
+            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll, receiveQueues: 1%s}
             dataplane: {workers: 1, frameSlots: 4096, connectionCapacity: 16384}
-            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT);
+            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard);
     }
 
     /**
@@ -440,16 +462,24 @@ public final class Lab
             final Map<String, Object> peer = new LinkedHashMap<>();
             peer.put("name", other.name());
             peer.put("device", other.index());
-            peer.put("endpoint", other.address() + ":" + GENEVE_PORT);
+            peer.put("endpoint", other.address() + ":" + (spec.encryption() ? WIREGUARD_PORT : GENEVE_PORT));
             peer.put("publicKey", other.publicKey());
             peer.put("encapsulation", "geneve");
-            peer.put("encryption", "none");
+            if (spec.encryption())
+            {
+                peer.put("encryption", "wireguard");
+                peer.put("innerAddress", innerAddress(other.index()));
+            }
+            else
+            {
+                peer.put("encryption", "none");
+            }
             peers.add(peer);
         }
         final Map<String, Object> network = new LinkedHashMap<>();
         network.put("name", NETWORK);
         network.put("vni", VNI);
-        network.put("mtu", OVERLAY_MTU);
+        network.put("mtu", spec.encryption() ? ENCRYPTED_OVERLAY_MTU : OVERLAY_MTU);
         network.put("subnets", List.of(Map.of("cidr", "10.77.0.0/16", "gateway", "10.77.0.1")));
         network.put("remotes", remotes);
         final Map<String, Object> group = new LinkedHashMap<>();
@@ -718,6 +748,76 @@ public final class Lab
     }
 
     /**
+     * One peer of one device and its substrate session, as the device's API reports it
+     * ({@code /v1/topology}, the same as {@code vsnic get peers}).
+     *
+     * @param device             the device's index.
+     * @param peer               the peer's name.
+     * @param endpoint           the peer's configured endpoint.
+     * @param encryption         {@code wireguard} or {@code none}.
+     * @param up                 a WireGuard session is established (always false for {@code none}).
+     * @param lastHandshakeAgoMs milliseconds since the last completed handshake, -1 when none.
+     * @param rxBytes            transport bytes received on the session.
+     * @param txBytes            transport bytes sent on the session.
+     * @param currentEndpoint    where the peer's last authenticated packet came from, or null.
+     */
+    public record PeerSession(int device, String peer, String endpoint, String encryption, boolean up, long lastHandshakeAgoMs,
+        long rxBytes, long txBytes, String currentEndpoint)
+    {
+        static PeerSession of(final int device, final JsonNode peer)
+        {
+            final JsonNode session = peer.path("session");
+            return new PeerSession(device, peer.path("name").asText(), peer.path("endpoint").asText(), peer.path("encryption").asText(),
+                session.path("up").asBoolean(false), session.path("lastHandshakeAgoMs").isNumber() ? session.path("lastHandshakeAgoMs").asLong() : -1,
+                session.path("rxBytes").asLong(0), session.path("txBytes").asLong(0),
+                session.path("endpoint").isTextual() ? session.path("endpoint").asText() : null);
+        }
+
+        /** @return whether the peer is configured {@code encryption: wireguard}. */
+        public boolean encrypted()
+        {
+            return "wireguard".equals(encryption);
+        }
+
+        /** @return {@code lab-d2 10.76.0.2:51820 wireguard: session up, handshake 3 s ago, rx 1234 B, tx 5678 B}. */
+        public String describe()
+        {
+            if (!encrypted())
+            {
+                return peer + " " + endpoint + " " + encryption + ": unencrypted (plain Geneve on the substrate)";
+            }
+            return peer + " " + endpoint + " wireguard: session " + (up ? "up" : "down") +
+                (lastHandshakeAgoMs >= 0 ? ", handshake " + lastHandshakeAgoMs / 1000 + " s ago" : ", no handshake yet") +
+                ", rx " + rxBytes + " B, tx " + txBytes + " B" +
+                (currentEndpoint != null && !currentEndpoint.equals(endpoint) ? ", endpoint now " + currentEndpoint : "");
+        }
+    }
+
+    /**
+     * @return every device's peers and their sessions, in device order.
+     * @throws LabException when a device's API does not answer.
+     */
+    public static List<PeerSession> sessions(final LabState state) throws LabException
+    {
+        final List<PeerSession> sessions = new ArrayList<>();
+        for (final LabState.Device device : state.devices())
+        {
+            try
+            {
+                for (final JsonNode peer : api(device).getJson("/v1/topology").path("peers"))
+                {
+                    sessions.add(PeerSession.of(device.index(), peer));
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new LabException("device d" + device.index() + ": API: " + ex.getMessage(), ex);
+            }
+        }
+        return sessions;
+    }
+
+    /**
      * Asks each device for its health and counters.
      *
      * @return one entry per device.
@@ -738,8 +838,7 @@ public final class Lab
                     " vNICs attached)";
                 for (final JsonNode peer : api(device).getJson("/v1/topology").path("peers"))
                 {
-                    sessions.add(peer.path("name").asText() + " " + peer.path("endpoint").asText() + " " +
-                        peer.path("encapsulation").asText() + ", session " + peer.path("session").asText());
+                    sessions.add(PeerSession.of(device.index(), peer).describe());
                 }
                 final NamespaceHttp.Response metrics = api(device).get("/metrics");
                 if (metrics.ok())

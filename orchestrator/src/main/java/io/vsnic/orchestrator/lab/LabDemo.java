@@ -3,6 +3,8 @@ package io.vsnic.orchestrator.lab;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +22,13 @@ import io.vsnic.orchestrator.model.Json;
 import io.vsnic.vnic.netns.NetNs;
 
 /**
- * {@code vsnic demo} as root: a 2-device, 2-VMs-per-device {@link Lab}, then cross-device ping (RTT),
- * a 10 s iperf3 TCP run across devices, same-device ping and each device's key counters; the lab is
- * torn down at the end, on failure, and on Ctrl-C (a shutdown hook). Steps that need parts not in this
- * build are reported as skipped, never faked.
+ * {@code vsnic demo} as root: a 2-device, 2-VMs-per-device {@link Lab} with the WireGuard-encrypted
+ * substrate, then cross-device ping (RTT) carrying a known payload marker while the substrate bridge is
+ * captured, a 10 s iperf3 TCP run across devices, same-device ping, each device's key counters, the
+ * WireGuard sessions of every device pair, and the capture's analysis (only WireGuard messages, no
+ * marker in the clear; the marker inside once decrypted with the devices' key logs). The lab is torn
+ * down at the end, on failure, and on Ctrl-C (a shutdown hook). Steps that need parts not in this build
+ * are reported as skipped, never faked.
  */
 public final class LabDemo
 {
@@ -34,6 +39,8 @@ public final class LabDemo
 
     private static final Pattern RTT = Pattern.compile("= ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+) ms");
     private static final Pattern RECEIVED = Pattern.compile("(\\d+) received");
+    /** Payload of the cross-device ping (16 bytes: ping -p repeats it); never on the substrate in the clear. */
+    static final String MARKER = "vsnic-demo-mark!";
 
     private LabDemo()
     {
@@ -46,7 +53,7 @@ public final class LabDemo
      */
     public static int run(final PrintWriter out, final Lab.DaemonLauncher launcher)
     {
-        out.println("vsnic demo: namespace lab as root: 2 devices x 2 VMs, Geneve over a bridged veth substrate, encryption off");
+        out.println("vsnic demo: namespace lab as root: 2 devices x 2 VMs, Geneve inside WireGuard over a bridged veth substrate");
         out.flush();
         final DemoReport report = new DemoReport(out, 9);
         final AtomicBoolean tornDown = new AtomicBoolean();
@@ -129,7 +136,7 @@ public final class LabDemo
         {
             Lab.down(NAME, line -> { });   // leftovers of an interrupted earlier demo
             final long started = System.nanoTime();
-            state = Lab.up(new Lab.Spec(NAME, 2, 2, false), launcher, line -> { }, interrupted::get);
+            state = Lab.up(new Lab.Spec(NAME, 2, 2, true), launcher, line -> { }, interrupted::get);
             report.pass(String.format(Locale.ROOT, "%d vsnicd, %d VMs in %.1f s", state.devices().size(), state.vms().size(),
                 (System.nanoTime() - started) / 1e9));
             for (final LabState.Vm vm : state.vms())
@@ -164,29 +171,62 @@ public final class LabDemo
         }
         report.pass(rss.toString());
 
+        // The substrate is captured from before the first packet between the devices (so the capture
+        // holds the handshake and can be decrypted) until the end of the cross-device ping.
+        final Path capturePath = Path.of(state.directory(), "substrate.pcap");
+        SubstrateCapture capture = null;
+        String captureError = null;
+        try
+        {
+            capture = SubstrateCapture.start(state, capturePath);
+        }
+        catch (final LabException ex)
+        {
+            captureError = ex.getMessage();
+        }
+        final SubstrateCapture running = capture;
         final List<Runnable> steps = List.of(
-            () -> ping(report, "ping d1v1 -> d2v1 (across devices)", a1, b1),
+            () ->
+            {
+                ping(report, "ping d1v1 -> d2v1 (across devices)", a1, b1, "-s", "120", "-p", hex(MARKER));
+                if (running != null)
+                {
+                    running.stop();
+                }
+            },
             () -> iperf(report, a1, b1),
             () -> ping(report, "ping d1v1 -> d1v2 (same device)", a1, a2),
-            () -> counters(report, state));
-        for (final Runnable step : steps)
+            () -> counters(report, state),
+            () -> sessions(report, state));
+        try
         {
-            if (interrupted.get())
+            for (final Runnable step : steps)
             {
-                return;
+                if (interrupted.get())
+                {
+                    return;
+                }
+                step.run();
             }
-            step.run();
         }
-
-        report.begin("substrate encryption (WireGuard)");
-        report.skip("not in this build");
-        report.begin("substrate capture holds only WireGuard messages");
-        report.skip("not in this build" + (NetNs.findExecutable("tshark").isEmpty() ? " (it will need tshark: apt-get install tshark)" : ""));
+        finally
+        {
+            if (capture != null)
+            {
+                capture.close();
+            }
+        }
+        if (interrupted.get())
+        {
+            return;
+        }
+        captureCheck(report, state, capturePath, captureError);
         report.begin("enclave pair talks; a VM cannot reach the enclave");
         report.skip("not in this build");
     }
 
-    private static void ping(final DemoReport report, final String title, final LabState.Vm from, final LabState.Vm to)
+    private static void ping(final DemoReport report, final String title, final LabState.Vm from, final LabState.Vm to,
+        final String... options)
     {
         report.begin(title);
         if (NetNs.findExecutable("ping").isEmpty())
@@ -194,8 +234,11 @@ public final class LabDemo
             report.fail("ping is not installed: apt-get install -y --no-install-recommends iputils-ping");
             return;
         }
-        final NetNs.Result result = NetNs.run(Duration.ofSeconds(20), List.of(Lab.executable("ip"), "netns", "exec", from.namespace(),
-            Lab.executable("ping"), "-c", "10", "-i", "0.2", "-W", "2", to.ip()));
+        final List<String> command = new ArrayList<>(List.of(Lab.executable("ip"), "netns", "exec", from.namespace(),
+            Lab.executable("ping"), "-c", "10", "-i", "0.2", "-W", "2"));
+        command.addAll(List.of(options));
+        command.add(to.ip());
+        final NetNs.Result result = NetNs.run(Duration.ofSeconds(20), command);
         final Matcher rtt = RTT.matcher(result.stdout());
         final Matcher received = RECEIVED.matcher(result.stdout());
         if (result.ok() && rtt.find() && received.find())
@@ -322,6 +365,116 @@ public final class LabDemo
             report.fail(String.join("; ", problems));
         }
         lines.forEach(report::detail);
+    }
+
+    static String hex(final String text)
+    {
+        final StringBuilder hex = new StringBuilder();
+        for (final byte b : text.getBytes(StandardCharsets.US_ASCII))
+        {
+            hex.append(String.format(Locale.ROOT, "%02x", b));
+        }
+        return hex.toString();
+    }
+
+    /** Step 7: every device has an established WireGuard session with every other device, and traffic crossed it. */
+    private static void sessions(final DemoReport report, final LabState state)
+    {
+        report.begin("substrate encryption (WireGuard)");
+        final List<Lab.PeerSession> sessions;
+        try
+        {
+            sessions = Lab.sessions(state);
+        }
+        catch (final LabException ex)
+        {
+            report.fail(ex.getMessage());
+            return;
+        }
+        final List<String> problems = new ArrayList<>();
+        for (final LabState.Device device : state.devices())
+        {
+            for (final LabState.Device other : state.devices())
+            {
+                if (other.index() != device.index() && sessions.stream().noneMatch(s -> s.device() == device.index() &&
+                    s.peer().equals(other.name())))
+                {
+                    problems.add("d" + device.index() + " has no peer " + other.name());
+                }
+            }
+        }
+        for (final Lab.PeerSession session : sessions)
+        {
+            if (!session.encrypted())
+            {
+                problems.add("d" + session.device() + " -> " + session.peer() + " is " + session.encryption());
+            }
+            else if (!session.up() || session.lastHandshakeAgoMs() < 0)
+            {
+                problems.add("d" + session.device() + " -> " + session.peer() + ": session down");
+            }
+            else if (session.rxBytes() == 0 || session.txBytes() == 0)
+            {
+                problems.add("d" + session.device() + " -> " + session.peer() + ": no traffic on the session");
+            }
+        }
+        if (problems.isEmpty())
+        {
+            report.pass(sessions.size() + " sessions up (every device pair), VM traffic inside them");
+        }
+        else
+        {
+            report.fail(String.join("; ", problems));
+        }
+        sessions.forEach(s -> report.detail("d" + s.device() + ": " + s.describe()));
+    }
+
+    /** Step 8: the capture of step 3 holds only WireGuard; the marker is absent in the clear and present once decrypted. */
+    private static void captureCheck(final DemoReport report, final LabState state, final Path capture, final String captureError)
+    {
+        report.begin("substrate capture holds only WireGuard messages");
+        if (captureError != null)
+        {
+            report.fail(captureError);
+            return;
+        }
+        final List<Path> keyLogs = state.devices().stream().map(LabState.Device::keylog).filter(java.util.Objects::nonNull).map(Path::of)
+            .toList();
+        final SubstrateCapture.Analysis analysis;
+        try
+        {
+            analysis = SubstrateCapture.analyse(capture, Lab.WIREGUARD_PORT, MARKER.getBytes(StandardCharsets.US_ASCII), keyLogs);
+        }
+        catch (final IOException ex)
+        {
+            report.fail("cannot read the capture " + capture + ": " + ex.getMessage());
+            return;
+        }
+        final List<String> problems = new ArrayList<>();
+        if (!analysis.onlyWireguard())
+        {
+            problems.add(analysis.udp() == 0 ? "no UDP datagram captured on the substrate" : "not only WireGuard: " + analysis.describe());
+        }
+        if (analysis.markerInCapture() > 0)
+        {
+            problems.add("the marker '" + MARKER + "' is in " + analysis.markerInCapture() + " captured frames in the clear");
+        }
+        if (analysis.markerInInner() == 0)
+        {
+            problems.add("the marker is in no decrypted packet (" + analysis.decrypted() + " decrypted, " + analysis.notDecrypted() +
+                " not)");
+        }
+        if (problems.isEmpty())
+        {
+            report.pass(String.format(Locale.ROOT, "%d datagrams, all WireGuard; marker not in the clear", analysis.udp()));
+        }
+        else
+        {
+            report.fail(String.join("; ", problems));
+        }
+        report.detail("tcpdump -i br0 in " + state.substrate() + " during step 3: " + analysis.describe());
+        report.detail(String.format(Locale.ROOT, "vsnic wg decrypt -k d1/%s -k d2/%s: %d/%d transport messages decrypted, marker '%s' in %d",
+            Lab.KEYLOG, Lab.KEYLOG, analysis.decrypted(), analysis.transports(), MARKER, analysis.markerInInner()));
     }
 
     private static String dropReasons(final Map<String, Double> counters)

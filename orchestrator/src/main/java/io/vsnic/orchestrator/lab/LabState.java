@@ -47,9 +47,11 @@ public record LabState(String name, String directory, boolean encryption, String
      * @param log       its log file (stdout and stderr).
      * @param keyFile   its identity private key (WireGuard format, mode 0600).
      * @param publicKey its identity public key (base64), listed in the other devices' peers.
+     * @param innerAddress its WireGuard inner substrate address, or null when the substrate is plain.
+     * @param keylog    its WireGuard key log (for {@code vsnic wg decrypt}), or null when the substrate is plain.
      */
     public record Device(int index, String name, String namespace, String address, long pid, String config, String stateDir,
-        String log, String keyFile, String publicKey)
+        String log, String keyFile, String publicKey, String innerAddress, String keylog)
     {
     }
 

@@ -86,6 +86,11 @@ public final class DesiredState
         return all(Kind.PEER);
     }
 
+    public SortedMap<String, EnclaveResource> enclaves()
+    {
+        return all(Kind.ENCLAVE);
+    }
+
     /**
      * @return a copy with a resource put (inserted or replaced) under its key.
      */
@@ -124,7 +129,7 @@ public final class DesiredState
     public Manifest toManifest()
     {
         return new Manifest(null, networks().values().stream().toList(), securityGroups().values().stream().toList(),
-            vnics().values().stream().toList(), peers().values().stream().toList());
+            vnics().values().stream().toList(), peers().values().stream().toList(), enclaves().values().stream().toList());
     }
 
     /**
@@ -148,6 +153,10 @@ public final class DesiredState
         for (final PeerResource peer : manifest.peers())
         {
             state = state.with(Kind.PEER, peer);
+        }
+        for (final EnclaveResource enclave : manifest.enclaves())
+        {
+            state = state.with(Kind.ENCLAVE, enclave);
         }
         return state;
     }

@@ -8,7 +8,8 @@ public enum Kind
     NETWORK("network", "networks", "networks", NetworkResource.class),
     SECURITY_GROUP("securityGroup", "security-groups", "securityGroups", SecurityGroupResource.class),
     VNIC("vnic", "vnics", "vnics", VnicResource.class),
-    PEER("peer", "peers", "peers", PeerResource.class);
+    PEER("peer", "peers", "peers", PeerResource.class),
+    ENCLAVE("enclave", "enclaves", "enclaves", EnclaveResource.class);
 
     private final String label;
     private final String collection;

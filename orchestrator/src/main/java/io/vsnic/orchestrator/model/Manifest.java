@@ -12,10 +12,11 @@ import java.util.Map;
  * @param securityGroups security groups.
  * @param vnics          vNICs.
  * @param peers          peers.
+ * @param enclaves       service enclaves (docs/enclaves.md).
  */
 public record Manifest(
     Map<String, Object> device, List<NetworkResource> networks, List<SecurityGroupResource> securityGroups,
-    List<VnicResource> vnics, List<PeerResource> peers)
+    List<VnicResource> vnics, List<PeerResource> peers, List<EnclaveResource> enclaves)
 {
     public Manifest
     {
@@ -23,5 +24,16 @@ public record Manifest(
         securityGroups = securityGroups == null ? List.of() : List.copyOf(securityGroups);
         vnics = vnics == null ? List.of() : List.copyOf(vnics);
         peers = peers == null ? List.of() : List.copyOf(peers);
+        enclaves = enclaves == null ? List.of() : List.copyOf(enclaves);
+    }
+
+    /**
+     * A manifest without enclaves.
+     */
+    public Manifest(
+        final Map<String, Object> device, final List<NetworkResource> networks, final List<SecurityGroupResource> securityGroups,
+        final List<VnicResource> vnics, final List<PeerResource> peers)
+    {
+        this(device, networks, securityGroups, vnics, peers, List.of());
     }
 }

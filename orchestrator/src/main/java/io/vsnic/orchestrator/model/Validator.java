@@ -65,6 +65,7 @@ public final class Validator
             case SECURITY_GROUP -> securityGroup((SecurityGroupResource)resource, prefix);
             case VNIC -> vnic((VnicResource)resource, prefix);
             case PEER -> peer((PeerResource)resource, prefix);
+            case ENCLAVE -> enclave((EnclaveResource)resource, prefix);
         };
     }
 
@@ -449,6 +450,225 @@ public final class Validator
             vnic.antiSpoof() == null || vnic.antiSpoof(), vnic.device(), null, null);
     }
 
+    private EnclaveResource enclave(final EnclaveResource enclave, final String p)
+    {
+        name(enclave.name(), p + "name");
+        if (enclave.vni() == null)
+        {
+            throw ResourceException.missing(p + "vni");
+        }
+        if (enclave.vni() < 1 || enclave.vni() > ForwardingState.MAX_VNI)
+        {
+            throw ResourceException.invalid(p + "vni", "vni must be in 1.." + ForwardingState.MAX_VNI + ": " + enclave.vni());
+        }
+        final Parsed cidr = prefix(enclave.cidr(), p + "cidr");
+        if (cidr.v6)
+        {
+            throw ResourceException.invalid(p + "cidr", "cidr must be an IPv4 prefix (enclaves are IPv4): " + enclave.cidr());
+        }
+        final Parsed gateway = address(enclave.gateway(), p + "gateway").requireV(false, p + "gateway");
+        if (!cidr.contains(gateway))
+        {
+            throw ResourceException.unprocessable("outside_subnet", p + "gateway", "gateway " + enclave.gateway() + " is outside " +
+                enclave.cidr());
+        }
+        final EnclaveResource.Substrate substrate = enclave.substrate();
+        if (substrate == null)
+        {
+            throw ResourceException.missing(p + "substrate");
+        }
+        if (substrate.port() == null)
+        {
+            throw ResourceException.missing(p + "substrate.port");
+        }
+        if (substrate.port() < 1 || substrate.port() > 65535)
+        {
+            throw ResourceException.invalid(p + "substrate.port", "substrate.port must be in 1..65535: " + substrate.port());
+        }
+        if (substrate.privateKeyFile() == null || substrate.privateKeyFile().isBlank())
+        {
+            throw ResourceException.missing(p + "substrate.privateKeyFile");
+        }
+        final String bindAddress = substrate.bindAddress() == null ? null : address(substrate.bindAddress(),
+            p + "substrate.bindAddress").text;
+        final String innerAddress = innerAddress(substrate.innerAddress(), p + "substrate.innerAddress");
+        if (enclave.services() == null || enclave.services().isEmpty())
+        {
+            throw ResourceException.missing(p + "services");
+        }
+        final Set<String> names = new HashSet<>();
+        final Set<String> ips = new HashSet<>();
+        final Set<Long> macs = new HashSet<>();
+        ips.add(gateway.key());
+        final List<EnclaveResource.Service> services = new ArrayList<>();
+        for (int i = 0; i < enclave.services().size(); i++)
+        {
+            final String f = p + "services[" + i + "]";
+            final EnclaveResource.Service service = enclave.services().get(i);
+            if (service == null)
+            {
+                throw ResourceException.invalid(f, f + " must be an object");
+            }
+            name(service.name(), f + ".name");
+            if (!names.add(service.name()))
+            {
+                throw ResourceException.conflict("duplicate_name", f + ".name", "service " + service.name() + " appears twice");
+            }
+            if (service.device() != null)
+            {
+                name(service.device(), f + ".device");
+            }
+            final Parsed ip = address(service.ip(), f + ".ip").requireV(false, f + ".ip");
+            if (!cidr.contains(ip))
+            {
+                throw ResourceException.unprocessable("outside_subnet", f + ".ip", "service " + service.ip() + " is outside " +
+                    enclave.cidr());
+            }
+            if (!ips.add(ip.key()))
+            {
+                throw ResourceException.conflict("duplicate_ip", f + ".ip", service.ip() + " is used twice (or is the gateway)");
+            }
+            final long mac = service.mac() == null ? derivedMac(enclave.name() + "/" + service.name()) : mac(service.mac(), f + ".mac", true);
+            if (!macs.add(mac))
+            {
+                throw ResourceException.conflict("duplicate_mac", f + ".mac", "mac " + EthernetFlyweight.formatMac(mac) + " is used twice");
+            }
+            if (service.backend() == null || service.backend().type() == null)
+            {
+                throw ResourceException.missing(f + ".backend.type");
+            }
+            if (!BACKEND_TYPES.contains(service.backend().type()))
+            {
+                throw ResourceException.invalid(f + ".backend.type", "backend.type must be one of memory, tap, qemu-stream, " +
+                    "qemu-dgram: " + service.backend().type());
+            }
+            services.add(new EnclaveResource.Service(service.name(), service.device(), EthernetFlyweight.formatMac(mac), ip.text,
+                service.backend()));
+        }
+        final List<EnclaveResource.Peer> peers = new ArrayList<>();
+        final List<EnclaveResource.Peer> given = enclave.peers() == null ? List.of() : enclave.peers();
+        final Set<Integer> peerDevices = new HashSet<>();
+        for (int i = 0; i < given.size(); i++)
+        {
+            final String f = p + "peers[" + i + "]";
+            final EnclaveResource.Peer peer = given.get(i);
+            if (peer == null)
+            {
+                throw ResourceException.invalid(f, f + " must be an object");
+            }
+            name(peer.name(), f + ".name");
+            final int device = device(peer.device(), f + ".device");
+            if (device == deviceId)
+            {
+                throw ResourceException.unprocessable("invalid_config", f + ".device", "device " + device + " is this device's own id");
+            }
+            if (!peerDevices.add(device))
+            {
+                throw ResourceException.conflict("duplicate_device", f + ".device", "device " + device + " appears twice");
+            }
+            publicKey(peer.publicKey(), f + ".publicKey");
+            peers.add(new EnclaveResource.Peer(peer.name(), device, endpoint(peer.endpoint(), f + ".endpoint"), peer.publicKey(),
+                innerAddress(peer.innerAddress(), f + ".innerAddress")));
+        }
+        List<EnclaveResource.Flow> allow = null;
+        if (enclave.allow() != null)
+        {
+            allow = new ArrayList<>();
+            for (int i = 0; i < enclave.allow().size(); i++)
+            {
+                final String f = p + "allow[" + i + "]";
+                final EnclaveResource.Flow flow = enclave.allow().get(i);
+                if (flow == null)
+                {
+                    throw ResourceException.invalid(f, f + " must be an object");
+                }
+                for (final String[] end : new String[][] {{"from", flow.from()}, {"to", flow.to()}})
+                {
+                    if (end[1] == null)
+                    {
+                        throw ResourceException.missing(f + "." + end[0]);
+                    }
+                    if (!names.contains(end[1]))
+                    {
+                        throw ResourceException.unprocessable("unknown_reference", f + "." + end[0], end[0] + " names no service of " +
+                            "enclave " + enclave.name() + ": " + end[1]);
+                    }
+                }
+                final String protocol = flow.protocol() == null ? "any" : flow.protocol();
+                final boolean ports = protocol.equals("tcp") || protocol.equals("udp");
+                if (!ports && !protocol.equals("icmp") && !protocol.equals("any"))
+                {
+                    throw ResourceException.invalid(f + ".protocol", "protocol must be tcp, udp, icmp or any: " + protocol);
+                }
+                if (ports && flow.port() == null)
+                {
+                    throw ResourceException.missing(f + ".port");
+                }
+                if (!ports && flow.port() != null)
+                {
+                    throw ResourceException.invalid(f + ".port", "port is for tcp and udp only");
+                }
+                if (ports && (flow.port() < 0 || flow.port() > 65535))
+                {
+                    throw ResourceException.invalid(f + ".port", "port must be in 0..65535: " + flow.port());
+                }
+                allow.add(new EnclaveResource.Flow(flow.from(), flow.to(), protocol, flow.port()));
+            }
+        }
+        return new EnclaveResource(enclave.name(), enclave.vni(), cidr.text, gateway.text,
+            new EnclaveResource.Substrate(bindAddress, substrate.port(), substrate.privateKeyFile(), innerAddress), services, peers,
+            allow, null);
+    }
+
+    private static long derivedMac(final String seed)
+    {
+        final long hash = seed.hashCode() & 0xFFFF_FFFFL;
+        return 0x02_5E_00_00_00_00L | hash;           // locally administered, unicast
+    }
+
+    private static void publicKey(final String text, final String f)
+    {
+        if (text == null)
+        {
+            throw ResourceException.missing(f);
+        }
+        final byte[] key;
+        try
+        {
+            key = Base64.getDecoder().decode(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw ResourceException.invalid(f, "publicKey must be base64: " + ex.getMessage());
+        }
+        if (key.length != 32)
+        {
+            throw ResourceException.invalid(f, "publicKey must be 32 bytes (base64, 44 characters), got " + key.length + " bytes");
+        }
+    }
+
+    private static String innerAddress(final String text, final String f)
+    {
+        if (text == null)
+        {
+            throw ResourceException.missing(f);
+        }
+        final java.net.InetAddress inner;
+        try
+        {
+            inner = java.net.InetAddress.ofLiteral(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw ResourceException.invalid(f, f + " must be an IPv4 or IPv6 literal: " + text);
+        }
+        if (inner.isAnyLocalAddress() || inner.isMulticastAddress())
+        {
+            throw ResourceException.invalid(f, f + " must be a unicast address: " + text);
+        }
+        return inner.getHostAddress();
+    }
+
     private PeerResource peer(final PeerResource peer, final String p)
     {
         name(peer.name(), p + "name");
@@ -591,6 +811,44 @@ public final class Validator
             {
                 throw ResourceException.conflict("duplicate_vni", field(fields, Kind.NETWORK, network.name(), "vni"),
                     "vni " + network.vni() + " is already used by network " + other);
+            }
+        }
+        final Map<Integer, String> enclavePorts = new HashMap<>();
+        final List<Parsed> spaces = new ArrayList<>();
+        final List<String> spaceOwners = new ArrayList<>();
+        for (final NetworkResource network : networks)
+        {
+            for (final Subnet subnet : network.subnets())
+            {
+                spaces.add(prefix(subnet.cidr(), "cidr"));
+                spaceOwners.add("network " + network.name());
+            }
+        }
+        for (final EnclaveResource enclave : ordered(state.enclaves().values(), Kind.ENCLAVE, blame))
+        {
+            final String other = vnis.putIfAbsent(enclave.vni(), "enclave " + enclave.name());
+            if (other != null)
+            {
+                throw ResourceException.conflict("duplicate_vni", field(fields, Kind.ENCLAVE, enclave.name(), "vni"),
+                    "vni " + enclave.vni() + " is already used by " + (other.startsWith("enclave ") ? other : "network " + other));
+            }
+            final Parsed cidr = prefix(enclave.cidr(), "cidr");
+            for (int i = 0; i < spaces.size(); i++)
+            {
+                if (spaces.get(i).overlaps(cidr))
+                {
+                    throw ResourceException.conflict("overlapping_address_space", field(fields, Kind.ENCLAVE, enclave.name(), "cidr"),
+                        "enclave " + enclave.name() + " cidr " + enclave.cidr() + " overlaps " + spaceOwners.get(i) + " (" +
+                            spaces.get(i).text + "): isolation domains do not share addresses");
+                }
+            }
+            spaces.add(cidr);
+            spaceOwners.add("enclave " + enclave.name());
+            final String portOwner = enclavePorts.putIfAbsent(enclave.substrate().port(), enclave.name());
+            if (portOwner != null)
+            {
+                throw ResourceException.conflict("duplicate_port", field(fields, Kind.ENCLAVE, enclave.name(), "substrate.port"),
+                    "substrate port " + enclave.substrate().port() + " is already enclave " + portOwner + "'s: enclaves share no sockets");
             }
         }
         final Map<Integer, String> devices = new HashMap<>();
@@ -751,6 +1009,10 @@ public final class Validator
                         }
                     }
                 }
+            }
+            case ENCLAVE ->
+            {
+                // nothing refers to an enclave: its services and peers are part of it and go with it
             }
             case PEER ->
             {

@@ -217,7 +217,10 @@ class ClientCommandsTest
         assertTrue(vsnic("get", "security-groups").out().contains("web"));
         assertTrue(vsnic("get", "routes", "-n", "blue").out().contains("0.0.0.0/0"));
         assertTrue(vsnic("get", "remotes", "-n", "blue").out().contains("10.0.1.50"));
-        assertEquals(2, vsnic("get", "enclaves").exit());
+        final Run enclaves = vsnic("get", "enclaves");
+        assertEquals(0, enclaves.exit(), enclaves.err());
+        assertTrue(enclaves.out().startsWith("NAME ") && enclaves.out().contains("SERVICES"), enclaves.out());
+        assertEquals(2, vsnic("get", "tasks").exit());
 
         final Run describe = vsnic("describe", "vnic", "vm1");
         assertEquals(0, describe.exit(), describe.err());

@@ -20,6 +20,8 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.model.Backend;
+import io.vsnic.orchestrator.model.EnclaveResource;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.Kind;
 import io.vsnic.orchestrator.model.NetworkResource;
@@ -195,5 +197,38 @@ class ClusterNodeTest
         await("restarted member back at revision 35", 10_000, () -> again.state().desired().revision() == 35);
         assertNotNull(again.state().desired().get(Kind.NETWORK, "n34"));
         assertEquals(35, again.state().desired().networks().size());
+    }
+
+    @Test
+    void shouldReplicateAnEnclaveLikeAnyResourceAndKeepItInSnapshots() throws Exception
+    {
+        final Map<String, String> peers = peers(3);
+        for (final String name : peers.keySet())
+        {
+            start(name, peers, 3);
+        }
+        final ClusterNode head = head(nodes);
+        final EnclaveResource enclave = new EnclaveResource("pay", 7001, "10.77.0.0/24", "10.77.0.1",
+            new EnclaveResource.Substrate(null, 51900, "/etc/vsnic/pay.key", "10.98.0.1"),
+            List.of(new EnclaveResource.Service("client", null, "02:77:00:00:00:11", "10.77.0.11", new Backend("memory", null))),
+            List.of(), List.of(new EnclaveResource.Flow("client", "client", "udp", 5000)), 1L);
+        final ObjectNode command = Json.mapper().createObjectNode().put("type", "changes").put("base", 0);
+        final ObjectNode change = command.putArray("changes").addObject().put("op", "put").put("kind", "enclave").put("key", "pay");
+        change.set("resource", Json.mapper().valueToTree(enclave));
+        assertTrue(head.submit(command).path("ok").asBoolean());
+        await("pay on all three", 5000, () -> nodes.stream().allMatch(n -> enclave.equals(n.state().desired().enclaves().get("pay"))));
+        long revision = 1;
+        for (int i = 0; i < 6; i++)
+        {
+            revision = head.submit(network(revision, "n" + i, 100 + i)).path("revision").asLong();
+        }
+        final ClusterNode restarted = nodes.stream().filter(n -> !n.isHead()).findFirst().orElseThrow();
+        final long last = revision;
+        await("follower caught up", 5000, () -> restarted.state().desired().revision() == last);
+        restarted.close();
+        nodes.remove(restarted);
+        final ClusterNode again = start(restarted.name(), peers, 3);
+        await("restarted member back", 10_000, () -> again.state().desired().revision() == last);
+        assertEquals(enclave, again.state().desired().enclaves().get("pay"), "the enclave came back through snapshot and log");
     }
 }

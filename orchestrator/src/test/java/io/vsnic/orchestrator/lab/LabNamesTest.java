@@ -1,10 +1,12 @@
 package io.vsnic.orchestrator.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -52,11 +54,21 @@ class LabNamesTest
     @Test
     void shouldWriteDeviceConfigurationsTheDaemonAccepts() throws Exception
     {
-        final DeviceConfig config = DeviceConfig.parse(Lab.deviceConfig("lab", 3).getBytes(StandardCharsets.UTF_8));
-        assertEquals("lab-d3", config.device().name());
-        assertEquals(3, config.device().id());
-        assertEquals("10.76.0.3", config.substrate().bindAddress());
-        assertEquals(Lab.API_PORT, config.apiAddress().getPort());
+        final DeviceConfig plain = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"), null)
+            .getBytes(StandardCharsets.UTF_8));
+        assertEquals("lab-d3", plain.device().name());
+        assertEquals(3, plain.device().id());
+        assertEquals("10.76.0.3", plain.substrate().bindAddress());
+        assertEquals(Lab.API_PORT, plain.apiAddress().getPort());
+        assertNull(plain.substrate().wireguard(), "plain lab: no encrypted substrate");
+
+        final DeviceConfig encrypted = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog")).getBytes(StandardCharsets.UTF_8));
+        assertEquals("10.76.0.3", encrypted.substrate().bindAddress());
+        assertEquals("/run/vsnic-lab/lab/d3/device.key", encrypted.substrate().wireguard().privateKeyFile());
+        assertEquals(Lab.WIREGUARD_PORT, encrypted.substrate().wireguard().listenPort());
+        assertEquals("10.78.0.3", encrypted.substrate().wireguard().innerAddress());
+        assertEquals("/run/vsnic-lab/lab/d3/wg.keylog", encrypted.substrate().wireguard().keylog());
     }
 
     @Test

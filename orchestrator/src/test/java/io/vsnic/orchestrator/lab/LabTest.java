@@ -22,9 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The namespace lab end to end (root): {@code up} with 2 devices x 1 VM, traffic across the devices,
- * {@code down}, and nothing of the lab left afterwards: no namespace, link, process or file — also
- * when the daemons were killed with SIGKILL first.
+ * The namespace lab end to end (root): {@code up} with 2 devices x 1 VM on the WireGuard-encrypted
+ * substrate (sessions up, a substrate capture holding only WireGuard that decrypts to the pinged
+ * marker, cross-device ping and a checksummed transfer), {@code down}, and nothing of the lab left
+ * afterwards: no namespace, link, process or file — also for a plain lab whose daemons were killed
+ * with SIGKILL (whose capture shows the marker in the clear: the capture check can fail).
  */
 class LabTest
 {
@@ -37,6 +39,7 @@ class LabTest
         Assumptions.assumeTrue(Lab.missingPrerequisite().isEmpty(), () -> "lab prerequisite missing: " + Lab.missingPrerequisite().get());
         Assumptions.assumeTrue(NetNs.findExecutable("ping").isPresent(), "needs ping (apt-get install iputils-ping)");
         Assumptions.assumeTrue(NetNs.findExecutable("socat").isPresent(), "needs socat (apt-get install socat)");
+        Assumptions.assumeTrue(NetNs.findExecutable("tcpdump").isPresent(), "needs tcpdump (apt-get install tcpdump)");
     }
 
     private static String uniqueName()
@@ -44,9 +47,28 @@ class LabTest
         return NetNs.uniqueName("t", 7);
     }
 
-    private LabState up(final String name) throws LabException
+    private LabState up(final String name, final boolean encryption) throws LabException
     {
-        return Lab.up(new Lab.Spec(name, 2, 1, false), Lab.DaemonLauncher.sameJvm(), progress::add);
+        return Lab.up(new Lab.Spec(name, 2, 1, encryption), Lab.DaemonLauncher.sameJvm(), progress::add);
+    }
+
+    private static final byte[] MARKER = LabDemo.MARKER.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Pings b from a with the marker as payload while the substrate is captured; returns the capture's analysis. */
+    private static SubstrateCapture.Analysis pingCaptured(final LabState state, final LabState.Vm a, final LabState.Vm b,
+        final Path directory, final int port) throws Exception
+    {
+        final Path file = directory.resolve("substrate.pcap");
+        try (SubstrateCapture capture = SubstrateCapture.start(state, file))
+        {
+            final NetNs.Result ping = inVm(a, Duration.ofSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "120", "-p",
+                LabDemo.hex(LabDemo.MARKER), b.ip());
+            assertTrue(ping.ok(), "cross-device ping: " + ping.describe());
+            capture.stop();
+        }
+        final List<Path> keyLogs = state.devices().stream().map(LabState.Device::keylog).filter(java.util.Objects::nonNull)
+            .map(Path::of).toList();
+        return SubstrateCapture.analyse(file, port, MARKER, keyLogs);
     }
 
     @Test
@@ -55,7 +77,8 @@ class LabTest
         final String name = uniqueName();
         try
         {
-            final LabState state = up(name);
+            final LabState state = up(name, true);
+            assertTrue(state.encryption());
             assertEquals(2, state.devices().size());
             assertEquals(2, state.vms().size(), String.join("\n", progress));
             final LabState.Vm a = state.vm("d1v1").orElseThrow();
@@ -63,8 +86,28 @@ class LabTest
             assertEquals("10.77.1.11", a.ip(), "address from the device's DHCP server");
             assertEquals("10.77.2.11", b.ip());
 
-            final NetNs.Result ping = inVm(a, Duration.ofSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", b.ip());
-            assertTrue(ping.ok(), "cross-device ping: " + ping.describe());
+            // The first packets between the devices: the capture holds the handshake, so the key logs decrypt it.
+            final SubstrateCapture.Analysis capture = pingCaptured(state, a, b, directory, Lab.WIREGUARD_PORT);
+            assertTrue(capture.onlyWireguard(), "only WireGuard on the substrate: " + capture.describe());
+            assertEquals(1, capture.initiations(), capture.describe());
+            assertEquals(1, capture.responses(), capture.describe());
+            assertTrue(capture.transports() >= 6, "3 echoes and 3 replies: " + capture.describe());
+            assertEquals(0, capture.markerInCapture(), "the marker never crosses the substrate in the clear");
+            assertEquals(capture.transports(), capture.decrypted(), "the key logs decrypt every transport message");
+            assertTrue(capture.markerInInner() >= 6, "the marker is inside the decrypted packets: " + capture.markerInInner());
+
+            final List<Lab.PeerSession> sessions = Lab.sessions(state);
+            assertEquals(2, sessions.size(), sessions.toString());
+            for (final Lab.PeerSession session : sessions)
+            {
+                assertTrue(session.encrypted() && session.up() && session.lastHandshakeAgoMs() >= 0, session.describe());
+                assertTrue(session.rxBytes() > 0 && session.txBytes() > 0, session.describe());
+            }
+            for (final LabState.Device device : state.devices())
+            {
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(Path.of(device.keylog()))), "key log of d" + device.index());
+            }
 
             final Path payload = directory.resolve("payload.bin");
             final byte[] bytes = new byte[4 * 1024 * 1024];
@@ -105,12 +148,18 @@ class LabTest
     }
 
     @Test
-    void shouldRemoveLabWhoseDaemonsWereKilled() throws Exception
+    void shouldRemoveLabWhoseDaemonsWereKilled(@TempDir final Path directory) throws Exception
     {
         final String name = uniqueName();
         try
         {
-            final LabState state = up(name);
+            final LabState state = up(name, false);
+            assertFalse(state.encryption());
+            assertTrue(Lab.sessions(state).stream().noneMatch(Lab.PeerSession::encrypted), "plain lab: peers encryption none");
+            final SubstrateCapture.Analysis capture = pingCaptured(state, state.vm("d1v1").orElseThrow(), state.vm("d2v1").orElseThrow(),
+                directory, Lab.WIREGUARD_PORT);
+            assertFalse(capture.onlyWireguard(), "plain Geneve is not WireGuard: " + capture.describe());
+            assertTrue(capture.markerInCapture() >= 6, "plain lab: the marker crosses in the clear: " + capture.markerInCapture());
             for (final LabState.Device device : state.devices())
             {
                 final ProcessHandle daemon = ProcessHandle.of(device.pid()).orElseThrow();
@@ -128,14 +177,14 @@ class LabTest
     }
 
     @Test
-    void shouldRefuseEncryptionAndBadNamesWithoutMakingAnything() throws IOException
+    void shouldRefuseBadSpecsWithoutMakingAnything() throws IOException
     {
         final String name = uniqueName();
-        final LabException encrypted = assertThrows(LabException.class,
-            () -> Lab.up(new Lab.Spec(name, 2, 1, true), Lab.DaemonLauncher.sameJvm(), progress::add));
-        assertTrue(encrypted.getMessage().contains("not available in this build"), encrypted.getMessage());
         assertThrows(LabException.class,
-            () -> Lab.up(new Lab.Spec("Bad-Name", 1, 1, false), Lab.DaemonLauncher.sameJvm(), progress::add));
+            () -> Lab.up(new Lab.Spec("Bad-Name", 1, 1, true), Lab.DaemonLauncher.sameJvm(), progress::add));
+        final LabException devices = assertThrows(LabException.class,
+            () -> Lab.up(new Lab.Spec(name, 0, 1, true), Lab.DaemonLauncher.sameJvm(), progress::add));
+        assertTrue(devices.getMessage().contains("--devices"), devices.getMessage());
         assertNothingLeft(name);
     }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams) and ping RTT (p50, p99)
+for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
+up to three orders of magnitude). Standard library only.
+
+    e2e-chart.py docs/performance/e2e-TIME.json docs/performance/e2e-TIME.svg
+"""
+import json
+import math
+import sys
+from html import escape
+
+PATHS = [
+    ("vsnicPlainGeneve", "vsnic plain (a)", "#4878a8"),
+    ("vsnicEncrypted", "vsnic encrypted (b)", "#2f9e6e"),
+    ("kernelVxlan", "kernel VXLAN (c)", "#a0a0a0"),
+    ("kernelVxlanOverWireguardGo", "kernel VXLAN over wireguard-go (d)", "#d08040"),
+]
+PANELS = [
+    ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
+    ("ping RTT, µs, log scale (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
+]
+PANEL_W, PANEL_H, TOP, LEFT, BOTTOM = 460, 300, 70, 50, 60
+
+
+def panel(out, x0, title, metrics, fmt, data):
+    values = [data.get(key) or {} for key, _, _ in PATHS]
+    present = [v.get(m) for v in values for m, _ in metrics if (v.get(m) or 0) > 0]
+    peak = max(present + [1e-9])
+    floor = min(present + [peak]) / 3   # the smallest value still gets a visible bar
+    span = math.log10(peak) - math.log10(floor) or 1.0
+    plot_h = PANEL_H - TOP - BOTTOM
+    out.append(f'<text x="{x0 + PANEL_W / 2}" y="{TOP - 30}" text-anchor="middle" font-weight="bold">{escape(title)}</text>')
+    out.append(f'<line x1="{x0 + LEFT}" y1="{TOP + plot_h}" x2="{x0 + PANEL_W - 10}" y2="{TOP + plot_h}" stroke="#333"/>')
+    group_w = (PANEL_W - LEFT - 10) / len(metrics)
+    bar_w = group_w / (len(PATHS) + 1)
+    for g, (metric, label) in enumerate(metrics):
+        gx = x0 + LEFT + g * group_w
+        out.append(f'<text x="{gx + group_w / 2}" y="{TOP + plot_h + 20}" text-anchor="middle">{escape(label)}</text>')
+        for i, (_, _, colour) in enumerate(PATHS):
+            v = values[i].get(metric)
+            bx = gx + bar_w * (i + 0.5)
+            if v is None:
+                out.append(f'<text x="{bx + bar_w / 2}" y="{TOP + plot_h - 4}" text-anchor="middle" font-size="10">n/a</text>')
+                continue
+            h = plot_h * max(0.0, math.log10(max(v, floor)) - math.log10(floor)) / span
+            out.append(f'<rect x="{bx:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w * 0.9:.1f}" height="{h:.1f}" fill="{colour}"/>')
+            out.append(f'<text x="{bx + bar_w * 0.45:.1f}" y="{TOP + plot_h - h - 4:.1f}" text-anchor="middle" '
+                       f'font-size="10">{fmt.format(v)}</text>')
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(sys.argv[1], encoding="utf-8") as f:
+        data = json.load(f)
+    width, height = 2 * PANEL_W + 20, PANEL_H + 60
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>']
+    machine = data.get("machine", {})
+    out.append(f'<text x="10" y="16" font-size="11">{escape(data.get("command", ""))}, {escape(data.get("time", ""))}; '
+               f'{machine.get("cpus", "?")} CPUs {escape(str(machine.get("cpu", "")))}, kernel {escape(str(machine.get("kernel", "")))}, '
+               f'load {machine.get("loadavg1AtEnd", "?")} at the end</text>')
+    for p, (title, metrics, fmt) in enumerate(PANELS):
+        panel(out, 10 + p * (PANEL_W + 10), title, metrics, fmt, data)
+    lx = 20
+    for _, label, colour in PATHS:
+        out.append(f'<rect x="{lx}" y="{PANEL_H + 20}" width="12" height="12" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 16}" y="{PANEL_H + 30}">{escape(label)}</text>')
+        lx += 16 + 7.2 * len(label) + 20
+    out.append("</svg>")
+    with open(sys.argv[2], "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
