@@ -28,7 +28,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@code vpmuludq}; operands are masked to 32 bits so that C2 sees that). Lane {@code k}
  *       takes blocks {@code k, k+4, k+8, ...} and multiplies by r^4; the last group multiplies the
  *       lanes by r^4, r^3, r^2, r, and the lanes are summed: the same polynomial as Horner's rule
- *       one block at a time.</li>
+ *       one block at a time. The multipliers are computed once per call (masked there: C2 then
+ *       still uses {@code vpmuludq}; unmasked, a 64-bit vector multiply on AVX2 costs three), the
+ *       last group's powers are stored lane-ordered (plain loads, no gather), and the carries
+ *       after each group run as two chains side by side (d3→d4→d0 next to d0→d1→d2, then
+ *       d2→d3→d4), leaving limbs a little above 2^26 that the next products absorb.</li>
  * </ul>
  */
 final class VectorKernels
@@ -44,7 +48,7 @@ final class VectorKernels
 
     /** Words per ChaCha20 block times lanes: the size of the {@code soa} and {@code keystream} scratch. */
     static final int SOA_LENGTH = 128;
-    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r, r^2, r^3, r^4 in 5 limbs, and again lane-ordered. */
+    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r .. r^4 in 5 limbs, and again lane-ordered. */
     static final int POWERS_LENGTH = 40;
 
     private VectorKernels()
