@@ -5,7 +5,7 @@
 # divides by CPU user time by default; it also runs with -elapsed (wall-clock, as JMH measures).
 #   jmh-benchmarks/crypto-bench.sh                 AeadBenchmark's own defaults (1 fork, 3x1 s warm-up, 5x1 s)
 #   jmh-benchmarks/crypto-bench.sh -wi 5 -i 10     extra arguments go to JMH
-# Results: jmh-benchmarks/target/crypto-bench/ (machine.txt, jmh.json, jmh.txt, openssl-*.txt, summary.md).
+# Results: jmh-benchmarks/target/crypto-bench/ (machine.txt, jmh.json, jmh.txt, cputime.md, openssl-*.txt, summary.md).
 # Other processes on the machine disturb the figures: machine.txt records the load before and after.
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -25,6 +25,11 @@ command -v openssl >/dev/null || { echo "crypto-bench.sh: openssl is needed" >&2
 } > "$out/machine.txt"
 
 "$here/run.sh" 'io.vsnic.bench.AeadBenchmark' -prof gc -rf json -rff "$out/jmh.json" "$@" | tee "$out/jmh.txt"
+
+# the same operations timed with per-thread CPU time (what openssl speed divides by): steadier on a busy machine
+read -r -a flags < "$here/target/classes/META-INF/vsnic/jvm.flags"
+"$JAVA_HOME/bin/java" "${flags[@]}" -cp "$here/target/benchmarks.jar" io.vsnic.bench.AeadCpuTime 2>"$out/cputime.err" |
+  tee "$out/cputime.md"
 
 # openssl speed divides by CPU user time unless -elapsed (wall-clock, like JMH's throughput) is given:
 # run both, so that a busy machine shows up instead of skewing the ratio
@@ -68,6 +73,12 @@ lines += ["", f"openssl speed -evp chacha20-poly1305 -bytes 1420: {chacha / 1e6:
 best = max((ops for name, impl, size, ops, err, alloc in rows if name == "seal" and size == 1420), default=0)
 lines.append(f"best seal at 1420 bytes / OpenSSL ChaCha20-Poly1305: {best * 1420 / chacha:.2f}x (CPU-time divisor), "
              f"{best * 1420 / chacha_wall:.2f}x (-elapsed, wall-clock like JMH)")
+cpu = open(os.path.join(out, "cputime.md")).read().strip()
+lines += ["", "CPU time per operation (io.vsnic.bench.AeadCpuTime, median of 7 rounds):", "", cpu]
+for row in cpu.splitlines()[2:]:
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    if cells[1] == "1420" and cells[0] in ("seal", "codecSeal"):
+        lines.append(f"{cells[0]} 1420 B on CPU time / OpenSSL ChaCha20-Poly1305: {float(cells[4]) * 1e6 / chacha:.2f}x")
 text = "\n".join(lines)
 open(os.path.join(out, "summary.md"), "w").write(text + "\n")
 print(text)

@@ -28,7 +28,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@code vpmuludq}; operands are masked to 32 bits so that C2 sees that). Lane {@code k}
  *       takes blocks {@code k, k+4, k+8, ...} and multiplies by r^4; the last group multiplies the
  *       lanes by r^4, r^3, r^2, r, and the lanes are summed: the same polynomial as Horner's rule
- *       one block at a time.</li>
+ *       one block at a time. The multipliers are computed once per call (masked there: C2 then
+ *       still uses {@code vpmuludq}; unmasked, a 64-bit vector multiply on AVX2 costs three), the
+ *       last group's powers are stored lane-ordered (plain loads, no gather), and the carries
+ *       after each group run as two chains side by side (d3→d4→d0 next to d0→d1→d2, then
+ *       d2→d3→d4), leaving limbs a little above 2^26 that the next products absorb.</li>
  * </ul>
  */
 final class VectorKernels
@@ -44,8 +48,8 @@ final class VectorKernels
 
     /** Words per ChaCha20 block times lanes: the size of the {@code soa} and {@code keystream} scratch. */
     static final int SOA_LENGTH = 128;
-    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r, r^2, r^3, r^4 in 5 limbs. */
-    static final int POWERS_LENGTH = 20;
+    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r .. r^4 in 5 limbs, and again lane-ordered. */
+    static final int POWERS_LENGTH = 40;
 
     private VectorKernels()
     {
@@ -228,6 +232,14 @@ final class VectorKernels
         multiply(powers, 0, powers, 0, powers, 5);
         multiply(powers, 5, powers, 0, powers, 10);
         multiply(powers, 5, powers, 5, powers, 15);
+        // the same, lane-ordered for the last group (lane k takes r^(4−k)): powers[20 + 4·limb + k]
+        for (int limb = 0; limb < 5; limb++)
+        {
+            powers[LANE_POWERS + 4 * limb] = powers[15 + limb];
+            powers[LANE_POWERS + 4 * limb + 1] = powers[10 + limb];
+            powers[LANE_POWERS + 4 * limb + 2] = powers[5 + limb];
+            powers[LANE_POWERS + 4 * limb + 3] = powers[limb];
+        }
 
         // the accumulator so far goes into lane 0
         final long h0 = poly.h0();
@@ -239,82 +251,96 @@ final class VectorKernels
         LongVector a3 = LongVector.zero(LONGS).withLane(0, (h1 >>> 14) & M26);
         LongVector a4 = LongVector.zero(LONGS).withLane(0, (h1 >>> 40) | (h2 << 24));
 
-        LongVector k0 = LongVector.broadcast(LONGS, powers[15]);
-        LongVector k1 = LongVector.broadcast(LONGS, powers[16]);
-        LongVector k2 = LongVector.broadcast(LONGS, powers[17]);
-        LongVector k3 = LongVector.broadcast(LONGS, powers[18]);
-        LongVector k4 = LongVector.broadcast(LONGS, powers[19]);
+        // every group but the last: all lanes times r^4, the constants computed once. Every
+        // multiplication operand is masked to 32 bits (also the hoisted ones), which is what lets C2
+        // emit one vpmuludq instead of a 64×64-bit multiplication built from three.
+        final LongVector m0 = LongVector.broadcast(LONGS, powers[15]).and(LOW32);
+        final LongVector m1 = LongVector.broadcast(LONGS, powers[16]).and(LOW32);
+        final LongVector m2 = LongVector.broadcast(LONGS, powers[17]).and(LOW32);
+        final LongVector m3 = LongVector.broadcast(LONGS, powers[18]).and(LOW32);
+        final LongVector m4 = LongVector.broadcast(LONGS, powers[19]).and(LOW32);
+        final LongVector s1 = LongVector.broadcast(LONGS, 5 * powers[16]).and(LOW32);
+        final LongVector s2 = LongVector.broadcast(LONGS, 5 * powers[17]).and(LOW32);
+        final LongVector s3 = LongVector.broadcast(LONGS, 5 * powers[18]).and(LOW32);
+        final LongVector s4 = LongVector.broadcast(LONGS, 5 * powers[19]).and(LOW32);
         final LongVector hibit = LongVector.broadcast(LONGS, 1L << 24);
         final long last = offset + length - 64;
-        for (long at = offset; ; at += 64)
+        for (long at = offset; at < last; at += 64)
         {
             final LongVector v1 = LongVector.fromMemorySegment(LONGS, data, at, LE);
             final LongVector v2 = LongVector.fromMemorySegment(LONGS, data, at + 32, LE);
             final LongVector lo = v1.rearrange(EVEN, v2);
             final LongVector hi = v1.rearrange(ODD, v2);
-            a0 = a0.add(lo.and(M26));
-            a1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26));
-            a2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52).or(hi.lanewise(VectorOperators.LSHL, 12)).and(M26));
-            a3 = a3.add(hi.lanewise(VectorOperators.LSHR, 14).and(M26));
-            a4 = a4.add(hi.lanewise(VectorOperators.LSHR, 40).or(hibit));
-            if (at == last)
-            {
-                // last group: lane k times r^(4−k)
-                k0 = LongVector.fromArray(LONGS, powers, 0, POWER_GATHER, 0);
-                k1 = LongVector.fromArray(LONGS, powers, 1, POWER_GATHER, 0);
-                k2 = LongVector.fromArray(LONGS, powers, 2, POWER_GATHER, 0);
-                k3 = LongVector.fromArray(LONGS, powers, 3, POWER_GATHER, 0);
-                k4 = LongVector.fromArray(LONGS, powers, 4, POWER_GATHER, 0);
-            }
-            final LongVector s1 = k1.mul(5).and(LOW32);
-            final LongVector s2 = k2.mul(5).and(LOW32);
-            final LongVector s3 = k3.mul(5).and(LOW32);
-            final LongVector s4 = k4.mul(5).and(LOW32);
-            final LongVector m0 = k0.and(LOW32);
-            final LongVector m1 = k1.and(LOW32);
-            final LongVector m2 = k2.and(LOW32);
-            final LongVector m3 = k3.and(LOW32);
-            final LongVector m4 = k4.and(LOW32);
-            final LongVector b0 = a0.and(LOW32);
-            final LongVector b1 = a1.and(LOW32);
-            final LongVector b2 = a2.and(LOW32);
-            final LongVector b3 = a3.and(LOW32);
-            final LongVector b4 = a4.and(LOW32);
-            LongVector d0 = b0.mul(m0).add(b1.mul(s4)).add(b2.mul(s3)).add(b3.mul(s2)).add(b4.mul(s1));
-            LongVector d1 = b0.mul(m1).add(b1.mul(m0)).add(b2.mul(s4)).add(b3.mul(s3)).add(b4.mul(s2));
-            LongVector d2 = b0.mul(m2).add(b1.mul(m1)).add(b2.mul(m0)).add(b3.mul(s4)).add(b4.mul(s3));
-            LongVector d3 = b0.mul(m3).add(b1.mul(m2)).add(b2.mul(m1)).add(b3.mul(m0)).add(b4.mul(s4));
-            LongVector d4 = b0.mul(m4).add(b1.mul(m3)).add(b2.mul(m2)).add(b3.mul(m1)).add(b4.mul(m0));
-            LongVector c = d0.lanewise(VectorOperators.LSHR, 26);
-            a0 = d0.and(M26);
-            d1 = d1.add(c);
-            c = d1.lanewise(VectorOperators.LSHR, 26);
-            a1 = d1.and(M26);
-            d2 = d2.add(c);
-            c = d2.lanewise(VectorOperators.LSHR, 26);
-            a2 = d2.and(M26);
-            d3 = d3.add(c);
-            c = d3.lanewise(VectorOperators.LSHR, 26);
-            a3 = d3.and(M26);
-            d4 = d4.add(c);
-            c = d4.lanewise(VectorOperators.LSHR, 26);
-            a4 = d4.and(M26);
-            a0 = a0.add(c.mul(5));
-            c = a0.lanewise(VectorOperators.LSHR, 26);
-            a0 = a0.and(M26);
-            a1 = a1.add(c);
-            if (at == last)
-            {
-                break;
-            }
+            final LongVector b0 = a0.add(lo.and(M26)).and(LOW32);
+            final LongVector b1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26)).and(LOW32);
+            final LongVector b2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52)
+                .or(hi.lanewise(VectorOperators.LSHL, 12)).and(M26)).and(LOW32);
+            final LongVector b3 = a3.add(hi.lanewise(VectorOperators.LSHR, 14).and(M26)).and(LOW32);
+            final LongVector b4 = a4.add(hi.lanewise(VectorOperators.LSHR, 40).or(hibit)).and(LOW32);
+            final LongVector d0 = b0.mul(m0).add(b1.mul(s4)).add(b2.mul(s3).add(b3.mul(s2))).add(b4.mul(s1));
+            final LongVector d1 = b0.mul(m1).add(b1.mul(m0)).add(b2.mul(s4).add(b3.mul(s3))).add(b4.mul(s2));
+            final LongVector d2 = b0.mul(m2).add(b1.mul(m1)).add(b2.mul(m0).add(b3.mul(s4))).add(b4.mul(s3));
+            final LongVector d3 = b0.mul(m3).add(b1.mul(m2)).add(b2.mul(m1).add(b3.mul(m0))).add(b4.mul(s4));
+            final LongVector d4 = b0.mul(m4).add(b1.mul(m3)).add(b2.mul(m2).add(b3.mul(m1))).add(b4.mul(m0));
+            // two carry chains side by side (d3 → d4 → d0 and d0 → d1 → d2 → d3 → d4), and ×5 as a
+            // shift and an add: limbs end below 2^26 except a1 and a4 (below 2^26 + 2^11), which the
+            // next products absorb (every product stays below 2^57, every sum of five below 2^60)
+            LongVector c = d3.lanewise(VectorOperators.LSHR, 26);
+            LongVector e = d0.lanewise(VectorOperators.LSHR, 26);
+            LongVector x3 = d3.and(M26);
+            LongVector x0 = d0.and(M26);
+            final LongVector x4 = d4.add(c);
+            LongVector x1 = d1.add(e);
+            c = x4.lanewise(VectorOperators.LSHR, 26);
+            e = x1.lanewise(VectorOperators.LSHR, 26);
+            a4 = x4.and(M26);
+            x1 = x1.and(M26);
+            x0 = x0.add(c).add(c.lanewise(VectorOperators.LSHL, 2));
+            final LongVector x2 = d2.add(e);
+            c = x2.lanewise(VectorOperators.LSHR, 26);
+            e = x0.lanewise(VectorOperators.LSHR, 26);
+            a2 = x2.and(M26);
+            a0 = x0.and(M26);
+            x3 = x3.add(c);
+            a1 = x1.add(e);
+            c = x3.lanewise(VectorOperators.LSHR, 26);
+            a3 = x3.and(M26);
+            a4 = a4.add(c);
         }
 
-        // sum the lanes, carry fully, and hand the accumulator back in radix 2^64
-        long l0 = a0.reduceLanes(VectorOperators.ADD);
-        long l1 = a1.reduceLanes(VectorOperators.ADD);
-        long l2 = a2.reduceLanes(VectorOperators.ADD);
-        long l3 = a3.reduceLanes(VectorOperators.ADD);
-        long l4 = a4.reduceLanes(VectorOperators.ADD);
+        // the last group: lane k times r^(4−k) (lane-ordered powers: plain loads, no gather), then
+        // the lanes summed: the same polynomial as Horner's rule one block at a time
+        final LongVector v1 = LongVector.fromMemorySegment(LONGS, data, last, LE);
+        final LongVector v2 = LongVector.fromMemorySegment(LONGS, data, last + 32, LE);
+        final LongVector lo = v1.rearrange(EVEN, v2);
+        final LongVector hi = v1.rearrange(ODD, v2);
+        final LongVector b0 = a0.add(lo.and(M26)).and(LOW32);
+        final LongVector b1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26)).and(LOW32);
+        final LongVector b2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52)
+            .or(hi.lanewise(VectorOperators.LSHL, 12)).and(M26)).and(LOW32);
+        final LongVector b3 = a3.add(hi.lanewise(VectorOperators.LSHR, 14).and(M26)).and(LOW32);
+        final LongVector b4 = a4.add(hi.lanewise(VectorOperators.LSHR, 40).or(hibit)).and(LOW32);
+        final LongVector n0 = LongVector.fromArray(LONGS, powers, LANE_POWERS).and(LOW32);
+        final LongVector n1 = LongVector.fromArray(LONGS, powers, LANE_POWERS + 4).and(LOW32);
+        final LongVector n2 = LongVector.fromArray(LONGS, powers, LANE_POWERS + 8).and(LOW32);
+        final LongVector n3 = LongVector.fromArray(LONGS, powers, LANE_POWERS + 12).and(LOW32);
+        final LongVector n4 = LongVector.fromArray(LONGS, powers, LANE_POWERS + 16).and(LOW32);
+        final LongVector t1 = n1.add(n1.lanewise(VectorOperators.LSHL, 2)).and(LOW32);
+        final LongVector t2 = n2.add(n2.lanewise(VectorOperators.LSHL, 2)).and(LOW32);
+        final LongVector t3 = n3.add(n3.lanewise(VectorOperators.LSHL, 2)).and(LOW32);
+        final LongVector t4 = n4.add(n4.lanewise(VectorOperators.LSHL, 2)).and(LOW32);
+        final LongVector d0 = b0.mul(n0).add(b1.mul(t4)).add(b2.mul(t3).add(b3.mul(t2))).add(b4.mul(t1));
+        final LongVector d1 = b0.mul(n1).add(b1.mul(n0)).add(b2.mul(t4).add(b3.mul(t3))).add(b4.mul(t2));
+        final LongVector d2 = b0.mul(n2).add(b1.mul(n1)).add(b2.mul(n0).add(b3.mul(t4))).add(b4.mul(t3));
+        final LongVector d3 = b0.mul(n3).add(b1.mul(n2)).add(b2.mul(n1).add(b3.mul(n0))).add(b4.mul(t4));
+        final LongVector d4 = b0.mul(n4).add(b1.mul(n3)).add(b2.mul(n2).add(b3.mul(n1))).add(b4.mul(n0));
+
+        // sum the lanes (each below 2^60: the sum fits), carry fully, and hand the accumulator back in radix 2^64
+        long l0 = d0.reduceLanes(VectorOperators.ADD);
+        long l1 = d1.reduceLanes(VectorOperators.ADD);
+        long l2 = d2.reduceLanes(VectorOperators.ADD);
+        long l3 = d3.reduceLanes(VectorOperators.ADD);
+        long l4 = d4.reduceLanes(VectorOperators.ADD);
         long c = l0 >>> 26;
         l0 &= M26;
         l1 += c;
@@ -333,11 +359,21 @@ final class VectorKernels
         c = l0 >>> 26;
         l0 &= M26;
         l1 += c;
+        // once more up to l4, so that l0-l3 are below 2^26 and the limbs do not overlap below
+        c = l1 >>> 26;
+        l1 &= M26;
+        l2 += c;
+        c = l2 >>> 26;
+        l2 &= M26;
+        l3 += c;
+        c = l3 >>> 26;
+        l3 &= M26;
+        l4 += c;
         poly.setAccumulator(l0 | (l1 << 26) | (l2 << 52), (l2 >>> 12) | (l3 << 14) | (l4 << 40), l4 >>> 24);
     }
 
-    /** Lane k of the last group takes r^(4−k): limb offsets 15, 10, 5, 0 into {@code powers}. */
-    private static final int[] POWER_GATHER = {15, 10, 5, 0};
+    /** Where {@link #polyBlocks} keeps the lane-ordered powers in its scratch. */
+    private static final int LANE_POWERS = 20;
 
     /** {@code out = a · b mod 2^130 − 5} in radix 2^26, limbs carried (each below 2^26 + small). */
     private static void multiply(final long[] a, final int ai, final long[] b, final int bi, final long[] out,
