@@ -153,6 +153,11 @@ public final class LabCommand implements Runnable
             out.printf("  vsnic lab status --name %s ; vsnic lab exec --name %s %s -- ping -c 3 %s ; vsnic lab down --name %s%n",
                 name, name, state.vms().isEmpty() ? "VM" : state.vms().get(0).name(),
                 state.vms().size() > 1 ? state.vms().get(state.vms().size() - 1).ip() : "IP", name);
+            if (state.services().size() > 1)
+            {
+                out.printf("  vsnic lab exec --name %s %s -- ping -c 3 %s   (inside the enclave %s)%n", name, state.services().get(0).name(),
+                    state.services().get(1).ip(), Lab.ENCLAVE);
+            }
             return 0;
         }
     }
