@@ -96,6 +96,10 @@ public final class LabCommand implements Runnable
             description = "WireGuard-encrypted substrate; off: plain Geneve, peers encryption none (default: ${DEFAULT-VALUE})")
         String encryption;
 
+        @Option(names = "--enclave", description = "also the enclave '" + Lab.ENCLAVE + "': one service namespace per device (TAP service, " +
+            "static address in " + Lab.ENCLAVE_CIDR + "), each device with its own enclave key and port " + Lab.ENCLAVE_PORT)
+        boolean enclave;
+
         @Override
         int run() throws LabException
         {
@@ -125,7 +129,7 @@ public final class LabCommand implements Runnable
             final LabState state;
             try
             {
-                state = Lab.up(new Lab.Spec(name, devices, vms, encrypted), Lab.DaemonLauncher.sameJvm(), line ->
+                state = Lab.up(new Lab.Spec(name, devices, vms, encrypted, enclave), Lab.DaemonLauncher.sameJvm(), line ->
                 {
                     out.println("  " + line);
                     out.flush();
@@ -143,10 +147,17 @@ public final class LabCommand implements Runnable
                     // shutting down: the hook returns now
                 }
             }
-            out.printf("lab %s up: %d devices, %d VMs; files in %s%n", state.name(), state.devices().size(), state.vms().size(), state.directory());
+            out.printf("lab %s up: %d devices, %d VMs%s; files in %s%n", state.name(), state.devices().size(), state.vms().size(),
+                state.services().isEmpty() ? "" : ", enclave " + Lab.ENCLAVE + " with " + state.services().size() + " services",
+                state.directory());
             out.printf("  vsnic lab status --name %s ; vsnic lab exec --name %s %s -- ping -c 3 %s ; vsnic lab down --name %s%n",
                 name, name, state.vms().isEmpty() ? "VM" : state.vms().get(0).name(),
                 state.vms().size() > 1 ? state.vms().get(state.vms().size() - 1).ip() : "IP", name);
+            if (state.services().size() > 1)
+            {
+                out.printf("  vsnic lab exec --name %s %s -- ping -c 3 %s   (inside the enclave %s)%n", name, state.services().get(0).name(),
+                    state.services().get(1).ip(), Lab.ENCLAVE);
+            }
             return 0;
         }
     }
@@ -185,6 +196,18 @@ public final class LabCommand implements Runnable
             {
                 out.printf("%-6s %-16s %-17s %-12s %s%n", vm.name(), vm.namespace(), vm.mac(),
                     Lab.vmIp(vm.namespace(), vm.tap()).orElse("(none)"), vm.tap());
+            }
+            if (!state.services().isEmpty())
+            {
+                out.printf("%n%-7s %-18s %-17s %-12s %-14s %-16s %s%n", "SERVICE", "NAMESPACE", "MAC", "IP", "TAP", "ENCLAVE SUBSTRATE",
+                    "ON ITS DEVICE (GET /v1/enclaves/" + Lab.ENCLAVE + ")");
+                for (final LabState.Service service : state.services())
+                {
+                    final String realized = Lab.enclaveOnDevice(state.device(service.device()));
+                    healthy &= realized.startsWith("ok");
+                    out.printf("%-7s %-18s %-17s %-12s %-14s %-16s %s%n", service.name(), service.namespace(), service.mac(),
+                        service.ip(), service.tap(), service.endpoint(), realized);
+                }
             }
             out.printf("%n%-6s %12s %12s %12s %12s %10s %10s%n", "DEVICE", "vnic rx", "vnic tx", "overlay tx", "overlay rx", "answers", "drops");
             for (final Lab.DeviceStatus status : statuses)

@@ -90,6 +90,19 @@ public final class Lab
     /** File name of each device's WireGuard key log in its directory (encrypted labs). */
     public static final String KEYLOG = "wg.keylog";
 
+    /** The lab's enclave (with {@link Spec#enclave()}). */
+    public static final String ENCLAVE = "svc";
+    /** Its VNI. */
+    public static final int ENCLAVE_VNI = 7001;
+    /** Its address space (outside the lab network's 10.77.0.0/16). */
+    public static final String ENCLAVE_CIDR = "10.79.0.0/24";
+    /** Its gateway. */
+    public static final String ENCLAVE_GATEWAY = "10.79.0.1";
+    /** Each device's enclave substrate port (WireGuard only), on the device's substrate address. */
+    public static final int ENCLAVE_PORT = 51900;
+    /** File name of each device's enclave private key in its directory. */
+    public static final String ENCLAVE_KEY = "enclave.key";
+
     private static final Pattern NAME = Pattern.compile("[a-z0-9]{1,8}");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration DHCP_TIMEOUT = Duration.ofSeconds(30);
@@ -105,9 +118,15 @@ public final class Lab
      * @param devices    1..{@link #MAX_DEVICES}.
      * @param vmsPerDevice 0..{@link #MAX_VMS}.
      * @param encryption WireGuard-encrypted substrate (peers {@code encryption: wireguard}); false: plain Geneve.
+     * @param enclave    also the enclave {@value #ENCLAVE}: one service namespace per device, attached as a TAP service.
      */
-    public record Spec(String name, int devices, int vmsPerDevice, boolean encryption)
+    public record Spec(String name, int devices, int vmsPerDevice, boolean encryption, boolean enclave)
     {
+        /** A lab without the enclave. */
+        public Spec(final String name, final int devices, final int vmsPerDevice, final boolean encryption)
+        {
+            this(name, devices, vmsPerDevice, encryption, false);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -175,6 +194,37 @@ public final class Lab
     static String vmAddress(final int device, final int vm)
     {
         return "10.77." + device + "." + (10 + vm);
+    }
+
+    /** @return the short name of a device's enclave service ({@code d1svc}), also its name in the enclave. */
+    public static String serviceName(final int device)
+    {
+        return "d" + device + ENCLAVE;
+    }
+
+    static String serviceNamespace(final String lab, final int device)
+    {
+        return namespacePrefix(lab) + serviceName(device);
+    }
+
+    static String serviceTap(final String lab, final int device)
+    {
+        return "e" + lab + "d" + device;
+    }
+
+    static String serviceAddress(final int device)
+    {
+        return "10.79.0." + (10 + device);
+    }
+
+    static String serviceMac(final int device)
+    {
+        return String.format(Locale.ROOT, "02:79:00:00:00:%02x", device);
+    }
+
+    static String enclaveInnerAddress(final int device)
+    {
+        return "10.98.0." + device;
     }
 
     static String vmMac(final int device, final int vm)
@@ -319,7 +369,7 @@ public final class Lab
         Files.writeString(script, UDHCPC_SCRIPT);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
         final String substrate = substrateNamespace(lab);
-        LabState state = new LabState(lab, dir.toString(), spec.encryption(), substrate, List.of(), List.of());
+        LabState state = new LabState(lab, dir.toString(), spec.encryption(), substrate, List.of(), List.of(), List.of());
         state.save();
 
         progress.accept("substrate: namespace " + substrate + ", bridge br0");
@@ -386,7 +436,99 @@ public final class Lab
                     ", DHCP " + vm.ip());
             }
         }
+        if (spec.enclave())
+        {
+            state = buildEnclave(state, progress, check);
+        }
         return state;
+    }
+
+    /**
+     * The enclave {@value #ENCLAVE}: a key per device, {@code POST /v1/enclaves} on each device (its own
+     * substrate port and key, every other device as a peer with its enclave key), and one service
+     * namespace per device behind a TAP service with a static address (services get no DHCP).
+     */
+    private static LabState buildEnclave(final LabState initial, final Consumer<String> progress, final Runnable check)
+        throws LabException, IOException
+    {
+        LabState state = initial;
+        final Map<Integer, String> keys = new LinkedHashMap<>();
+        for (final LabState.Device device : state.devices())
+        {
+            keys.put(device.index(), identity(Path.of(state.directory(), "d" + device.index(), ENCLAVE_KEY)));
+        }
+        for (final LabState.Device device : state.devices())
+        {
+            check.run();
+            final int d = device.index();
+            final String ns = serviceNamespace(state.name(), d);
+            final String tap = serviceTap(state.name(), d);
+            addNamespace(ns);
+            final NamespaceHttp.Response created = api(device).send("POST", "/v1/enclaves", enclave(state, d, keys));
+            if (!created.ok())
+            {
+                throw new LabException("device d" + d + ": create enclave " + ENCLAVE + ": " + created.error());
+            }
+            // As for VMs: the daemon made the TAP in its namespace and holds its fd; the service side moves out.
+            ip("-n", device.namespace(), "link", "set", "dev", tap, "netns", ns);
+            ip("-n", ns, "link", "set", "dev", tap, "address", serviceMac(d));
+            ip("-n", ns, "link", "set", "dev", tap, "mtu", Integer.toString(ENCRYPTED_OVERLAY_MTU));
+            run(Duration.ofSeconds(5), "ip", "netns", "exec", ns, "sh", "-c",
+                "[ ! -e /proc/sys/net/ipv6/conf/" + tap + "/disable_ipv6 ] || echo 1 > /proc/sys/net/ipv6/conf/" + tap + "/disable_ipv6");
+            ip("-n", ns, "addr", "add", serviceAddress(d) + "/24", "dev", tap);
+            ip("-n", ns, "link", "set", "dev", tap, "up");
+            final LabState.Service service = new LabState.Service(serviceName(d), d, ns, tap, serviceMac(d), serviceAddress(d),
+                Path.of(state.directory(), "d" + d, ENCLAVE_KEY).toString(), keys.get(d), device.address() + ":" + ENCLAVE_PORT);
+            state = state.withService(service);
+            state.save();
+            progress.accept("enclave " + ENCLAVE + " service " + service.name() + ": namespace " + ns + ", TAP " + tap + ", IP " +
+                service.ip() + " (static), enclave substrate " + service.endpoint() + ", key " + service.publicKey());
+        }
+        progress.accept("enclave " + ENCLAVE + " (VNI " + ENCLAVE_VNI + ", " + ENCLAVE_CIDR + ") spans " + state.devices().size() +
+            " devices, each with its own WireGuard port " + ENCLAVE_PORT + " and key");
+        return state;
+    }
+
+    /** The enclave resource as one device sees it: its own substrate, every device's service, the other devices as peers. */
+    static Map<String, Object> enclave(final LabState state, final int device, final Map<Integer, String> keys)
+    {
+        final List<Map<String, Object>> services = new ArrayList<>();
+        final List<Map<String, Object>> peers = new ArrayList<>();
+        for (final LabState.Device other : state.devices())
+        {
+            final int k = other.index();
+            final Map<String, Object> service = new LinkedHashMap<>();
+            service.put("name", serviceName(k));
+            service.put("device", other.name());
+            service.put("mac", serviceMac(k));
+            service.put("ip", serviceAddress(k));
+            service.put("backend", k == device ? Map.of("type", "tap", "name", serviceTap(state.name(), k)) : Map.of("type", "memory"));
+            services.add(service);
+            if (k != device)
+            {
+                final Map<String, Object> peer = new LinkedHashMap<>();
+                peer.put("name", other.name());
+                peer.put("device", k);
+                peer.put("endpoint", other.address() + ":" + ENCLAVE_PORT);
+                peer.put("publicKey", keys.get(k));
+                peer.put("innerAddress", enclaveInnerAddress(k));
+                peers.add(peer);
+            }
+        }
+        final Map<String, Object> substrate = new LinkedHashMap<>();
+        substrate.put("bindAddress", substrateAddress(device));
+        substrate.put("port", ENCLAVE_PORT);
+        substrate.put("privateKeyFile", Path.of(state.directory(), "d" + device, ENCLAVE_KEY).toString());
+        substrate.put("innerAddress", enclaveInnerAddress(device));
+        final Map<String, Object> enclave = new LinkedHashMap<>();
+        enclave.put("name", ENCLAVE);
+        enclave.put("vni", ENCLAVE_VNI);
+        enclave.put("cidr", ENCLAVE_CIDR);
+        enclave.put("gateway", ENCLAVE_GATEWAY);
+        enclave.put("substrate", substrate);
+        enclave.put("services", services);
+        enclave.put("peers", peers);
+        return enclave;
     }
 
     private static final String UDHCPC_SCRIPT = """
@@ -856,15 +998,61 @@ public final class Lab
     }
 
     /**
-     * Runs a command inside a VM's namespace with the caller's standard streams.
+     * @return the customer plane's {@code vsnic_dataplane_drops_total{reason="enclave_isolation"}} of a device.
+     * @throws LabException when its API does not answer.
+     */
+    public static long enclaveIsolationDrops(final LabState.Device device) throws LabException
+    {
+        try
+        {
+            final NamespaceHttp.Response metrics = api(device).get("/metrics");
+            if (!metrics.ok())
+            {
+                throw new LabException("device d" + device.index() + ": /metrics: " + metrics.error());
+            }
+            final Double value = PromText.parse(metrics.text()).get("vsnic_dataplane_drops_total{reason=\"enclave_isolation\"}");
+            return value == null ? 0 : value.longValue();
+        }
+        catch (final IOException ex)
+        {
+            throw new LabException("device d" + device.index() + ": /metrics: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * @return "ok (N services, M peers)" when the device reports the lab's enclave, else what is wrong.
+     */
+    public static String enclaveOnDevice(final LabState.Device device)
+    {
+        try
+        {
+            final NamespaceHttp.Response response = api(device).get("/v1/enclaves/" + ENCLAVE);
+            if (!response.ok())
+            {
+                return "missing: " + response.error();
+            }
+            final JsonNode enclave = response.json();
+            return "ok (" + enclave.path("services").size() + " services, " + enclave.path("peers").size() + " peers)";
+        }
+        catch (final IOException ex)
+        {
+            return "down: " + ex.getMessage();
+        }
+    }
+
+    /**
+     * Runs a command inside a VM's (or an enclave service's) namespace with the caller's standard streams.
      *
      * @return its exit status.
      */
     public static int exec(final LabState state, final String vm, final List<String> command) throws LabException
     {
-        final LabState.Vm target = state.vm(vm).orElseThrow(() -> new LabException("lab " + state.name() + " has no VM " + vm + " (it has " +
-            String.join(", ", state.vms().stream().map(LabState.Vm::name).toList()) + ")"));
-        final List<String> full = new ArrayList<>(List.of(executable("ip"), "netns", "exec", target.namespace()));
+        final String namespace = state.vm(vm).map(LabState.Vm::namespace)
+            .or(() -> state.services().stream().filter(s -> s.name().equals(vm)).map(LabState.Service::namespace).findFirst())
+            .orElseThrow(() -> new LabException("lab " + state.name() + " has no VM or service " + vm + " (it has " +
+                String.join(", ", Stream.concat(state.vms().stream().map(LabState.Vm::name), state.services().stream()
+                    .map(LabState.Service::name)).toList()) + ")"));
+        final List<String> full = new ArrayList<>(List.of(executable("ip"), "netns", "exec", namespace));
         full.addAll(command);
         try
         {
@@ -873,7 +1061,7 @@ public final class Lab
         }
         catch (final IOException ex)
         {
-            throw new LabException("cannot run " + String.join(" ", command) + " in " + target.namespace() + ": " + ex.getMessage(), ex);
+            throw new LabException("cannot run " + String.join(" ", command) + " in " + namespace + ": " + ex.getMessage(), ex);
         }
         catch (final InterruptedException ex)
         {

@@ -22,8 +22,10 @@ import io.vsnic.orchestrator.model.Json;
  * @param substrate  the substrate namespace (holds the bridge).
  * @param devices    the devices, in order.
  * @param vms        the VMs, in order.
+ * @param services   the enclave services, one per device (empty for a lab without the enclave).
  */
-public record LabState(String name, String directory, boolean encryption, String substrate, List<Device> devices, List<Vm> vms)
+public record LabState(String name, String directory, boolean encryption, String substrate, List<Device> devices, List<Vm> vms,
+    List<Service> services)
 {
     /** The file name inside the lab directory. */
     public static final String FILE = "lab.json";
@@ -32,6 +34,7 @@ public record LabState(String name, String directory, boolean encryption, String
     {
         devices = devices == null ? List.of() : List.copyOf(devices);
         vms = vms == null ? List.of() : List.copyOf(vms);
+        services = services == null ? List.of() : List.copyOf(services);
     }
 
     /**
@@ -70,18 +73,43 @@ public record LabState(String name, String directory, boolean encryption, String
     {
     }
 
+    /**
+     * One service of the lab's enclave: a namespace whose interface is the TAP service port of its device.
+     *
+     * @param name      its name in the enclave ({@code d1svc}).
+     * @param device    index of its device.
+     * @param namespace its network namespace.
+     * @param tap       the TAP interface (created by the device, moved into the namespace).
+     * @param mac       its MAC.
+     * @param ip        its static service address.
+     * @param keyFile   its device's enclave private key.
+     * @param publicKey that key's public half (in the other devices' enclave peers).
+     * @param endpoint  its device's enclave substrate endpoint "address:port".
+     */
+    public record Service(String name, int device, String namespace, String tap, String mac, String ip, String keyFile,
+        String publicKey, String endpoint)
+    {
+    }
+
+    LabState withService(final Service service)
+    {
+        final List<Service> next = new ArrayList<>(services);
+        next.add(service);
+        return new LabState(name, directory, encryption, substrate, devices, vms, next);
+    }
+
     LabState withDevice(final Device device)
     {
         final List<Device> next = new ArrayList<>(devices);
         next.add(device);
-        return new LabState(name, directory, encryption, substrate, next, vms);
+        return new LabState(name, directory, encryption, substrate, next, vms, services);
     }
 
     LabState withVm(final Vm vm)
     {
         final List<Vm> next = new ArrayList<>(vms);
         next.add(vm);
-        return new LabState(name, directory, encryption, substrate, devices, next);
+        return new LabState(name, directory, encryption, substrate, devices, next, services);
     }
 
     /**

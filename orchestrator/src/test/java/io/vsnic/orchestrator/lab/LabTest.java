@@ -148,6 +148,42 @@ class LabTest
     }
 
     @Test
+    void shouldConnectTheEnclaveServicesAcrossDevicesAndRefuseTheVm() throws Exception
+    {
+        final String name = uniqueName();
+        try
+        {
+            final LabState state = Lab.up(new Lab.Spec(name, 2, 1, true, true), Lab.DaemonLauncher.sameJvm(), progress::add);
+            assertEquals(2, state.services().size(), String.join("\n", progress));
+            for (final LabState.Service service : state.services())
+            {
+                final LabState.Device device = state.device(service.device());
+                final Path key = Path.of(service.keyFile());
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+                assertEquals(service.publicKey(), io.vsnic.crypto.DeviceKeys.fromPrivateKey(io.vsnic.crypto.KeyFiles.readPrivateKey(key))
+                    .publicKeyBase64(), "public key of " + key);
+                assertFalse(service.publicKey().equals(device.publicKey()), "the enclave key is not the device key");
+                assertEquals("ok (2 services, 1 peers)", Lab.enclaveOnDevice(device), "enclave on d" + device.index());
+                assertEquals(Lab.serviceAddress(service.device()), Lab.vmIp(service.namespace(), service.tap()).orElse(null));
+            }
+            final LabState.Vm vm = state.vm("d1v1").orElseThrow();
+            final LabDemo.EnclaveResult result = LabDemo.enclaveCheck(state, vm);
+            assertTrue(result.ok(), String.join("; ", result.problems()));
+            assertTrue(result.reply().startsWith("VSNIC-ENCLAVE-"), "the reply made by the service on d2: " + result.reply());
+            assertEquals(0, result.vmReplies(), "the VM gets no reply from the service address");
+            assertTrue(result.isolationDelta() >= LabDemo.VM_PROBES, "enclave_isolation +" + result.isolationDelta());
+            assertEquals(0, Lab.exec(state, "d2svc", List.of("true")), "lab exec reaches a service namespace");
+        }
+        finally
+        {
+            Lab.down(name, progress::add);
+        }
+        assertNothingLeft(name);
+        final String links = NetNs.ip("-o", "link", "show").stdout();
+        assertFalse(links.contains("e" + name + "d"), "no enclave TAP of the lab in the root namespace:\n" + links);
+    }
+
+    @Test
     void shouldRemoveLabWhoseDaemonsWereKilled(@TempDir final Path directory) throws Exception
     {
         final String name = uniqueName();
