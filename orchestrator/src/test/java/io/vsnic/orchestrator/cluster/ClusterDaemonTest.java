@@ -174,8 +174,8 @@ public class ClusterDaemonTest
     static void assertForwardsAcross(final TestDaemon fromDevice, final String from, final TestDaemon toDevice, final String to,
         final int count) throws InterruptedException
     {
-        final JsonNode source = expect(200, fromDevice.get("/v1/vnics/" + from)).json();
-        final JsonNode target = expect(200, fromDevice.get("/v1/vnics/" + to)).json();
+        final JsonNode source = expect(200, fromDevice.get("/v1/vnics/" + from + "?consistent=true")).json();
+        final JsonNode target = expect(200, fromDevice.get("/v1/vnics/" + to + "?consistent=true")).json();
         final MemoryPort in = fromDevice.daemon.memoryPort(from);
         final MemoryPort out = toDevice.daemon.memoryPort(to);
         final long srcMac = EthernetFlyweight.parseMac(source.get("mac").asText());
@@ -299,8 +299,9 @@ public class ClusterDaemonTest
         Flow(final TestDaemon fromDevice, final String from, final TestDaemon toDevice, final String to)
         {
             this.fromDevice = fromDevice;
-            final JsonNode source = expect(200, fromDevice.get("/v1/vnics/" + from)).json();
-            final JsonNode target = expect(200, fromDevice.get("/v1/vnics/" + to)).json();
+            // linearizable reads: the other device's vNIC may not be applied on this one yet
+            final JsonNode source = expect(200, fromDevice.get("/v1/vnics/" + from + "?consistent=true")).json();
+            final JsonNode target = expect(200, fromDevice.get("/v1/vnics/" + to + "?consistent=true")).json();
             in = fromDevice.daemon.memoryPort(from);
             out = toDevice.daemon.memoryPort(to);
             srcMac = EthernetFlyweight.parseMac(source.get("mac").asText());
