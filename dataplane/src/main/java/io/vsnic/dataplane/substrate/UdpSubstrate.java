@@ -1,7 +1,9 @@
 package io.vsnic.dataplane.substrate;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +31,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
@@ -39,6 +42,8 @@ import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.buffer.IntMpmcQueue;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
+import io.vsnic.dataplane.nativeio.MessageBatch;
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -156,6 +161,33 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final WireguardPath wireguard;
     private volatile boolean running;
 
+    /**
+     * Whether the workers use the plaintext sockets themselves ({@code sendmmsg}/{@code recvmmsg} on
+     * the channels' descriptors): epoll and io_uring on Linux, unless the system property
+     * {@code vsnic.substrate.direct} is false. NIO keeps the event-loop path.
+     */
+    private final boolean direct;
+    private int[] directFds = new int[0];
+    private int[] geneveFds = new int[0];
+    private int[] vxlanFds = new int[0];
+    /** Receive state: used only by the worker that owns this port. */
+    private final MessageBatch rxBatch;
+    private final Frame[] spare = new Frame[DIRECT_BATCH];
+    private int spareCount;
+    private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
+    private volatile Runnable wake;
+    /** Sender address to peer cache of the receive path (owning worker only), valid for {@link #cachedState}. */
+    private final long[] cacheHigh = new long[PEER_CACHE];
+    private final long[] cacheLow = new long[PEER_CACHE];
+    private final PeerEntry[] cachePeer = new PeerEntry[PEER_CACHE];
+    private final boolean[] cacheValid = new boolean[PEER_CACHE];
+    private ForwardingState cachedState;
+
+    /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
+    public static final int DIRECT_BATCH = 64;
+    private static final int PEER_CACHE = 64;
+    private static final int EAGAIN_RETRIES = 256;
+
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
     private static final int TX_DATAGRAMS = 2;
@@ -174,6 +206,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.state = state;
         this.config = config;
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
+        this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
+            Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
+        this.rxBatch = direct ? new MessageBatch(DIRECT_BATCH) : null;
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
@@ -214,15 +249,27 @@ public final class UdpSubstrate implements Port, AutoCloseable
         running = true;
         try
         {
-            bind(config.genevePort(), queues, geneveChannels, Receiver::new);
+            bind(config.genevePort(), queues, geneveChannels, Receiver::new, !direct);
             if (config.vxlanPort() != 0)
             {
-                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new);
+                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new, !direct);
+            }
+            if (direct)
+            {
+                final List<Channel> all = new ArrayList<>(geneveChannels);
+                all.addAll(vxlanChannels);
+                directFds = new int[all.size()];
+                for (int i = 0; i < directFds.length; i++)
+                {
+                    directFds[i] = ((UnixChannel)all.get(i)).fd().intValue();
+                }
+                geneveFds = java.util.Arrays.copyOf(directFds, geneveChannels.size());
+                vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
             }
             if (wireguard != null)
             {
                 // one socket: handshakes, timers and the receive path of every session on one event loop
-                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver());
+                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver(), true);
                 wireguard.start(wireguardChannels.get(0));
             }
         }
@@ -240,7 +287,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     private void bind(final int port, final int queues, final List<Channel> channels,
-        final Supplier<? extends io.netty.channel.ChannelHandler> handler) throws IOException
+        final Supplier<? extends io.netty.channel.ChannelHandler> handler, final boolean autoRead) throws IOException
     {
         int boundPort = port;
         for (int q = 0; q < queues; q++)
@@ -248,6 +295,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final Bootstrap bootstrap = new Bootstrap().group(group)
                 .option(ChannelOption.SO_RCVBUF, 4 << 20)
                 .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                .option(ChannelOption.AUTO_READ, autoRead)
                 .handler(handler.get());
             switch (config.transport())
             {
@@ -353,7 +401,154 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             frames[count++] = pool.frame(index);
         }
+        if (direct && !running)
+        {
+            releaseReserve();
+        }
+        else if (direct)
+        {
+            for (final int fd : directFds)
+            {
+                int received;
+                do
+                {
+                    received = receiveDirect(fd, frames, count, max);
+                    count += received;
+                }
+                while (received == DIRECT_BATCH && count < max);
+            }
+        }
         return count;
+    }
+
+    /** One {@code recvmmsg} into pool frames kept in reserve; returns the frames added at {@code frames[at..]}. */
+    private int receiveDirect(final int fd, final Frame[] frames, final int at, final int max)
+    {
+        final int want = Math.min(DIRECT_BATCH, max - at);
+        while (spareCount < want)
+        {
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                break;
+            }
+            spare[spareCount++] = frame;
+        }
+        final int n = Math.min(want, spareCount);
+        if (n == 0)
+        {
+            return 0;
+        }
+        // the reserve is used from its top: message i fills spare[spareCount - 1 - i]
+        final int headroom = pool.headroomBytes();
+        for (int i = 0; i < n; i++)
+        {
+            final Frame frame = spare[spareCount - 1 - i];
+            rxBatch.prepareReceive(i, frame.segment().address() + headroom, frame.maxFrameBytes());
+        }
+        final int received = Syscalls.recvmmsg(fd, rxBatch.address(), n, Syscalls.MSG_DONTWAIT);
+        if (received <= 0)
+        {
+            if (received < 0 && received != -Syscalls.EAGAIN)
+            {
+                drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+            }
+            return 0;
+        }
+        final ForwardingState current = state.get();
+        if (current != cachedState)
+        {
+            java.util.Arrays.fill(cacheValid, false);
+            cachedState = current;
+        }
+        int added = 0;
+        long bytes = 0;
+        for (int i = 0; i < received; i++)
+        {
+            final Frame frame = spare[--spareCount];
+            spare[spareCount] = null;
+            final int length = rxBatch.length(i);
+            bytes += length;
+            if ((rxBatch.flags(i) & Syscalls.MSG_TRUNC) != 0)
+            {
+                drop(DropReason.OVERSIZE, frame);
+                continue;
+            }
+            final PeerEntry peer = peerOf(current, rxBatch.senderHigh(i), rxBatch.senderLow(i));
+            if (peer == null)
+            {
+                drop(DropReason.UNKNOWN_PEER, frame);
+                continue;
+            }
+            frame.window(headroom, length).peerDevice(peer.device()).vni(-1);
+            frames[at + added++] = frame;
+        }
+        traffic.addAndGet(RX_DATAGRAMS, received);
+        traffic.addAndGet(RX_BYTES, bytes);
+        return added;
+    }
+
+    /** The configured peer at a sender address; allocates only on a cache miss (once per peer and state). */
+    private PeerEntry peerOf(final ForwardingState current, final long high, final long low)
+    {
+        if (high == -1)
+        {
+            return null;
+        }
+        final int slot = (int)((low ^ (low >>> 29) ^ high ^ (high >>> 31)) & (PEER_CACHE - 1));
+        if (cacheValid[slot] && cacheHigh[slot] == high && cacheLow[slot] == low)
+        {
+            return cachePeer[slot];
+        }
+        final byte[] bytes;
+        if (high == 0 && (low >>> 32) == 0xFFFF)
+        {
+            bytes = new byte[] {(byte)(low >>> 24), (byte)(low >>> 16), (byte)(low >>> 8), (byte)low};
+        }
+        else
+        {
+            bytes = new byte[16];
+            for (int i = 0; i < 8; i++)
+            {
+                bytes[i] = (byte)(high >>> (56 - 8 * i));
+                bytes[i + 8] = (byte)(low >>> (56 - 8 * i));
+            }
+        }
+        PeerEntry peer;
+        try
+        {
+            peer = current.peerAt(new InetSocketAddress(InetAddress.getByAddress(bytes), 0));
+        }
+        catch (final UnknownHostException ex)
+        {
+            peer = null;
+        }
+        cacheHigh[slot] = high;
+        cacheLow[slot] = low;
+        cachePeer[slot] = peer;
+        cacheValid[slot] = true;
+        return peer;
+    }
+
+    @Override
+    public int readinessFds(final int[] fds, final int offset)
+    {
+        if (!direct || !running)
+        {
+            return -1;
+        }
+        if (offset + directFds.length > fds.length)
+        {
+            return -1;
+        }
+        System.arraycopy(directFds, 0, fds, offset, directFds.length);
+        return directFds.length;
+    }
+
+    @Override
+    public void onReadable(final Runnable wake)
+    {
+        this.wake = wake;
     }
 
     @Override
@@ -365,6 +560,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         List<DatagramPacket> vxlan = null;
         List<DatagramPacket> encrypted = null;
         final long nowNs = System.nanoTime();
+        final Sender sender = direct ? senders.get() : null;
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -389,6 +585,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 encrypted = wireguard.transmit(current, peer, frame, nowNs, allocator, encrypted);
                 continue;
             }
+            if (direct)
+            {
+                sender.add(this, frame, peer, peer.encapsulation() == Encapsulation.GENEVE || vxlanFds.length == 0);
+                continue;
+            }
             final ByteBuffer bytes = frame.byteBuffer();
             final int length = bytes.remaining();
             final ByteBuf buffer = allocator.directBuffer(length);
@@ -405,6 +606,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             traffic.incrementAndGet(TX_DATAGRAMS);
             traffic.addAndGet(TX_BYTES, length);
+        }
+        if (sender != null)
+        {
+            sender.flush(this);
         }
         send(geneveChannels, geneve);
         send(vxlanChannels, vxlan);
@@ -476,6 +681,17 @@ public final class UdpSubstrate implements Port, AutoCloseable
         if (!rx.offer(frame.index()))
         {
             drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
+            return;
+        }
+        wakeOwner();
+    }
+
+    private void wakeOwner()
+    {
+        final Runnable callback = wake;
+        if (callback != null)
+        {
+            callback.run();
         }
     }
 
@@ -543,6 +759,162 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             pool.frame(index).release();
         }
+        directFds = new int[0];
+        geneveFds = directFds;
+        vxlanFds = directFds;
+    }
+
+    /**
+     * Frames the owning worker holds in reserve for its next {@code recvmmsg} go back to the pool
+     * (called by the data plane once the worker has stopped, or by tests).
+     */
+    public void releaseReserve()
+    {
+        while (spareCount > 0)
+        {
+            spare[--spareCount].release();
+            spare[spareCount] = null;
+        }
+    }
+
+    /**
+     * A worker thread's send batches: the frames themselves are the datagrams (one iovec each, no
+     * copy); one {@code sendmmsg} per socket per burst on the thread that forwarded them.
+     */
+    private static final class Sender
+    {
+        private final MessageBatch geneveBatch = new MessageBatch(DIRECT_BATCH);
+        private final MessageBatch vxlanBatch = new MessageBatch(DIRECT_BATCH);
+        private final Frame[] geneveFrames = new Frame[DIRECT_BATCH];
+        private final Frame[] vxlanFrames = new Frame[DIRECT_BATCH];
+        private int geneveCount;
+        private int vxlanCount;
+        private final PeerEntry[] genevePeers = new PeerEntry[MessageBatch.NAME_SLOTS];
+        private final PeerEntry[] vxlanPeers = new PeerEntry[MessageBatch.NAME_SLOTS];
+        private int geneveVictim;
+        private int vxlanVictim;
+
+        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean geneve)
+        {
+            final MessageBatch batch = geneve ? geneveBatch : vxlanBatch;
+            final PeerEntry[] peers = geneve ? genevePeers : vxlanPeers;
+            int slot = -1;
+            for (int i = 0; i < peers.length; i++)
+            {
+                if (peers[i] == peer)
+                {
+                    slot = i;
+                    break;
+                }
+            }
+            if (slot < 0)
+            {
+                // a new peer (or a new forwarding state): the slot it takes may be in use by the pending batch
+                flush(substrate, geneve);
+                slot = geneve ? geneveVictim : vxlanVictim;
+                if (geneve)
+                {
+                    geneveVictim = (geneveVictim + 1) % peers.length;
+                }
+                else
+                {
+                    vxlanVictim = (vxlanVictim + 1) % peers.length;
+                }
+                peers[slot] = null;
+                if (!batch.encodeName(slot, peer.endpoint()))
+                {
+                    substrate.drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                    return;
+                }
+                peers[slot] = peer;
+            }
+            int count = geneve ? geneveCount : vxlanCount;
+            if (count == DIRECT_BATCH)
+            {
+                flush(substrate, geneve);
+                count = 0;
+            }
+            batch.prepareSend(count, frame.segment().address() + frame.start(), frame.length(), slot);
+            (geneve ? geneveFrames : vxlanFrames)[count] = frame;
+            if (geneve)
+            {
+                geneveCount = count + 1;
+            }
+            else
+            {
+                vxlanCount = count + 1;
+            }
+        }
+
+        void flush(final UdpSubstrate substrate)
+        {
+            flush(substrate, true);
+            flush(substrate, false);
+        }
+
+        private void flush(final UdpSubstrate substrate, final boolean geneve)
+        {
+            final int count = geneve ? geneveCount : vxlanCount;
+            if (count == 0)
+            {
+                return;
+            }
+            final MessageBatch batch = geneve ? geneveBatch : vxlanBatch;
+            final Frame[] frames = geneve ? geneveFrames : vxlanFrames;
+            final int[] fds = geneve ? substrate.geneveFds : substrate.vxlanFds;
+            int sent = 0;
+            long bytes = 0;
+            if (fds.length > 0 && substrate.running)
+            {
+                final int fd = fds[(int)(Thread.currentThread().threadId() % fds.length)];
+                int at = 0;
+                int retries = 0;
+                while (at < count)
+                {
+                    final int result = Syscalls.sendmmsg(fd, batch.address(at), count - at, 0);
+                    if (result > 0)
+                    {
+                        for (int i = at; i < at + result; i++)
+                        {
+                            bytes += frames[i].length();
+                        }
+                        at += result;
+                        sent += result;
+                    }
+                    else if (result == -Syscalls.EAGAIN && ++retries < EAGAIN_RETRIES)
+                    {
+                        // the socket's send buffer is full for a moment (non-blocking socket): let it drain
+                        Thread.onSpinWait();
+                    }
+                    else
+                    {
+                        // this datagram cannot be sent (or the buffer stays full): count it and go on
+                        substrate.drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal());
+                        at++;
+                        retries = 0;
+                    }
+                }
+            }
+            else
+            {
+                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), count);
+            }
+            for (int i = 0; i < count; i++)
+            {
+                frames[i].release();
+                frames[i] = null;
+            }
+            if (geneve)
+            {
+                geneveCount = 0;
+            }
+            else
+            {
+                vxlanCount = 0;
+            }
+            substrate.traffic.addAndGet(TX_DATAGRAMS, sent);
+            substrate.traffic.addAndGet(TX_BYTES, bytes);
+        }
     }
 
     /** Reads datagrams into frames on the event loop. */
@@ -577,10 +949,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             target.limit(start + length);
             content.getBytes(content.readerIndex(), target);
             frame.window(start, length).peerDevice(peer.device()).vni(-1);
-            if (!rx.offer(frame.index()))
-            {
-                drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
-            }
+            deliver(frame);
         }
 
         @Override
