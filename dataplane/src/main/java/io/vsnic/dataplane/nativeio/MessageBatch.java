@@ -31,6 +31,11 @@ public final class MessageBatch
     /** Send address slots (peers of one batch). */
     public static final int NAME_SLOTS = 16;
 
+    /** {@code CMSG_SPACE(sizeof(uint16_t))}: one {@code UDP_SEGMENT} control message. */
+    private static final int CONTROL_BYTES = 24;
+    private static final int SOL_UDP = 17;
+    /** {@code UDP_SEGMENT}: the send is cut into datagrams of this size by the kernel (UDP GSO). */
+    public static final int UDP_SEGMENT = 103;
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
 
@@ -39,6 +44,7 @@ public final class MessageBatch
     private final MemorySegment iovecs;
     private final MemorySegment receiveNames;
     private final MemorySegment sendNames;
+    private final MemorySegment controls;
     private final int[] sendNameLengths = new int[NAME_SLOTS];
 
     /**
@@ -56,6 +62,7 @@ public final class MessageBatch
         this.iovecs = arena.allocate((long)capacity * IOVEC_BYTES, 64);
         this.receiveNames = arena.allocate((long)capacity * NAME_BYTES, 64);
         this.sendNames = arena.allocate((long)NAME_SLOTS * NAME_BYTES, 64);
+        this.controls = arena.allocate((long)capacity * CONTROL_BYTES, 64);
     }
 
     /**
@@ -119,7 +126,17 @@ public final class MessageBatch
      */
     public void prepareSend(final int index, final long data, final int length, final int slot)
     {
-        final long iov = (long)index * IOVEC_BYTES;
+        prepareSend(index, index, data, length, slot);
+    }
+
+    /**
+     * Fills message {@code index} for sending {@code length} bytes at native {@code data} (in iovec
+     * {@code iovIndex}; later iovecs of the message follow it, {@link #appendSend}) to the destination
+     * in name slot {@code slot}.
+     */
+    public void prepareSend(final int index, final int iovIndex, final long data, final int length, final int slot)
+    {
+        final long iov = (long)iovIndex * IOVEC_BYTES;
         iovecs.set(ValueLayout.JAVA_LONG, iov, data);
         iovecs.set(ValueLayout.JAVA_LONG, iov + 8, length);
         final long m = (long)index * MMSGHDR_BYTES;
@@ -131,6 +148,34 @@ public final class MessageBatch
         messages.set(ValueLayout.JAVA_LONG, m + 40, 0L);
         messages.set(ValueLayout.JAVA_INT, m + 48, 0);
         messages.set(ValueLayout.JAVA_INT, m + 56, 0);
+    }
+
+    /**
+     * Adds the next iovec (index {@code iovIndex}, right after the message's last one) to message {@code index}.
+     */
+    public void appendSend(final int index, final int iovIndex, final long data, final int length)
+    {
+        final long iov = (long)iovIndex * IOVEC_BYTES;
+        iovecs.set(ValueLayout.JAVA_LONG, iov, data);
+        iovecs.set(ValueLayout.JAVA_LONG, iov + 8, length);
+        final long m = (long)index * MMSGHDR_BYTES;
+        messages.set(ValueLayout.JAVA_LONG, m + 24, messages.get(ValueLayout.JAVA_LONG, m + 24) + 1);
+    }
+
+    /**
+     * Makes message {@code index} a UDP GSO send: the kernel cuts its bytes into datagrams of
+     * {@code size} bytes (the last may be shorter), with a {@code UDP_SEGMENT} control message.
+     */
+    public void segmentSize(final int index, final int size)
+    {
+        final long c = (long)index * CONTROL_BYTES;
+        controls.set(ValueLayout.JAVA_LONG, c, 18L);
+        controls.set(ValueLayout.JAVA_INT, c + 8, SOL_UDP);
+        controls.set(ValueLayout.JAVA_INT, c + 12, UDP_SEGMENT);
+        controls.set(ValueLayout.JAVA_SHORT, c + 16, (short)size);
+        final long m = (long)index * MMSGHDR_BYTES;
+        messages.set(ValueLayout.JAVA_LONG, m + 32, controls.address() + c);
+        messages.set(ValueLayout.JAVA_LONG, m + 40, (long)CONTROL_BYTES);
     }
 
     /**

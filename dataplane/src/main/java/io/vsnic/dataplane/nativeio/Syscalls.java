@@ -52,6 +52,7 @@ public final class Syscalls
     private static final MethodHandle WRITE;
     private static final MethodHandle READ;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle GETSOCKOPT;
 
     /** True when the calls are bound (Linux on x86-64 or AArch64). */
     public static final boolean AVAILABLE;
@@ -67,6 +68,7 @@ public final class Syscalls
         MethodHandle write = null;
         MethodHandle read = null;
         MethodHandle close = null;
+        MethodHandle getsockopt = null;
         boolean available = false;
         if (os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64")))
         {
@@ -80,6 +82,7 @@ public final class Syscalls
                 write = bind("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 read = bind("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 close = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
+                getsockopt = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 available = true;
             }
             catch (final RuntimeException | UnsatisfiedLinkError ex)
@@ -94,6 +97,7 @@ public final class Syscalls
         WRITE = write;
         READ = read;
         CLOSE = close;
+        GETSOCKOPT = getsockopt;
         AVAILABLE = available;
     }
 
@@ -273,6 +277,29 @@ public final class Syscalls
         catch (final Throwable ex)
         {
             throw unexpected("close", ex);
+        }
+    }
+
+    /**
+     * Whether the kernel takes {@code UDP_SEGMENT} (UDP GSO, Linux 4.18+) on this socket: a
+     * {@code getsockopt(fd, SOL_UDP, UDP_SEGMENT)} that succeeds.
+     *
+     * @return 0 when supported, else {@code -errno}.
+     */
+    public static int probeUdpSegment(final int fd)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(4, 4);
+            final MemorySegment length = arena.allocate(4, 4);
+            length.set(JAVA_INT, 0, 4);
+            final int result = (int)GETSOCKOPT.invokeExact(state, fd, 17, MessageBatch.UDP_SEGMENT, value.address(), length.address());
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("getsockopt", ex);
         }
     }
 }

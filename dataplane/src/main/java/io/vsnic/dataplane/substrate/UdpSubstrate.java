@@ -187,6 +187,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
     public static final int DIRECT_BATCH = 64;
     private static final int PEER_CACHE = 64;
     private static final int EAGAIN_RETRIES = 256;
+    /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
+    private static final int GSO_MAX_SEGMENTS = 64;
+    /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
+    private static final int GSO_MAX_BYTES = 65_000;
+    private static final System.Logger LOG = System.getLogger(UdpSubstrate.class.getName());
+    /** UDP GSO on send (probed at start; system property {@code vsnic.substrate.gso}, default true). */
+    private volatile boolean gso;
+    private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
 
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
@@ -264,6 +273,17 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     directFds[i] = ((UnixChannel)all.get(i)).fd().intValue();
                 }
                 geneveFds = java.util.Arrays.copyOf(directFds, geneveChannels.size());
+                if (Boolean.parseBoolean(System.getProperty("vsnic.substrate.gso", "true")))
+                {
+                    final int probe = Syscalls.probeUdpSegment(directFds[0]);
+                    gso = probe == 0;
+                    if (!gso)
+                    {
+                        gsoFallbacks.incrementAndGet();
+                        LOG.log(System.Logger.Level.WARNING, "substrate: UDP GSO (UDP_SEGMENT) not available here (errno " + -probe +
+                            "), sending one datagram per message");
+                    }
+                }
                 vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
             }
             if (wireguard != null)
@@ -695,6 +715,39 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
     }
 
+    /** A UDP GSO send was refused: send one datagram per message from now on (counted, logged once). */
+    void gsoRefused(final int result)
+    {
+        if (gso)
+        {
+            gso = false;
+            gsoFallbacks.incrementAndGet();
+            LOG.log(System.Logger.Level.WARNING, "substrate: a UDP GSO send failed (errno " + -result +
+                "), sending one datagram per message from now on");
+        }
+    }
+
+    /**
+     * @return whether sends use UDP GSO now (probed at start, off after a refused send).
+     */
+    public boolean udpGso()
+    {
+        return gso;
+    }
+
+    /**
+     * @return UDP GSO messages sent (each several datagrams), and {@link #udpGsoFallbacks()} the times it was turned off.
+     */
+    public long udpGsoMessages()
+    {
+        return gsoMessages.get();
+    }
+
+    public long udpGsoFallbacks()
+    {
+        return gsoFallbacks.get();
+    }
+
     /**
      * @return datagrams dropped by the substrate (before or after the workers) for a reason.
      */
@@ -779,29 +832,23 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     /**
      * A worker thread's send batches: the frames themselves are the datagrams (one iovec each, no
-     * copy); one {@code sendmmsg} per socket per burst on the thread that forwarded them.
+     * copy); one {@code sendmmsg} per socket per burst on the thread that forwarded them. With UDP GSO,
+     * consecutive datagrams to one peer of one length (the segments of a super-frame; the last may be
+     * shorter) become one message of several iovecs with a {@code UDP_SEGMENT} control message, which
+     * the kernel sends as one large buffer through its stack and cuts at the end.
      */
     private static final class Sender
     {
-        private final MessageBatch geneveBatch = new MessageBatch(DIRECT_BATCH);
-        private final MessageBatch vxlanBatch = new MessageBatch(DIRECT_BATCH);
-        private final Frame[] geneveFrames = new Frame[DIRECT_BATCH];
-        private final Frame[] vxlanFrames = new Frame[DIRECT_BATCH];
-        private int geneveCount;
-        private int vxlanCount;
-        private final PeerEntry[] genevePeers = new PeerEntry[MessageBatch.NAME_SLOTS];
-        private final PeerEntry[] vxlanPeers = new PeerEntry[MessageBatch.NAME_SLOTS];
-        private int geneveVictim;
-        private int vxlanVictim;
+        private final Batch geneve = new Batch();
+        private final Batch vxlan = new Batch();
 
-        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean geneve)
+        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean toGeneve)
         {
-            final MessageBatch batch = geneve ? geneveBatch : vxlanBatch;
-            final PeerEntry[] peers = geneve ? genevePeers : vxlanPeers;
+            final Batch target = toGeneve ? geneve : vxlan;
             int slot = -1;
-            for (int i = 0; i < peers.length; i++)
+            for (int i = 0; i < target.peers.length; i++)
             {
-                if (peers[i] == peer)
+                if (target.peers[i] == peer)
                 {
                     slot = i;
                     break;
@@ -810,76 +857,103 @@ public final class UdpSubstrate implements Port, AutoCloseable
             if (slot < 0)
             {
                 // a new peer (or a new forwarding state): the slot it takes may be in use by the pending batch
-                flush(substrate, geneve);
-                slot = geneve ? geneveVictim : vxlanVictim;
-                if (geneve)
-                {
-                    geneveVictim = (geneveVictim + 1) % peers.length;
-                }
-                else
-                {
-                    vxlanVictim = (vxlanVictim + 1) % peers.length;
-                }
-                peers[slot] = null;
-                if (!batch.encodeName(slot, peer.endpoint()))
+                target.flush(substrate, toGeneve);
+                slot = target.victim;
+                target.victim = (target.victim + 1) % target.peers.length;
+                target.peers[slot] = null;
+                if (!target.batch.encodeName(slot, peer.endpoint()))
                 {
                     substrate.drop(DropReason.SUBSTRATE_TX_ERROR, frame);
                     return;
                 }
-                peers[slot] = peer;
+                target.peers[slot] = peer;
             }
-            int count = geneve ? geneveCount : vxlanCount;
-            if (count == DIRECT_BATCH)
-            {
-                flush(substrate, geneve);
-                count = 0;
-            }
-            batch.prepareSend(count, frame.segment().address() + frame.start(), frame.length(), slot);
-            (geneve ? geneveFrames : vxlanFrames)[count] = frame;
-            if (geneve)
-            {
-                geneveCount = count + 1;
-            }
-            else
-            {
-                vxlanCount = count + 1;
-            }
+            target.add(substrate, toGeneve, frame, slot);
         }
 
         void flush(final UdpSubstrate substrate)
         {
-            flush(substrate, true);
-            flush(substrate, false);
+            geneve.flush(substrate, true);
+            vxlan.flush(substrate, false);
+        }
+    }
+
+    /** One socket's pending datagrams on one worker thread. */
+    private static final class Batch
+    {
+        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
+        private final PeerEntry[] peers = new PeerEntry[MessageBatch.NAME_SLOTS];
+        private int victim;
+        private final Frame[] frames = new Frame[DIRECT_BATCH];
+        private int frameCount;
+        private final int[] messageSlot = new int[DIRECT_BATCH];
+        private final int[] messageFrames = new int[DIRECT_BATCH];
+        private final int[] messageSegment = new int[DIRECT_BATCH];
+        private final int[] messageBytes = new int[DIRECT_BATCH];
+        private final boolean[] messageClosed = new boolean[DIRECT_BATCH];
+        private int messageCount;
+
+        void add(final UdpSubstrate substrate, final boolean toGeneve, final Frame frame, final int slot)
+        {
+            if (frameCount == DIRECT_BATCH)
+            {
+                flush(substrate, toGeneve);
+            }
+            final int length = frame.length();
+            final long data = frame.segment().address() + frame.start();
+            final int last = messageCount - 1;
+            if (last >= 0 && substrate.gso && messageSlot[last] == slot && !messageClosed[last] &&
+                messageFrames[last] < GSO_MAX_SEGMENTS && length <= messageSegment[last] &&
+                messageBytes[last] + length <= GSO_MAX_BYTES)
+            {
+                batch.appendSend(last, frameCount, data, length);
+                frames[frameCount++] = frame;
+                if (++messageFrames[last] == 2)
+                {
+                    batch.segmentSize(last, messageSegment[last]);
+                }
+                messageBytes[last] += length;
+                messageClosed[last] = length < messageSegment[last];
+                return;
+            }
+            final int message = messageCount++;
+            batch.prepareSend(message, frameCount, data, length, slot);
+            messageSlot[message] = slot;
+            messageFrames[message] = 1;
+            messageSegment[message] = length;
+            messageBytes[message] = length;
+            messageClosed[message] = false;
+            frames[frameCount++] = frame;
         }
 
-        private void flush(final UdpSubstrate substrate, final boolean geneve)
+        void flush(final UdpSubstrate substrate, final boolean toGeneve)
         {
-            final int count = geneve ? geneveCount : vxlanCount;
-            if (count == 0)
+            if (messageCount == 0)
             {
                 return;
             }
-            final MessageBatch batch = geneve ? geneveBatch : vxlanBatch;
-            final Frame[] frames = geneve ? geneveFrames : vxlanFrames;
-            final int[] fds = geneve ? substrate.geneveFds : substrate.vxlanFds;
-            int sent = 0;
+            final int[] fds = toGeneve ? substrate.geneveFds : substrate.vxlanFds;
+            long sent = 0;
             long bytes = 0;
+            long segmented = 0;
             if (fds.length > 0 && substrate.running)
             {
                 final int fd = fds[(int)(Thread.currentThread().threadId() % fds.length)];
                 int at = 0;
                 int retries = 0;
-                while (at < count)
+                while (at < messageCount)
                 {
-                    final int result = Syscalls.sendmmsg(fd, batch.address(at), count - at, 0);
+                    final int result = Syscalls.sendmmsg(fd, batch.address(at), messageCount - at, 0);
                     if (result > 0)
                     {
                         for (int i = at; i < at + result; i++)
                         {
-                            bytes += frames[i].length();
+                            bytes += messageBytes[i];
+                            sent += messageFrames[i];
+                            segmented += messageFrames[i] > 1 ? 1 : 0;
                         }
                         at += result;
-                        sent += result;
+                        retries = 0;
                     }
                     else if (result == -Syscalls.EAGAIN && ++retries < EAGAIN_RETRIES)
                     {
@@ -888,8 +962,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     }
                     else
                     {
-                        // this datagram cannot be sent (or the buffer stays full): count it and go on
-                        substrate.drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal());
+                        // this message cannot be sent (or the buffer stays full): count its datagrams, go on
+                        if (messageFrames[at] > 1 && result != -Syscalls.EAGAIN)
+                        {
+                            substrate.gsoRefused(result);
+                        }
+                        substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), messageFrames[at]);
                         at++;
                         retries = 0;
                     }
@@ -897,23 +975,21 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             else
             {
-                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), count);
+                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), frameCount);
             }
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < frameCount; i++)
             {
                 frames[i].release();
                 frames[i] = null;
             }
-            if (geneve)
-            {
-                geneveCount = 0;
-            }
-            else
-            {
-                vxlanCount = 0;
-            }
             substrate.traffic.addAndGet(TX_DATAGRAMS, sent);
             substrate.traffic.addAndGet(TX_BYTES, bytes);
+            if (segmented > 0)
+            {
+                substrate.gsoMessages.addAndGet(segmented);
+            }
+            frameCount = 0;
+            messageCount = 0;
         }
     }
 
