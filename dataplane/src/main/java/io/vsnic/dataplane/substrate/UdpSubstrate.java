@@ -192,7 +192,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
     /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
     private static final int GSO_MAX_BYTES = 65_000;
     private static final System.Logger LOG = System.getLogger(UdpSubstrate.class.getName());
-    /** UDP GSO on send (probed at start; system property {@code vsnic.substrate.gso}, default true). */
+    /**
+     * Turns UDP GSO on send on ("true"; read at {@link #start()}; default off: on the lab's veth
+     * substrate it did not beat plain sendmmsg in the runs of docs/performance.md).
+     */
+    public static final String GSO_PROPERTY = "vsnic.substrate.gso";
+    /** UDP GSO on send (opted in with {@link #GSO_PROPERTY}, probed at start). */
     private volatile boolean gso;
     private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
@@ -273,7 +278,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     directFds[i] = ((UnixChannel)all.get(i)).fd().intValue();
                 }
                 geneveFds = java.util.Arrays.copyOf(directFds, geneveChannels.size());
-                if (Boolean.parseBoolean(System.getProperty("vsnic.substrate.gso", "true")))
+                if (Boolean.parseBoolean(System.getProperty(GSO_PROPERTY, "false")))
                 {
                     final int probe = Syscalls.probeUdpSegment(directFds[0]);
                     gso = probe == 0;

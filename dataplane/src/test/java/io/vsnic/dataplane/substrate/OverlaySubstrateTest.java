@@ -152,13 +152,27 @@ class OverlaySubstrateTest
         final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws IOException
     {
         Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
-        try (Device a = new Device("127.0.0.1", transport);
+        // UDP GSO is opt-in: turn it on for the sender only
+        System.setProperty(UdpSubstrate.GSO_PROPERTY, "true");
+        final Device sender;
+        try
+        {
+            sender = new Device("127.0.0.1", transport);
+        }
+        finally
+        {
+            System.clearProperty(UdpSubstrate.GSO_PROPERTY);
+        }
+        try (Device a = sender;
              Device b = new Device("127.0.0.2", transport))
         {
             a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
                 List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), encapsulation, List.of(VNI))));
             b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
                 List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), encapsulation, List.of(VNI))));
+            assertTrue(transport == UdpSubstrate.Transport.NIO || a.substrate.udpGso() ||
+                a.substrate.udpGsoFallbacks() == 1, "GSO on, or its absence counted");
+            assertTrue(!b.substrate.udpGso(), "GSO is opt-in");
 
             final int count = 100;
             final Frame[] burst = new Frame[count];
