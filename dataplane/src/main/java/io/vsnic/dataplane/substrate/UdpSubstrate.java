@@ -53,19 +53,24 @@ import io.vsnic.dataplane.table.PeerEntry;
  * The substrate: UDP sockets (Netty epoll, io_uring or NIO) that carry overlay frames between
  * devices, presented to the data plane as its overlay {@link Port}.
  *
- * <p>Receive: Netty event loops read datagrams (epoll: {@code recvmmsg} batches of up to
- * {@link #RECEIVE_BATCH}; several sockets per port with {@code SO_REUSEPORT} when
- * {@link Config#receiveQueues()} &gt; 1, which the kernel spreads by flow); each datagram's sender must
- * be a configured peer; its payload is copied into a frame from the data plane's pool (one copy, no
- * per-packet heap allocation of our own) which is queued, lock-free, for the worker that owns this
- * port. The worker checks and strips the overlay header ({@link OverlayHeaders}) and runs the
- * pipeline, so the event loop is not a second copy of the pipeline.
+ * <p>Direct path (epoll and io_uring on Linux, the default; {@code -Dvsnic.substrate.direct=false}
+ * turns it off): the Netty channels bind and close the Geneve/VXLAN sockets but do not read
+ * ({@code AUTO_READ} off). The worker that owns this port reads them itself, {@code recvmmsg} of up
+ * to {@link #DIRECT_BATCH} straight into pool frames it keeps in reserve; each datagram's sender must
+ * be a configured peer (a small cache from address to peer, allocation only on a miss). Workers that
+ * transmit add the Geneve/VXLAN header in the frame's headroom and send the burst with one
+ * {@code sendmmsg} per socket from their own thread, each datagram an iovec into its frame (no copy,
+ * no per-packet allocation); with {@link #GSO_PROPERTY} runs of equal-sized datagrams to one peer go
+ * as UDP GSO messages. {@link #readinessFds} gives the worker the descriptors to sleep on.
  *
- * <p>Transmit: workers hand over frames that carry {@link Frame#vni()} and {@link Frame#peerDevice()};
- * the worker thread adds the Geneve/VXLAN header, copies the datagram into a pooled direct buffer,
- * and queues one write task per batch per socket on the event loop, which flushes it with one
- * {@code sendmmsg} (epoll) or a batch of submissions (io_uring). Geneve peers are sent from the
- * Geneve socket to their endpoint, VXLAN peers from the VXLAN socket.
+ * <p>Event-loop path (NIO, or the direct path off): Netty event loops read datagrams (epoll:
+ * {@code recvmmsg} batches of up to {@link #RECEIVE_BATCH}; several sockets per port with
+ * {@code SO_REUSEPORT} when {@link Config#receiveQueues()} &gt; 1); each payload is copied into a pool
+ * frame queued, lock-free, for the owning worker; transmit copies each datagram into a pooled
+ * direct buffer and queues one write task per batch per socket on the event loop. The WireGuard
+ * socket always uses its event loop (handshakes, timers, receive); frames it delivers wake the
+ * owning worker through {@link #onReadable}. Geneve peers are sent from the Geneve socket to their
+ * endpoint, VXLAN peers from the VXLAN socket.
  *
  * <p>Expected failures are counted by {@link DropReason}, never thrown at the workers.
  */
