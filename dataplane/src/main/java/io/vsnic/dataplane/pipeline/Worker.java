@@ -110,6 +110,8 @@ public final class Worker implements Runnable
     private int pollCount;
     private volatile int eventFd = -1;
     private volatile boolean sleeping;
+    /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
+    private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Thread thread;
 
     private final Frame[] frames = new Frame[BURST];
@@ -233,6 +235,11 @@ public final class Worker implements Runnable
         }
         finally
         {
+            // wait out wake() calls writing right now, and make later ones skip the (closed) descriptor
+            while (!wakers.compareAndSet(0, Integer.MIN_VALUE))
+            {
+                Thread.onSpinWait();
+            }
             if (eventFd >= 0)
             {
                 Syscalls.close(eventFd);
@@ -253,17 +260,24 @@ public final class Worker implements Runnable
      */
     void wake()
     {
-        if (sleeping)
+        if (!sleeping)
         {
-            if (eventFd >= 0)
+            return;
+        }
+        // negative once the worker has ended: its eventfd is closed and its number may be reused
+        if (wakers.getAndIncrement() >= 0)
+        {
+            final int fd = eventFd;
+            if (fd >= 0)
             {
-                Syscalls.write(eventFd, ONE.address(), 8);
+                Syscalls.write(fd, ONE.address(), 8);
             }
             else
             {
                 LockSupport.unpark(thread);
             }
         }
+        wakers.decrementAndGet();
     }
 
     /**
