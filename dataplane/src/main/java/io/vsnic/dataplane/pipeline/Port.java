@@ -59,4 +59,28 @@ public interface Port
      * @return how many frames from the start of the array were accepted.
      */
     int transmit(Frame[] frames, int count);
+
+    /**
+     * For a worker with nothing to do: the descriptors that become readable ({@code POLLIN}) when
+     * {@link #receive} has frames, so that the worker can sleep in {@code poll(2)} and be woken by the
+     * kernel instead of waking itself periodically. Frames that arrive by another way (a queue fed by
+     * another thread) are announced through the {@link #onReadable} callback.
+     *
+     * @param fds    where to write the descriptors.
+     * @param offset first index to write.
+     * @return how many were written, or -1 when this port cannot tell (the default; its worker then
+     *     parks for short, bounded times).
+     */
+    default int readinessFds(final int[] fds, final int offset)
+    {
+        return -1;
+    }
+
+    /**
+     * Sets what to run (from any thread) when frames become available to {@link #receive} without
+     * one of the {@link #readinessFds} turning readable. Set by the owning worker; null to clear.
+     */
+    default void onReadable(final Runnable wake)
+    {
+    }
 }

@@ -1,11 +1,13 @@
 package io.vsnic.dataplane.pipeline;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.locks.LockSupport;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.offload.ChecksumOffload;
 import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.offload.Segmenter;
@@ -90,6 +92,28 @@ public final class Worker implements Runnable
     private volatile Port[] owned = new Port[0];
     private volatile boolean running = true;
 
+    /**
+     * How long an idle worker keeps polling its ports before it sleeps (system property
+     * {@code vsnic.worker.busyPollMicros}, default 50; 0 sleeps at once).
+     */
+    public static final long BUSY_POLL_NS = Math.max(0, Long.getLong("vsnic.worker.busyPollMicros", 50)) * 1000;
+    /** Longest park of a worker whose ports cannot all be polled by descriptor. */
+    public static final long MAX_PARK_NS = 1_000_000L;
+    private static final int POLL_TIMEOUT_MS = 10;
+    private static final int POLL_SLOTS = 256;
+    private static final MemorySegment ONE = one();
+    private final MemorySegment pollSet = Arena.ofAuto().allocate(POLL_SLOTS * 8L, 8);
+    private final MemorySegment drain = Arena.ofAuto().allocate(8, 8);
+    private final int[] pollFds = new int[POLL_SLOTS];
+    private final Runnable wakeCallback = this::wake;
+    private Port[] pollPorts;
+    private int pollCount;
+    private volatile int eventFd = -1;
+    private volatile boolean sleeping;
+    /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
+    private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile Thread thread;
+
     private final Frame[] frames = new Frame[BURST];
     private final FrameLayout[] layouts = new FrameLayout[BURST];
     private final int[] outputs = new int[BURST];
@@ -156,6 +180,7 @@ public final class Worker implements Runnable
 
     void assign(final Port port)
     {
+        port.onReadable(wakeCallback);
         final Port[] current = owned;
         final Port[] next = java.util.Arrays.copyOf(current, current.length + 1);
         next[current.length] = port;
@@ -164,6 +189,7 @@ public final class Worker implements Runnable
 
     void unassign(final Port port)
     {
+        port.onReadable(null);
         final Port[] current = owned;
         owned = java.util.Arrays.stream(current).filter(p -> p != port).toArray(Port[]::new);
     }
@@ -171,31 +197,186 @@ public final class Worker implements Runnable
     void stop()
     {
         running = false;
+        wake();
     }
 
     @Override
     public void run()
     {
-        int idle = 0;
-        while (running)
+        thread = Thread.currentThread();
+        try
         {
-            if (doWork() > 0)
+            long idleSince = 0;
+            int parks = 0;
+            while (running)
             {
-                idle = 0;
+                if (doWork() > 0)
+                {
+                    idleSince = 0;
+                    parks = 0;
+                    continue;
+                }
+                final long now = System.nanoTime();
+                if (idleSince == 0)
+                {
+                    idleSince = now;
+                }
+                if (now - idleSince < BUSY_POLL_NS)
+                {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                if (!sleep(parks))
+                {
+                    parks++;
+                }
+                idleSince = System.nanoTime();
             }
-            else if (++idle < 100)
+        }
+        finally
+        {
+            // wait out wake() calls writing right now, and make later ones skip the (closed) descriptor
+            while (!wakers.compareAndSet(0, Integer.MIN_VALUE))
             {
                 Thread.onSpinWait();
             }
-            else if (idle < 200)
+            if (eventFd >= 0)
             {
-                Thread.yield();
+                Syscalls.close(eventFd);
+                eventFd = -1;
+            }
+        }
+    }
+
+    private static MemorySegment one()
+    {
+        final MemorySegment segment = Arena.global().allocate(8, 8);
+        segment.set(ValueLayout.JAVA_LONG, 0, 1L);
+        return segment;
+    }
+
+    /**
+     * Wakes this worker if it sleeps (any thread; a port's {@link Port#onReadable} callback).
+     */
+    void wake()
+    {
+        if (!sleeping)
+        {
+            return;
+        }
+        // negative once the worker has ended: its eventfd is closed and its number may be reused
+        if (wakers.getAndIncrement() >= 0)
+        {
+            final int fd = eventFd;
+            if (fd >= 0)
+            {
+                Syscalls.write(fd, ONE.address(), 8);
             }
             else
             {
-                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, idle - 200)));
+                LockSupport.unpark(thread);
             }
         }
+        wakers.decrementAndGet();
+    }
+
+    /**
+     * Sleeps until a port may have frames: in {@code poll(2)} on the ports' readiness descriptors and
+     * this worker's eventfd when every owned port has them, else parked for a bounded time
+     * ({@link #MAX_PARK_NS}, growing from 50 µs), woken early by {@link #wake()}.
+     *
+     * @return true when woken by an event (not a timeout guess).
+     */
+    private boolean sleep(final int parks)
+    {
+        final Port[] ports = owned;
+        if (ports != pollPorts)
+        {
+            buildPollSet(ports);
+        }
+        sleeping = true;
+        try
+        {
+            if (doWork() > 0)
+            {
+                return true;
+            }
+            if (pollCount > 0)
+            {
+                final int ready = Syscalls.poll(pollSet.address(), pollCount, POLL_TIMEOUT_MS);
+                if (ready > 0)
+                {
+                    for (int i = 0; i < pollCount; i++)
+                    {
+                        final short revents = pollSet.get(ValueLayout.JAVA_SHORT, i * 8L + 6);
+                        if ((revents & (Syscalls.POLLNVAL | Syscalls.POLLERR)) != 0)
+                        {
+                            // a port closing under us: fall back to parking until it is unassigned
+                            pollPorts = null;
+                            pollCount = 0;
+                            LockSupport.parkNanos(MAX_PARK_NS);
+                            return false;
+                        }
+                    }
+                    if ((pollSet.get(ValueLayout.JAVA_SHORT, 6) & Syscalls.POLLIN) != 0)
+                    {
+                        Syscalls.read(eventFd, drain.address(), 8);
+                    }
+                    return true;
+                }
+                return ready == 0 ? false : parkFallback();
+            }
+            LockSupport.parkNanos(Math.min(MAX_PARK_NS, 50_000L << Math.min(5, parks)));
+            return false;
+        }
+        finally
+        {
+            sleeping = false;
+        }
+    }
+
+    private boolean parkFallback()
+    {
+        pollPorts = null;
+        pollCount = 0;
+        LockSupport.parkNanos(MAX_PARK_NS);
+        return false;
+    }
+
+    private void buildPollSet(final Port[] ports)
+    {
+        pollPorts = ports;
+        pollCount = 0;
+        if (!Syscalls.AVAILABLE || ports.length + 1 > POLL_SLOTS)
+        {
+            return;
+        }
+        if (eventFd < 0)
+        {
+            eventFd = Syscalls.eventfd();
+            if (eventFd < 0)
+            {
+                return;
+            }
+        }
+        int count = 0;
+        pollFds[count++] = eventFd;
+        for (final Port port : ports)
+        {
+            final int added = count + 1 >= POLL_SLOTS ? -1 : port.readinessFds(pollFds, count);
+            if (added < 0)
+            {
+                return;
+            }
+            count += added;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            pollSet.set(ValueLayout.JAVA_INT, i * 8L, pollFds[i]);
+            pollSet.set(ValueLayout.JAVA_SHORT, i * 8L + 4, Syscalls.POLLIN);
+            pollSet.set(ValueLayout.JAVA_SHORT, i * 8L + 6, (short)0);
+        }
+        pollCount = count;
     }
 
     /**

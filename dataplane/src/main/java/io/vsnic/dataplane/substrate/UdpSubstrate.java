@@ -1,7 +1,9 @@
 package io.vsnic.dataplane.substrate;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +31,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
@@ -39,6 +42,8 @@ import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.buffer.IntMpmcQueue;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
+import io.vsnic.dataplane.nativeio.MessageBatch;
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -48,19 +53,24 @@ import io.vsnic.dataplane.table.PeerEntry;
  * The substrate: UDP sockets (Netty epoll, io_uring or NIO) that carry overlay frames between
  * devices, presented to the data plane as its overlay {@link Port}.
  *
- * <p>Receive: Netty event loops read datagrams (epoll: {@code recvmmsg} batches of up to
- * {@link #RECEIVE_BATCH}; several sockets per port with {@code SO_REUSEPORT} when
- * {@link Config#receiveQueues()} &gt; 1, which the kernel spreads by flow); each datagram's sender must
- * be a configured peer; its payload is copied into a frame from the data plane's pool (one copy, no
- * per-packet heap allocation of our own) which is queued, lock-free, for the worker that owns this
- * port. The worker checks and strips the overlay header ({@link OverlayHeaders}) and runs the
- * pipeline, so the event loop is not a second copy of the pipeline.
+ * <p>Direct path (epoll and io_uring on Linux, the default; {@code -Dvsnic.substrate.direct=false}
+ * turns it off): the Netty channels bind and close the Geneve/VXLAN sockets but do not read
+ * ({@code AUTO_READ} off). The worker that owns this port reads them itself, {@code recvmmsg} of up
+ * to {@link #DIRECT_BATCH} straight into pool frames it keeps in reserve; each datagram's sender must
+ * be a configured peer (a small cache from address to peer, allocation only on a miss). Workers that
+ * transmit add the Geneve/VXLAN header in the frame's headroom and send the burst with one
+ * {@code sendmmsg} per socket from their own thread, each datagram an iovec into its frame (no copy,
+ * no per-packet allocation); with {@link #GSO_PROPERTY} runs of equal-sized datagrams to one peer go
+ * as UDP GSO messages. {@link #readinessFds} gives the worker the descriptors to sleep on.
  *
- * <p>Transmit: workers hand over frames that carry {@link Frame#vni()} and {@link Frame#peerDevice()};
- * the worker thread adds the Geneve/VXLAN header, copies the datagram into a pooled direct buffer,
- * and queues one write task per batch per socket on the event loop, which flushes it with one
- * {@code sendmmsg} (epoll) or a batch of submissions (io_uring). Geneve peers are sent from the
- * Geneve socket to their endpoint, VXLAN peers from the VXLAN socket.
+ * <p>Event-loop path (NIO, or the direct path off): Netty event loops read datagrams (epoll:
+ * {@code recvmmsg} batches of up to {@link #RECEIVE_BATCH}; several sockets per port with
+ * {@code SO_REUSEPORT} when {@link Config#receiveQueues()} &gt; 1); each payload is copied into a pool
+ * frame queued, lock-free, for the owning worker; transmit copies each datagram into a pooled
+ * direct buffer and queues one write task per batch per socket on the event loop. The WireGuard
+ * socket always uses its event loop (handshakes, timers, receive); frames it delivers wake the
+ * owning worker through {@link #onReadable}. Geneve peers are sent from the Geneve socket to their
+ * endpoint, VXLAN peers from the VXLAN socket.
  *
  * <p>Expected failures are counted by {@link DropReason}, never thrown at the workers.
  */
@@ -157,6 +167,47 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private volatile boolean running;
     private volatile boolean enclave;
 
+    /**
+     * Whether the workers use the plaintext sockets themselves ({@code sendmmsg}/{@code recvmmsg} on
+     * the channels' descriptors): epoll and io_uring on Linux, unless the system property
+     * {@code vsnic.substrate.direct} is false. NIO keeps the event-loop path.
+     */
+    private final boolean direct;
+    private int[] directFds = new int[0];
+    private int[] geneveFds = new int[0];
+    private int[] vxlanFds = new int[0];
+    /** Receive state: used only by the worker that owns this port. */
+    private final MessageBatch rxBatch;
+    private final Frame[] spare = new Frame[DIRECT_BATCH];
+    private int spareCount;
+    private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
+    private volatile Runnable wake;
+    /** Sender address to peer cache of the receive path (owning worker only), valid for {@link #cachedState}. */
+    private final long[] cacheHigh = new long[PEER_CACHE];
+    private final long[] cacheLow = new long[PEER_CACHE];
+    private final PeerEntry[] cachePeer = new PeerEntry[PEER_CACHE];
+    private final boolean[] cacheValid = new boolean[PEER_CACHE];
+    private ForwardingState cachedState;
+
+    /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
+    public static final int DIRECT_BATCH = 64;
+    private static final int PEER_CACHE = 64;
+    private static final int EAGAIN_RETRIES = 256;
+    /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
+    private static final int GSO_MAX_SEGMENTS = 64;
+    /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
+    private static final int GSO_MAX_BYTES = 65_000;
+    private static final System.Logger LOG = System.getLogger(UdpSubstrate.class.getName());
+    /**
+     * Turns UDP GSO on send on ("true"; read at {@link #start()}; default off: on the lab's veth
+     * substrate it did not beat plain sendmmsg in the runs of docs/performance.md).
+     */
+    public static final String GSO_PROPERTY = "vsnic.substrate.gso";
+    /** UDP GSO on send (opted in with {@link #GSO_PROPERTY}, probed at start). */
+    private volatile boolean gso;
+    private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
+
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
     private static final int TX_DATAGRAMS = 2;
@@ -175,6 +226,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.state = state;
         this.config = config;
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
+        this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
+            Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
+        this.rxBatch = direct ? new MessageBatch(DIRECT_BATCH) : null;
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
@@ -240,15 +294,38 @@ public final class UdpSubstrate implements Port, AutoCloseable
         running = true;
         try
         {
-            bind(config.genevePort(), queues, geneveChannels, Receiver::new);
+            bind(config.genevePort(), queues, geneveChannels, Receiver::new, !direct);
             if (config.vxlanPort() != 0)
             {
-                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new);
+                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new, !direct);
+            }
+            if (direct)
+            {
+                final List<Channel> all = new ArrayList<>(geneveChannels);
+                all.addAll(vxlanChannels);
+                directFds = new int[all.size()];
+                for (int i = 0; i < directFds.length; i++)
+                {
+                    directFds[i] = ((UnixChannel)all.get(i)).fd().intValue();
+                }
+                geneveFds = java.util.Arrays.copyOf(directFds, geneveChannels.size());
+                if (Boolean.parseBoolean(System.getProperty(GSO_PROPERTY, "false")))
+                {
+                    final int probe = Syscalls.probeUdpSegment(directFds[0]);
+                    gso = probe == 0;
+                    if (!gso)
+                    {
+                        gsoFallbacks.incrementAndGet();
+                        LOG.log(System.Logger.Level.WARNING, "substrate: UDP GSO (UDP_SEGMENT) not available here (errno " + -probe +
+                            "), sending one datagram per message");
+                    }
+                }
+                vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
             }
             if (wireguard != null)
             {
                 // one socket: handshakes, timers and the receive path of every session on one event loop
-                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver());
+                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver(), true);
                 wireguard.start(wireguardChannels.get(0));
             }
         }
@@ -266,7 +343,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     private void bind(final int port, final int queues, final List<Channel> channels,
-        final Supplier<? extends io.netty.channel.ChannelHandler> handler) throws IOException
+        final Supplier<? extends io.netty.channel.ChannelHandler> handler, final boolean autoRead) throws IOException
     {
         int boundPort = port;
         for (int q = 0; q < queues; q++)
@@ -274,6 +351,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final Bootstrap bootstrap = new Bootstrap().group(group)
                 .option(ChannelOption.SO_RCVBUF, 4 << 20)
                 .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                .option(ChannelOption.AUTO_READ, autoRead)
                 .handler(handler.get());
             switch (config.transport())
             {
@@ -379,7 +457,154 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             frames[count++] = pool.frame(index);
         }
+        if (direct && !running)
+        {
+            releaseReserve();
+        }
+        else if (direct)
+        {
+            for (final int fd : directFds)
+            {
+                int received;
+                do
+                {
+                    received = receiveDirect(fd, frames, count, max);
+                    count += received;
+                }
+                while (received == DIRECT_BATCH && count < max);
+            }
+        }
         return count;
+    }
+
+    /** One {@code recvmmsg} into pool frames kept in reserve; returns the frames added at {@code frames[at..]}. */
+    private int receiveDirect(final int fd, final Frame[] frames, final int at, final int max)
+    {
+        final int want = Math.min(DIRECT_BATCH, max - at);
+        while (spareCount < want)
+        {
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                break;
+            }
+            spare[spareCount++] = frame;
+        }
+        final int n = Math.min(want, spareCount);
+        if (n == 0)
+        {
+            return 0;
+        }
+        // the reserve is used from its top: message i fills spare[spareCount - 1 - i]
+        final int headroom = pool.headroomBytes();
+        for (int i = 0; i < n; i++)
+        {
+            final Frame frame = spare[spareCount - 1 - i];
+            rxBatch.prepareReceive(i, frame.segment().address() + headroom, frame.maxFrameBytes());
+        }
+        final int received = Syscalls.recvmmsg(fd, rxBatch.address(), n, Syscalls.MSG_DONTWAIT);
+        if (received <= 0)
+        {
+            if (received < 0 && received != -Syscalls.EAGAIN)
+            {
+                drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+            }
+            return 0;
+        }
+        final ForwardingState current = state.get();
+        if (current != cachedState)
+        {
+            java.util.Arrays.fill(cacheValid, false);
+            cachedState = current;
+        }
+        int added = 0;
+        long bytes = 0;
+        for (int i = 0; i < received; i++)
+        {
+            final Frame frame = spare[--spareCount];
+            spare[spareCount] = null;
+            final int length = rxBatch.length(i);
+            bytes += length;
+            if ((rxBatch.flags(i) & Syscalls.MSG_TRUNC) != 0)
+            {
+                drop(DropReason.OVERSIZE, frame);
+                continue;
+            }
+            final PeerEntry peer = peerOf(current, rxBatch.senderHigh(i), rxBatch.senderLow(i));
+            if (peer == null)
+            {
+                drop(DropReason.UNKNOWN_PEER, frame);
+                continue;
+            }
+            frame.window(headroom, length).peerDevice(peer.device()).vni(-1);
+            frames[at + added++] = frame;
+        }
+        traffic.addAndGet(RX_DATAGRAMS, received);
+        traffic.addAndGet(RX_BYTES, bytes);
+        return added;
+    }
+
+    /** The configured peer at a sender address; allocates only on a cache miss (once per peer and state). */
+    private PeerEntry peerOf(final ForwardingState current, final long high, final long low)
+    {
+        if (high == -1)
+        {
+            return null;
+        }
+        final int slot = (int)((low ^ (low >>> 29) ^ high ^ (high >>> 31)) & (PEER_CACHE - 1));
+        if (cacheValid[slot] && cacheHigh[slot] == high && cacheLow[slot] == low)
+        {
+            return cachePeer[slot];
+        }
+        final byte[] bytes;
+        if (high == 0 && (low >>> 32) == 0xFFFF)
+        {
+            bytes = new byte[] {(byte)(low >>> 24), (byte)(low >>> 16), (byte)(low >>> 8), (byte)low};
+        }
+        else
+        {
+            bytes = new byte[16];
+            for (int i = 0; i < 8; i++)
+            {
+                bytes[i] = (byte)(high >>> (56 - 8 * i));
+                bytes[i + 8] = (byte)(low >>> (56 - 8 * i));
+            }
+        }
+        PeerEntry peer;
+        try
+        {
+            peer = current.peerAt(new InetSocketAddress(InetAddress.getByAddress(bytes), 0));
+        }
+        catch (final UnknownHostException ex)
+        {
+            peer = null;
+        }
+        cacheHigh[slot] = high;
+        cacheLow[slot] = low;
+        cachePeer[slot] = peer;
+        cacheValid[slot] = true;
+        return peer;
+    }
+
+    @Override
+    public int readinessFds(final int[] fds, final int offset)
+    {
+        if (!direct || !running)
+        {
+            return -1;
+        }
+        if (offset + directFds.length > fds.length)
+        {
+            return -1;
+        }
+        System.arraycopy(directFds, 0, fds, offset, directFds.length);
+        return directFds.length;
+    }
+
+    @Override
+    public void onReadable(final Runnable wake)
+    {
+        this.wake = wake;
     }
 
     @Override
@@ -391,6 +616,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         List<DatagramPacket> vxlan = null;
         List<DatagramPacket> encrypted = null;
         final long nowNs = System.nanoTime();
+        final Sender sender = direct ? senders.get() : null;
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -415,6 +641,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 encrypted = wireguard.transmit(current, peer, frame, nowNs, allocator, encrypted);
                 continue;
             }
+            if (direct)
+            {
+                sender.add(this, frame, peer, peer.encapsulation() == Encapsulation.GENEVE || vxlanFds.length == 0);
+                continue;
+            }
             final ByteBuffer bytes = frame.byteBuffer();
             final int length = bytes.remaining();
             final ByteBuf buffer = allocator.directBuffer(length);
@@ -431,6 +662,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             traffic.incrementAndGet(TX_DATAGRAMS);
             traffic.addAndGet(TX_BYTES, length);
+        }
+        if (sender != null)
+        {
+            sender.flush(this);
         }
         send(geneveChannels, geneve);
         send(vxlanChannels, vxlan);
@@ -502,7 +737,51 @@ public final class UdpSubstrate implements Port, AutoCloseable
         if (!rx.offer(frame.index()))
         {
             drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
+            return;
         }
+        wakeOwner();
+    }
+
+    private void wakeOwner()
+    {
+        final Runnable callback = wake;
+        if (callback != null)
+        {
+            callback.run();
+        }
+    }
+
+    /** A UDP GSO send was refused: send one datagram per message from now on (counted, logged once). */
+    void gsoRefused(final int result)
+    {
+        if (gso)
+        {
+            gso = false;
+            gsoFallbacks.incrementAndGet();
+            LOG.log(System.Logger.Level.WARNING, "substrate: a UDP GSO send failed (errno " + -result +
+                "), sending one datagram per message from now on");
+        }
+    }
+
+    /**
+     * @return whether sends use UDP GSO now (probed at start, off after a refused send).
+     */
+    public boolean udpGso()
+    {
+        return gso;
+    }
+
+    /**
+     * @return UDP GSO messages sent (each several datagrams), and {@link #udpGsoFallbacks()} the times it was turned off.
+     */
+    public long udpGsoMessages()
+    {
+        return gsoMessages.get();
+    }
+
+    public long udpGsoFallbacks()
+    {
+        return gsoFallbacks.get();
     }
 
     /**
@@ -569,6 +848,185 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             pool.frame(index).release();
         }
+        directFds = new int[0];
+        geneveFds = directFds;
+        vxlanFds = directFds;
+    }
+
+    /**
+     * Frames the owning worker holds in reserve for its next {@code recvmmsg} go back to the pool
+     * (called by the data plane once the worker has stopped, or by tests).
+     */
+    public void releaseReserve()
+    {
+        while (spareCount > 0)
+        {
+            spare[--spareCount].release();
+            spare[spareCount] = null;
+        }
+    }
+
+    /**
+     * A worker thread's send batches: the frames themselves are the datagrams (one iovec each, no
+     * copy); one {@code sendmmsg} per socket per burst on the thread that forwarded them. With UDP GSO,
+     * consecutive datagrams to one peer of one length (the segments of a super-frame; the last may be
+     * shorter) become one message of several iovecs with a {@code UDP_SEGMENT} control message, which
+     * the kernel sends as one large buffer through its stack and cuts at the end.
+     */
+    private static final class Sender
+    {
+        private final Batch geneve = new Batch();
+        private final Batch vxlan = new Batch();
+
+        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean toGeneve)
+        {
+            final Batch target = toGeneve ? geneve : vxlan;
+            int slot = -1;
+            for (int i = 0; i < target.peers.length; i++)
+            {
+                if (target.peers[i] == peer)
+                {
+                    slot = i;
+                    break;
+                }
+            }
+            if (slot < 0)
+            {
+                // a new peer (or a new forwarding state): the slot it takes may be in use by the pending batch
+                target.flush(substrate, toGeneve);
+                slot = target.victim;
+                target.victim = (target.victim + 1) % target.peers.length;
+                target.peers[slot] = null;
+                if (!target.batch.encodeName(slot, peer.endpoint()))
+                {
+                    substrate.drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                    return;
+                }
+                target.peers[slot] = peer;
+            }
+            target.add(substrate, toGeneve, frame, slot);
+        }
+
+        void flush(final UdpSubstrate substrate)
+        {
+            geneve.flush(substrate, true);
+            vxlan.flush(substrate, false);
+        }
+    }
+
+    /** One socket's pending datagrams on one worker thread. */
+    private static final class Batch
+    {
+        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
+        private final PeerEntry[] peers = new PeerEntry[MessageBatch.NAME_SLOTS];
+        private int victim;
+        private final Frame[] frames = new Frame[DIRECT_BATCH];
+        private int frameCount;
+        private final int[] messageSlot = new int[DIRECT_BATCH];
+        private final int[] messageFrames = new int[DIRECT_BATCH];
+        private final int[] messageSegment = new int[DIRECT_BATCH];
+        private final int[] messageBytes = new int[DIRECT_BATCH];
+        private final boolean[] messageClosed = new boolean[DIRECT_BATCH];
+        private int messageCount;
+
+        void add(final UdpSubstrate substrate, final boolean toGeneve, final Frame frame, final int slot)
+        {
+            if (frameCount == DIRECT_BATCH)
+            {
+                flush(substrate, toGeneve);
+            }
+            final int length = frame.length();
+            final long data = frame.segment().address() + frame.start();
+            final int last = messageCount - 1;
+            if (last >= 0 && substrate.gso && messageSlot[last] == slot && !messageClosed[last] &&
+                messageFrames[last] < GSO_MAX_SEGMENTS && length <= messageSegment[last] &&
+                messageBytes[last] + length <= GSO_MAX_BYTES)
+            {
+                batch.appendSend(last, frameCount, data, length);
+                frames[frameCount++] = frame;
+                if (++messageFrames[last] == 2)
+                {
+                    batch.segmentSize(last, messageSegment[last]);
+                }
+                messageBytes[last] += length;
+                messageClosed[last] = length < messageSegment[last];
+                return;
+            }
+            final int message = messageCount++;
+            batch.prepareSend(message, frameCount, data, length, slot);
+            messageSlot[message] = slot;
+            messageFrames[message] = 1;
+            messageSegment[message] = length;
+            messageBytes[message] = length;
+            messageClosed[message] = false;
+            frames[frameCount++] = frame;
+        }
+
+        void flush(final UdpSubstrate substrate, final boolean toGeneve)
+        {
+            if (messageCount == 0)
+            {
+                return;
+            }
+            final int[] fds = toGeneve ? substrate.geneveFds : substrate.vxlanFds;
+            long sent = 0;
+            long bytes = 0;
+            long segmented = 0;
+            if (fds.length > 0 && substrate.running)
+            {
+                final int fd = fds[(int)(Thread.currentThread().threadId() % fds.length)];
+                int at = 0;
+                int retries = 0;
+                while (at < messageCount)
+                {
+                    final int result = Syscalls.sendmmsg(fd, batch.address(at), messageCount - at, 0);
+                    if (result > 0)
+                    {
+                        for (int i = at; i < at + result; i++)
+                        {
+                            bytes += messageBytes[i];
+                            sent += messageFrames[i];
+                            segmented += messageFrames[i] > 1 ? 1 : 0;
+                        }
+                        at += result;
+                        retries = 0;
+                    }
+                    else if (result == -Syscalls.EAGAIN && ++retries < EAGAIN_RETRIES)
+                    {
+                        // the socket's send buffer is full for a moment (non-blocking socket): let it drain
+                        Thread.onSpinWait();
+                    }
+                    else
+                    {
+                        // this message cannot be sent (or the buffer stays full): count its datagrams, go on
+                        if (messageFrames[at] > 1 && result != -Syscalls.EAGAIN)
+                        {
+                            substrate.gsoRefused(result);
+                        }
+                        substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), messageFrames[at]);
+                        at++;
+                        retries = 0;
+                    }
+                }
+            }
+            else
+            {
+                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), frameCount);
+            }
+            for (int i = 0; i < frameCount; i++)
+            {
+                frames[i].release();
+                frames[i] = null;
+            }
+            substrate.traffic.addAndGet(TX_DATAGRAMS, sent);
+            substrate.traffic.addAndGet(TX_BYTES, bytes);
+            if (segmented > 0)
+            {
+                substrate.gsoMessages.addAndGet(segmented);
+            }
+            frameCount = 0;
+            messageCount = 0;
+        }
     }
 
     /** Reads datagrams into frames on the event loop. */
@@ -608,10 +1066,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             target.limit(start + length);
             content.getBytes(content.readerIndex(), target);
             frame.window(start, length).peerDevice(peer.device()).vni(-1);
-            if (!rx.offer(frame.index()))
-            {
-                drop(DropReason.SUBSTRATE_RX_QUEUE_FULL, frame);
-            }
+            deliver(frame);
         }
 
         @Override

@@ -141,6 +141,81 @@ class OverlaySubstrateTest
         }
     }
 
+    /**
+     * A burst of equal-sized datagrams to one peer and a shorter last one (the segments of a cut
+     * super-frame): with the direct path they leave as UDP GSO sends when the kernel takes them, and
+     * every datagram arrives intact and in order either way.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldSendBurstsOfEqualDatagramsWholeAndInOrder(
+        final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws IOException
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        // UDP GSO is opt-in: turn it on for the sender only
+        System.setProperty(UdpSubstrate.GSO_PROPERTY, "true");
+        final Device sender;
+        try
+        {
+            sender = new Device("127.0.0.1", transport);
+        }
+        finally
+        {
+            System.clearProperty(UdpSubstrate.GSO_PROPERTY);
+        }
+        try (Device a = sender;
+             Device b = new Device("127.0.0.2", transport))
+        {
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), encapsulation, List.of(VNI))));
+            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
+                List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), encapsulation, List.of(VNI))));
+            assertTrue(transport == UdpSubstrate.Transport.NIO || a.substrate.udpGso() ||
+                a.substrate.udpGsoFallbacks() == 1, "GSO on, or its absence counted");
+            assertTrue(!b.substrate.udpGso(), "GSO is opt-in");
+
+            final int count = 100;
+            final Frame[] burst = new Frame[count];
+            for (int i = 0; i < count; i++)
+            {
+                // payload sizes: 1200 each, the last 300; the payload's first byte (its seed) numbers the datagram
+                final Frame frame = a.dataPlane.pool().acquire();
+                final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+                builder.ethernet(MAC_B, MAC_A).ipv4(IP_A, IP_B).udp(40000, 5000).payload(i == count - 1 ? 300 : 1200, i);
+                frame.length(builder.build());
+                burst[i] = frame.vni(VNI).peerDevice(2);
+            }
+            assertEquals(count, a.substrate.transmit(burst, count));
+            final List<Frame> arrived = await(b.vm, count);
+            assertEquals(count, arrived.size(), "datagrams A -> B; substrate drops at A " + substrateDrops(a.substrate) +
+                ", at B " + substrateDrops(b.substrate) + ", data plane drops at B " + b.dataPlane.counters().dropsByReason());
+            final FrameClassifier classifier = FrameClassifier.verifying();
+            final FrameLayout layout = new FrameLayout();
+            for (int i = 0; i < count; i++)
+            {
+                final Frame frame = arrived.get(i);
+                classifier.classify(frame.segment(), frame.start(), frame.length(), layout);
+                assertTrue(layout.isValid(), layout.dropReason().label());
+                assertTrue(layout.hasFlag(FrameLayout.FLAG_L4_CHECKSUM_VERIFIED));
+                assertEquals(i == count - 1 ? 14 + 20 + 8 + 300 : 14 + 20 + 8 + 1200, frame.length(), "length of datagram " + i);
+                assertEquals((byte)i, frame.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, frame.start() + 14 + 20 + 8),
+                    "order");
+                frame.release();
+            }
+            assertEquals(count, a.substrate.txDatagrams());
+            assertEquals(count, b.substrate.rxDatagrams());
+            if (a.substrate.udpGso())
+            {
+                assertTrue(a.substrate.udpGsoMessages() >= 2, "100 datagrams of 1200 bytes need at least 2 GSO sends: " +
+                    a.substrate.udpGsoMessages());
+            }
+            else
+            {
+                assertEquals(0, a.substrate.udpGsoMessages());
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("transports")
     void shouldCarryVmTrafficBetweenDevicesInBothDirections(

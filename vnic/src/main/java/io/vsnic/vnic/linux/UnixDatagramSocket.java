@@ -128,6 +128,14 @@ public final class UnixDatagramSocket implements AutoCloseable
     }
 
     /**
+     * @return the descriptor number (for {@code poll(2)} by the worker that owns the port), or -1 once closed.
+     */
+    public int descriptor()
+    {
+        return fd.isOpen() ? fd.number() : -1;
+    }
+
+    /**
      * @return false once closed.
      */
     public boolean isOpen()

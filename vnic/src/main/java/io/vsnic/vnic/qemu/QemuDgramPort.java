@@ -115,6 +115,18 @@ public final class QemuDgramPort implements Port, AutoCloseable
     }
 
     @Override
+    public int readinessFds(final int[] fds, final int offset)
+    {
+        final int descriptor = socket.descriptor();
+        if (descriptor < 0)
+        {
+            return -1;
+        }
+        fds[offset] = descriptor;
+        return 1;
+    }
+
+    @Override
     public int receive(final Frame[] frames, final int max)
     {
         int count = 0;

@@ -176,6 +176,18 @@ public final class TapPort implements Port, AutoCloseable
     }
 
     @Override
+    public int readinessFds(final int[] fds, final int offset)
+    {
+        final int descriptor = device.descriptor();
+        if (descriptor < 0)
+        {
+            return -1;
+        }
+        fds[offset] = descriptor;
+        return 1;
+    }
+
+    @Override
     public int receive(final Frame[] frames, final int max)
     {
         if (vnetHeaderBytes != 0)

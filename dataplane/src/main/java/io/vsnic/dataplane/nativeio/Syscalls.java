@@ -1,0 +1,305 @@
+package io.vsnic.dataplane.nativeio;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The data plane's own door to the few Linux calls of its fast path: {@code sendmmsg} and
+ * {@code recvmmsg} on the substrate sockets (the file descriptors of the Netty channels, used by
+ * the worker threads directly, without an event-loop hand-off) and {@code poll} for a worker with
+ * nothing to do. Bound once through the FFM {@link Linker} with {@code errno} captured; every call
+ * returns its result or a negated errno, so callers branch on a number instead of catching
+ * exceptions. Arguments are raw native addresses ({@code long}), so a call allocates nothing.
+ *
+ * <p>Linux only (x86-64 and AArch64 share the {@code struct msghdr} layout used by
+ * {@link MessageBatch}); {@link #AVAILABLE} is false elsewhere and callers keep their portable path.
+ *
+ * <p>Thread safety: every method may be called from any thread; the errno capture buffer is per
+ * thread and allocated once.
+ */
+public final class Syscalls
+{
+    /** {@code poll(2)} events. */
+    public static final short POLLIN = 0x1;
+    public static final short POLLNVAL = 0x20;
+    public static final short POLLERR = 0x8;
+    /** {@code recvmmsg}/{@code sendmmsg} flags. */
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_TRUNC = 0x20;
+    /** errno values the callers branch on. */
+    public static final int EINTR = 4;
+    public static final int EAGAIN = 11;
+
+    private static final StructLayout CALL_STATE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CALL_STATE =
+        ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
+
+    private static final MethodHandle SENDMMSG;
+    private static final MethodHandle RECVMMSG;
+    private static final MethodHandle POLL;
+    private static final MethodHandle EVENTFD;
+    private static final MethodHandle WRITE;
+    private static final MethodHandle READ;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle GETSOCKOPT;
+
+    /** True when the calls are bound (Linux on x86-64 or AArch64). */
+    public static final boolean AVAILABLE;
+
+    static
+    {
+        final String os = System.getProperty("os.name", "").toLowerCase();
+        final String arch = System.getProperty("os.arch", "");
+        MethodHandle send = null;
+        MethodHandle receive = null;
+        MethodHandle poll = null;
+        MethodHandle eventfd = null;
+        MethodHandle write = null;
+        MethodHandle read = null;
+        MethodHandle close = null;
+        MethodHandle getsockopt = null;
+        boolean available = false;
+        if (os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64")))
+        {
+            try
+            {
+                final Linker.Option errno = Linker.Option.captureCallState("errno");
+                send = bind("sendmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), errno);
+                receive = bind("recvmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG), errno);
+                poll = bind("poll", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), errno);
+                eventfd = bind("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
+                write = bind("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                read = bind("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                close = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
+                getsockopt = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                available = true;
+            }
+            catch (final RuntimeException | UnsatisfiedLinkError ex)
+            {
+                available = false;
+            }
+        }
+        SENDMMSG = send;
+        RECVMMSG = receive;
+        POLL = poll;
+        EVENTFD = eventfd;
+        WRITE = write;
+        READ = read;
+        CLOSE = close;
+        GETSOCKOPT = getsockopt;
+        AVAILABLE = available;
+    }
+
+    private Syscalls()
+    {
+    }
+
+    // Restricted by design: this class is the data plane's one door to native code.
+    @SuppressWarnings("restricted")
+    private static MethodHandle bind(final String name, final FunctionDescriptor descriptor, final Linker.Option... options)
+    {
+        final Linker linker = Linker.nativeLinker();
+        final MemorySegment symbol = linker.defaultLookup().find(name)
+            .orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: " + name));
+        return linker.downcallHandle(symbol, descriptor, options);
+    }
+
+    private static IllegalStateException unexpected(final String call, final Throwable ex)
+    {
+        return new IllegalStateException("native call " + call + " failed", ex);
+    }
+
+    /**
+     * {@code sendmmsg(fd, messages, count, flags)}; EINTR is retried.
+     *
+     * @param messages address of {@code count} {@code struct mmsghdr}.
+     * @return messages sent, or {@code -errno}.
+     */
+    public static int sendmmsg(final int fd, final long messages, final int count, final int flags)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            while (true)
+            {
+                final int result = (int)SENDMMSG.invokeExact(state, fd, messages, count, flags);
+                if (result >= 0)
+                {
+                    return result;
+                }
+                final int errno = (int)ERRNO.get(state, 0L);
+                if (errno != EINTR)
+                {
+                    return -errno;
+                }
+            }
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("sendmmsg", ex);
+        }
+    }
+
+    /**
+     * {@code recvmmsg(fd, messages, count, flags, NULL)}; EINTR is retried.
+     *
+     * @return messages received, or {@code -errno} ({@code -EAGAIN} when none is waiting).
+     */
+    public static int recvmmsg(final int fd, final long messages, final int count, final int flags)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            while (true)
+            {
+                final int result = (int)RECVMMSG.invokeExact(state, fd, messages, count, flags, 0L);
+                if (result >= 0)
+                {
+                    return result;
+                }
+                final int errno = (int)ERRNO.get(state, 0L);
+                if (errno != EINTR)
+                {
+                    return -errno;
+                }
+            }
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("recvmmsg", ex);
+        }
+    }
+
+    /**
+     * {@code poll(fds, count, timeoutMs)}; an interrupted poll returns 0 (the caller polls its ports anyway).
+     *
+     * @param fds address of {@code count} {@code struct pollfd} (8 bytes each).
+     * @return descriptors with events, 0 on timeout, or {@code -errno}.
+     */
+    public static int poll(final long fds, final int count, final int timeoutMs)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            final int result = (int)POLL.invokeExact(state, fds, (long)count, timeoutMs);
+            if (result >= 0)
+            {
+                return result;
+            }
+            final int errno = (int)ERRNO.get(state, 0L);
+            return errno == EINTR ? 0 : -errno;
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("poll", ex);
+        }
+    }
+
+    /**
+     * {@code eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)}.
+     *
+     * @return the descriptor, or {@code -errno}.
+     */
+    public static int eventfd()
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            final int result = (int)EVENTFD.invokeExact(state, 0, 0x800 | 0x80000);
+            return result >= 0 ? result : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("eventfd", ex);
+        }
+    }
+
+    /**
+     * {@code write(fd, address, length)} (no retry).
+     *
+     * @return bytes written, or {@code -errno}.
+     */
+    public static long write(final int fd, final long address, final long length)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            final long result = (long)WRITE.invokeExact(state, fd, address, length);
+            return result >= 0 ? result : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("write", ex);
+        }
+    }
+
+    /**
+     * {@code read(fd, address, length)} (no retry).
+     *
+     * @return bytes read, or {@code -errno}.
+     */
+    public static long read(final int fd, final long address, final long length)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            final long result = (long)READ.invokeExact(state, fd, address, length);
+            return result >= 0 ? result : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("read", ex);
+        }
+    }
+
+    /**
+     * {@code close(fd)} (not retried, as Linux requires).
+     */
+    public static void close(final int fd)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try
+        {
+            final int ignored = (int)CLOSE.invokeExact(state, fd);
+            assert ignored >= -1;
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("close", ex);
+        }
+    }
+
+    /**
+     * Whether the kernel takes {@code UDP_SEGMENT} (UDP GSO, Linux 4.18+) on this socket: a
+     * {@code getsockopt(fd, SOL_UDP, UDP_SEGMENT)} that succeeds.
+     *
+     * @return 0 when supported, else {@code -errno}.
+     */
+    public static int probeUdpSegment(final int fd)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(4, 4);
+            final MemorySegment length = arena.allocate(4, 4);
+            length.set(JAVA_INT, 0, 4);
+            final int result = (int)GETSOCKOPT.invokeExact(state, fd, 17, MessageBatch.UDP_SEGMENT, value.address(), length.address());
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("getsockopt", ex);
+        }
+    }
+}
