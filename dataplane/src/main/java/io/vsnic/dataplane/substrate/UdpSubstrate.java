@@ -530,6 +530,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 drop(DropReason.OVERSIZE, frame);
                 continue;
             }
+            if (enclave)
+            {
+                drop(DropReason.ENCLAVE_ISOLATION, frame); // an enclave's plaintext sockets deliver nothing
+                continue;
+            }
             final PeerEntry peer = peerOf(current, rxBatch.senderHigh(i), rxBatch.senderLow(i));
             if (peer == null)
             {
