@@ -45,6 +45,7 @@ import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.status.DropReason;
+import io.vsnic.dataplane.substrate.RecordingRelay;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
 import io.vsnic.dataplane.substrate.WireguardConfig;
 import org.junit.jupiter.api.AfterAll;
@@ -146,86 +147,6 @@ class EnclaveIsolationTest
         }
     }
 
-    /** A UDP relay between two endpoints that records what each side sent. */
-    private static final class Relay implements AutoCloseable
-    {
-        final DatagramSocket socket;
-        final InetSocketAddress a;
-        final InetSocketAddress b;
-        final List<byte[]> fromA = new CopyOnWriteArrayList<>();
-        final List<byte[]> fromB = new CopyOnWriteArrayList<>();
-        final List<Integer> sourcePorts = new CopyOnWriteArrayList<>();
-        final Thread thread;
-        volatile boolean running = true;
-
-        Relay(final String bind, final InetSocketAddress a, final InetSocketAddress b) throws SocketException
-        {
-            this.a = a;
-            this.b = b;
-            socket = new DatagramSocket(new InetSocketAddress(bind, 0));
-            socket.setReceiveBufferSize(8 << 20);
-            socket.setSoTimeout(100);
-            thread = Thread.ofPlatform().daemon().name("relay-" + bind).start(this::run);
-        }
-
-        String endpoint()
-        {
-            return socket.getLocalAddress().getHostAddress() + ":" + socket.getLocalPort();
-        }
-
-        private void run()
-        {
-            final byte[] buffer = new byte[65536];
-            final DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-            while (running)
-            {
-                try
-                {
-                    packet.setLength(buffer.length);
-                    socket.receive(packet);
-                    final byte[] bytes = Arrays.copyOf(buffer, packet.getLength());
-                    final boolean isA = packet.getSocketAddress().equals(a);
-                    (isA ? fromA : fromB).add(bytes);
-                    sourcePorts.add(packet.getPort());
-                    socket.send(new DatagramPacket(bytes, bytes.length, isA ? b : a));
-                }
-                catch (final SocketTimeoutException ex)
-                {
-                    // check running
-                }
-                catch (final IOException ex)
-                {
-                    if (running)
-                    {
-                        throw new IllegalStateException(ex);
-                    }
-                }
-            }
-        }
-
-        List<byte[]> all()
-        {
-            final List<byte[]> list = new ArrayList<>(fromA);
-            list.addAll(fromB);
-            return list;
-        }
-
-        @Override
-        public void close()
-        {
-            running = false;
-            try
-            {
-                thread.join(2000);
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            socket.close();
-        }
-    }
-
     private final List<AutoCloseable> resources = new ArrayList<>();
     private Customer customer1;
     private Customer customer2;
@@ -235,8 +156,8 @@ class EnclaveIsolationTest
     private MemoryPort client;
     private MemoryPort server;
     private MemoryPort auditor;
-    private Relay customerRelay;
-    private Relay payRelay;
+    private RecordingRelay customerRelay;
+    private RecordingRelay payRelay;
     private DeviceKeys payKeys1;
     private DeviceKeys payKeys2;
 
@@ -263,7 +184,7 @@ class EnclaveIsolationTest
         {
             customer1 = keep(new Customer("127.0.0.1", "10.99.0.1"));
             customer2 = keep(new Customer("127.0.0.2", "10.99.0.2"));
-            customerRelay = keep(new Relay("127.0.0.3", new InetSocketAddress("127.0.0.1", customer1.substrate.wireguardPort()),
+            customerRelay = keep(new RecordingRelay("127.0.0.3", new InetSocketAddress("127.0.0.1", customer1.substrate.wireguardPort()),
                 new InetSocketAddress("127.0.0.2", customer2.substrate.wireguardPort())));
             customer1.configure(IP_VM1, MAC_VM1, IP_VM2, MAC_VM2, 2, List.of(customer2.asPeer(2, customerRelay.endpoint())));
             customer2.configure(IP_VM2, MAC_VM2, IP_VM1, MAC_VM1, 1, List.of(customer1.asPeer(1, customerRelay.endpoint()),
@@ -274,7 +195,7 @@ class EnclaveIsolationTest
             pay1 = enclave(PAY, 1, "127.0.0.1", payKeys1, "10.98.0.1");
             pay2 = enclave(PAY, 2, "127.0.0.2", payKeys2, "10.98.0.2");
             audit1 = enclave(AUDIT, 1, "127.0.0.1", DeviceKeys.generate(RANDOM), "10.97.0.1");
-            payRelay = keep(new Relay("127.0.0.4", new InetSocketAddress("127.0.0.1", pay1.substrate().wireguardPort()),
+            payRelay = keep(new RecordingRelay("127.0.0.4", new InetSocketAddress("127.0.0.1", pay1.substrate().wireguardPort()),
                 new InetSocketAddress("127.0.0.2", pay2.substrate().wireguardPort())));
             final IsolationGuard payGuard = IsolationGuard.of(true, List.of(CUSTOMER_VNI, AUDIT_VNI), List.of(CUSTOMER_CIDR, AUDIT_CIDR));
             pay1.configure(List.of(new EnclavePeer(2, "pay-2", payRelay.endpoint(), payKeys2.publicKeyBase64(), "10.98.0.2")), payGuard);

@@ -114,93 +114,7 @@ class WireguardSubstrateTest
         }
     }
 
-    /**
-     * A UDP relay between two devices (their configured endpoint for each other): forwards what one
-     * sends to the other and records every datagram.
-     */
-    private static final class Relay implements AutoCloseable
-    {
-        final DatagramSocket socket;
-        final InetSocketAddress a;
-        final InetSocketAddress b;
-        final List<byte[]> fromA = new CopyOnWriteArrayList<>();
-        final List<byte[]> fromB = new CopyOnWriteArrayList<>();
-        final Thread thread;
-        volatile boolean running = true;
-
-        Relay(final InetSocketAddress a, final InetSocketAddress b) throws SocketException
-        {
-            this.a = a;
-            this.b = b;
-            socket = new DatagramSocket(new InetSocketAddress("127.0.0.3", 0));
-            socket.setReceiveBufferSize(4 << 20);
-            socket.setSoTimeout(100);
-            thread = Thread.ofPlatform().daemon().name("relay").start(this::run);
-        }
-
-        String endpoint()
-        {
-            return "127.0.0.3:" + socket.getLocalPort();
-        }
-
-        private void run()
-        {
-            final byte[] buffer = new byte[65536];
-            final DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-            while (running)
-            {
-                try
-                {
-                    packet.setLength(buffer.length);
-                    socket.receive(packet);
-                    final byte[] bytes = Arrays.copyOf(buffer, packet.getLength());
-                    final boolean isA = packet.getSocketAddress().equals(a);
-                    (isA ? fromA : fromB).add(bytes);
-                    socket.send(new DatagramPacket(bytes, bytes.length, isA ? b : a));
-                }
-                catch (final SocketTimeoutException ex)
-                {
-                    // check running
-                }
-                catch (final IOException ex)
-                {
-                    if (running)
-                    {
-                        throw new IllegalStateException(ex);
-                    }
-                }
-            }
-        }
-
-        void inject(final byte[] bytes, final InetSocketAddress to) throws IOException
-        {
-            socket.send(new DatagramPacket(bytes, bytes.length, to));
-        }
-
-        List<byte[]> all()
-        {
-            final List<byte[]> list = new ArrayList<>(fromA);
-            list.addAll(fromB);
-            return list;
-        }
-
-        @Override
-        public void close()
-        {
-            running = false;
-            try
-            {
-                thread.join(2000);
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            socket.close();
-        }
-    }
-
-    private record Pair(Device a, Device b, Relay relay) implements AutoCloseable
+    private record Pair(Device a, Device b, RecordingRelay relay) implements AutoCloseable
     {
         @Override
         public void close()
@@ -222,7 +136,7 @@ class WireguardSubstrateTest
     {
         final Device a = new Device("127.0.0.1", innerA, transport, timers);
         final Device b = new Device("127.0.0.2", innerB, transport, timers);
-        final Relay relay = new Relay(new InetSocketAddress("127.0.0.1", a.substrate.wireguardPort()),
+        final RecordingRelay relay = new RecordingRelay("127.0.0.3", new InetSocketAddress("127.0.0.1", a.substrate.wireguardPort()),
             new InetSocketAddress("127.0.0.2", b.substrate.wireguardPort()));
         a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B, List.of(b.asPeer(relay.endpoint(), encapsulation)));
         b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A, List.of(a.asPeer(relay.endpoint(), encapsulation)));
@@ -522,7 +436,7 @@ class WireguardSubstrateTest
         }
     }
 
-    private static String trace(final Relay relay)
+    private static String trace(final RecordingRelay relay)
     {
         final StringBuilder text = new StringBuilder("A:");
         relay.fromA.stream().limit(12).forEach(m -> text.append(' ').append(type(m)).append('/').append(m.length));
