@@ -11,7 +11,6 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import io.vsnic.dataplane.buffer.Frame;
@@ -113,32 +112,12 @@ class OverlaySubstrateTest
 
     private static List<Frame> await(final MemoryPort port, final int count)
     {
-        final List<Frame> frames = new ArrayList<>();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (frames.size() < count && System.nanoTime() < deadline)
-        {
-            final Frame frame = port.poll();
-            if (frame == null)
-            {
-                Thread.onSpinWait();
-                continue;
-            }
-            frames.add(frame);
-        }
-        return frames;
+        return Waits.await(port, count);
     }
 
     private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(condition, () -> what);
     }
 
     /**

@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -178,19 +177,7 @@ class WireguardSubstrateTest
 
     private static List<Frame> await(final MemoryPort port, final int count)
     {
-        final List<Frame> frames = new ArrayList<>();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (frames.size() < count && System.nanoTime() < deadline)
-        {
-            final Frame frame = port.poll();
-            if (frame == null)
-            {
-                Thread.onSpinWait();
-                continue;
-            }
-            frames.add(frame);
-        }
-        return frames;
+        return Waits.await(port, count);
     }
 
     private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException
@@ -201,15 +188,7 @@ class WireguardSubstrateTest
     private static void awaitTrue(final BooleanSupplier condition, final String what, final UdpSubstrate substrate)
         throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("timed out waiting for " + what + (substrate == null ? "" : "; drops " + substrateDrops(substrate)));
-            }
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(condition, () -> what + (substrate == null ? "" : "; drops " + substrateDrops(substrate)));
     }
 
     private static void sendAndExpect(final Device from, final Device to, final long dstMac, final long srcMac, final int src,
