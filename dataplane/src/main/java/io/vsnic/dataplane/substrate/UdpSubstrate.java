@@ -178,6 +178,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private int[] vxlanFds = new int[0];
     /** Receive state: used only by the worker that owns this port. */
     private final MessageBatch rxBatch;
+    /** UDP GRO receive buffers (owning worker only), used when {@link #gro} is on. */
+    private final GroReader groReader;
     private final Frame[] spare = new Frame[DIRECT_BATCH];
     private int spareCount;
     private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
@@ -207,6 +209,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private volatile boolean gso;
     private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Turns UDP GRO on receive off ("false"; default on where the kernel takes {@code UDP_GRO}): the
+     * direct path then reads one datagram per message.
+     */
+    public static final String GRO_PROPERTY = "vsnic.substrate.gro";
+    /** UDP GRO on receive (set at {@link #start()} when every plaintext socket took it). */
+    private volatile boolean gro;
+    private final java.util.concurrent.atomic.AtomicLong groMessages = new java.util.concurrent.atomic.AtomicLong();
 
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
@@ -229,6 +239,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
         this.rxBatch = direct ? new MessageBatch(DIRECT_BATCH) : null;
+        this.groReader = direct && Boolean.parseBoolean(System.getProperty(GRO_PROPERTY, "true")) ? new GroReader() : null;
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
@@ -321,6 +332,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     }
                 }
                 vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
+                if (groReader != null)
+                {
+                    gro = enableGro(directFds);
+                }
             }
             if (wireguard != null)
             {
@@ -334,6 +349,22 @@ public final class UdpSubstrate implements Port, AutoCloseable
             close();
             throw ex;
         }
+    }
+
+    /** Turns UDP GRO on for every socket, or reports (once) why it stays off. */
+    private static boolean enableGro(final int[] fds)
+    {
+        for (final int fd : fds)
+        {
+            final int result = Syscalls.enableUdpGro(fd);
+            if (result != 0)
+            {
+                LOG.log(System.Logger.Level.WARNING, "substrate: UDP GRO (UDP_GRO) not available here (errno " + -result +
+                    "), receiving one datagram per message");
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String unavailabilityCause(final Transport transport)
@@ -461,6 +492,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             releaseReserve();
         }
+        else if (gro)
+        {
+            count = receiveGro(frames, count, max);
+        }
         else if (direct)
         {
             for (final int fd : directFds)
@@ -474,6 +509,96 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 while (received == DIRECT_BATCH && count < max);
             }
         }
+        return count;
+    }
+
+    /**
+     * Takes datagrams left from the last GRO read, then reads the sockets while there is room; each
+     * datagram is copied into a pool frame (a coalesced message holds several). Returns the new count.
+     */
+    private int receiveGro(final Frame[] frames, final int at, final int max)
+    {
+        int count = drainGro(frames, at, max);
+        for (final int fd : directFds)
+        {
+            while (count < max && !groReader.hasPending())
+            {
+                final int read = groReader.read(fd);
+                if (read <= 0)
+                {
+                    if (read < 0)
+                    {
+                        drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+                    }
+                    break;
+                }
+                final int coalesced = groReader.lastCoalesced();
+                if (coalesced > 0)
+                {
+                    groMessages.addAndGet(coalesced);
+                }
+                count = drainGro(frames, count, max);
+            }
+            if (count >= max)
+            {
+                break;
+            }
+        }
+        return count;
+    }
+
+    private int drainGro(final Frame[] frames, final int at, final int max)
+    {
+        if (!groReader.hasPending())
+        {
+            return at;
+        }
+        final ForwardingState current = state.get();
+        if (current != cachedState)
+        {
+            java.util.Arrays.fill(cacheValid, false);
+            cachedState = current;
+        }
+        int count = at;
+        long datagrams = 0;
+        long bytes = 0;
+        while (count < max && groReader.next())
+        {
+            final int length = groReader.datagramLength();
+            datagrams++;
+            bytes += length;
+            if (groReader.truncated())
+            {
+                drops.incrementAndGet(DropReason.OVERSIZE.ordinal());
+                continue;
+            }
+            if (enclave)
+            {
+                drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal()); // an enclave's plaintext sockets deliver nothing
+                continue;
+            }
+            final PeerEntry peer = peerOf(current, groReader.senderHigh(), groReader.senderLow());
+            if (peer == null)
+            {
+                drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
+                continue;
+            }
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                continue;
+            }
+            if (!frame.copyFrom(groReader.buffers(), groReader.datagramOffset(), length))
+            {
+                drop(DropReason.OVERSIZE, frame);
+                continue;
+            }
+            frame.peerDevice(peer.device()).vni(-1);
+            frames[count++] = frame;
+        }
+        traffic.addAndGet(RX_DATAGRAMS, datagrams);
+        traffic.addAndGet(RX_BYTES, bytes);
         return count;
     }
 
@@ -777,6 +902,22 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     /**
+     * @return whether receives use UDP GRO (set at start when every plaintext socket took {@code UDP_GRO}).
+     */
+    public boolean udpGro()
+    {
+        return gro;
+    }
+
+    /**
+     * @return received messages that held several datagrams (UDP GRO).
+     */
+    public long udpGroMessages()
+    {
+        return groMessages.get();
+    }
+
+    /**
      * @return UDP GSO messages sent (each several datagrams), and {@link #udpGsoFallbacks()} the times it was turned off.
      */
     public long udpGsoMessages()
@@ -864,6 +1005,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     public void releaseReserve()
     {
+        if (groReader != null)
+        {
+            groReader.discard();
+        }
         while (spareCount > 0)
         {
             spare[--spareCount].release();

@@ -118,6 +118,10 @@ public final class Metrics
             counter(out, "vsnic_substrate_rx_bytes_total", "UDP payload bytes received on the substrate.", substrate.rxBytes());
             counter(out, "vsnic_substrate_tx_datagrams_total", "UDP datagrams sent on the substrate.", substrate.txDatagrams());
             counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
+            counter(out, "vsnic_substrate_udp_gso_messages_total",
+                "UDP GSO sends on the substrate (each several datagrams of one super-frame).", substrate.udpGsoMessages());
+            counter(out, "vsnic_substrate_udp_gro_messages_total",
+                "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
             header(out, "vsnic_substrate_drops_total", "Datagrams the substrate dropped, by reason.", "counter");
             for (final DropReason reason : new DropReason[] {DropReason.UNKNOWN_PEER, DropReason.VNI_NOT_ALLOWED,
                 DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR,
