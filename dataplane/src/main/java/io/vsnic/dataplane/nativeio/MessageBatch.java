@@ -286,6 +286,15 @@ public final class MessageBatch
     }
 
     /**
+     * @return the UDP port of the sender of received message {@code index}.
+     */
+    public int senderPort(final int index)
+    {
+        final long base = (long)index * NAME_BYTES;
+        return ((receiveNames.get(ValueLayout.JAVA_BYTE, base + 2) & 0xFF) << 8) | (receiveNames.get(ValueLayout.JAVA_BYTE, base + 3) & 0xFF);
+    }
+
+    /**
      * @return the two longs of {@link #senderHigh}/{@link #senderLow} for an address (IPv4-mapped IPv6 as IPv4).
      */
     public static long[] key(final InetAddress address)

@@ -31,14 +31,18 @@ final class GroReader
     private int datagramOffset;
     private int datagramLength;
     private int lastCoalesced;
+    private boolean wireguard;
 
     /**
      * Reads what is waiting on {@code fd}; call only when {@link #hasPending()} is false.
      *
+     * @param fromWireguard whether {@code fd} is the WireGuard socket ({@link #fromWireguard()}).
+     *
      * @return messages read, 0 when none waits, or {@code -errno}.
      */
-    int read(final int fd)
+    int read(final int fd, final boolean fromWireguard)
     {
+        wireguard = fromWireguard;
         for (int i = 0; i < MESSAGES; i++)
         {
             batch.prepareReceiveWithControl(i, buffers.address() + (long)i * MESSAGE_BYTES, MESSAGE_BYTES);
@@ -62,6 +66,14 @@ final class GroReader
         }
         lastCoalesced = coalesced;
         return result;
+    }
+
+    /**
+     * @return whether the pending datagrams came from the WireGuard socket.
+     */
+    boolean fromWireguard()
+    {
+        return wireguard;
     }
 
     /**
@@ -125,6 +137,14 @@ final class GroReader
     long senderLow()
     {
         return batch.senderLow(currentMessage());
+    }
+
+    /**
+     * @return the UDP port of the sender of the current datagram.
+     */
+    int senderPort()
+    {
+        return batch.senderPort(currentMessage());
     }
 
     /**
