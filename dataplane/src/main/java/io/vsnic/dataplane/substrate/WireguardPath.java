@@ -70,6 +70,10 @@ final class WireguardPath
     static final int TICK_MS = 50;
 
     private static final AtomicBoolean WARMED_UP = new AtomicBoolean();
+    /** Handshakes from the direct path waiting for the event loop, at most (more are dropped and counted). */
+    static final int MAX_PENDING_HANDSHAKES = 1024;
+    /** Waiting handshakes above which the device is under load (cookie replies instead of handshakes). */
+    static final int UNDER_LOAD_HANDSHAKES = 64;
 
     private final UdpSubstrate owner;
     private final FramePool pool;
@@ -82,6 +86,7 @@ final class WireguardPath
     private final ThreadLocal<TransportCodec> codecs;
     private final Runnable tickTask = this::tick;
     private final Actions actions = new Actions();
+    private final java.util.concurrent.atomic.AtomicInteger pendingHandshakes = new java.util.concurrent.atomic.AtomicInteger();
     private volatile ForwardingState synced;
     private volatile Channel channel;
     private ScheduledFuture<?> ticker;
@@ -97,7 +102,7 @@ final class WireguardPath
         final DeviceKeys keys = DeviceKeys.fromPrivateKey(privateKey);
         Arrays.fill(privateKey, (byte)0);
         final WireguardDevice.Builder builder = WireguardDevice.builder(keys).timers(config.timers())
-            .underLoad(() -> rxBacklog.getAsInt() > rxCapacity / 2);
+            .underLoad(() -> rxBacklog.getAsInt() > rxCapacity / 2 || pendingHandshakes.get() > UNDER_LOAD_HANDSHAKES);
         if (config.keyLog() != null)
         {
             builder.keyLog(config.keyLog());
@@ -686,9 +691,33 @@ final class WireguardPath
             owner.countDrop(DropReason.WG_MALFORMED);
             return;
         }
+        if (pendingHandshakes.incrementAndGet() > MAX_PENDING_HANDSHAKES)
+        {
+            pendingHandshakes.decrementAndGet();
+            owner.countDrop(DropReason.WG_HANDSHAKE_BACKLOG);
+            return;
+        }
         final byte[] copy = new byte[length];
         MemorySegment.copy(source, java.lang.foreign.ValueLayout.JAVA_BYTE, offset, copy, 0, length);
-        ch.eventLoop().execute(() -> receiver.handshake(copy, length, sender));
+        try
+        {
+            ch.eventLoop().execute(() ->
+            {
+                try
+                {
+                    receiver.handshake(copy, length, sender);
+                }
+                finally
+                {
+                    pendingHandshakes.decrementAndGet();
+                }
+            });
+        }
+        catch (final java.util.concurrent.RejectedExecutionException ex)
+        {
+            pendingHandshakes.decrementAndGet();   // the substrate is closing
+            owner.countDrop(DropReason.WG_HANDSHAKE_BACKLOG);
+        }
     }
 
     private static byte[] sourceBytes(final InetSocketAddress sender)
