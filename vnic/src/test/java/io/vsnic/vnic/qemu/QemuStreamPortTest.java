@@ -395,4 +395,58 @@ class QemuStreamPortTest
             assertEquals("data", Files.readString(regular), "a regular file is never deleted");
         }
     }
+
+    @Test
+    void shouldConnectToAListeningQemuAndCarryFramesBothWays() throws IOException
+    {
+        try (FramePool pool = new FramePool(16);
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+        {
+            listener.bind(UnixDomainSocketAddress.of(socket()));
+            try (QemuStreamPort port = QemuStreamPort.connect(5, pool, socket()))
+            {
+                final StreamClient qemu = StreamClient.accepted(listener.accept());
+                assertTrue(port.connecting());
+                assertTrue(port.connected());
+                assertEquals(1, port.counters().get(EndpointCounter.CONNECTIONS));
+                final byte[] a = PortDriver.pattern(98, 11);
+                qemu.sendFrame(a);
+                final List<byte[]> received = PortDriver.receive(port, 1, WAIT);
+                assertEquals(1, received.size());
+                assertArrayEquals(a, received.get(0));
+                final byte[] b = PortDriver.pattern(1514, 12);
+                assertEquals(1, port.transmit(framesOf(pool, b), 1));
+                assertArrayEquals(b, qemu.readFrame(WAIT));
+
+                // QEMU goes away: the port stays disconnected (it does not listen) and drops what it is given
+                qemu.close();
+                final long deadline = System.nanoTime() + WAIT.toNanos();
+                while (port.connected() && System.nanoTime() < deadline)
+                {
+                    PortDriver.receiveFor(port, Duration.ofMillis(5));
+                }
+                assertFalse(port.connected(), "the connection ended");
+                assertEquals(1, port.transmit(framesOf(pool, PortDriver.pattern(60, 13)), 1));
+                assertEquals(1, port.counters().get(EndpointCounter.TX_DROPS));
+                assertEquals(16, pool.available());
+            }
+            assertTrue(Files.exists(socket()), "QEMU's socket file is QEMU's: the port leaves it");
+        }
+    }
+
+    @Test
+    void shouldRefuseToConnectWhenNothingListens() throws IOException
+    {
+        try (FramePool pool = new FramePool(8))
+        {
+            assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()), "no socket file");
+            try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+            {
+                listener.bind(UnixDomainSocketAddress.of(socket()));
+            }
+            assertTrue(Files.exists(socket()));
+            assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()), "a socket file nobody listens on");
+            assertEquals(8, pool.available());
+        }
+    }
 }
