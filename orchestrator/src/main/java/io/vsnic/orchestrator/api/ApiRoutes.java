@@ -147,7 +147,7 @@ public final class ApiRoutes
         {
             return cluster(request, p);
         }
-        if (p.get(1).equals("tasks") && p.size() <= 3)
+        if (p.size() >= 2 && p.size() <= 3 && p.get(1).equals("tasks"))
         {
             return methods(request, "GET") ? tasks(p.size() == 3 ? p.get(2) : null) : notAllowed("GET");
         }
