@@ -135,6 +135,8 @@ public final class Tasks implements AutoCloseable
     private long sequence;
     private long nextId = 1;
     private DeviceController controller;
+    /** The state the reconciler applied last (in cluster mode this device's derived state, not the replicated one). */
+    private DesiredState applied = DesiredState.empty();
     private IntFunction<WireguardPeerStatus> peers;
     private Thread runner;
     private volatile boolean closed;
@@ -245,6 +247,7 @@ public final class Tasks implements AutoCloseable
      */
     void reconciled(final DesiredState state, final boolean recovering)
     {
+        applied = state;
         final long now = System.currentTimeMillis();
         final Reconciler reconciler = controller.reconciler();
         final Map<String, Reconciler.Pending> pending = reconciler.pending();
@@ -443,7 +446,7 @@ public final class Tasks implements AutoCloseable
                 }
                 if (controller.reconciler().requeueLost() > 0)
                 {
-                    reconciled(controller.state(), false);
+                    reconciled(applied, false);
                 }
                 final long now = System.currentTimeMillis();
                 final List<Task> due = tasks.values().stream().filter(t -> t.active() && t.nextRetryMs() != null &&
@@ -527,7 +530,7 @@ public final class Tasks implements AutoCloseable
         }
         else
         {
-            final PeerResource peer = controller.state().peers().get(current.resource().substring("peer/".length()));
+            final PeerResource peer = applied.peers().get(current.resource().substring("peer/".length()));
             final WireguardPeerStatus status = peer == null || peers == null ? null : peers.apply(peer.device());
             if (status != null && status.sessionUp())
             {
