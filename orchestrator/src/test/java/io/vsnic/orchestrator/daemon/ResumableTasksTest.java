@@ -84,7 +84,13 @@ class ResumableTasksTest
     /** Polls until the value passes, or fails with the last value. */
     private static <T> T await(final String what, final Supplier<T> value, final Predicate<T> done) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + WAIT.toNanos();
+        return await(what, WAIT, value, done);
+    }
+
+    private static <T> T await(final String what, final Duration within, final Supplier<T> value, final Predicate<T> done)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + within.toNanos();
         T last = value.get();
         while (!done.test(last))
         {
@@ -388,6 +394,63 @@ class ResumableTasksTest
             {
                 run("ip", "link", "del", tap);
             }
+        }
+    }
+
+    @Test
+    void shouldAttachWhenARealQemuStartsListeningAndServeItsDhcp() throws Exception
+    {
+        final var qemu = io.vsnic.vnic.netns.NetNs.findExecutable("qemu-system-x86_64");
+        assumeTrue(qemu.isPresent(), "qemu-system-x86_64 is not installed (Debian qemu-system-x86): skipped");
+        final Path socket = dir.resolve("qemu-vm1.sock");
+        try (TestDaemon daemon = new TestDaemon(dir.resolve("state"), config()))
+        {
+            expect(200, daemon.post("/v1/apply", manifest("{\"id\": \"vm1\", \"network\": \"blue\", \"ip\": \"10.0.1.11\", " +
+                "\"mac\": \"52:54:00:77:00:21\", \"securityGroups\": [\"open\"], " +
+                "\"backend\": {\"type\": \"qemu-stream\", \"mode\": \"connect\", \"path\": \"" + socket + "\"}}")));
+            final String taskId = daemon.get("/v1/vnics/vm1").json().at("/status/task").asText();
+            await("a retry", () -> task(daemon, taskId), t -> t.get("attempts").asInt() >= 2);
+
+            // QEMU with -netdev stream,server=on: no disk, SeaBIOS boots the NIC's iPXE ROM, which asks for DHCP
+            final Process process = new ProcessBuilder(qemu.get().toString(),
+                "-nodefaults", "-no-user-config", "-nographic", "-display", "none", "-serial", "none", "-monitor", "none",
+                "-machine", "pc,accel=tcg", "-m", "64", "-boot", "n",
+                "-netdev", "stream,id=n0,server=on,addr.type=unix,addr.path=" + socket,
+                "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:21")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+            try
+            {
+                await("task succeeded", () -> task(daemon, taskId), t -> t.get("state").asText().equals("succeeded") ||
+                    !process.isAlive());
+                assertTrue(process.isAlive(), () -> "QEMU exited: " + log(dir.resolve("qemu.log")));
+                // the data plane's DHCP server answers the guest: DISCOVER, OFFER, REQUEST, ACK through QEMU
+                // (a TCG-emulated guest needs a while to boot its NIC ROM)
+                final JsonNode vm1 = await("DHCP both ways", Duration.ofSeconds(120), () -> daemon.get("/v1/vnics/vm1").json(),
+                    v -> v.at("/counters/rxPackets").asLong() >= 2 && v.at("/counters/txPackets").asLong() >= 2 || !process.isAlive());
+                assertTrue(process.isAlive(), () -> "QEMU exited: " + log(dir.resolve("qemu.log")));
+                assertTrue(vm1.at("/status/backend/connected").asBoolean(), vm1.toString());
+            }
+            finally
+            {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+            // QEMU is gone: pending again, waiting for the next QEMU
+            await("vm1 pending again", () -> daemon.get("/v1/vnics/vm1").json(),
+                v -> v.at("/status/state").asText().equals("pending") && v.at("/status/task").isTextual());
+        }
+    }
+
+    private static String log(final Path file)
+    {
+        try
+        {
+            return Files.readString(file);
+        }
+        catch (final IOException ex)
+        {
+            return "(no log: " + ex.getMessage() + ")";
         }
     }
 
