@@ -105,7 +105,8 @@ final class Views
         final ObjectNode status = node.putObject("status");
         status.put("attached", attached != null);
         final Reconciler.Pending pending = attached == null ? daemon.controller().reconciler().pending().get(vnic.id()) : null;
-        status.put("state", attached != null ? "attached" : pending != null ? "pending" : "detached");
+        final boolean elsewhere = vnic.device() != null && !vnic.device().equals(daemon.config().device().name());
+        status.put("state", attached != null ? "attached" : pending != null ? "pending" : elsewhere ? "elsewhere" : "detached");
         if (pending != null)
         {
             status.put("reason", pending.reason());
