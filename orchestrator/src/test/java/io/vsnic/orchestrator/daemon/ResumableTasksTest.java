@@ -301,6 +301,32 @@ class ResumableTasksTest
     }
 
     @Test
+    void shouldStartWithAVnicWhoseBackendVanishedWhileStoppedAndAttachItLater() throws Exception
+    {
+        final Path run = dir.resolve("run");
+        Files.createDirectories(run);
+        final Path state = dir.resolve("state");
+        try (TestDaemon daemon = new TestDaemon(state, config()))
+        {
+            expect(200, daemon.post("/v1/apply", manifest(streamVnic("vm1", "10.0.1.11", run.resolve("vm1.sock"), "listen"))));
+            assertEquals("attached", daemon.get("/v1/vnics/vm1").json().at("/status/state").asText());
+            assertTrue(tasks(daemon).isEmpty(), "attached at once: no task");
+        }
+        // the hypervisor's run directory is gone while vsnicd is stopped (before tasks, such a state stopped the start)
+        Files.delete(run);
+        try (TestDaemon daemon = new TestDaemon(state, config()))
+        {
+            final JsonNode vm1 = daemon.get("/v1/vnics/vm1").json();
+            assertEquals("pending", vm1.at("/status/state").asText(), vm1.toString());
+            assertTrue(vm1.at("/status/reason").asText().contains("does not exist yet"), vm1.toString());
+            final String taskId = vm1.at("/status/task").asText();
+            Files.createDirectories(run);
+            await("attached", () -> task(daemon, taskId), t -> t.get("state").asText().equals("succeeded"));
+            assertEquals("attached", daemon.get("/v1/vnics/vm1").json().at("/status/state").asText());
+        }
+    }
+
+    @Test
     void shouldResumeTheTaskWithItsAttemptsAfterSigkill() throws Exception
     {
         final Path config = dir.resolve("device.yaml");
