@@ -128,16 +128,20 @@ public final class QemuStreamPort implements Port, AutoCloseable
      * @param id         the data plane port id.
      * @param pool       the data plane's frame pool.
      * @param socketPath where QEMU listens.
-     * @throws IOException when nothing listens there (the path is missing: {@link java.nio.file.NoSuchFileException};
-     *                     no listener: {@link java.net.ConnectException}).
+     * @throws IOException when nothing listens there (no socket file, connection refused) or its backlog is full;
+     *                     the connect never blocks.
      */
     public static QemuStreamPort connect(final int id, final FramePool pool, final Path socketPath) throws IOException
     {
         final SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try
         {
-            channel.connect(UnixDomainSocketAddress.of(socketPath));
+            // non-blocking: a listener whose backlog is full fails now (EAGAIN) instead of blocking the caller
             channel.configureBlocking(false);
+            if (!channel.connect(UnixDomainSocketAddress.of(socketPath)) && !channel.finishConnect())
+            {
+                throw new IOException("connecting to " + socketPath + " did not complete");
+            }
         }
         catch (final IOException ex)
         {

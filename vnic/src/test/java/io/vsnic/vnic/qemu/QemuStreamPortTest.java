@@ -449,4 +449,43 @@ class QemuStreamPortTest
             assertEquals(8, pool.available());
         }
     }
+
+    @Test
+    void shouldFailRatherThanBlockWhenTheListenersBacklogIsFull() throws IOException
+    {
+        try (FramePool pool = new FramePool(8);
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+        {
+            listener.bind(UnixDomainSocketAddress.of(socket()), 1);
+            final List<java.nio.channels.SocketChannel> waiting = new ArrayList<>();
+            try
+            {
+                // connections nobody accepts fill the backlog
+                for (int i = 0; i < 64; i++)
+                {
+                    final java.nio.channels.SocketChannel client = java.nio.channels.SocketChannel.open(StandardProtocolFamily.UNIX);
+                    waiting.add(client);
+                    client.configureBlocking(false);
+                    try
+                    {
+                        client.connect(UnixDomainSocketAddress.of(socket()));
+                    }
+                    catch (final IOException full)
+                    {
+                        break;
+                    }
+                }
+                // the class timeout fails this test if the connect blocks
+                assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()));
+                assertEquals(8, pool.available());
+            }
+            finally
+            {
+                for (final java.nio.channels.SocketChannel client : waiting)
+                {
+                    client.close();
+                }
+            }
+        }
+    }
 }
