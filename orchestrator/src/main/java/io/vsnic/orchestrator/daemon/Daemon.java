@@ -283,7 +283,8 @@ public final class Daemon implements AutoCloseable
     {
         final DeviceConfig.Cluster c = config.cluster();
         controller = DeviceController.clustered(config.device().name(), config.device().id(),
-            new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
+            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
+                .withEnclaves(enclaves(backends).lenient()), this::submitToHead);
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
         final GrpcTlsConfig tls;
         try
