@@ -23,7 +23,6 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vsnic.vnic.netns.NetNs;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,10 +61,8 @@ class ClusterLabTest
     @BeforeEach
     void requireRoot()
     {
-        Assumptions.assumeTrue(NetNs.isRoot(), "needs root: creates network namespaces and TAP devices");
-        Assumptions.assumeTrue(Lab.missingPrerequisite().isEmpty(), () -> "lab prerequisite missing: " + Lab.missingPrerequisite().get());
-        Assumptions.assumeTrue(NetNs.findExecutable("ping").isPresent(), "needs ping (apt-get install iputils-ping)");
-        Assumptions.assumeTrue(NetNs.findExecutable("nft").isPresent(), "needs nft to partition a device (apt-get install nftables)");
+        // nft partitions a device
+        LabTest.assumeLab("ping:iputils-ping", "nft:nftables");
     }
 
     @Test
