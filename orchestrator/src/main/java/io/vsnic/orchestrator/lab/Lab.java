@@ -336,7 +336,8 @@ public final class Lab
         }
         if (spec.cluster() && spec.enclave())
         {
-            throw new LabException("--cluster and --enclave together: enclaves are not part of the replicated state yet (docs/cluster.md)");
+            throw new LabException("--cluster and --enclave together are not supported: the lab's enclave gives every device its own " +
+                "enclave substrate (address, key file, inner address), and one replicated enclave resource has one substrate section");
         }
         final Optional<String> missing = missingPrerequisite();
         if (missing.isPresent())
