@@ -139,50 +139,101 @@ class ClusterCliTest
     @Test
     void shouldJoinAndReportThroughApisThatRequireAToken() throws Exception
     {
+        final Path state1 = temp.resolve("state-1");
+        final String apiToken = state1.resolve(io.vsnic.orchestrator.api.ApiAuth.TOKEN_FILE).toString();
+        joinAndReportThroughAuthenticatedApis("token", "http", new String[] {"--token-file", apiToken}, new String[0], state2 ->
+        {
+            // both devices' APIs accept the same bearer token (the operator gives edge-2 the same api.token)
+            Files.createDirectories(state2);
+            Files.copy(Path.of(apiToken), state2.resolve(io.vsnic.orchestrator.api.ApiAuth.TOKEN_FILE),
+                java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        });
+    }
+
+    @Test
+    void shouldJoinAndReportThroughMutualTlsApis() throws Exception
+    {
+        // one API CA for both devices (vsnic certs): a server certificate for 127.0.0.1, a client certificate "ops"
+        final Path apiState = temp.resolve("api-ca");
+        for (final String[] certs : new String[][] {{"certs", "init", "--state-dir", apiState.toString()},
+            {"certs", "issue", "ops", "--state-dir", apiState.toString()}})
+        {
+            final Run run = cli(certs);
+            assertEquals(0, run.exit(), run.err());
+        }
+        final Path tls = apiState.resolve("api-tls");
+        final String auth = "mtls, tls: {cert: \"%s\", key: \"%s\", clientCa: \"%s\"}".formatted(tls.resolve("server.crt"),
+            tls.resolve("server.key"), tls.resolve("ca.crt"));
+        final String[] trustOnly = {"--cacert", tls.resolve("ca.crt").toString()};
+        joinAndReportThroughAuthenticatedApis(auth, "https", new String[] {"--cacert", tls.resolve("ca.crt").toString(), "--cert",
+            tls.resolve("clients/ops.crt").toString(), "--key", tls.resolve("clients/ops.key").toString()}, trustOnly, state2 -> { });
+    }
+
+    @FunctionalInterface
+    private interface Prepare
+    {
+        void accept(Path stateDirectory) throws Exception;
+    }
+
+    /**
+     * Two devices whose APIs require authentication: {@code cluster token}, {@code join} and {@code status}
+     * refused (401) without the credentials and working with them; status reaches every member with them.
+     *
+     * @param anonymous the options of a client without credentials (for TLS: only the CA, so it gets as far as the 401).
+     */
+    private void joinAndReportThroughAuthenticatedApis(final String auth, final String scheme, final String[] credentials,
+        final String[] anonymous, final Prepare prepareSecond) throws Exception
+    {
         final var ports = ClusterNodeTest.peers(2);
-        final Path config1 = config("edge-1", 1, ports.get("edge-1"), "token");
+        final Path config1 = config("edge-1", 1, ports.get("edge-1"), auth);
         final Path state1 = temp.resolve("state-1");
         assertEquals(0, cli("cluster", "init", "--config", config1.toString(), "--state-dir", state1.toString()).exit());
         final TestDaemon one = startHead(config1, state1);
-        final String apiToken = state1.resolve(io.vsnic.orchestrator.api.ApiAuth.TOKEN_FILE).toString();
+        final String base1 = scheme + "://127.0.0.1:" + one.daemon.apiAddress().getPort();
 
-        final Run anonymous = cli("cluster", "token", "--api", one.base());
-        assertEquals(1, anonymous.exit());
-        assertTrue(anonymous.err().contains("401"), anonymous.err());
-        final Run token = cli("cluster", "token", "--api", one.base(), "--token-file", apiToken);
+        final Run refusedToken = cli(with(anonymous, "cluster", "token", "--api", base1));
+        assertEquals(1, refusedToken.exit());
+        assertTrue(refusedToken.err().contains("401"), refusedToken.err());
+        final Run token = cli(with(credentials, "cluster", "token", "--api", base1));
         assertEquals(0, token.exit(), token.err());
 
-        final Path config2 = config("edge-2", 2, ports.get("edge-2"), "token");
+        final Path config2 = config("edge-2", 2, ports.get("edge-2"), auth);
         final Path state2 = temp.resolve("state-2");
-        final Run refused = cli("cluster", "join", "--token", token.out().trim(), "--config", config2.toString(), "--state-dir",
-            state2.toString(), one.base());
+        final Run refused = cli(with(anonymous, "cluster", "join", "--token", token.out().trim(), "--config", config2.toString(),
+            "--state-dir", state2.toString(), base1));
         assertEquals(1, refused.exit());
         assertTrue(refused.err().contains("401"), "no API credentials: " + refused.err());
         assertTrue(!Files.exists(state2.resolve("cluster/device.key")), "nothing stored after a refusal");
-        final Run join = cli("cluster", "join", "--token", token.out().trim(), "--config", config2.toString(), "--state-dir",
-            state2.toString(), "--token-file", apiToken, one.base());
+        final Run join = cli(with(credentials, "cluster", "join", "--token", token.out().trim(), "--config", config2.toString(),
+            "--state-dir", state2.toString(), base1));
         assertEquals(0, join.exit(), join.err());
 
-        // both devices' APIs accept the same bearer token (the operator gave edge-2 the same api.token)
-        Files.createDirectories(state2);
-        Files.copy(Path.of(apiToken), state2.resolve(io.vsnic.orchestrator.api.ApiAuth.TOKEN_FILE),
-            java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        prepareSecond.accept(state2);
         final TestDaemon two = new TestDaemon(state2, DeviceConfig.load(config2));
         daemons.add(two);
         ClusterNodeTest.await("edge-2 a member", 20_000, () -> one.daemon.cluster().state().members().size() == 2 &&
             two.daemon.cluster().state().members().size() == 2);
 
-        final Run status = cli("cluster", "status", "--api", two.base(), "--token-file", apiToken, "-o", "json");
+        final String base2 = scheme + "://127.0.0.1:" + two.daemon.apiAddress().getPort();
+        final Run status = cli(with(credentials, "cluster", "status", "--api", base2, "-o", "json"));
         assertEquals(0, status.exit(), status.err());
         final JsonNode view = Json.mapper().readTree(status.out());
         assertEquals("edge-1", view.get("head").asText());
+        assertEquals(2, view.get("devices").size());
         for (final JsonNode device : view.get("devices"))
         {
-            assertTrue(!device.has("unreachable") && device.get("appliedIndex").asLong() > 0, device.toString());
+            assertTrue(!device.has("unreachable") && device.get("appliedIndex").asLong() > 0, "every member asked with the credentials: " + device);
         }
-        final Run noCredentials = cli("cluster", "status", "--api", two.base());
+        final Run noCredentials = cli(with(anonymous, "cluster", "status", "--api", base2));
         assertEquals(1, noCredentials.exit());
         assertTrue(noCredentials.err().contains("401"), noCredentials.err());
+    }
+
+    private static String[] with(final String[] options, final String... args)
+    {
+        final String[] all = java.util.Arrays.copyOf(args, args.length + options.length);
+        System.arraycopy(options, 0, all, args.length, options.length);
+        return all;
     }
 
     @Test
