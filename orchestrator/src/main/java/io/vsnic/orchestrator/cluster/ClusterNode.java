@@ -321,10 +321,19 @@ public final class ClusterNode implements AutoCloseable
      */
     public JsonNode submit(final ObjectNode command) throws NoQuorumException
     {
+        // the head takes it in only until this device stops waiting: a 503 below means it was not written,
+        // unless the head had taken it in before (then it may still commit; the error says so)
+        return submit(command, System.currentTimeMillis() + options.requestTimeoutMs());
+    }
+
+    /** {@link #submit(ObjectNode)} with the deadline (epoch ms) after which the head refuses to take the command in. */
+    JsonNode submit(final ObjectNode command, final long deadlineMs) throws NoQuorumException
+    {
         final Message message;
         try
         {
-            message = Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(command)));
+            final ObjectNode sent = command.deepCopy().put(ClusterStateMachine.DEADLINE, deadlineMs);
+            message = Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(sent)));
         }
         catch (final IOException ex)
         {
@@ -381,7 +390,7 @@ public final class ClusterNode implements AutoCloseable
         {
             future.cancel(true);
             throw new NoQuorumException("no head with a quorum answered " + what + " within " + options.requestTimeoutMs() +
-                " ms (if a head still commits it, it is applied everywhere)", ex);
+                " ms (a head refuses it from now on; only one that took it in before could still commit it)", ex);
         }
         catch (final java.util.concurrent.ExecutionException ex)
         {

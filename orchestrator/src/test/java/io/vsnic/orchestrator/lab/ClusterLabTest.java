@@ -117,6 +117,11 @@ class ClusterLabTest
                 Lab.clusterView(cutDevice).path("appliedIndex").asLong() >= headCommit &&
                     Lab.api(cutDevice).get("/v1/networks/during-cut").status() == 200);
             final long catchUpMs = ms(healedAt);
+            for (final LabState.Device device : state.devices())
+            {
+                assertEquals(404, Lab.api(device).get("/v1/networks/cut-write?consistent=true").status(),
+                    "the write refused during the cut was not applied later either (d" + device.index() + ")");
+            }
             final NamespaceHttp.Response afterHeal = Lab.api(cutDevice).send("POST", "/v1/networks", network("after-heal", 3997));
             assertEquals(201, afterHeal.status(), "writes through the healed device: " + afterHeal.text());
             during.stopAfter(Duration.ofSeconds(1));
@@ -136,9 +141,10 @@ class ClusterLabTest
             final AtomicLong killedAt = new AtomicLong();
             final AtomicLong newHeadAt = new AtomicLong();
             final String oldHeadName = name + "-d" + oldHead;
+            final long watchUntil = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
             final Thread watcher = Thread.ofPlatform().daemon().name("head-watch").start(() ->
             {
-                while (!Thread.currentThread().isInterrupted() && newHeadAt.get() == 0)
+                while (!Thread.currentThread().isInterrupted() && newHeadAt.get() == 0 && System.nanoTime() < watchUntil)
                 {
                     if (killedAt.get() != 0)
                     {
