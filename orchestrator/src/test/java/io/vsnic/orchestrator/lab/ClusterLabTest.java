@@ -38,8 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       and the API on the namespace's loopback still work. A ping flow between the cut device's VM and the
  *       VM of the other non-head device runs throughout: it must lose nothing. The cut device refuses a
  *       write with 503 {@code no_quorum} naming the head it last knew; the other two accept a write
- *       meanwhile; after the table is deleted the cut device's applied index reaches the head's and it
- *       has that write.</li>
+ *       meanwhile; after the table is deleted the cut device's applied index reaches the head's, it
+ *       has that write, and the write it refused is on no device (not even later: the head refuses a
+ *       request that arrives after its submitter's deadline).</li>
  *   <li><b>Failover.</b> A client sends 500 writes (networks) through one non-head device; after the
  *       first third the head gets SIGKILL. A new head is elected (time reported), every acknowledged write
  *       is on both survivors (linearizable reads), and a ping flow between the survivors' VMs runs through
