@@ -298,14 +298,10 @@ public final class Daemon implements AutoCloseable
     {
         final DeviceConfig.Cluster c = config.cluster();
         controller = DeviceController.clustered(config.device().name(), config.device().id(),
-<<<<<<< HEAD
-            new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
-        openTasks();
-        tasks.start();
-=======
             new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
                 .withEnclaves(enclaves(backends).lenient()), this::submitToHead);
->>>>>>> clus
+        openTasks();
+        tasks.start();
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
         final GrpcTlsConfig tls;
         try
