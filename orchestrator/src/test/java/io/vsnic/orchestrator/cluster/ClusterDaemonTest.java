@@ -151,7 +151,9 @@ public class ClusterDaemonTest
         ClusterNodeTest.await("vm1 attached on a only, vm2 on b only", 10_000, () ->
             a.daemon.controller().reconciler().attached().containsKey("vm1") && !a.daemon.controller().reconciler().attached().containsKey("vm2") &&
             b.daemon.controller().reconciler().attached().containsKey("vm2") && !b.daemon.controller().reconciler().attached().containsKey("vm1") &&
-            head.daemon.controller().reconciler().attached().isEmpty());
+            head.daemon.controller().reconciler().attached().isEmpty() &&
+            // a serves reads from its own applied state: wait until it has applied the revision with vm2
+            a.daemon.controller().state().get(io.vsnic.orchestrator.model.Kind.VNIC, "vm2") != null);
         assertTrue(expect(200, a.get("/v1/vnics/vm1")).json().path("status").path("attached").asBoolean());
         assertFalse(expect(200, a.get("/v1/vnics/vm2")).json().path("status").path("attached").asBoolean());
         assertTrue(expect(200, b.get("/v1/peers")).json().get("items").isEmpty(), "no manual peers");
