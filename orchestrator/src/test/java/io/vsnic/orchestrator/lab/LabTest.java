@@ -54,7 +54,7 @@ class LabTest
         }
     }
 
-    private static String uniqueName()
+    static String uniqueName()
     {
         return NetNs.uniqueName("t", 7);
     }
@@ -247,14 +247,14 @@ class LabTest
         assertEquals(List.of(), processes, "processes of the lab");
     }
 
-    private static NetNs.Result inVm(final LabState.Vm vm, final Duration timeout, final String... command)
+    static NetNs.Result inVm(final LabState.Vm vm, final Duration timeout, final String... command)
     {
         final List<String> full = new ArrayList<>(List.of(Lab.executable("ip"), "netns", "exec", vm.namespace()));
         full.addAll(List.of(command));
         return NetNs.run(timeout, full);
     }
 
-    private static void transfer(final LabState.Vm sender, final LabState.Vm receiver, final Path payload, final Path target)
+    static void transfer(final LabState.Vm sender, final LabState.Vm receiver, final Path payload, final Path target)
         throws IOException, InterruptedException
     {
         final int port = 20000 + new Random().nextInt(20000);
@@ -266,7 +266,7 @@ class LabTest
             NetNs.Result send = null;
             for (int attempt = 0; attempt < 50; attempt++)
             {
-                send = inVm(sender, Duration.ofSeconds(60), "socat", "-u", "OPEN:" + payload,
+                send = inVm(sender, Duration.ofSeconds(180), "socat", "-u", "OPEN:" + payload,
                     "TCP:" + receiver.ip() + ":" + port + ",connect-timeout=10");
                 if (send.ok() || !send.stderr().contains("Connection refused"))
                 {
@@ -275,7 +275,7 @@ class LabTest
                 Thread.sleep(100);
             }
             assertTrue(send.ok(), "send: " + send.describe());
-            assertTrue(listener.waitFor(30, TimeUnit.SECONDS), "receiver finished");
+            assertTrue(listener.waitFor(60, TimeUnit.SECONDS), "receiver finished");
             assertEquals(0, listener.exitValue(), new String(listener.getInputStream().readAllBytes()));
         }
         finally
@@ -284,7 +284,7 @@ class LabTest
         }
     }
 
-    private static String sha256(final Path file)
+    static String sha256(final Path file)
     {
         final NetNs.Result result = NetNs.run(Duration.ofSeconds(30), List.of("sha256sum", file.toString()));
         assertEquals(0, result.exitCode(), result.describe());
