@@ -85,6 +85,13 @@ final class WireguardPath
     private final ConcurrentHashMap<Peer, Session> byPeer = new ConcurrentHashMap<>();
     private final ThreadLocal<TransportCodec> codecs;
     private final Runnable tickTask = this::tick;
+    /** A tick asked for by the direct receive path is queued (one at a time, however many packets ask). */
+    private final AtomicBoolean tickQueued = new AtomicBoolean();
+    private final Runnable queuedTick = () ->
+    {
+        tickQueued.set(false);
+        tick();
+    };
     private final Actions actions = new Actions();
     private final java.util.concurrent.atomic.AtomicInteger pendingHandshakes = new java.util.concurrent.atomic.AtomicInteger();
     private volatile ForwardingState synced;
@@ -651,7 +658,7 @@ final class WireguardPath
             }
             else if (ch != null)
             {
-                ch.eventLoop().execute(tickTask);   // staged frames are written by the socket's event loop
+                scheduleTick(ch);                  // staged frames are written by the socket's event loop
             }
         }
         if (n == 0)
@@ -669,6 +676,21 @@ final class WireguardPath
         // the AEAD tag covered every byte: no need to verify the inner checksum again (as Linux's WireGuard)
         frame.peerDevice(s.device).vni(-1).checksumVerified(true);
         return true;
+    }
+
+    private void scheduleTick(final Channel ch)
+    {
+        if (tickQueued.compareAndSet(false, true))
+        {
+            try
+            {
+                ch.eventLoop().execute(queuedTick);
+            }
+            catch (final java.util.concurrent.RejectedExecutionException ex)
+            {
+                tickQueued.set(false);              // closing: nothing flushes any more
+            }
+        }
     }
 
     /**
