@@ -44,10 +44,22 @@ public final class VnicTraffic
      */
     public int send(final Vnic from, final Vnic to, final Consumer<FrameBuilder> l4)
     {
+        return sendFrame(from, b -> {
+            b.ethernet(to.mac(), from.mac()).ipv4(from.ip(), to.ip());
+            l4.accept(b);
+        });
+    }
+
+    /**
+     * Builds a whole frame ({@code frame} adds every header) and injects it into {@code from}'s memory port.
+     *
+     * @return the frame's length.
+     */
+    public int sendFrame(final Vnic from, final Consumer<FrameBuilder> frameHeaders)
+    {
         final Frame frame = daemon.daemon.dataPlane().pool().acquire();
         final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
-        builder.ethernet(to.mac(), from.mac()).ipv4(from.ip(), to.ip());
-        l4.accept(builder);
+        frameHeaders.accept(builder);
         final int length = builder.build();
         frame.length(length);
         assertTrue(daemon.daemon.memoryPort(from.id()).inject(frame), "rx ring of " + from.id() + " has room");

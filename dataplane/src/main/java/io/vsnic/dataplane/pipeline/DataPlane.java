@@ -139,6 +139,15 @@ public final class DataPlane implements AutoCloseable
     }
 
     /**
+     * @return true while a capture of {@code portId} runs.
+     */
+    public boolean capturing(final int portId)
+    {
+        final PortCapture running = capture;
+        return running != null && running.portId() == portId;
+    }
+
+    /**
      * @return the running capture, or null (workers read it once per vector).
      */
     PortCapture capture()
