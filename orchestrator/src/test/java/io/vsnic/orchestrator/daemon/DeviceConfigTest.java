@@ -42,6 +42,16 @@ class DeviceConfigTest
     }
 
     @Test
+    void shouldParseTheDocumentedExample() throws Exception
+    {
+        final java.nio.file.Path example = java.nio.file.Path.of(System.getProperty("vsnic.repo.root", ".."))
+            .resolve("docs/examples/device.yaml");
+        final DeviceConfig config = DeviceConfig.load(example);
+        assertTrue(config.flowLogs().enabled());
+        assertEquals(24 * 3600_000L, config.flowLogs().retentionMs());
+    }
+
+    @Test
     void shouldReadFlowLogSettingsAndTimeoutDurations() throws ConfigException
     {
         final DeviceConfig config = parse("""
