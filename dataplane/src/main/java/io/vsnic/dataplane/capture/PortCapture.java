@@ -1,17 +1,15 @@
 package io.vsnic.dataplane.capture;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.buffer.SpscSlotRing;
 
 /**
  * A live capture of one data plane port: the workers copy every frame the port receives (before
  * the pipeline touches it) and every frame handed to it for transmission into preallocated slots,
- * one single-producer ring per worker; one consumer thread drains them ({@link #drain}) into a
+ * one single-producer ring ({@link SpscSlotRing}) per worker; one consumer thread drains them ({@link #drain}) into a
  * pcap stream. A full ring drops the copy and counts it ({@link #dropped()}): the workers never
  * wait. A frame longer than the snapshot length is truncated (its original length is kept).
  *
@@ -54,48 +52,8 @@ public final class PortCapture
     private final int portId;
     private final int snapBytes;
     private final int slotBytes;
-    private final Ring[] rings;
+    private final SpscSlotRing[] rings;
     private volatile boolean active = true;
-
-    /** One worker's ring. */
-    private static final class Ring
-    {
-        private static final VarHandle HEAD;
-        private static final VarHandle TAIL;
-        private static final VarHandle DROPPED;
-
-        static
-        {
-            try
-            {
-                final MethodHandles.Lookup lookup = MethodHandles.lookup();
-                HEAD = lookup.findVarHandle(Ring.class, "head", long.class);
-                TAIL = lookup.findVarHandle(Ring.class, "tail", long.class);
-                DROPPED = lookup.findVarHandle(Ring.class, "dropped", long.class);
-            }
-            catch (final ReflectiveOperationException ex)
-            {
-                throw new ExceptionInInitializerError(ex);
-            }
-        }
-
-        final MemorySegment memory;
-        final int mask;
-        @SuppressWarnings("unused")
-        private long p01, p02, p03, p04, p05, p06, p07;
-        volatile long head;
-        @SuppressWarnings("unused")
-        private long p11, p12, p13, p14, p15, p16, p17;
-        volatile long tail;
-        volatile long dropped;
-        long headCache;
-
-        Ring(final int slots, final int slotBytes)
-        {
-            this.mask = slots - 1;
-            this.memory = Arena.ofAuto().allocate((long)slots * slotBytes, 64);
-        }
-    }
 
     /**
      * @param portId    the captured port.
@@ -116,10 +74,10 @@ public final class PortCapture
         this.portId = portId;
         this.snapBytes = snapBytes;
         this.slotBytes = (HEADER_BYTES + snapBytes + 63) & ~63;
-        this.rings = new Ring[workers];
+        this.rings = new SpscSlotRing[workers];
         for (int i = 0; i < workers; i++)
         {
-            rings[i] = new Ring(slots, slotBytes);
+            rings[i] = new SpscSlotRing(slots, slotBytes);
         }
     }
 
@@ -146,10 +104,8 @@ public final class PortCapture
         {
             return;
         }
-        final Ring ring = rings[worker];
-        final MemorySegment m = ring.memory;
-        long t = (long)Ring.TAIL.getOpaque(ring);
-        final long start = t;
+        final SpscSlotRing ring = rings[worker];
+        final MemorySegment m = ring.memory();
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -157,16 +113,11 @@ public final class PortCapture
             {
                 continue;
             }
-            if (t - ring.headCache > ring.mask)
+            final long at = ring.claim();
+            if (at < 0)
             {
-                ring.headCache = (long)Ring.HEAD.getAcquire(ring);
-                if (t - ring.headCache > ring.mask)
-                {
-                    Ring.DROPPED.setOpaque(ring, (long)Ring.DROPPED.getOpaque(ring) + 1);
-                    continue;
-                }
+                continue;
             }
-            final long at = (t & ring.mask) * slotBytes;
             final int length = frame.length();
             final int captured = Math.min(length, snapBytes);
             m.set(ValueLayout.JAVA_LONG, at, nowNs);
@@ -174,11 +125,7 @@ public final class PortCapture
             m.set(ValueLayout.JAVA_INT, at + 12, captured);
             m.set(ValueLayout.JAVA_INT, at + 16, direction);
             MemorySegment.copy(frame.segment(), frame.start(), m, at + HEADER_BYTES, captured);
-            t++;
-        }
-        if (t != start)
-        {
-            Ring.TAIL.setRelease(ring, t);
+            ring.publish();
         }
     }
 
@@ -191,25 +138,21 @@ public final class PortCapture
     public int drain(final Sink sink)
     {
         int count = 0;
-        for (final Ring ring : rings)
+        for (final SpscSlotRing ring : rings)
         {
-            long h = (long)Ring.HEAD.getOpaque(ring);
-            final long t = (long)Ring.TAIL.getAcquire(ring);
-            while (h != t)
+            final MemorySegment m = ring.memory();
+            long at;
+            while ((at = ring.peek()) >= 0)
             {
-                final long at = (h & ring.mask) * slotBytes;
-                final MemorySegment m = ring.memory;
                 final boolean more = sink.frame(m.get(ValueLayout.JAVA_LONG, at), m.get(ValueLayout.JAVA_INT, at + 16), m,
                     at + HEADER_BYTES, m.get(ValueLayout.JAVA_INT, at + 12), m.get(ValueLayout.JAVA_INT, at + 8));
-                h++;
+                ring.advance();
                 count++;
                 if (!more)
                 {
-                    Ring.HEAD.setRelease(ring, h);
                     return count;
                 }
             }
-            Ring.HEAD.setRelease(ring, h);
         }
         return count;
     }
@@ -228,9 +171,9 @@ public final class PortCapture
     public long dropped()
     {
         long sum = 0;
-        for (final Ring ring : rings)
+        for (final SpscSlotRing ring : rings)
         {
-            sum += ring.dropped;
+            sum += ring.overflows();
         }
         return sum;
     }

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.function.Consumer;
 
+import io.vsnic.dataplane.buffer.SpscSlotRing;
 import io.vsnic.dataplane.security.ConnectionTable;
 import io.vsnic.dataplane.security.FlowEntry;
 import io.vsnic.dataplane.security.FlowStripe;
@@ -131,7 +132,7 @@ public final class FlowLog
         for (int i = 0; i < workers; i++)
         {
             stripes[i] = new FlowStripe(table);
-            producers[i] = new FlowProducer(stripes[i], new FlowRecordRing(settings.ringSlots()), settings.rejectWindowNs());
+            producers[i] = new FlowProducer(stripes[i], new SpscSlotRing(settings.ringSlots(), FlowProducer.RECORD_BYTES), settings.rejectWindowNs());
         }
         this.open = new OpenFlow[table.capacity()];
     }
@@ -163,7 +164,7 @@ public final class FlowLog
         int count = 0;
         for (final FlowProducer producer : producers)
         {
-            final FlowRecordRing ring = producer.ring();
+            final SpscSlotRing ring = producer.ring();
             long at;
             while ((at = ring.peek()) >= 0)
             {
@@ -262,21 +263,21 @@ public final class FlowLog
 
     private static FlowRecord read(final MemorySegment m, final long at, final long nowNs, final long nowMs)
     {
-        final int event = m.get(ValueLayout.JAVA_BYTE, at + FlowRecordRing.EVENT);
-        final boolean ipv6 = m.get(ValueLayout.JAVA_BYTE, at + FlowRecordRing.IP_VERSION) == 6;
-        final int protocol = m.get(ValueLayout.JAVA_BYTE, at + FlowRecordRing.PROTOCOL) & 0xFF;
-        final long packets = m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.PACKETS);
-        final long bytes = m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.BYTES);
+        final int event = m.get(ValueLayout.JAVA_BYTE, at + FlowProducer.EVENT);
+        final boolean ipv6 = m.get(ValueLayout.JAVA_BYTE, at + FlowProducer.IP_VERSION) == 6;
+        final int protocol = m.get(ValueLayout.JAVA_BYTE, at + FlowProducer.PROTOCOL) & 0xFF;
+        final long packets = m.get(ValueLayout.JAVA_LONG, at + FlowProducer.PACKETS);
+        final long bytes = m.get(ValueLayout.JAVA_LONG, at + FlowProducer.BYTES);
         return new FlowRecord(FlowRecord.eventName(event), event == FlowProducer.EVENT_REJECT ? "reject" : "accept",
-            toMs(m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.START_NS), nowNs, nowMs),
-            toMs(m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.END_NS), nowNs, nowMs),
-            m.get(ValueLayout.JAVA_INT, at + FlowRecordRing.NETWORK), m.get(ValueLayout.JAVA_INT, at + FlowRecordRing.PORT),
+            toMs(m.get(ValueLayout.JAVA_LONG, at + FlowProducer.START_NS), nowNs, nowMs),
+            toMs(m.get(ValueLayout.JAVA_LONG, at + FlowProducer.END_NS), nowNs, nowMs),
+            m.get(ValueLayout.JAVA_INT, at + FlowProducer.NETWORK), m.get(ValueLayout.JAVA_INT, at + FlowProducer.PORT),
             ipv6 ? 6 : 4, protocol,
-            address(ipv6, m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.SOURCE_HIGH), m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.SOURCE_LOW)),
-            m.get(ValueLayout.JAVA_INT, at + FlowRecordRing.SOURCE_PORT),
-            address(ipv6, m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.DESTINATION_HIGH),
-                m.get(ValueLayout.JAVA_LONG, at + FlowRecordRing.DESTINATION_LOW)),
-            m.get(ValueLayout.JAVA_INT, at + FlowRecordRing.DESTINATION_PORT), packets, bytes, 0, 0);
+            address(ipv6, m.get(ValueLayout.JAVA_LONG, at + FlowProducer.SOURCE_HIGH), m.get(ValueLayout.JAVA_LONG, at + FlowProducer.SOURCE_LOW)),
+            m.get(ValueLayout.JAVA_INT, at + FlowProducer.SOURCE_PORT),
+            address(ipv6, m.get(ValueLayout.JAVA_LONG, at + FlowProducer.DESTINATION_HIGH),
+                m.get(ValueLayout.JAVA_LONG, at + FlowProducer.DESTINATION_LOW)),
+            m.get(ValueLayout.JAVA_INT, at + FlowProducer.DESTINATION_PORT), packets, bytes, 0, 0);
     }
 
     private static long toMs(final long ns, final long nowNs, final long nowMs)
@@ -324,6 +325,6 @@ public final class FlowLog
     public long memoryBytes()
     {
         return (long)producers.length * ((long)table.capacity() * FlowStripe.ENTRY_BYTES +
-            (long)settings.ringSlots() * FlowRecordRing.RECORD_BYTES);
+            (long)settings.ringSlots() * FlowProducer.RECORD_BYTES);
     }
 }

@@ -3,11 +3,21 @@ package io.vsnic.dataplane.flow;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import io.vsnic.dataplane.buffer.SpscSlotRing;
 import io.vsnic.dataplane.security.FlowStripe;
 
 /**
  * One worker's side of the flow log: its {@link FlowStripe} (per-flow packet and byte counters in
- * the connection table's slots), its {@link FlowRecordRing}, and its reject aggregation.
+ * the connection table's slots), its ring of records ({@link SpscSlotRing}, {@value #RECORD_BYTES}-byte
+ * records; full: the record is dropped and counted), and its reject aggregation.
+ *
+ * <pre>
+ * Record: 0 byte event | 1 byte ipVersion (4/6) | 2 byte protocol | 4 int network (VNI)
+ *   8 int port (the vNIC's data plane port, -1 none)
+ *  16 long sourceHigh | 24 long sourceLow | 32 long destinationHigh | 40 long destinationLow
+ *  48 int sourcePort | 52 int destinationPort | 56 long startNs | 64 long endNs
+ *  72 long packets | 80 long bytes
+ * </pre>
  *
  * <p>Records the worker writes: {@code start} when its packet created a connection-table entry, and
  * {@code reject} for security-group rejects (the policy refused a new flow, {@code acl_deny}).
@@ -35,15 +45,35 @@ public final class FlowProducer
     /** Event code: packets of a 5-tuple were rejected by the security groups. */
     public static final int EVENT_REJECT = 4;
 
+    /** Bytes per record in a worker's ring. */
+    public static final int RECORD_BYTES = 128;
+
+    // Record layout (native byte order, never leaves the process):
+    static final long EVENT = 0;
+    static final long IP_VERSION = 1;
+    static final long PROTOCOL = 2;
+    static final long NETWORK = 4;
+    static final long PORT = 8;
+    static final long SOURCE_HIGH = 16;
+    static final long SOURCE_LOW = 24;
+    static final long DESTINATION_HIGH = 32;
+    static final long DESTINATION_LOW = 40;
+    static final long SOURCE_PORT = 48;
+    static final long DESTINATION_PORT = 52;
+    static final long START_NS = 56;
+    static final long END_NS = 64;
+    static final long PACKETS = 72;
+    static final long BYTES = 80;
+
     private final FlowStripe stripe;
-    private final FlowRecordRing ring;
+    private final SpscSlotRing ring;
     private final long rejectWindowNs;
     private final long[] rejectHashes = new long[REJECT_SLOTS];
     private final long[] rejectStarts = new long[REJECT_SLOTS];
     private final long[] rejectPackets = new long[REJECT_SLOTS];
     private final long[] rejectBytes = new long[REJECT_SLOTS];
 
-    FlowProducer(final FlowStripe stripe, final FlowRecordRing ring, final long rejectWindowNs)
+    FlowProducer(final FlowStripe stripe, final SpscSlotRing ring, final long rejectWindowNs)
     {
         this.stripe = stripe;
         this.ring = ring;
@@ -61,7 +91,7 @@ public final class FlowProducer
     /**
      * @return the ring this worker writes.
      */
-    public FlowRecordRing ring()
+    public SpscSlotRing ring()
     {
         return ring;
     }
@@ -126,21 +156,21 @@ public final class FlowProducer
             return;
         }
         final MemorySegment m = ring.memory();
-        FlowRecordRing.putByte(m, at + FlowRecordRing.EVENT, event);
-        FlowRecordRing.putByte(m, at + FlowRecordRing.IP_VERSION, ipv6 ? 6 : 4);
-        FlowRecordRing.putByte(m, at + FlowRecordRing.PROTOCOL, protocol);
-        m.set(ValueLayout.JAVA_INT, at + FlowRecordRing.NETWORK, network);
-        m.set(ValueLayout.JAVA_INT, at + FlowRecordRing.PORT, port);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.SOURCE_HIGH, sourceHigh);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.SOURCE_LOW, sourceLow);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.DESTINATION_HIGH, destinationHigh);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.DESTINATION_LOW, destinationLow);
-        m.set(ValueLayout.JAVA_INT, at + FlowRecordRing.SOURCE_PORT, sourcePort);
-        m.set(ValueLayout.JAVA_INT, at + FlowRecordRing.DESTINATION_PORT, destinationPort);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.START_NS, startNs);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.END_NS, endNs);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.PACKETS, packets);
-        m.set(ValueLayout.JAVA_LONG, at + FlowRecordRing.BYTES, bytes);
+        m.set(ValueLayout.JAVA_BYTE, at + EVENT, (byte)event);
+        m.set(ValueLayout.JAVA_BYTE, at + IP_VERSION, (byte)(ipv6 ? 6 : 4));
+        m.set(ValueLayout.JAVA_BYTE, at + PROTOCOL, (byte)protocol);
+        m.set(ValueLayout.JAVA_INT, at + NETWORK, network);
+        m.set(ValueLayout.JAVA_INT, at + PORT, port);
+        m.set(ValueLayout.JAVA_LONG, at + SOURCE_HIGH, sourceHigh);
+        m.set(ValueLayout.JAVA_LONG, at + SOURCE_LOW, sourceLow);
+        m.set(ValueLayout.JAVA_LONG, at + DESTINATION_HIGH, destinationHigh);
+        m.set(ValueLayout.JAVA_LONG, at + DESTINATION_LOW, destinationLow);
+        m.set(ValueLayout.JAVA_INT, at + SOURCE_PORT, sourcePort);
+        m.set(ValueLayout.JAVA_INT, at + DESTINATION_PORT, destinationPort);
+        m.set(ValueLayout.JAVA_LONG, at + START_NS, startNs);
+        m.set(ValueLayout.JAVA_LONG, at + END_NS, endNs);
+        m.set(ValueLayout.JAVA_LONG, at + PACKETS, packets);
+        m.set(ValueLayout.JAVA_LONG, at + BYTES, bytes);
         ring.publish();
     }
 

@@ -1,7 +1,7 @@
 /**
  * Flow logs on the data plane's side: each worker's {@link io.vsnic.dataplane.flow.FlowProducer}
  * (its stripe of per-flow counters in the connection table, a bounded single-producer
- * {@link io.vsnic.dataplane.flow.FlowRecordRing} of {@code start} and {@code reject} records, reject
+ * {@link io.vsnic.dataplane.buffer.SpscSlotRing} of {@code start} and {@code reject} records, reject
  * aggregation), and the {@link io.vsnic.dataplane.flow.FlowLog} collector that one thread runs to
  * drain the rings and scan the connection table for ended and long-lived flows, handing
  * {@link io.vsnic.dataplane.flow.FlowRecord}s on.

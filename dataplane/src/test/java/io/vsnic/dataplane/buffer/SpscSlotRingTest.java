@@ -1,4 +1,4 @@
-package io.vsnic.dataplane.flow;
+package io.vsnic.dataplane.buffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,31 +10,31 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * The flow record ring: records come out in order, a full ring drops and counts instead of
+ * The single-producer, single-consumer slot ring: slots come out in order, a full ring drops and counts instead of
  * waiting, and a producer and a consumer on two threads lose nothing that was not counted.
  */
-class FlowRecordRingTest
+class SpscSlotRingTest
 {
-    private static boolean offer(final FlowRecordRing ring, final long value)
+    private static boolean offer(final SpscSlotRing ring, final long value)
     {
         final long at = ring.claim();
         if (at < 0)
         {
             return false;
         }
-        ring.memory().set(ValueLayout.JAVA_LONG, at + FlowRecordRing.PACKETS, value);
+        ring.memory().set(ValueLayout.JAVA_LONG, at + 8, value);
         ring.publish();
         return true;
     }
 
-    private static long poll(final FlowRecordRing ring)
+    private static long poll(final SpscSlotRing ring)
     {
         final long at = ring.peek();
         if (at < 0)
         {
             return -1;
         }
-        final long value = ring.memory().get(ValueLayout.JAVA_LONG, at + FlowRecordRing.PACKETS);
+        final long value = ring.memory().get(ValueLayout.JAVA_LONG, at + 8);
         ring.advance();
         return value;
     }
@@ -42,7 +42,7 @@ class FlowRecordRingTest
     @Test
     void shouldDropAndCountWhenFullAndKeepOrder()
     {
-        final FlowRecordRing ring = new FlowRecordRing(4);
+        final SpscSlotRing ring = new SpscSlotRing(4, 64);
         for (int i = 0; i < 4; i++)
         {
             assertTrue(offer(ring, i));
@@ -64,15 +64,16 @@ class FlowRecordRingTest
     @Test
     void shouldRefuseSizesThatAreNotPowersOfTwo()
     {
-        assertThrows(IllegalArgumentException.class, () -> new FlowRecordRing(3));
-        assertThrows(IllegalArgumentException.class, () -> new FlowRecordRing(1));
-        assertThrows(IllegalArgumentException.class, () -> new FlowRecordRing(1 << 21));
+        assertThrows(IllegalArgumentException.class, () -> new SpscSlotRing(3, 64));
+        assertThrows(IllegalArgumentException.class, () -> new SpscSlotRing(1, 64));
+        assertThrows(IllegalArgumentException.class, () -> new SpscSlotRing(1 << 21, 64));
+        assertThrows(IllegalArgumentException.class, () -> new SpscSlotRing(4, 0));
     }
 
     @Test
     void shouldLoseNothingUncountedBetweenTwoThreads() throws InterruptedException
     {
-        final FlowRecordRing ring = new FlowRecordRing(64);
+        final SpscSlotRing ring = new SpscSlotRing(64, 64);
         final int total = 2_000_000;
         final AtomicLong received = new AtomicLong();
         final AtomicLong outOfOrder = new AtomicLong();
