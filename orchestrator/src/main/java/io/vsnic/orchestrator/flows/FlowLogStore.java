@@ -304,7 +304,7 @@ public final class FlowLogStore implements AutoCloseable
             }
             final List<JsonNode> flows = new ArrayList<>();
             final long last = forward(after, sinceMs, limit, vnic, flows);
-            if (!flows.isEmpty() || waitMs <= 0 || System.nanoTime() - deadline >= 0)
+            if (!flows.isEmpty() || waitMs <= 0 || System.nanoTime() - deadline >= 0 || !running)
             {
                 return new Page(flows, Long.toString(last));
             }
@@ -466,6 +466,10 @@ public final class FlowLogStore implements AutoCloseable
     public void close()
     {
         running = false;
+        synchronized (appended)
+        {
+            appended.notifyAll();
+        }
         try
         {
             thread.join(5000);

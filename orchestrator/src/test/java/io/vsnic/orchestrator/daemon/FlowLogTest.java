@@ -194,6 +194,19 @@ class FlowLogTest
         // and no accepted flow for the rejected 5-tuple
         assertEquals(0, count(r -> r.get("action").asText().equals("accept") && r.get("destinationPort").asInt() == 6000));
 
+        // without since or cursor: the newest records, oldest first, and next continues after them
+        final List<JsonNode> all = new ArrayList<>();
+        expect(200, daemon.get("/v1/flows?since=0&limit=10000")).json().get("flows").forEach(all::add);
+        final JsonNode newest = expect(200, daemon.get("/v1/flows?limit=2")).json();
+        assertEquals(List.of(all.get(all.size() - 2), all.get(all.size() - 1)),
+            List.of(newest.get("flows").get(0), newest.get("flows").get(1)));
+        assertEquals(0, expect(200, daemon.get("/v1/flows?cursor=" + newest.get("next").asText())).json().get("flows").size());
+        // a cursor pages forward: two pages of 3 are the first 6 records
+        final JsonNode page1 = expect(200, daemon.get("/v1/flows?since=0&limit=3")).json();
+        final JsonNode page2 = expect(200, daemon.get("/v1/flows?limit=3&cursor=" + page1.get("next").asText())).json();
+        assertEquals(all.subList(0, 6), List.of(page1.get("flows").get(0), page1.get("flows").get(1), page1.get("flows").get(2),
+            page2.get("flows").get(0), page2.get("flows").get(1), page2.get("flows").get(2)));
+
         // filtered by vNIC: every flow above is vm1's
         final JsonNode ofVm2 = expect(200, daemon.get("/v1/flows?since=0&vnic=vm2")).json();
         assertEquals(0, ofVm2.get("flows").size(), ofVm2.toString());
