@@ -1,5 +1,6 @@
 package io.vsnic.orchestrator;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.TimeUnit;
@@ -73,6 +74,16 @@ public final class VnicTraffic
      */
     public int receive(final Vnic to, final int count) throws InterruptedException
     {
+        return receive(to, count, -1);
+    }
+
+    /**
+     * As {@link #receive(Vnic, int)}, asserting each frame's length.
+     *
+     * @param length the length every frame must have, or -1 for any.
+     */
+    public int receive(final Vnic to, final int count, final int length) throws InterruptedException
+    {
         final MemoryPort port = daemon.daemon.memoryPort(to.id());
         int received = 0;
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -84,7 +95,12 @@ public final class VnicTraffic
                 Thread.sleep(1);
                 continue;
             }
+            final int got = frame.length();
             frame.release();
+            if (length >= 0)
+            {
+                assertEquals(length, got, "forwarded frame length");
+            }
             received++;
         }
         return received;

@@ -115,6 +115,36 @@ class FlowLogTest
     }
 
     @Test
+    void shouldReportAnIpv6FlowWithTheOpenerAsSource()
+    {
+        // fd00::2 opens towards fd00::1: the table keys it with fd00::1 first, the record must not
+        final long prefix = 0xFD00_0000_0000_0000L;
+        final FlowProducer producer = log.producer(1);
+        producer.stripe().packet(90, 3);
+        assertEquals(ConnectionTable.CREATED, table.trackV6(200, IpProtocol.TCP, prefix, 2, prefix, 1, 50000, 443,
+            io.vsnic.dataplane.protocol.TcpFlyweight.SYN, base, true, producer.stripe()));
+        producer.stripe().packet(80, 3);
+        table.trackV6(200, IpProtocol.TCP, prefix, 1, prefix, 2, 443, 50000,
+            io.vsnic.dataplane.protocol.TcpFlyweight.SYN | io.vsnic.dataplane.protocol.TcpFlyweight.ACK, base, false,
+            producer.stripe());
+        collect(base);
+        log.collect(base + 61 * SECOND, epochMs + 61_000, records::add);
+        final FlowRecord end = events("end").getFirst();
+        assertEquals(6, end.ipVersion());
+        assertEquals("fd00::2", end.source());
+        assertEquals(50000, end.sourcePort());
+        assertEquals("fd00::1", end.destination());
+        assertEquals(443, end.destinationPort());
+        assertEquals(200, end.network());
+        assertEquals(3, end.port());
+        assertEquals(1, end.forwardPackets());
+        assertEquals(90, end.forwardBytes());
+        assertEquals(1, end.replyPackets());
+        assertEquals(80, end.replyBytes());
+        assertEquals("tcp", end.protocolName());
+    }
+
+    @Test
     void shouldAggregateRejectsPerFiveTupleWithinTheWindow()
     {
         final FlowProducer producer = log.producer(0);
