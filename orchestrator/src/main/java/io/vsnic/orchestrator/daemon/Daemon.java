@@ -70,6 +70,7 @@ public final class Daemon implements AutoCloseable
     private final java.util.concurrent.atomic.AtomicLong capturedFrames = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong captureDrops = new java.util.concurrent.atomic.AtomicLong();
     private DeviceController controller;
+    private Tasks tasks;
     private ApiServer api;
     private ApiAuth apiAuth = ApiAuth.none();
     private boolean closing;
@@ -271,6 +272,7 @@ public final class Daemon implements AutoCloseable
             new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
                 .withEnclaves(enclaves(backends)),
             config.journal().snapshotEvery());
+        openTasks();
         try
         {
             controller.recover(replay.entries(), replay.corrupt());
@@ -284,7 +286,20 @@ public final class Daemon implements AutoCloseable
             LOG.log(Level.WARNING, "peer " + peer.name() + " (device " + peer.device() + ", " + peer.endpoint() +
                 ") has encryption none: its overlay traffic crosses the substrate unencrypted and unauthenticated"));
         LOG.log(Level.INFO, "journal: replayed " + replay.entries().size() + " entries, revision " + controller.state().revision() +
-            ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks");
+            ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks" +
+            (controller.reconciler().pending().isEmpty() ? "" : ", " + controller.reconciler().pending().size() + " vnics pending"));
+        tasks.start();
+    }
+
+    /** Opens the task journal ({@code STATE_DIR/tasks}) and binds the tasks to the controller. */
+    private void openTasks() throws IOException
+    {
+        final DeviceConfig.TaskSettings t = config.tasks();
+        tasks = Tasks.open(stateDirectory.resolve("tasks"), new Tasks.Settings(t.retryInitialMs(), t.retryMaxMs(), t.keepFinished(),
+            Math.max(100, Math.min(config.journal().snapshotEvery(), 10_000))));
+        final UdpSubstrate wireguard = substrate != null && substrate.wireguardPublicKey() != null ? substrate : null;
+        tasks.bind(controller, wireguard == null ? null : device -> wireguard.wireguardPeers().stream()
+            .filter(status -> status.device() == device).findFirst().orElse(null));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -295,6 +310,8 @@ public final class Daemon implements AutoCloseable
         final DeviceConfig.Cluster c = config.cluster();
         controller = DeviceController.clustered(config.device().name(), config.device().id(),
             new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
+        openTasks();
+        tasks.start();
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
         final GrpcTlsConfig tls;
         try
@@ -781,6 +798,14 @@ public final class Daemon implements AutoCloseable
     }
 
     /**
+     * @return the reconciler's long-running tasks.
+     */
+    public Tasks tasks()
+    {
+        return tasks;
+    }
+
+    /**
      * @return what the journal replay found at start.
      */
     public Journal.Replay replay()
@@ -855,6 +880,11 @@ public final class Daemon implements AutoCloseable
                 {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (tasks != null)
+            {
+                // before the vNICs go: no attempt may attach one after that
+                tasks.close();
             }
             if (controller != null)
             {

@@ -39,6 +39,9 @@ class DeviceConfigTest
         assertEquals(24 * 3600_000L, config.flowLogs().retentionMs());
         assertEquals(io.vsnic.dataplane.flow.FlowLog.Settings.DEFAULTS, config.flowLogs().settings());
         assertEquals(io.vsnic.dataplane.security.ConnectionTimeouts.DEFAULTS, config.dataPlaneConfig().timeouts());
+        assertEquals(500, config.tasks().retryInitialMs());
+        assertEquals(30_000, config.tasks().retryMaxMs());
+        assertEquals(100, config.tasks().keepFinished());
     }
 
     @Test
@@ -104,6 +107,10 @@ class DeviceConfigTest
         "flow log scan too long         | 'device: {name: d}\nflowLogs: {scanInterval: 2m}'         | flowLogs.scanInterval",
         "flow log reject window zero    | 'device: {name: d}\nflowLogs: {rejectWindow: 0}'          | flowLogs.rejectWindow",
         "flow log unknown field         | 'device: {name: d}\nflowLogs: {format: csv}'              | flowLogs.format",
+        "task retry too soon            | 'device: {name: d}\ntasks: {retryInitialMs: 1}'          | tasks.retryInitialMs",
+        "task retry cap below the first | 'device: {name: d}\ntasks: {retryInitialMs: 900, retryMaxMs: 800}' | tasks.retryMaxMs",
+        "negative finished tasks kept   | 'device: {name: d}\ntasks: {keepFinished: -1}'           | tasks.keepFinished",
+        "unknown tasks field            | 'device: {name: d}\ntasks: {retries: 3}'                 | tasks.retries",
         "wireguard without a key file   | 'device: {name: d}\nsubstrate: {wireguard: {innerAddress: 10.99.0.1}}' | substrate.wireguard.privateKeyFile",
         "wireguard without inner address| 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k}}' | substrate.wireguard.innerAddress",
         "wireguard inner address a name | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: vpn}}' | substrate.wireguard.innerAddress",
