@@ -270,7 +270,8 @@ final class Views
             v.put("attached", daemon.controller().reconciler().attached().containsKey(vnic.id()));
         }
         final ArrayNode peers = root.putArray("peers");
-        for (final PeerResource peer : state.peers().values())
+        // the peers the data plane has (in a cluster: derived from the membership, besides manual ones)
+        for (final PeerResource peer : daemon.controller().forwardingState().peers().values())
         {
             final ObjectNode p = peers.addObject();
             p.put("name", peer.name());

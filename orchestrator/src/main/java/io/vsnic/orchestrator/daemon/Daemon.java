@@ -309,7 +309,8 @@ public final class Daemon implements AutoCloseable
     {
         final DeviceConfig.Cluster c = config.cluster();
         controller = DeviceController.clustered(config.device().name(), config.device().id(),
-            new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
+            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
+                .withEnclaves(enclaves(backends).lenient()), this::submitToHead);
         openTasks();
         tasks.start();
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
@@ -501,7 +502,31 @@ public final class Daemon implements AutoCloseable
         }
     }
 
-    private final JoinTokens tokens = new JoinTokens();
+    /** Opened on first use: {@code STATE_DIR/cluster/join-tokens} (only the CA holder issues and uses tokens). */
+    private JoinTokens tokens;
+
+    private synchronized JoinTokens tokens()
+    {
+        if (tokens == null)
+        {
+            final Path file = clusterDirectory().resolve(JoinTokens.FILE);
+            try
+            {
+                tokens = JoinTokens.open(file, System.currentTimeMillis());
+            }
+            catch (final IOException ex)
+            {
+                throw new ResourceException(500, "join_tokens_unreadable", "cannot read the join tokens: " + ex.getMessage() +
+                    " (remove the file to void every outstanding token)", null);
+            }
+        }
+        return tokens;
+    }
+
+    private static ResourceException tokenFileError(final IOException ex)
+    {
+        return new ResourceException(500, "join_tokens_unwritable", "cannot record the join token: " + ex.getMessage(), null);
+    }
 
     private Path clusterDirectory()
     {
@@ -535,7 +560,14 @@ public final class Daemon implements AutoCloseable
         }
         final long now = System.currentTimeMillis();
         final ObjectNode reply = Json.mapper().createObjectNode();
-        reply.put("token", tokens.issue(ttlSeconds, now));
+        try
+        {
+            reply.put("token", tokens().issue(ttlSeconds, now));
+        }
+        catch (final IOException ex)
+        {
+            throw tokenFileError(ex);
+        }
         reply.put("expiresAt", java.time.Instant.ofEpochMilli(now + ttlSeconds * 1000).toString());
         return reply;
     }
@@ -576,7 +608,16 @@ public final class Daemon implements AutoCloseable
         {
             throw ResourceException.conflict("no_ca", null, ex.getMessage());
         }
-        if (!tokens.consume(text(request, "token"), System.currentTimeMillis()))
+        final boolean valid;
+        try
+        {
+            valid = tokens().consume(text(request, "token"), System.currentTimeMillis());
+        }
+        catch (final IOException ex)
+        {
+            throw tokenFileError(ex);
+        }
+        if (!valid)
         {
             throw new ResourceException(403, "invalid_token", "the join token is unknown, used or expired (issue one with `vsnic cluster token`)",
                 "token");

@@ -265,6 +265,19 @@ public final class DeviceController
         {
             tasks.reconciled(local, false);
         }
+        this.local = local;
+    }
+
+    private volatile DesiredState local;
+
+    /**
+     * @return what this device's data plane was last programmed from: in cluster mode the state derived for
+     *     this device (its own vNICs, derived and manual peers, remotes), standalone the desired state.
+     */
+    public DesiredState forwardingState()
+    {
+        final DesiredState applied = local;
+        return applied != null ? applied : state();
     }
 
     // ---------------------------------------------------------------------------------------------

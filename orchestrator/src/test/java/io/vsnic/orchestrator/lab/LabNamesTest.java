@@ -54,8 +54,8 @@ class LabNamesTest
     @Test
     void shouldWriteDeviceConfigurationsTheDaemonAccepts() throws Exception
     {
-        final DeviceConfig plain = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"), null)
-            .getBytes(StandardCharsets.UTF_8));
+        final DeviceConfig plain = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"), null,
+            false).getBytes(StandardCharsets.UTF_8));
         assertEquals("lab-d3", plain.device().name());
         assertEquals(3, plain.device().id());
         assertEquals("10.76.0.3", plain.substrate().bindAddress());
@@ -63,12 +63,18 @@ class LabNamesTest
         assertNull(plain.substrate().wireguard(), "plain lab: no encrypted substrate");
 
         final DeviceConfig encrypted = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
-            Path.of("/run/vsnic-lab/lab/d3/wg.keylog")).getBytes(StandardCharsets.UTF_8));
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false).getBytes(StandardCharsets.UTF_8));
         assertEquals("10.76.0.3", encrypted.substrate().bindAddress());
         assertEquals("/run/vsnic-lab/lab/d3/device.key", encrypted.substrate().wireguard().privateKeyFile());
         assertEquals(Lab.WIREGUARD_PORT, encrypted.substrate().wireguard().listenPort());
         assertEquals("10.78.0.3", encrypted.substrate().wireguard().innerAddress());
         assertEquals("/run/vsnic-lab/lab/d3/wg.keylog", encrypted.substrate().wireguard().keylog());
+        assertNull(encrypted.cluster(), "a standalone lab device");
+
+        final DeviceConfig clustered = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), true).getBytes(StandardCharsets.UTF_8));
+        assertEquals("lab", clustered.cluster().name());
+        assertEquals("10.76.0.3:" + Lab.RAFT_PORT, clustered.cluster().raft(), "Raft on the substrate address");
     }
 
     @Test
