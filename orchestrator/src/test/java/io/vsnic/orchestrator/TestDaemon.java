@@ -1,7 +1,6 @@
 package io.vsnic.orchestrator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.URI;
@@ -12,14 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.vsnic.dataplane.buffer.Frame;
-import io.vsnic.dataplane.pipeline.MemoryPort;
-import io.vsnic.dataplane.protocol.EthernetFlyweight;
-import io.vsnic.dataplane.protocol.FrameBuilder;
-import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.orchestrator.daemon.ConfigException;
 import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.DeviceConfig;
@@ -175,39 +168,17 @@ public final class TestDaemon implements AutoCloseable
      */
     public void assertForwards(final String from, final String to, final int count) throws InterruptedException
     {
-        final JsonNode source = expect(200, get("/v1/vnics/" + from)).json();
-        final JsonNode target = expect(200, get("/v1/vnics/" + to)).json();
-        final MemoryPort in = daemon.memoryPort(from);
-        final MemoryPort out = daemon.memoryPort(to);
-        final long srcMac = EthernetFlyweight.parseMac(source.get("mac").asText());
-        final long dstMac = EthernetFlyweight.parseMac(target.get("mac").asText());
-        final int srcIp = Ipv4Flyweight.parse(source.get("ip").asText());
-        final int dstIp = Ipv4Flyweight.parse(target.get("ip").asText());
+        final VnicTraffic traffic = new VnicTraffic(this);
+        final VnicTraffic.Vnic source = traffic.vnic(from);
+        final VnicTraffic.Vnic target = traffic.vnic(to);
         int length = 0;
         for (int i = 0; i < count; i++)
         {
-            final Frame frame = daemon.dataPlane().pool().acquire();
-            final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
-            builder.ethernet(dstMac, srcMac).ipv4(srcIp, dstIp).udp(40000 + i, 5000).payload(64, i);
-            length = builder.build();
-            frame.length(length);
-            assertTrue(in.inject(frame), "rx ring has room");
+            final int sourcePort = 40000 + i;
+            final int seed = i;
+            length = traffic.send(source, target, b -> b.udp(sourcePort, 5000).payload(64, seed));
         }
-        int received = 0;
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (received < count && System.nanoTime() < deadline)
-        {
-            final Frame frame = out.poll();
-            if (frame == null)
-            {
-                Thread.sleep(1);
-                continue;
-            }
-            assertEquals(length, frame.length(), "forwarded frame length");
-            frame.release();
-            received++;
-        }
-        assertEquals(count, received, "frames forwarded from " + from + " to " + to);
+        assertEquals(count, traffic.receive(target, count, length), "frames forwarded from " + from + " to " + to);
     }
 
     @Override

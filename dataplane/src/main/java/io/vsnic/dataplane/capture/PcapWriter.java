@@ -174,8 +174,32 @@ public final class PcapWriter implements AutoCloseable
     public void write(final long timestampNs, final MemorySegment segment, final long offset, final int length)
         throws IOException
     {
-        Objects.checkFromIndexSize(offset, length, segment.byteSize());
-        final int captured = writeRecordHeader(timestampNs, length);
+        write(timestampNs, segment, offset, length, length);
+    }
+
+    /**
+     * Writes one frame of which only the first {@code capturedLength} bytes were kept (a capture
+     * with a snapshot length): the record keeps the frame's original length.
+     *
+     * @param timestampNs    capture time in nanoseconds since the epoch; truncated to microseconds.
+     * @param segment        memory holding the captured bytes.
+     * @param offset         offset of the first byte.
+     * @param capturedLength bytes held in {@code segment} (at most {@code originalLength}).
+     * @param originalLength the frame's length on the wire.
+     * @throws IOException               when the stream fails.
+     * @throws IllegalArgumentException  when the lengths are inconsistent or the timestamp is out of range.
+     * @throws IndexOutOfBoundsException when the bytes do not lie inside {@code segment}.
+     */
+    public void write(
+        final long timestampNs, final MemorySegment segment, final long offset, final int capturedLength, final int originalLength)
+        throws IOException
+    {
+        Objects.checkFromIndexSize(offset, capturedLength, segment.byteSize());
+        if (capturedLength > originalLength)
+        {
+            throw new IllegalArgumentException("captured length " + capturedLength + " is more than the frame's " + originalLength);
+        }
+        final int captured = writeRecordHeader(timestampNs, originalLength, capturedLength);
         long at = offset;
         int remaining = captured;
         while (remaining > 0)
@@ -241,6 +265,11 @@ public final class PcapWriter implements AutoCloseable
 
     private int writeRecordHeader(final long timestampNs, final int length) throws IOException
     {
+        return writeRecordHeader(timestampNs, length, length);
+    }
+
+    private int writeRecordHeader(final long timestampNs, final int length, final int available) throws IOException
+    {
         ensureOpen();
         if (length < 0)
         {
@@ -253,7 +282,7 @@ public final class PcapWriter implements AutoCloseable
                 "timestampNs " + timestampNs + " outside the pcap range (1970-01-01 to 2106-02-07 UTC)");
         }
         final long micros = Math.floorMod(timestampNs, NANOS_PER_SECOND) / 1_000L;
-        final int captured = Math.min(length, SNAPLEN_BYTES);
+        final int captured = Math.min(Math.min(length, available), SNAPLEN_BYTES);
 
         header.clear();
         header.putInt((int)seconds)

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.capture.PortCapture;
+import io.vsnic.dataplane.flow.FlowLog;
 import io.vsnic.dataplane.security.ConnectionTable;
 import io.vsnic.dataplane.status.CounterSnapshot;
 import io.vsnic.dataplane.status.WorkerCounters;
@@ -30,6 +32,8 @@ public final class DataPlane implements AutoCloseable
     private volatile Port[] ports = new Port[ForwardingState.MAX_PORTS];
     private volatile Port overlay;
     private volatile IsolationGuard isolation = IsolationGuard.none();
+    private volatile PortCapture capture;
+    private final FlowLog flowLog;
     private final Object control = new Object();
 
     /**
@@ -37,11 +41,24 @@ public final class DataPlane implements AutoCloseable
      */
     public DataPlane(final DataPlaneConfig config)
     {
+        this(config, null);
+    }
+
+    /**
+     * Allocates the pool, the connection table and, with {@code flowLogs}, the flow log's stripes and
+     * rings, and creates the workers (not yet running).
+     *
+     * @param config   sizing.
+     * @param flowLogs flow log settings, or null for no flow log (the workers then count nothing per flow).
+     */
+    public DataPlane(final DataPlaneConfig config, final FlowLog.Settings flowLogs)
+    {
         this.config = config;
         this.pool = new FramePool(config.frameSlots());
         this.superPool = config.superFrameSlots() == 0 ? null :
             new FramePool(config.superFrameSlots(), FramePool.SUPER_SLOT_BYTES, FramePool.DEFAULT_HEADROOM_BYTES);
         this.connections = new ConnectionTable(config.connectionCapacity(), config.timeouts());
+        this.flowLog = flowLogs == null ? null : new FlowLog(connections, config.workers(), flowLogs);
         this.workers = new Worker[config.workers()];
         this.threads = new Thread[config.workers()];
         for (int i = 0; i < workers.length; i++)
@@ -72,6 +89,70 @@ public final class DataPlane implements AutoCloseable
     public ConnectionTable connections()
     {
         return connections;
+    }
+
+    /**
+     * @return the flow log (its collector is run by the caller's thread), or null when flow logs are off.
+     */
+    public FlowLog flowLog()
+    {
+        return flowLog;
+    }
+
+    /**
+     * Starts capturing a port: from the workers' next vector on, every frame the port receives or is
+     * handed for transmission is copied into the capture's rings. One capture at a time per data plane.
+     *
+     * @param portId    the port.
+     * @param slots     frames per worker ring (a power of two).
+     * @param snapBytes bytes kept per frame.
+     * @return the capture, to drain and then {@link #stopCapture}.
+     * @throws IllegalStateException when a capture is already running.
+     */
+    public PortCapture startCapture(final int portId, final int slots, final int snapBytes)
+    {
+        synchronized (control)
+        {
+            if (capture != null)
+            {
+                throw new IllegalStateException("a capture of port " + capture.portId() + " is already running");
+            }
+            final PortCapture next = new PortCapture(portId, workers.length, slots, snapBytes);
+            capture = next;
+            return next;
+        }
+    }
+
+    /**
+     * Stops a capture started by {@link #startCapture} (nothing when it is not the running one).
+     */
+    public void stopCapture(final PortCapture running)
+    {
+        synchronized (control)
+        {
+            running.stop();
+            if (capture == running)
+            {
+                capture = null;
+            }
+        }
+    }
+
+    /**
+     * @return true while a capture of {@code portId} runs.
+     */
+    public boolean capturing(final int portId)
+    {
+        final PortCapture running = capture;
+        return running != null && running.portId() == portId;
+    }
+
+    /**
+     * @return the running capture, or null (workers read it once per vector).
+     */
+    PortCapture capture()
+    {
+        return capture;
     }
 
     /**

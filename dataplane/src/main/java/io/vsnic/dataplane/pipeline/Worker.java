@@ -7,6 +7,8 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.capture.PortCapture;
+import io.vsnic.dataplane.flow.FlowProducer;
 import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.offload.ChecksumOffload;
 import io.vsnic.dataplane.offload.Coalescer;
@@ -23,6 +25,7 @@ import io.vsnic.dataplane.protocol.Ipv6Flyweight;
 import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
 import io.vsnic.dataplane.security.ConnectionTable;
+import io.vsnic.dataplane.security.FlowStripe;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.status.WorkerCounters;
 import io.vsnic.dataplane.substrate.OverlayHeaders;
@@ -89,6 +92,11 @@ public final class Worker implements Runnable
     private final IcmpWriter icmpWriter = new IcmpWriter();
     private final OverlayHeaders overlayHeaders = new OverlayHeaders();
     private final DhcpServer dhcp = new DhcpServer();
+    private final FlowProducer flows;
+    private final FlowStripe flowStripe;
+    /** The running capture, read once per vector; null when none. */
+    private PortCapture capture;
+    private long vectorNs;
     private volatile Port[] owned = new Port[0];
     private volatile boolean running = true;
 
@@ -150,6 +158,8 @@ public final class Worker implements Runnable
         this.dataPlane = dataPlane;
         this.pool = dataPlane.pool();
         this.connections = dataPlane.connections();
+        this.flows = dataPlane.flowLog() == null ? null : dataPlane.flowLog().producer(id);
+        this.flowStripe = flows == null ? null : flows.stripe();
         this.coalescer = dataPlane.superPool() == null ? null : new Coalescer(dataPlane.superPool(), Coalescer.CHECKSUM_PARTIAL);
         for (int i = 0; i < BURST; i++)
         {
@@ -406,6 +416,12 @@ public final class Worker implements Runnable
         final long nowNs = System.nanoTime();
         final int ingressId = ingress.id();
         final boolean fromOverlay = ingress.kind() == Port.KIND_OVERLAY;
+        vectorNs = nowNs;
+        capture = dataPlane.capture();
+        if (capture != null && capture.portId() == ingressId)
+        {
+            capture.copy(id, frames, count, PortCapture.RECEIVED, nowNs);
+        }
         vectorFromOverlay = fromOverlay;
         final PortEntry source = fromOverlay ? null : state.port(ingressId);
         counters.increment(WorkerCounters.VECTORS);
@@ -841,8 +857,18 @@ public final class Worker implements Runnable
             final int destinationAddress = ipv4.destination();
             final boolean allowed = egress4(source, protocol, destinationAddress, policyPort) &&
                 ingress4(destination, protocol, sourceAddress, policyPort);
+            if (flowStripe != null)
+            {
+                flowStripe.packet(frame.length(), flowPort(source, destination));
+            }
             verdict = connections.trackV4(network.vni(), protocol, sourceAddress, destinationAddress,
-                sourcePort, destinationPort, tcpFlags, nowNs, allowed);
+                sourcePort, destinationPort, tcpFlags, nowNs, allowed, flowStripe);
+            if (flows != null && (verdict == ConnectionTable.CREATED || verdict == ConnectionTable.DENIED))
+            {
+                logFlow(verdict, network.vni(), protocol, false, 0, sourceAddress & 0xFFFF_FFFFL, 0,
+                    destinationAddress & 0xFFFF_FFFFL, sourcePort, destinationPort, flowPort(source, destination), nowNs,
+                    frame.length());
+            }
         }
         else
         {
@@ -853,8 +879,17 @@ public final class Worker implements Runnable
             final long destinationLow = ipv6.destinationLow();
             final boolean allowed = egress6(source, protocol, destinationHigh, destinationLow, policyPort) &&
                 ingress6(destination, protocol, sourceHigh, sourceLow, policyPort);
+            if (flowStripe != null)
+            {
+                flowStripe.packet(frame.length(), flowPort(source, destination));
+            }
             verdict = connections.trackV6(network.vni(), protocol, sourceHigh, sourceLow, destinationHigh, destinationLow,
-                sourcePort, destinationPort, tcpFlags, nowNs, allowed);
+                sourcePort, destinationPort, tcpFlags, nowNs, allowed, flowStripe);
+            if (flows != null && (verdict == ConnectionTable.CREATED || verdict == ConnectionTable.DENIED))
+            {
+                logFlow(verdict, network.vni(), protocol, true, sourceHigh, sourceLow, destinationHigh, destinationLow,
+                    sourcePort, destinationPort, flowPort(source, destination), nowNs, frame.length());
+            }
         }
         switch (verdict)
         {
@@ -872,6 +907,29 @@ public final class Worker implements Runnable
             default -> reasons[i] = DropReason.ACL_DENY.ordinal();
         }
         return false;
+    }
+
+    /** The vNIC port a flow is logged under: the source's when local, else the destination's, else -1. */
+    private static int flowPort(final PortEntry source, final PortEntry destination)
+    {
+        return source != null ? source.id() : destination != null ? destination.id() : -1;
+    }
+
+    private void logFlow(
+        final int verdict, final int network, final int protocol, final boolean ipv6, final long sourceHigh, final long sourceLow,
+        final long destinationHigh, final long destinationLow, final int sourcePort, final int destinationPort, final int port,
+        final long nowNs, final int bytes)
+    {
+        if (verdict == ConnectionTable.CREATED)
+        {
+            flows.started(network, protocol, ipv6, sourceHigh, sourceLow, destinationHigh, destinationLow, sourcePort,
+                destinationPort, port, nowNs, bytes);
+        }
+        else
+        {
+            flows.rejected(network, protocol, ipv6, sourceHigh, sourceLow, destinationHigh, destinationLow, sourcePort,
+                destinationPort, port, nowNs, bytes);
+        }
     }
 
     /**
@@ -1315,6 +1373,10 @@ public final class Worker implements Runnable
         }
         final int bytes = out.length();
         batch[0] = out;
+        if (capture != null && capture.portId() == port.id())
+        {
+            capture.copy(id, batch, 1, PortCapture.SENT, vectorNs);
+        }
         final boolean sent = port.transmit(batch, 1) == 1;
         batch[0] = null;
         if (!sent)
@@ -1464,6 +1526,10 @@ public final class Worker implements Runnable
             {
                 transmitAdapted(port, size, ingressId);
                 continue;
+            }
+            if (port != null && capture != null && capture.portId() == port.id())
+            {
+                capture.copy(id, batch, size, PortCapture.SENT, vectorNs);
             }
             final int accepted = port == null ? 0 : port.transmit(batch, size);
             for (int k = 0; k < accepted; k++)
@@ -1619,6 +1685,10 @@ public final class Worker implements Runnable
         for (int k = 0; k < n; k++)
         {
             adaptedBytes[k] = adapted[k].length();
+        }
+        if (capture != null && capture.portId() == port.id())
+        {
+            capture.copy(id, adapted, n, PortCapture.SENT, vectorNs);
         }
         final int accepted = port.transmit(adapted, n);
         for (int k = 0; k < accepted; k++)

@@ -350,6 +350,28 @@ public final class ConnectionTable
         final long nowNs,
         final boolean allowNew)
     {
+        return trackV4(network, protocol, source, destination, sourcePort, destinationPort, tcpFlags, nowNs, allowNew, null);
+    }
+
+    /**
+     * As {@link #trackV4(int, int, int, int, int, int, int, long, boolean)}, and counts the packet
+     * (length and opener's port set with {@link FlowStripe#packet}) in the calling worker's stripe
+     * when it passes.
+     *
+     * @param stripe the calling worker's own counters, or null to count nothing.
+     */
+    public int trackV4(
+        final int network,
+        final int protocol,
+        final int source,
+        final int destination,
+        final int sourcePort,
+        final int destinationPort,
+        final int tcpFlags,
+        final long nowNs,
+        final boolean allowNew,
+        final FlowStripe stripe)
+    {
         final long src = source & 0xFFFF_FFFFL;
         final long dst = destination & 0xFFFF_FFFFL;
         final long srcPort = sourcePort & 0xFFFF;
@@ -359,7 +381,7 @@ public final class ConnectionTable
         final long k1 = protocol & 0xFF;
         final long k2 = reversed ? dst << 32 | src : src << 32 | dst;
         final long hash = finish(step(step(step(seed, k0), k1), k2));
-        return track(k0, k1, k2, 0, 0, 0, hash, reversed, protocol & 0xFF, tcpFlags, nowNs, allowNew);
+        return track(k0, k1, k2, 0, 0, 0, hash, reversed, protocol & 0xFF, tcpFlags, nowNs, allowNew, stripe);
     }
 
     /**
@@ -391,6 +413,30 @@ public final class ConnectionTable
         final long nowNs,
         final boolean allowNew)
     {
+        return trackV6(network, protocol, srcHigh, srcLow, dstHigh, dstLow, sourcePort, destinationPort, tcpFlags, nowNs,
+            allowNew, null);
+    }
+
+    /**
+     * As {@link #trackV6(int, int, long, long, long, long, int, int, int, long, boolean)}, and counts the
+     * packet in the calling worker's stripe when it passes.
+     *
+     * @param stripe the calling worker's own counters, or null to count nothing.
+     */
+    public int trackV6(
+        final int network,
+        final int protocol,
+        final long srcHigh,
+        final long srcLow,
+        final long dstHigh,
+        final long dstLow,
+        final int sourcePort,
+        final int destinationPort,
+        final int tcpFlags,
+        final long nowNs,
+        final boolean allowNew,
+        final FlowStripe stripe)
+    {
         final long srcPort = sourcePort & 0xFFFF;
         final long dstPort = destinationPort & 0xFFFF;
         int order = Long.compareUnsigned(srcHigh, dstHigh);
@@ -406,7 +452,7 @@ public final class ConnectionTable
         final long k4 = reversed ? srcHigh : dstHigh;
         final long k5 = reversed ? srcLow : dstLow;
         final long hash = finish(step(step(step(step(step(step(seed, k0), k1), k2), k3), k4), k5));
-        return track(k0, k1, k2, k3, k4, k5, hash, reversed, protocol & 0xFF, tcpFlags, nowNs, allowNew);
+        return track(k0, k1, k2, k3, k4, k5, hash, reversed, protocol & 0xFF, tcpFlags, nowNs, allowNew, stripe);
     }
 
     /**
@@ -557,6 +603,39 @@ public final class ConnectionTable
     }
 
     /**
+     * Reads the entry in one slot, for the flow log's collector (not per packet): its version, key
+     * and opener, validated like a lookup (the key read belongs to the version reported).
+     *
+     * @param slot  a slot, 0..capacity-1.
+     * @param nowNs the caller's clock: an entry whose deadline has passed counts as absent.
+     * @param out   filled when the slot holds a live entry.
+     * @return true when the slot holds a live, unexpired entry (and {@code out} describes it).
+     */
+    public boolean readEntry(final int slot, final long nowNs, final FlowEntry out)
+    {
+        final long offset = controlOffset(slot & mask);
+        final long word = (long)WORD.getAcquire(memory, offset);
+        if (!isLive(word) || isExpired(word, tick(nowNs)))
+        {
+            return false;
+        }
+        final long key = keyOffset(slot & mask);
+        final long k0 = memory.get(LONG_LAYOUT, key);
+        final long k1 = memory.get(LONG_LAYOUT, key + 8);
+        final long k2 = memory.get(LONG_LAYOUT, key + 16);
+        final long k3 = memory.get(LONG_LAYOUT, key + 24);
+        final long k4 = memory.get(LONG_LAYOUT, key + 32);
+        final long k5 = memory.get(LONG_LAYOUT, key + 40);
+        VarHandle.acquireFence();
+        if (!sameEntry(word, (long)WORD.getAcquire(memory, offset)))
+        {
+            return false;
+        }
+        out.set(slot & mask, version(word), k0, k1, k2, k3, k4, k5, (word & REVERSED) != 0, stateOf(word));
+        return true;
+    }
+
+    /**
      * @return the number of slots, a power of two: the most entries the table can hold.
      */
     public int capacity()
@@ -607,7 +686,8 @@ public final class ConnectionTable
         final int protocol,
         final int tcpFlags,
         final long nowNs,
-        final boolean allowNew)
+        final boolean allowNew,
+        final FlowStripe stripe)
     {
         final long tag = hash >>> (64 - 8);
         final int home = (int)hash & mask & -GROUP_SLOTS;
@@ -636,7 +716,7 @@ public final class ConnectionTable
                         if (!isExpired(current, nowTick))
                         {
                             final int verdict = onHit(slot, current, reversed, protocol, tcpFlags, nowNs, nowTick,
-                                allowNew);
+                                allowNew, stripe);
                             if (verdict != RETRY)
                             {
                                 return verdict;
@@ -685,7 +765,7 @@ public final class ConnectionTable
                 return FULL;
             }
             final int verdict = insert(candidate, candidateWord, home, tag, k0, k1, k2, k3, k4, k5, reversed, protocol,
-                nowNs, nowTick);
+                nowNs, nowTick, stripe);
             if (verdict != RETRY)
             {
                 return verdict;
@@ -713,7 +793,8 @@ public final class ConnectionTable
         final int tcpFlags,
         final long nowNs,
         final long nowTick,
-        final boolean allowNew)
+        final boolean allowNew,
+        final FlowStripe stripe)
     {
         final long offset = controlOffset(slot);
         long current = word;
@@ -728,6 +809,10 @@ public final class ConnectionTable
                 reversed != ((current & REVERSED) != 0) ? REPLY : ESTABLISHED;
             if (next == current || WORD.compareAndSet(memory, offset, current, next))
             {
+                if (stripe != null)
+                {
+                    stripe.count(slot, version(current), verdict == REPLY, false, nowNs);
+                }
                 return verdict;
             }
             final long seen = (long)WORD.getAcquire(memory, offset);
@@ -738,6 +823,10 @@ public final class ConnectionTable
             current = seen;
         }
         // Other packets of this flow kept updating the entry; it is live, so the packet passes.
+        if (stripe != null)
+        {
+            stripe.count(slot, version(current), reversed != ((current & REVERSED) != 0), false, nowNs);
+        }
         return reversed != ((current & REVERSED) != 0) ? REPLY : ESTABLISHED;
     }
 
@@ -761,7 +850,8 @@ public final class ConnectionTable
         final boolean reversed,
         final int protocol,
         final long nowNs,
-        final long nowTick)
+        final long nowTick,
+        final FlowStripe stripe)
     {
         final long offset = controlOffset(slot);
         final long version = (version(seenWord) + 1) & VERSION_MASK;
@@ -812,7 +902,15 @@ public final class ConnectionTable
                 retire(other, version(word), slot, version, home, tag, k0, k1, k2, k3, k4, k5);
             }
         }
-        return sameEntry(live, (long)WORD.getVolatile(memory, offset)) ? CREATED : RETRY;
+        if (!sameEntry(live, (long)WORD.getVolatile(memory, offset)))
+        {
+            return RETRY;
+        }
+        if (stripe != null)
+        {
+            stripe.count(slot, version, false, true, nowNs);
+        }
+        return CREATED;
     }
 
     /**

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.orchestrator.cluster.ClusterNode;
 import io.vsnic.orchestrator.daemon.Daemon;
 import io.vsnic.orchestrator.daemon.DeviceController;
+import io.vsnic.orchestrator.flows.FlowLogStore;
 import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.Kind;
 import io.vsnic.orchestrator.model.PeerResource;
@@ -139,6 +140,8 @@ public final class ApiRoutes
                     return methods(request, "GET") ? ApiResponse.json(200, controller().state().toManifest()) : notAllowed("GET");
                 case "apply":
                     return methods(request, "POST") ? apply(request) : notAllowed("POST");
+                case "flows":
+                    return methods(request, "GET") ? flows(request) : notAllowed("GET");
                 default:
                     break;
             }
@@ -175,6 +178,16 @@ public final class ApiRoutes
                 case "DELETE" -> delete(request, kind, key);
                 default -> notAllowed("GET, PUT, DELETE");
             };
+        }
+        if (p.size() == 4 && kind == Kind.VNIC && p.get(3).equals("capture"))
+        {
+            if (!methods(request, "GET"))
+            {
+                return notAllowed("GET");
+            }
+            // a valid capture streams (ApiServer); only an invalid one gets here
+            captureRequest(request);
+            throw new IllegalStateException("a capture request must be streamed");
         }
         if (p.size() == 4 && kind == Kind.NETWORK && (p.get(3).equals("routes") || p.get(3).equals("remotes")))
         {
@@ -332,6 +345,125 @@ public final class ApiRoutes
         final boolean dryRun = flag(request, "dryRun");
         final boolean prune = flag(request, "prune");
         return ApiResponse.json(200, controller().apply(manifest, prune, dryRun));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // flow logs and capture
+
+    /** Most records one {@code GET /v1/flows} returns by default. */
+    static final int DEFAULT_FLOW_LIMIT = 100;
+    /** Longest long poll, seconds. */
+    static final int MAX_WAIT_SECONDS = 60;
+
+    /**
+     * {@code GET /v1/flows?cursor=&since=&limit=&vnic=&wait=}: a page of flow log records. May block up to
+     * {@code wait} seconds: the server runs it off the event loop.
+     */
+    private ApiResponse flows(final ApiRequest request)
+    {
+        final FlowLogStore store = daemon.flowLogs();
+        if (store == null)
+        {
+            throw ResourceException.conflict("flow_logs_disabled", null, "flow logs are off on this device (flowLogs.enabled: false)");
+        }
+        final int limit = intParam(request, "limit", DEFAULT_FLOW_LIMIT, 1, FlowLogStore.MAX_LIMIT);
+        final int wait = intParam(request, "wait", 0, 0, MAX_WAIT_SECONDS);
+        final String cursor = request.param("cursor");
+        if (cursor != null && !cursor.matches("-1|\\d{1,19}"))
+        {
+            throw ResourceException.invalid("cursor", "cursor must be a value of next from an earlier answer: " + cursor);
+        }
+        final String since = request.param("since");
+        Long sinceMs = null;
+        if (since != null)
+        {
+            try
+            {
+                sinceMs = since.matches("\\d{1,15}") ? Long.parseLong(since) : java.time.Instant.parse(since).toEpochMilli();
+            }
+            catch (final java.time.format.DateTimeParseException ex)
+            {
+                throw ResourceException.invalid("since", "since must be an RFC 3339 time (2026-11-23T06:00:00Z) or epoch milliseconds: " +
+                    since);
+            }
+        }
+        final String vnic = request.param("vnic");
+        if (vnic != null && !controller().state().vnics().containsKey(vnic))
+        {
+            throw ResourceException.notFound("no vnic " + vnic);
+        }
+        final FlowLogStore.Page page;
+        try
+        {
+            page = store.query(cursor, sinceMs, limit, vnic, wait * 1000L);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ResourceException(503, "shutting_down", "the daemon is stopping", null);
+        }
+        final ObjectNode root = Json.mapper().createObjectNode();
+        final ArrayNode flows = root.putArray("flows");
+        page.flows().forEach(flows::add);
+        root.put("next", page.next());
+        return ApiResponse.json(200, root);
+    }
+
+    /** What a valid {@code GET /v1/vnics/{id}/capture} asks for. */
+    record CaptureRequest(String vnic, int port, long count, int seconds, int snapBytes)
+    {
+    }
+
+    /** Largest {@code count} of one capture. */
+    static final long MAX_CAPTURE_COUNT = 100_000_000L;
+    /** Longest capture, seconds. */
+    static final int MAX_CAPTURE_SECONDS = 86_400;
+
+    /**
+     * Validates a capture request: the vNIC must be attached here; {@code count} (frames, 1..10^8), {@code seconds}
+     * (1..86400) and {@code snaplen} (64..65535, default 9216) are optional; without either limit the capture runs
+     * until the client disconnects.
+     *
+     * @throws ResourceException naming the field.
+     */
+    CaptureRequest captureRequest(final ApiRequest request)
+    {
+        final String id = request.path().get(2);
+        final VnicResource vnic = controller().state().vnics().get(id);
+        if (vnic == null)
+        {
+            throw ResourceException.notFound("no vnic " + id);
+        }
+        final long count = intParam(request, "count", 0, 1, (int)MAX_CAPTURE_COUNT);
+        final int seconds = intParam(request, "seconds", 0, 1, MAX_CAPTURE_SECONDS);
+        final int snap = intParam(request, "snaplen", io.vsnic.dataplane.capture.PortCapture.DEFAULT_SNAP_BYTES, 64, 65_535);
+        if (vnic.port() == null || controller().reconciler().attached().get(id) == null)
+        {
+            throw ResourceException.conflict("not_attached", null, "vnic " + id + " is not attached to this device's data plane");
+        }
+        return new CaptureRequest(id, vnic.port(), count, seconds, snap);
+    }
+
+    private static int intParam(final ApiRequest request, final String name, final int fallback, final int min, final int max)
+    {
+        final String value = request.param(name);
+        if (value == null)
+        {
+            return fallback;
+        }
+        try
+        {
+            final int parsed = Integer.parseInt(value);
+            if (parsed >= min && parsed <= max)
+            {
+                return parsed;
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            // answered below
+        }
+        throw ResourceException.invalid(name, name + " must be an integer in " + min + ".." + max + ": " + value);
     }
 
     private static boolean flag(final ApiRequest request, final String name)

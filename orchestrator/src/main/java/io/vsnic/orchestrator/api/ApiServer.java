@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -47,6 +49,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.vsnic.orchestrator.daemon.Daemon;
+import io.vsnic.orchestrator.model.ResourceException;
 
 /**
  * The REST API server: Netty HTTP/1.1 on one NIO event loop ({@code HttpServerCodec} +
@@ -62,9 +65,19 @@ public final class ApiServer implements AutoCloseable
     /** Largest request body accepted (1 MiB). */
     public static final int MAX_BODY_BYTES = 1 << 20;
 
+    /** Requests that may block (long polls, captures) at once; more are answered 503 {@code busy}. */
+    public static final int MAX_STREAMS = 8;
+
+    private final Daemon daemon;
     private final ApiRoutes routes;
     private final ApiAuth auth;
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-control"));
+    private final ThreadPoolExecutor streams = new ThreadPoolExecutor(0, MAX_STREAMS, 30, TimeUnit.SECONDS,
+        new SynchronousQueue<>(), r -> {
+            final Thread thread = new Thread(r, "vsnic-api-stream");
+            thread.setDaemon(true);
+            return thread;
+        });
     private EventLoopGroup group;
     private Channel channel;
 
@@ -82,6 +95,7 @@ public final class ApiServer implements AutoCloseable
      */
     public ApiServer(final Daemon daemon, final ApiAuth auth)
     {
+        this.daemon = daemon;
         this.routes = new ApiRoutes(daemon);
         this.auth = auth;
     }
@@ -143,9 +157,11 @@ public final class ApiServer implements AutoCloseable
             channel = null;
         }
         control.shutdown();
+        streams.shutdown();
         try
         {
             control.awaitTermination(3, TimeUnit.SECONDS);
+            streams.awaitTermination(3, TimeUnit.SECONDS);
         }
         catch (final InterruptedException ex)
         {
@@ -199,6 +215,26 @@ public final class ApiServer implements AutoCloseable
                 send(ctx, ApiResponse.error(400, "bad_request", "malformed request URI", null, Map.of()), keepAlive);
                 return;
             }
+            if (apiRequest.method().equals("GET") && isCapture(apiRequest))
+            {
+                final ApiRoutes.CaptureRequest plan;
+                try
+                {
+                    plan = routes.captureRequest(apiRequest);
+                }
+                catch (final ResourceException ex)
+                {
+                    send(ctx, ApiResponse.error(ex), keepAlive);
+                    return;
+                }
+                stream(ctx, () -> CaptureStream.run(ctx, daemon, plan));
+                return;
+            }
+            if (apiRequest.method().equals("GET") && apiRequest.path().equals(FLOWS))
+            {
+                stream(ctx, () -> send(ctx, routes.handle(apiRequest), keepAlive));
+                return;
+            }
             if (!apiRequest.isWrite() && apiRequest.param("consistent") == null)
             {
                 send(ctx, routes.handle(apiRequest), keepAlive);
@@ -219,6 +255,28 @@ public final class ApiServer implements AutoCloseable
         {
             LOG.log(Level.DEBUG, "api connection error: " + cause);
             ctx.close();
+        }
+    }
+
+    private static final List<String> FLOWS = List.of("v1", "flows");
+
+    private static boolean isCapture(final ApiRequest request)
+    {
+        final List<String> p = request.path();
+        return p.size() == 4 && p.get(0).equals("v1") && p.get(1).equals("vnics") && p.get(3).equals("capture");
+    }
+
+    /** Runs a request that may block on a stream thread; 503 {@code busy} when all {@value #MAX_STREAMS} are taken. */
+    private void stream(final ChannelHandlerContext ctx, final Runnable task)
+    {
+        try
+        {
+            streams.execute(task);
+        }
+        catch (final RejectedExecutionException ex)
+        {
+            send(ctx, ApiResponse.error(503, "busy", "too many long polls and captures at once (" + MAX_STREAMS + ")", null,
+                Map.of()), false);
         }
     }
 
@@ -290,7 +348,7 @@ public final class ApiServer implements AutoCloseable
         }
     }
 
-    private static void send(final ChannelHandlerContext ctx, final ApiResponse response, final boolean keepAlive)
+    static void send(final ChannelHandlerContext ctx, final ApiResponse response, final boolean keepAlive)
     {
         ctx.writeAndFlush(toNetty(response, keepAlive)).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE :
             ChannelFutureListener.CLOSE);

@@ -134,6 +134,23 @@ public final class Metrics
             }
         }
 
+        final io.vsnic.orchestrator.flows.FlowLogStore flows = daemon.flowLogs();
+        gauge(out, "vsnic_flow_log_enabled", "1 when flow logs are written.", flows == null ? 0 : 1);
+        if (flows != null)
+        {
+            counter(out, "vsnic_flow_log_overflow_total",
+                "Flow records dropped because a worker's hand-off ring was full (the data plane never waits).",
+                flows.flowLog().overflows());
+            counter(out, "vsnic_flow_log_records_total", "Flow records written to the flow log queue.", flows.written());
+            counter(out, "vsnic_flow_log_flows_ended_total", "Flows the collector reported ended.", flows.flowLog().ended());
+            counter(out, "vsnic_flow_log_cycles_deleted_total", "Flow log roll-cycle files deleted by the retention.",
+                flows.cyclesDeleted());
+            counter(out, "vsnic_flow_log_errors_total", "Flow log collector or write failures (each logged).", flows.writeErrors());
+        }
+        counter(out, "vsnic_capture_frames_total", "Frames written by vNIC captures.", daemon.capturedFrames());
+        counter(out, "vsnic_capture_dropped_total", "Frames a vNIC capture dropped because its ring was full.",
+            daemon.captureDrops());
+
         header(out, "vsnic_peer_info", "Configured peer devices (value 1).", "gauge");
         state.peers().values().forEach(peer -> sample(out, "vsnic_peer_info", 1, "peer", peer.name(), "device",
             Integer.toString(peer.device()), "endpoint", peer.endpoint(), "encapsulation", peer.encapsulation(),

@@ -66,6 +66,54 @@ final class ApiClient
         return send("GET", path, null);
     }
 
+    /**
+     * GET of a streamed body (a capture): no overall timeout, only the connect timeout.
+     *
+     * @return the body, to read until its end; the caller closes it.
+     */
+    java.io.InputStream stream(final String path) throws ApiException
+    {
+        final HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).GET();
+        if (token != null)
+        {
+            request.header("Authorization", "Bearer " + token);
+        }
+        try
+        {
+            final HttpResponse<java.io.InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() / 100 != 2)
+            {
+                final byte[] body;
+                try (java.io.InputStream in = response.body())
+                {
+                    body = in.readAllBytes();
+                }
+                throw failure("GET", path, response.statusCode(), body.length == 0 ? null : Json.mapper().readTree(body));
+            }
+            return response.body();
+        }
+        catch (final IOException ex)
+        {
+            throw new ApiException("cannot reach the daemon at " + base + ": " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ApiException("interrupted");
+        }
+    }
+
+    private static ApiException failure(final String method, final String path, final int status, final JsonNode json)
+    {
+        final JsonNode error = json == null ? null : json.get("error");
+        if (error == null)
+        {
+            return new ApiException(method + " " + path + ": HTTP " + status);
+        }
+        return new ApiException(status + " " + error.path("code").asText() + ": " +
+            error.path("message").asText() + (error.hasNonNull("field") ? " (field " + error.get("field").asText() + ")" : ""));
+    }
+
     JsonNode send(final String method, final String path, final Object body) throws ApiException
     {
         final HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
@@ -88,13 +136,7 @@ final class ApiClient
             final JsonNode json = response.body().length == 0 ? null : Json.mapper().readTree(response.body());
             if (response.statusCode() / 100 != 2)
             {
-                final JsonNode error = json == null ? null : json.get("error");
-                if (error == null)
-                {
-                    throw new ApiException(method + " " + path + ": HTTP " + response.statusCode());
-                }
-                throw new ApiException(response.statusCode() + " " + error.path("code").asText() + ": " +
-                    error.path("message").asText() + (error.hasNonNull("field") ? " (field " + error.get("field").asText() + ")" : ""));
+                throw failure(method, path, response.statusCode(), json);
             }
             return json;
         }

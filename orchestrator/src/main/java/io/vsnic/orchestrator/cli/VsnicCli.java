@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
     description = "vsnic: software-defined virtual smart NIC and overlay-network data plane for edge devices.",
     subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, ClientCommands.Apply.class, ClientCommands.Get.class,
         ClientCommands.Describe.class, ClientCommands.Attach.class, ClientCommands.Detach.class, ClientCommands.Status.class,
+        FlowCommands.Flows.class, FlowCommands.Capture.class,
         ClusterCommand.class, LabCommand.class, DemoCommand.class, PcapCommand.class, KeyCommands.Keygen.class,
         KeyCommands.Pubkey.class, WgCommand.class, CertsCommand.class})
 public final class VsnicCli implements Runnable

@@ -40,8 +40,11 @@ import io.vsnic.orchestrator.cluster.Member;
 import io.vsnic.orchestrator.model.DesiredState;
 import io.vsnic.orchestrator.model.Json;
 import org.apache.ratis.grpc.GrpcTlsConfig;
+import io.vsnic.orchestrator.flows.FlowLogStore;
 import io.vsnic.orchestrator.journal.Journal;
+import io.vsnic.orchestrator.model.NetworkResource;
 import io.vsnic.orchestrator.model.ResourceException;
+import io.vsnic.orchestrator.model.VnicResource;
 
 /**
  * vsnicd: one device's daemon. {@link #start} takes the state directory's lock, reads the journal,
@@ -63,6 +66,9 @@ public final class Daemon implements AutoCloseable
     private Journal.Replay replay;
     private DataPlane dataPlane;
     private UdpSubstrate substrate;
+    private FlowLogStore flowLogs;
+    private final java.util.concurrent.atomic.AtomicLong capturedFrames = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong captureDrops = new java.util.concurrent.atomic.AtomicLong();
     private DeviceController controller;
     private Tasks tasks;
     private ApiServer api;
@@ -179,7 +185,7 @@ public final class Daemon implements AutoCloseable
             LOG.log(Level.WARNING, "journal: corrupt or torn tail in generation " + replay.generation() + ": " +
                 replay.corruption() + "; starting with every intact entry");
         }
-        dataPlane = new DataPlane(config.dataPlaneConfig());
+        dataPlane = new DataPlane(config.dataPlaneConfig(), config.flowLogs().enabled() ? config.flowLogs().settings() : null);
         if (config.substrate().enabled())
         {
             final UdpSubstrate.Config substrateConfig;
@@ -216,6 +222,11 @@ public final class Daemon implements AutoCloseable
         else
         {
             startStandalone(backends);
+        }
+        if (dataPlane.flowLog() != null)
+        {
+            flowLogs = new FlowLogStore(dataPlane.flowLog(), stateDirectory.resolve("flows"), config.flowLogs().roll(),
+                config.flowLogs().retentionMs(), this::vnicOfPort, this::networkOfVni);
         }
         try
         {
@@ -745,6 +756,70 @@ public final class Daemon implements AutoCloseable
         return controller;
     }
 
+    private String vnicOfPort(final int port)
+    {
+        for (final VnicResource vnic : controller.state().vnics().values())
+        {
+            if (vnic.port() != null && vnic.port() == port)
+            {
+                return vnic.id();
+            }
+        }
+        return null;
+    }
+
+    private String networkOfVni(final int vni)
+    {
+        for (final NetworkResource network : controller.state().networks().values())
+        {
+            if (network.vni() == vni)
+            {
+                return network.name();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Adds a finished capture's numbers to the daemon's totals ({@code /metrics}).
+     *
+     * @param frames  frames written to the client.
+     * @param dropped copies dropped because a capture ring was full.
+     */
+    public void countCapture(final long frames, final long dropped)
+    {
+        capturedFrames.addAndGet(frames);
+        captureDrops.addAndGet(dropped);
+    }
+
+    /** @return frames written by captures since the start. */
+    public long capturedFrames()
+    {
+        return capturedFrames.get();
+    }
+
+    /** @return capture copies dropped (ring full) since the start. */
+    public long captureDrops()
+    {
+        return captureDrops.get();
+    }
+
+    /**
+     * @return true once {@link #close} has begun.
+     */
+    public synchronized boolean closing()
+    {
+        return closing;
+    }
+
+    /**
+     * @return the flow log store, or null when flow logs are off.
+     */
+    public FlowLogStore flowLogs()
+    {
+        return flowLogs;
+    }
+
     public DataPlane dataPlane()
     {
         return dataPlane;
@@ -858,6 +933,10 @@ public final class Daemon implements AutoCloseable
                 {
                     controller.reconciler().detachAll();
                 }
+            }
+            if (flowLogs != null)
+            {
+                flowLogs.close();
             }
             if (substrate != null)
             {

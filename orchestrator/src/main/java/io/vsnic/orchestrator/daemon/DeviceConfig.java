@@ -28,9 +28,11 @@ import io.vsnic.orchestrator.model.Validator;
  * api:       { listen: 127.0.0.1:9470, auth: none|token|mtls, tls: { cert: server.crt, key: server.key, clientCa: ca.crt } }
  * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
- * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
+ * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536,
+ *              timeouts: { tcpSyn: 60s, tcpEstablished: 5d, tcpClosing: 120s, udp: 30s, udpReplied: 120s, icmp: 30s } }
  * journal:   { snapshotEvery: 10000 }
  * tasks:     { retryInitialMs: 500, retryMaxMs: 30000, keepFinished: 100 }
+ * flowLogs:  { enabled: true, retention: 24h, roll: hourly, ringSlots: 4096, interim: 60s, scanInterval: 1s, rejectWindow: 10s }
  * cluster:   { name: lab, raft: 127.0.0.1:9480, peers: { edge-1: 127.0.0.1:9480, edge-2: 127.0.0.1:9481 } }   # optional
  * </pre>
  *
@@ -41,9 +43,10 @@ import io.vsnic.orchestrator.model.Validator;
  * @param journal   journal settings.
  * @param tasks     the reconciler's long-running tasks (retry backoff, history kept).
  * @param cluster   cluster membership, or null for a standalone device (the default).
+ * @param flowLogs  flow log settings.
  */
 public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplane dataplane, JournalSettings journal,
-    TaskSettings tasks, Cluster cluster)
+    TaskSettings tasks, Cluster cluster, FlowLogs flowLogs)
 {
     /** Default API address. */
     public static final String DEFAULT_LISTEN = "127.0.0.1:9470";
@@ -112,9 +115,56 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param workers            worker threads (default: cores - 1, at least 1).
      * @param frameSlots         frame buffers (default 8192, 9472 bytes each).
      * @param connectionCapacity connection-table slots (default 65536).
+     * @param timeouts           connection-table timeouts (defaults: Linux conntrack's).
      */
-    public record Dataplane(Integer workers, Integer frameSlots, Integer connectionCapacity)
+    public record Dataplane(Integer workers, Integer frameSlots, Integer connectionCapacity, Timeouts timeouts)
     {
+    }
+
+    /**
+     * Connection-table timeouts, each a duration ({@code 30s}, {@code 2m}, {@code 5d}, {@code 500ms}, or a number of
+     * seconds); absent ones keep the defaults ({@link ConnectionTimeouts#DEFAULTS}).
+     */
+    public record Timeouts(String tcpSyn, String tcpEstablished, String tcpClosing, String udp, String udpReplied, String icmp)
+    {
+    }
+
+    /**
+     * Flow logs (docs/operations.md "Flow logs"): records of every flow written by the data plane into a Chronicle
+     * Queue under {@code STATE_DIR/flows}.
+     *
+     * @param enabled      write flow logs (default true).
+     * @param retention    how long records are kept (default 24h): older roll-cycle files are deleted.
+     * @param roll         the queue's file cycle: {@code secondly} (tests), {@code minutely}, {@code hourly} (default)
+     *                     or {@code daily}; retention deletes whole cycles.
+     * @param ringSlots    records each worker's hand-off ring holds (a power of two, default 4096); a full ring drops
+     *                     the record and counts it ({@code vsnic_flow_log_overflow_total}).
+     * @param interim      interval of interim records of long-lived flows (default 60s).
+     * @param scanInterval how often the collector looks for ended flows (default 1s).
+     * @param rejectWindow rejects of one 5-tuple are aggregated into one record per window (default 10s).
+     */
+    public record FlowLogs(Boolean enabled, String retention, String roll, Integer ringSlots, String interim,
+        String scanInterval, String rejectWindow)
+    {
+        /** Accepted roll cycles. */
+        public static final java.util.List<String> ROLLS = java.util.List.of("secondly", "minutely", "hourly", "daily");
+
+        /**
+         * @return the retention in milliseconds (validated).
+         */
+        public long retentionMs()
+        {
+            return parseDurationNs(retention) / 1_000_000L;
+        }
+
+        /**
+         * @return the data plane's flow log settings (validated).
+         */
+        public io.vsnic.dataplane.flow.FlowLog.Settings settings()
+        {
+            return new io.vsnic.dataplane.flow.FlowLog.Settings(ringSlots, parseDurationNs(interim), parseDurationNs(rejectWindow),
+                parseDurationNs(scanInterval));
+        }
     }
 
     /**
@@ -272,7 +322,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
             literal("substrate.wireguard.innerAddress", w.innerAddress());
             wg = new Wireguard(w.privateKeyFile(), wgPort, w.innerAddress(), w.keylog());
         }
-        final Dataplane d = dataplane == null ? new Dataplane(null, null, null) : dataplane;
+        final Dataplane d = dataplane == null ? new Dataplane(null, null, null, null) : dataplane;
         final int workers = d.workers() == null ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : d.workers();
         if (workers < 1 || workers > 64)
         {
@@ -293,10 +343,133 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         {
             throw new ConfigException("journal.snapshotEvery", "must be at least 10: " + snapshotEvery);
         }
+        final Timeouts t = validatedTimeouts(d.timeouts());
         return new DeviceConfig(new Device(device.name(), id), validatedApi,
             new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
-            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery), validatedTasks(),
-            cluster == null ? null : validatedCluster());
+            new Dataplane(workers, slots, connections, t), new JournalSettings(snapshotEvery), validatedTasks(),
+            cluster == null ? null : validatedCluster(), validatedFlowLogs());
+    }
+
+    private static Timeouts validatedTimeouts(final Timeouts t) throws ConfigException
+    {
+        final ConnectionTimeouts d = ConnectionTimeouts.DEFAULTS;
+        final Timeouts given = t == null ? new Timeouts(null, null, null, null, null, null) : t;
+        final Timeouts result = new Timeouts(
+            timeout("dataplane.timeouts.tcpSyn", given.tcpSyn(), d.tcpSynNs()),
+            timeout("dataplane.timeouts.tcpEstablished", given.tcpEstablished(), d.tcpEstablishedNs()),
+            timeout("dataplane.timeouts.tcpClosing", given.tcpClosing(), d.tcpClosingNs()),
+            timeout("dataplane.timeouts.udp", given.udp(), d.udpNs()),
+            timeout("dataplane.timeouts.udpReplied", given.udpReplied(), d.udpRepliedNs()),
+            timeout("dataplane.timeouts.icmp", given.icmp(), d.icmpNs()));
+        try
+        {
+            connectionTimeouts(result);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ConfigException("dataplane.timeouts", ex.getMessage());
+        }
+        return result;
+    }
+
+    private static String timeout(final String field, final String value, final long defaultNs) throws ConfigException
+    {
+        if (value == null)
+        {
+            return defaultNs / 1_000_000L + "ms";
+        }
+        final long ns = duration(field, value);
+        if (ns < 1_000_000L)
+        {
+            throw new ConfigException(field, "must be at least 1ms: " + value);
+        }
+        return value;
+    }
+
+    private static ConnectionTimeouts connectionTimeouts(final Timeouts t)
+    {
+        return new ConnectionTimeouts(parseDurationNs(t.tcpSyn()), parseDurationNs(t.tcpEstablished()),
+            parseDurationNs(t.tcpClosing()), parseDurationNs(t.udp()), parseDurationNs(t.icmp()), parseDurationNs(t.udpReplied()));
+    }
+
+    private FlowLogs validatedFlowLogs() throws ConfigException
+    {
+        final FlowLogs f = flowLogs == null ? new FlowLogs(null, null, null, null, null, null, null) : flowLogs;
+        final String retention = f.retention() == null ? "24h" : f.retention();
+        if (duration("flowLogs.retention", retention) < 1_000_000_000L)
+        {
+            throw new ConfigException("flowLogs.retention", "must be at least 1s: " + retention);
+        }
+        final String roll = f.roll() == null ? "hourly" : f.roll().toLowerCase(Locale.ROOT);
+        if (!FlowLogs.ROLLS.contains(roll))
+        {
+            throw new ConfigException("flowLogs.roll", "must be secondly, minutely, hourly or daily: " + f.roll());
+        }
+        final int ringSlots = f.ringSlots() == null ? 4096 : f.ringSlots();
+        if (ringSlots < 2 || ringSlots > (1 << 20) || Integer.bitCount(ringSlots) != 1)
+        {
+            throw new ConfigException("flowLogs.ringSlots", "must be a power of two in 2..1048576: " + ringSlots);
+        }
+        final String interim = f.interim() == null ? "60s" : f.interim();
+        if (duration("flowLogs.interim", interim) < 1_000_000_000L)
+        {
+            throw new ConfigException("flowLogs.interim", "must be at least 1s: " + interim);
+        }
+        final String scan = f.scanInterval() == null ? "1s" : f.scanInterval();
+        final long scanNs = duration("flowLogs.scanInterval", scan);
+        if (scanNs < 10_000_000L || scanNs > 60_000_000_000L)
+        {
+            throw new ConfigException("flowLogs.scanInterval", "must be in 10ms..60s: " + scan);
+        }
+        final String window = f.rejectWindow() == null ? "10s" : f.rejectWindow();
+        if (duration("flowLogs.rejectWindow", window) < 1_000_000L)
+        {
+            throw new ConfigException("flowLogs.rejectWindow", "must be at least 1ms: " + window);
+        }
+        return new FlowLogs(f.enabled() == null || f.enabled(), retention, roll, ringSlots, interim, scan, window);
+    }
+
+    private static long duration(final String field, final String text) throws ConfigException
+    {
+        try
+        {
+            return parseDurationNs(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ConfigException(field, ex.getMessage());
+        }
+    }
+
+    /**
+     * Parses a duration: a number with a unit {@code ms}, {@code s}, {@code m}, {@code h} or {@code d}, or a plain
+     * number of seconds.
+     *
+     * @return nanoseconds.
+     * @throws IllegalArgumentException when it is not one.
+     */
+    static long parseDurationNs(final String text)
+    {
+        final java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,12})(ms|s|m|h|d)?").matcher(text.trim());
+        if (!m.matches())
+        {
+            throw new IllegalArgumentException("must be a duration such as 500ms, 30s, 5m, 24h or 7d: " + text);
+        }
+        final long value = Long.parseLong(m.group(1));
+        final String unit = m.group(2) == null ? "s" : m.group(2);
+        final long ns = switch (unit)
+        {
+            case "ms" -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(value);
+            case "m" -> java.util.concurrent.TimeUnit.MINUTES.toNanos(value);
+            case "h" -> java.util.concurrent.TimeUnit.HOURS.toNanos(value);
+            case "d" -> java.util.concurrent.TimeUnit.DAYS.toNanos(value);
+            default -> java.util.concurrent.TimeUnit.SECONDS.toNanos(value);
+        };
+        if (ns == Long.MAX_VALUE)
+        {
+            throw new IllegalArgumentException("is too long: " + text);
+        }
+        return ns;
     }
 
     private TaskSettings validatedTasks() throws ConfigException
@@ -516,7 +689,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
-            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal, tasks, cluster);
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal, tasks, cluster, flowLogs);
     }
 
     /**
@@ -525,7 +698,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     public DataPlaneConfig dataPlaneConfig()
     {
         return new DataPlaneConfig(dataplane.workers(), dataplane.frameSlots(), dataplane.connectionCapacity(),
-            ConnectionTimeouts.DEFAULTS);
+            dataplane.timeouts() == null ? ConnectionTimeouts.DEFAULTS : connectionTimeouts(dataplane.timeouts()));
     }
 
     /**

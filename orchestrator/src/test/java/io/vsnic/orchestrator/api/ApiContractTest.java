@@ -144,7 +144,7 @@ class ApiContractTest
                 }
                 path = path.replace("{" + name + "}", value);
             }
-            else if (in.equals("query") && parameter.path("required").asBoolean())
+            else if (in.equals("query") && (parameter.path("required").asBoolean() || parameter.has("example")))
             {
                 query.append(query.isEmpty() ? "?" : "&").append(name).append('=').append(parameter.get("example").asText());
             }
@@ -210,6 +210,11 @@ class ApiContractTest
             else if (content.has("text/plain"))
             {
                 assertTrue(response.header("content-type").startsWith("text/plain"), what);
+            }
+            else if (content.has("application/vnd.tcpdump.pcap"))
+            {
+                assertTrue(response.header("content-type").startsWith("application/vnd.tcpdump.pcap"), what);
+                assertTrue(response.body().length() >= 24, "at least a pcap file header: " + what);
             }
             else
             {
@@ -300,7 +305,8 @@ class ApiContractTest
         final Set<String> documented = new TreeSet<>();
         spec.get("paths").fieldNames().forEachRemaining(documented::add);
         assertEquals(Set.of("/v1/networks", "/v1/networks/{name}", "/v1/networks/{name}/routes", "/v1/networks/{name}/remotes",
-            "/v1/security-groups", "/v1/security-groups/{name}", "/v1/vnics", "/v1/vnics/{id}", "/v1/peers", "/v1/peers/{name}",
+            "/v1/security-groups", "/v1/security-groups/{name}", "/v1/vnics", "/v1/vnics/{id}", "/v1/vnics/{id}/capture", "/v1/peers",
+            "/v1/peers/{name}", "/v1/flows",
             "/v1/apply", "/v1/manifest", "/v1/status", "/v1/topology", "/metrics", "/v1/cluster", "/v1/cluster/tokens",
             "/v1/cluster/join", "/v1/cluster/members/{name}", "/v1/enclaves", "/v1/enclaves/{name}", "/v1/tasks", "/v1/tasks/{id}"),
             documented);

@@ -261,7 +261,7 @@ class WgCommandTest
         assertNull(frames.get(0));
     }
 
-    private static String which(final String program)
+    static String which(final String program)
     {
         for (final String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
         {

@@ -34,9 +34,42 @@ class DeviceConfigTest
         assertEquals(8192, config.dataplane().frameSlots());
         assertEquals(65536, config.dataplane().connectionCapacity());
         assertTrue(config.dataplane().workers() >= 1);
+        assertTrue(config.flowLogs().enabled());
+        assertEquals("hourly", config.flowLogs().roll());
+        assertEquals(24 * 3600_000L, config.flowLogs().retentionMs());
+        assertEquals(io.vsnic.dataplane.flow.FlowLog.Settings.DEFAULTS, config.flowLogs().settings());
+        assertEquals(io.vsnic.dataplane.security.ConnectionTimeouts.DEFAULTS, config.dataPlaneConfig().timeouts());
         assertEquals(500, config.tasks().retryInitialMs());
         assertEquals(30_000, config.tasks().retryMaxMs());
         assertEquals(100, config.tasks().keepFinished());
+    }
+
+    @Test
+    void shouldParseTheDocumentedExample() throws Exception
+    {
+        final java.nio.file.Path example = java.nio.file.Path.of(System.getProperty("vsnic.repo.root", ".."))
+            .resolve("docs/examples/device.yaml");
+        final DeviceConfig config = DeviceConfig.load(example);
+        assertTrue(config.flowLogs().enabled());
+        assertEquals(24 * 3600_000L, config.flowLogs().retentionMs());
+    }
+
+    @Test
+    void shouldReadFlowLogSettingsAndTimeoutDurations() throws ConfigException
+    {
+        final DeviceConfig config = parse("""
+            device: {name: edge-1}
+            dataplane: {timeouts: {udp: 500ms, tcpEstablished: 2h, icmp: 7}}
+            flowLogs: {enabled: false, retention: 7d, roll: minutely, ringSlots: 64, interim: 5m, scanInterval: 100ms, rejectWindow: 2s}
+            """);
+        assertEquals(500_000_000L, config.dataPlaneConfig().timeouts().udpNs());
+        assertEquals(7_200_000_000_000L, config.dataPlaneConfig().timeouts().tcpEstablishedNs());
+        assertEquals(7_000_000_000L, config.dataPlaneConfig().timeouts().icmpNs());
+        assertEquals(io.vsnic.dataplane.security.ConnectionTimeouts.DEFAULTS.tcpSynNs(), config.dataPlaneConfig().timeouts().tcpSynNs());
+        assertTrue(!config.flowLogs().enabled());
+        assertEquals(7 * 86_400_000L, config.flowLogs().retentionMs());
+        assertEquals(new io.vsnic.dataplane.flow.FlowLog.Settings(64, 300_000_000_000L, 2_000_000_000L, 100_000_000L),
+            config.flowLogs().settings());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -63,6 +96,17 @@ class DeviceConfigTest
         "too few frame slots            | 'device: {name: d}\ndataplane: {frameSlots: 10}'         | dataplane.frameSlots",
         "too few connections            | 'device: {name: d}\ndataplane: {connectionCapacity: 5}'  | dataplane.connectionCapacity",
         "snapshots too often            | 'device: {name: d}\njournal: {snapshotEvery: 1}'         | journal.snapshotEvery",
+        "timeout not a duration         | 'device: {name: d}\ndataplane: {timeouts: {udp: soon}}'   | dataplane.timeouts.udp",
+        "timeout zero                   | 'device: {name: d}\ndataplane: {timeouts: {icmp: 0s}}'    | dataplane.timeouts.icmp",
+        "unknown timeout                | 'device: {name: d}\ndataplane: {timeouts: {sctp: 1s}}'    | dataplane.timeouts.sctp",
+        "flow log retention too short   | 'device: {name: d}\nflowLogs: {retention: 10ms}'          | flowLogs.retention",
+        "flow log retention not a time  | 'device: {name: d}\nflowLogs: {retention: forever}'       | flowLogs.retention",
+        "flow log roll unknown          | 'device: {name: d}\nflowLogs: {roll: weekly}'             | flowLogs.roll",
+        "flow log ring not power of two | 'device: {name: d}\nflowLogs: {ringSlots: 1000}'          | flowLogs.ringSlots",
+        "flow log interim too short     | 'device: {name: d}\nflowLogs: {interim: 100ms}'           | flowLogs.interim",
+        "flow log scan too long         | 'device: {name: d}\nflowLogs: {scanInterval: 2m}'         | flowLogs.scanInterval",
+        "flow log reject window zero    | 'device: {name: d}\nflowLogs: {rejectWindow: 0}'          | flowLogs.rejectWindow",
+        "flow log unknown field         | 'device: {name: d}\nflowLogs: {format: csv}'              | flowLogs.format",
         "task retry too soon            | 'device: {name: d}\ntasks: {retryInitialMs: 1}'          | tasks.retryInitialMs",
         "task retry cap below the first | 'device: {name: d}\ntasks: {retryInitialMs: 900, retryMaxMs: 800}' | tasks.retryMaxMs",
         "negative finished tasks kept   | 'device: {name: d}\ntasks: {keepFinished: -1}'           | tasks.keepFinished",
