@@ -961,6 +961,26 @@ public final class UdpSubstrate implements Port, AutoCloseable
         drops.incrementAndGet(reason.ordinal());
     }
 
+    /**
+     * @return whether sealed WireGuard messages leave through the direct path ({@link #sendSealed}).
+     */
+    boolean sendsSealedDirect()
+    {
+        return direct && wireguardFds.length > 0;
+    }
+
+    /** Queues a sealed message on the calling thread's direct send batch ({@link #flushSealed} sends it). */
+    void sendSealed(final Frame frame, final InetSocketAddress endpoint)
+    {
+        senders.get().addSealed(this, frame, endpoint);
+    }
+
+    /** Sends the calling thread's pending direct batches now. */
+    void flushSealed()
+    {
+        senders.get().flush(this);
+    }
+
     void countTx(final int bytes)
     {
         traffic.incrementAndGet(TX_DATAGRAMS);

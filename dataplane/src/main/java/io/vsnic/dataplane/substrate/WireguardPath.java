@@ -74,6 +74,8 @@ final class WireguardPath
     static final int MAX_PENDING_HANDSHAKES = 1024;
     /** Waiting handshakes above which the device is under load (cookie replies instead of handshakes). */
     static final int UNDER_LOAD_HANDSHAKES = 64;
+    /** Rounds one flush of a peer's staged frames makes on the direct path before it leaves the rest to a tick. */
+    private static final int MAX_FLUSH_ROUNDS = 8;
 
     private final UdpSubstrate owner;
     private final FramePool pool;
@@ -294,7 +296,7 @@ final class WireguardPath
             owner.dropFrame(DropReason.SUBSTRATE_TX_ERROR, frame);
             return null;
         }
-        if (s.staged.size() > 0)
+        if (s.staged.size() > 0 || s.flushing)
         {
             stage(s, frame);
             return null;
@@ -374,20 +376,53 @@ final class WireguardPath
     private boolean flush(final Session s, final long nowNs)
     {
         final TransportCodec codec = codecs.get();
+        final boolean direct = owner.sendsSealedDirect();
         boolean wrote = false;
-        int index;
-        while ((index = s.staged.poll()) >= 0)
+        int rounds = 0;
+        // Direct path: the workers send a peer's frames themselves once its queue is empty, so the staged
+        // ones must be in the socket before that: they are sent here, synchronously, while 'flushing' makes
+        // the workers queue behind them; frames queued meanwhile go out in the next round.
+        do
         {
-            final Frame frame = pool.frame(index);
-            final Keypair kp = s.peer.sendingKeypair(nowNs);
-            final InnerTunnel tunnel = s.tunnel;
-            if (kp == null || tunnel == null || tunnel.seal(codec, kp, frame, nowNs) < 0)
+            s.flushing = true;
+            try
             {
-                owner.dropFrame(DropReason.WG_EXPIRED, frame);
-                continue;
+                int index;
+                while ((index = s.staged.poll()) >= 0)
+                {
+                    final Frame frame = pool.frame(index);
+                    final Keypair kp = s.peer.sendingKeypair(nowNs);
+                    final InnerTunnel tunnel = s.tunnel;
+                    if (kp == null || tunnel == null || tunnel.seal(codec, kp, frame, nowNs) < 0)
+                    {
+                        owner.dropFrame(DropReason.WG_EXPIRED, frame);
+                        continue;
+                    }
+                    if (direct)
+                    {
+                        s.txBytes.addAndGet(frame.length());
+                        owner.sendSealed(frame, s.endpoint);
+                    }
+                    else
+                    {
+                        write(datagram(s, frame, channel.alloc()));
+                        wrote = true;
+                    }
+                }
+                if (direct)
+                {
+                    owner.flushSealed();
+                }
             }
-            write(datagram(s, frame, channel.alloc()));
-            wrote = true;
+            finally
+            {
+                s.flushing = false;
+            }
+        }
+        while (direct && s.staged.size() > 0 && ++rounds < MAX_FLUSH_ROUNDS);
+        if (direct && s.staged.size() > 0 && channel != null)
+        {
+            scheduleTick(channel);   // still more: the next tick goes on, the loop stays free for handshakes
         }
         return wrote;
     }
@@ -818,6 +853,8 @@ final class WireguardPath
         volatile EndpointKey endpointKey;
         volatile InetSocketAddress configuredEndpoint;
         volatile boolean removed;
+        /** The event loop is sending this peer's staged frames (direct path): workers queue behind them. */
+        volatile boolean flushing;
         /** Null when the peer's inner address is not of our inner address's family (its frames are dropped). */
         volatile InnerTunnel tunnel;
 
