@@ -7,10 +7,12 @@
 # vNICs (default 100) and FP_ROUTES IPv4 routes (default 100,000; one PUT .../routes per network),
 # and reports at idle (before the load) and after it:
 #   - RSS (/proc/PID/status VmRSS, and its anonymous / file-backed split),
-#   - heap used / committed (jcmd GC.heap_info),
+#   - heap used / committed (jcmd GC.heap_info), and the live heap after a full GC (GC.class_histogram),
+#   - the frame pools' resident memory (their mappings' Rss in /proc/PID/smaps: the pools are mmap'ed
+#     and become resident page by page as frames are written, so NMT does not see them),
 #   - NMT committed memory by category (jcmd VM.native_memory summary): Java Heap, Class (metaspace),
-#     Thread (stacks), Code, GC, Other (malloc'd by Unsafe.allocateMemory: direct ByteBuffers and
-#     FFM arenas, i.e. the frame pools and the connection table), Internal, Symbol, ...
+#     Thread (stacks), Code, GC, Other (Unsafe.allocateMemory: direct ByteBuffers, Netty's direct
+#     arenas, FFM Arena.allocate such as the connection table), Internal, Symbol, ...
 # and the time the load took. Exit status 1 if RSS after the load is at or above FP_LIMIT_MIB (256).
 #
 #   jmh-benchmarks/footprint.sh
@@ -22,13 +24,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$root/bin/lib/java25.sh"
+. "$here/lib/memory.sh"
 networks=${FP_NETWORKS:-10}
 vnics=${FP_VNICS:-100}
 routes=${FP_ROUTES:-100000}
 port=${FP_PORT:-19570}
 limit=${FP_LIMIT_MIB:-256}
 dataplane=${FP_DATAPLANE:-"{workers: 1, frameSlots: 4096, connectionCapacity: 16384}"}
-lab_opts=${VSNIC_LAB_JAVA_OPTS:-"-Xmx256m -XX:+UseSerialGC"}
+lab_opts=${VSNIC_LAB_JAVA_OPTS:-"-Xms16m -Xmx128m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000"}   # Lab.DaemonLauncher.DEFAULT_JAVA_OPTS
 api="http://127.0.0.1:$port"
 
 for tool in curl /usr/bin/python3; do
@@ -71,13 +74,17 @@ for _ in $(seq 600); do
 done
 grep -q ': ready;' "$work/vsnicd.log" || { echo "footprint.sh: vsnicd not ready in 60 s" >&2; cat "$work/vsnicd.log" >&2; exit 1; }
 
-mib() { awk -v k="$1" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+mib() { status_mib "$pid" "$1"; }
+# the pools' mapping sizes in KiB (slots x slot bytes): frame slots from the dataplane line, 256 super-frame slots
+frame_slots=$(echo "$dataplane" | sed -n 's/.*frameSlots: *\([0-9]*\).*/\1/p')
+pool_kib="$(( ${frame_slots:-8192} * 9472 / 1024 )) $(( 256 * 66048 / 1024 ))"
 report() {   # report PHASE
   local nmt heap
   nmt=$("$JAVA_HOME/bin/jcmd" "$pid" VM.native_memory summary scale=KB)
   heap=$("$JAVA_HOME/bin/jcmd" "$pid" GC.heap_info)
   echo "== $1: RSS $(mib VmRSS) MiB (anon $(mib RssAnon), file $(mib RssFile), shmem $(mib RssShmem)); threads $(awk '/^Threads:/ { print $2 }' "/proc/$pid/status"); fds $(ls "/proc/$pid/fd" | wc -l)"
   # heap: Serial prints "def new generation total Xk, used Yk" and "tenured generation total ..."; G1 "garbage-first heap total ..., used ..."
+  echo "   frame pools resident $(pool_rss_mib "$pid" $pool_kib) MiB (mmap'ed, not in NMT: mappings of $pool_kib KiB)"
   echo "$heap" | awk '/total [0-9]+K, used [0-9]+K/ { for (i=1;i<=NF;i++) { if ($i=="total") t+=$(i+1); if ($i=="used") u+=$(i+1) } }
                       END { printf "   heap used %.1f MiB, committed %.1f MiB\n", u/1024, t/1024 }'
   # NMT: "-  Java Heap (reserved=...KB, committed=...KB)" per category
