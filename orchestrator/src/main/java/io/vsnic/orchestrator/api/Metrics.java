@@ -106,7 +106,7 @@ public final class Metrics
         counter(out, "vsnic_dataplane_segments_built_total", "Segments cut from those super-frames.", counters.segmentsBuilt());
         counter(out, "vsnic_dataplane_super_frames_coalesced_total", "Super-frames built by coalescing segments (software GRO).",
             counters.superFramesCoalesced());
-        counter(out, "vsnic_dataplane_segments_coalesced_total", "Segments merged into those super-frames.",
+        counter(out, "vsnic_dataplane_segments_coalesced_total", "Segments merged into an earlier segment (one frame fewer each).",
             counters.segmentsCoalesced());
 
         final int overlay = DeviceController.OVERLAY_PORT;
