@@ -206,9 +206,10 @@ for d in 1 2; do
   echo "  device d$d namespace, UDP (substrate sockets): $snmp"
   for v in 1 2; do
     vm=vl-$lab-d${d}v$v
-    echo "  VM d${d}v$v eth0 (the TAP): tx_dropped $(ip netns exec "$vm" cat /sys/class/net/eth0/statistics/tx_dropped)," \
-      "qdisc dropped $(ip netns exec "$vm" tc -s qdisc show dev eth0 2>/dev/null | awk '/dropped/ { gsub(/,/, ""); for (i=1;i<=NF;i++) if ($i=="dropped") s+=$(i+1) } END { print s+0 }')," \
-      "rx_dropped $(ip netns exec "$vm" cat /sys/class/net/eth0/statistics/rx_dropped)"
+    dev=$(ip -n "$vm" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
+    echo "  VM d${d}v$v $dev (its TAP): tx_dropped $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/tx_dropped")," \
+      "qdisc dropped $(ip netns exec "$vm" tc -s qdisc show dev "$dev" 2>/dev/null | awk '/dropped/ { gsub(/,/, ""); for (i=1;i<=NF;i++) if ($i=="dropped") s+=$(i+1) } END { print s+0 }')," \
+      "rx_dropped $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/rx_dropped")"
   done
 done
 

@@ -3,16 +3,18 @@
 # status_mib PID KEY -> a /proc/PID/status figure (VmRSS, RssAnon, ...) in MiB, one decimal
 status_mib() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-# pool_rss_mib PID KIB... -> resident MiB of the anonymous mappings of exactly these sizes (KiB): the
-# frame pools, which are mmap'ed (FramePool/PageMemory) and so not in NMT. A pool of S slots of B
-# bytes is one mapping of S*B bytes: 4096 x 9472 B = 37888 KiB, 256 x 66048 B (super-frames) = 16512 KiB.
+# pool_rss_mib PID KIB... -> resident MiB of the mappings of exactly these sizes (KiB): the frame pools,
+# which are mmap'ed (FramePool/PageMemory) and so not in NMT. A pool of S slots of B bytes is one
+# mapping of S*B bytes between two guard pages, never merged with a neighbour: 4096 x 9472 B = 37888 KiB,
+# 256 x 66048 B (super-frames) = 16512 KiB. Prints "n/a" when no mapping has such a size.
 pool_rss_mib() {
   local pid=$1; shift
   awk -v sizes=" $* " '
     /^[0-9a-f]+-[0-9a-f]+ / { inpool = 0; next }
     $1 == "Size:" { inpool = index(sizes, " " $2 " ") > 0 }
     $1 == "Rss:" && inpool { rss += $2 }
-    END { printf "%.1f", rss / 1024 }' "/proc/$pid/smaps"
+    $1 == "Size:" && inpool { found++ }
+    END { if (found) printf "%.1f", rss / 1024; else printf "n/a" }' "/proc/$pid/smaps"
 }
 
 # nmt_other_mib PID -> NMT "Other" committed MiB (Unsafe.allocateMemory: direct ByteBuffers, Netty's

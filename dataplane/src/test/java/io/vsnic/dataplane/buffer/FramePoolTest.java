@@ -186,6 +186,8 @@ class FramePoolTest
             }
             slot.fill((byte)0x5A);
             assertEquals((byte)0x5A, slot.get(ValueLayout.JAVA_BYTE, slot.byteSize() - 1));
+            assertEquals(1, mappingsOfKib(big.memoryBytes() / 1024),
+                "the pool is one mapping of exactly its size (guard pages keep neighbours from merging into it)");
         }
         finally
         {
@@ -195,7 +197,13 @@ class FramePoolTest
             "the mapping is gone with the pool");
     }
 
-    private static long rssAnonKib() throws java.io.IOException
+    private static long mappingsOfKib(final long kib) throws java.io.IOException
+    {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/smaps")).stream()
+            .filter(line -> line.startsWith("Size:") && Long.parseLong(line.replaceAll("[^0-9]", "")) == kib).count();
+    }
+
+        private static long rssAnonKib() throws java.io.IOException
     {
         for (final String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")))
         {
