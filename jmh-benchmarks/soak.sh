@@ -200,18 +200,28 @@ done
 kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null || fail "a vsnicd exited during the soak"
 echo
 echo "kernel-side losses (not vsnic counters; the lab is fresh, so these are the soak's):"
+udp_errors() {   # udp_errors NS -> "InErrors N RcvbufErrors N SndbufErrors N" of the namespace's UDP sockets
+  ip netns exec "$1" cat /proc/net/snmp | awk '$1 == "Udp:" && $2 !~ /^[0-9]+$/ { for (i=2;i<=NF;i++) h[i]=$i; next }
+    $1 == "Udp:" { for (i=2;i<=NF;i++) if (h[i]=="InErrors" || h[i]=="RcvbufErrors" || h[i]=="SndbufErrors") printf "%s %s ", h[i], $i }'
+}
+kernel_drops=0
 for d in 1 2; do
-  snmp=$(ip netns exec "vl-$lab-d$d" cat /proc/net/snmp | awk '$1 == "Udp:" && $2 !~ /^[0-9]+$/ { for (i=2;i<=NF;i++) h[i]=$i; next }
-    $1 == "Udp:" { for (i=2;i<=NF;i++) if (h[i]=="InErrors" || h[i]=="RcvbufErrors" || h[i]=="SndbufErrors") printf "%s %s ", h[i], $i }')
+  snmp=$(udp_errors "vl-$lab-d$d")
+  kernel_drops=$((kernel_drops + $(echo "$snmp" | awk '{ print $4 }')))
   echo "  device d$d namespace, UDP (substrate sockets): $snmp"
   for v in 1 2; do
     vm=vl-$lab-d${d}v$v
     dev=$(ip -n "$vm" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
     echo "  VM d${d}v$v $dev (its TAP): tx_dropped $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/tx_dropped")," \
       "qdisc dropped $(ip netns exec "$vm" tc -s qdisc show dev "$dev" 2>/dev/null | awk '/dropped/ { gsub(/,/, ""); for (i=1;i<=NF;i++) if ($i=="dropped") s+=$(i+1) } END { print s+0 }')," \
-      "rx_dropped $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/rx_dropped")"
+      "rx_dropped $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/rx_dropped"); UDP sockets: $(udp_errors "$vm")"
+    kernel_drops=$((kernel_drops + $(ip netns exec "$vm" cat "/sys/class/net/$dev/statistics/tx_dropped") + $(udp_errors "$vm" | awk '{ print $4 }')))
   done
 done
+udp_lost=$(echo "$udp_line" | awk '{ for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, lt, "/"); print lt[1] } }')
+backlog=0; while read -r _ dropped _; do backlog=$((backlog + 0x$dropped)); done < /proc/net/softnet_stat
+echo "  backlog drops of this host's CPUs (/proc/net/softnet_stat, all namespaces, since boot): $backlog"
+echo "  iperf3 UDP datagrams lost: ${udp_lost:-?}; TAP tx_dropped + UDP receive-buffer errors above: $kernel_drops; vsnic drops: 0 unless listed above"
 
 echo
 if [ "$failed" = 0 ]; then echo "soak: every check passed"; else echo "soak: FAILED"; fi
