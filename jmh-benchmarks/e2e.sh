@@ -18,6 +18,7 @@
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
+#   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -25,6 +26,7 @@ root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
 paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 pings=${E2E_PINGS:-500}
+udp_rate=${E2E_UDP_RATE:-0}   # iperf3 -b for the 64-byte UDP run: 0 = as fast as one sender can
 vsnic="$root/bin/vsnic"
 lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
 klab=${lab}k          # kernel lab: namespaces vl-e2ek-* (so `vsnic lab down --name e2ek` also removes them)
@@ -82,7 +84,7 @@ udp64() {
   ip netns exec "$server" iperf3 -s -1 >/dev/null 2>&1 &
   local listener=$!
   for _ in $(seq 50); do
-    if out=$(ip netns exec "$client" iperf3 -c "$ip" -u -l 64 -b 0 -t "$seconds" -f m 2>&1); then break; fi
+    if out=$(ip netns exec "$client" iperf3 -c "$ip" -u -l 64 -b "$udp_rate" -t "$seconds" -f m 2>&1); then break; fi
     echo "$out" | grep -q "Connection refused" || { echo "iperf3 -u failed: $out" >&2; kill $listener 2>/dev/null; return 1; }
     sleep 0.1
   done
@@ -116,7 +118,7 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
   echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
   result[$name.tcp4]=$(iperf "$client" "$server" "$ip" 4)
-  echo "  $name: iperf3 UDP 64-byte datagrams, -b 0, ${seconds} s"
+  echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
   read -r pps loss < <(udp64 "$client" "$server" "$ip")
   result[$name.udp64]=$pps
   result[$name.udp64loss]=$loss
@@ -247,7 +249,7 @@ list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate)",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
