@@ -34,6 +34,7 @@ public final class Frame
     private int gsoSize;
     private int csumStart = -1;
     private int csumOffset;
+    private boolean checksumVerified;
     boolean inUse;
 
     Frame(final FramePool pool, final int index, final MemorySegment slot)
@@ -382,6 +383,27 @@ public final class Frame
     }
 
     /**
+     * @return true when the frame's integrity was already established on the way in (Linux's
+     *     CHECKSUM_UNNECESSARY): it was opened from an authenticated WireGuard message, whose AEAD tag
+     *     covers every byte, so its inner L4 checksum need not be verified again (e.g. before coalescing).
+     */
+    public boolean checksumVerified()
+    {
+        return checksumVerified;
+    }
+
+    /**
+     * Marks (or clears) {@link #checksumVerified()}.
+     *
+     * @return this.
+     */
+    public Frame checksumVerified(final boolean value)
+    {
+        this.checksumVerified = value;
+        return this;
+    }
+
+    /**
      * Returns this frame to its pool. The caller must not touch it afterwards.
      */
     public void release()
@@ -401,6 +423,7 @@ public final class Frame
         gsoSize = 0;
         csumStart = -1;
         csumOffset = 0;
+        checksumVerified = false;
     }
 
     /**

@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
 import io.vsnic.crypto.wireguard.KeyLog;
 import io.vsnic.crypto.wireguard.KeyLogDecryptor;
+import io.vsnic.crypto.wireguard.WireguardMessages;
 import io.vsnic.dataplane.protocol.EthernetFlyweight;
 import io.vsnic.dataplane.protocol.FrameClassifier;
 import io.vsnic.dataplane.protocol.FrameLayout;
@@ -82,6 +85,7 @@ public final class CaptureDecryptor
     private final boolean useEmbeddedKeyLogs;
     private final FrameClassifier classifier = FrameClassifier.builder().verifyL4Checksums(false).mtuBytes(65535).build();
     private final FrameLayout layout = new FrameLayout();
+    private final ArrayDeque<Frame> pending = new ArrayDeque<>();
     private int secretsSeen;
     private int embeddedKeyLogs;
 
@@ -139,9 +143,22 @@ public final class CaptureDecryptor
      */
     public Frame next(final CaptureReader reader) throws IOException
     {
+        if (!pending.isEmpty())
+        {
+            return pending.poll();
+        }
         final CaptureRecord record = reader.next();
         takeEmbeddedKeyLogs(reader);
-        return record == null ? null : decrypt(record);
+        if (record == null)
+        {
+            return null;
+        }
+        final List<Frame> frames = decryptAll(record);
+        for (int i = 1; i < frames.size(); i++)
+        {
+            pending.add(frames.get(i));
+        }
+        return frames.get(0);
     }
 
     private void takeEmbeddedKeyLogs(final CaptureReader reader) throws IOException
@@ -173,6 +190,21 @@ public final class CaptureDecryptor
      */
     public Frame decrypt(final CaptureRecord record)
     {
+        return decryptAll(record).get(0);
+    }
+
+    /**
+     * Decrypts one captured frame into the WireGuard messages it holds: one, or several when the frame
+     * is a UDP GSO packet as a capture on the sending host or a veth substrate shows it (the kernel
+     * cuts it into datagrams only on a wire; vsnic sends the sealed segments of a super-frame that way).
+     * Such a packet is recognised by its transport messages following each other at one fixed size
+     * with one receiver index and consecutive counters; each becomes its own frame, in order.
+     *
+     * @param record the frame.
+     * @return what it holds, at least one frame.
+     */
+    public List<Frame> decryptAll(final CaptureRecord record)
+    {
         final byte[] data = record.data();
         final MemorySegment segment = MemorySegment.ofArray(data);
         switch (record.linkType())
@@ -187,36 +219,36 @@ public final class CaptureDecryptor
                 final int headerLength = sll2 ? SLL2_HEADER_LENGTH : SLL_HEADER_LENGTH;
                 if (data.length < headerLength)
                 {
-                    return noPayload(record, "truncated Linux cooked capture header");
+                    return List.of(noPayload(record, "truncated Linux cooked capture header"));
                 }
                 final int protocolOffset = sll2 ? 0 : SLL_PROTOCOL_OFFSET;
                 final int etherType = (data[protocolOffset] & 0xFF) << 8 | (data[protocolOffset + 1] & 0xFF);
                 if (etherType != EthernetFlyweight.ETHER_TYPE_IPV4 && etherType != EthernetFlyweight.ETHER_TYPE_IPV6)
                 {
-                    return noPayload(record, String.format("not IP (protocol type 0x%04x)", etherType));
+                    return List.of(noPayload(record, String.format("not IP (protocol type 0x%04x)", etherType)));
                 }
                 classifier.classifyIp(segment, headerLength, data.length - headerLength, layout);
             }
             default -> {
-                return noPayload(record, "link type " + record.linkType() + " is not Ethernet, Linux cooked or raw IP");
+                return List.of(noPayload(record, "link type " + record.linkType() + " is not Ethernet, Linux cooked or raw IP"));
             }
         }
         if (layout.l3Type() != FrameLayout.L3_IPV4 && layout.l3Type() != FrameLayout.L3_IPV6)
         {
-            return noPayload(record, "not IP (" + layout.dropReason().label() + ")");
+            return List.of(noPayload(record, "not IP (" + layout.dropReason().label() + ")"));
         }
         if (layout.l4Protocol() != IpProtocol.UDP)
         {
-            return noPayload(record, "not UDP (IP protocol " + layout.l4Protocol() + ")");
+            return List.of(noPayload(record, "not UDP (IP protocol " + layout.l4Protocol() + ")"));
         }
         if ((layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0)
         {
-            return noPayload(record, "outer IP fragment: not reassembled");
+            return List.of(noPayload(record, "outer IP fragment: not reassembled"));
         }
         final int udp = layout.l4Offset();
         if (udp < 0 || layout.l4HeaderLength() == 0 || udp + 8 > data.length)
         {
-            return noPayload(record, "UDP header missing (" + layout.dropReason().label() + ")");
+            return List.of(noPayload(record, "UDP header missing (" + layout.dropReason().label() + ")"));
         }
         final InetAddress source;
         final InetAddress destination;
@@ -237,9 +269,86 @@ public final class CaptureDecryptor
         final byte[] payload = Arrays.copyOfRange(data, udp + 8, end);
         final String note = udp + udpLength > data.length ? "UDP datagram truncated in the capture (" + payload.length +
             " of " + (udpLength - 8) + " bytes)" : null;
+        final int gsoSize = note == null ? gsoSegmentSize(payload) : 0;
+        if (gsoSize == 0)
+        {
+            return List.of(frame(record, source, layout.sourcePort(), destination, layout.destinationPort(), payload, note));
+        }
+        final int count = (payload.length + gsoSize - 1) / gsoSize;
+        final List<Frame> frames = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            final byte[] message = Arrays.copyOfRange(payload, i * gsoSize, Math.min(payload.length, (i + 1) * gsoSize));
+            frames.add(frame(record, source, layout.sourcePort(), destination, layout.destinationPort(), message,
+                "datagram " + (i + 1) + " of " + count + " in one UDP GSO packet (" + gsoSize + "-byte segments)"));
+        }
+        return frames;
+    }
+
+    private Frame frame(final CaptureRecord record, final InetAddress source, final int sourcePort, final InetAddress destination,
+        final int destinationPort, final byte[] payload, final String note)
+    {
         final KeyLogDecryptor.Message message = decryptor.decrypt(payload);
-        return new Frame(record, source, layout.sourcePort(), destination, layout.destinationPort(), payload, message, note,
+        return new Frame(record, source, sourcePort, destination, destinationPort, payload, message, note,
             message.plaintext() == null ? null : innerPacket(message.plaintext()));
+    }
+
+    /**
+     * The segment size of a UDP payload that is several WireGuard transport messages back to back (a
+     * UDP GSO packet): every segment but the last of one size (a multiple of 16), each starting with a
+     * transport header of the first one's receiver index and the next counter. Twelve header bytes
+     * must match at every boundary, which ciphertext does by chance with probability 2^-96.
+     *
+     * @return the segment size, or 0 when the payload is one datagram.
+     */
+    static int gsoSegmentSize(final byte[] payload)
+    {
+        final int minimum = WireguardMessages.TRANSPORT_HEADER_LENGTH + WireguardMessages.TAG_LENGTH;
+        if (payload.length < 2 * minimum || !transportHeader(payload, 0))
+        {
+            return 0;
+        }
+        final long counter = counter(payload, 0);
+        candidates:
+        for (int size = minimum; size + minimum <= payload.length; size += 16)
+        {
+            if (!transportHeader(payload, size) || !sameReceiver(payload, size) || counter(payload, size) != counter + 1)
+            {
+                continue;
+            }
+            int n = 2;
+            for (int at = 2 * size; at < payload.length; at += size, n++)
+            {
+                if (payload.length - at < minimum || !transportHeader(payload, at) || !sameReceiver(payload, at) ||
+                    counter(payload, at) != counter + n)
+                {
+                    continue candidates;
+                }
+            }
+            return size;
+        }
+        return 0;
+    }
+
+    private static boolean transportHeader(final byte[] payload, final int at)
+    {
+        return payload[at] == WireguardMessages.TYPE_TRANSPORT && payload[at + 1] == 0 && payload[at + 2] == 0 && payload[at + 3] == 0;
+    }
+
+    private static boolean sameReceiver(final byte[] payload, final int at)
+    {
+        return payload[at + 4] == payload[4] && payload[at + 5] == payload[5] && payload[at + 6] == payload[6] &&
+            payload[at + 7] == payload[7];
+    }
+
+    private static long counter(final byte[] payload, final int at)
+    {
+        long value = 0;
+        for (int i = 7; i >= 0; i--)
+        {
+            value = (value << 8) | (payload[at + 8 + i] & 0xFFL);
+        }
+        return value;
     }
 
     private static Frame noPayload(final CaptureRecord record, final String note)

@@ -36,6 +36,8 @@ public final class MessageBatch
     private static final int SOL_UDP = 17;
     /** {@code UDP_SEGMENT}: the send is cut into datagrams of this size by the kernel (UDP GSO). */
     public static final int UDP_SEGMENT = 103;
+    /** {@code UDP_GRO}: received datagrams of one sender may come coalesced, their size in this control message. */
+    public static final int UDP_GRO = 104;
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
 
@@ -198,6 +200,40 @@ public final class MessageBatch
     }
 
     /**
+     * Fills message {@code index} for receiving up to {@code capacity} bytes at native {@code data},
+     * with room for one control message (a {@link #UDP_GRO} segment size).
+     */
+    public void prepareReceiveWithControl(final int index, final long data, final int capacityBytes)
+    {
+        prepareReceive(index, data, capacityBytes);
+        final long m = (long)index * MMSGHDR_BYTES;
+        messages.set(ValueLayout.JAVA_LONG, m + 32, controls.address() + (long)index * CONTROL_BYTES);
+        messages.set(ValueLayout.JAVA_LONG, m + 40, (long)CONTROL_BYTES);
+    }
+
+    /**
+     * The segment size of received message {@code index} when the kernel coalesced several datagrams
+     * into it (UDP GRO), from its {@code SOL_UDP}/{@link #UDP_GRO} control message.
+     *
+     * @return the size of each datagram but the last, or 0 when the message is one datagram.
+     */
+    public int groSegmentSize(final int index)
+    {
+        final long m = (long)index * MMSGHDR_BYTES;
+        if (messages.get(ValueLayout.JAVA_LONG, m + 40) < 20)
+        {
+            return 0;
+        }
+        final long c = (long)index * CONTROL_BYTES;
+        if (controls.get(ValueLayout.JAVA_LONG, c) < 20 || controls.get(ValueLayout.JAVA_INT, c + 8) != SOL_UDP ||
+            controls.get(ValueLayout.JAVA_INT, c + 12) != UDP_GRO)
+        {
+            return 0;
+        }
+        return controls.get(ValueLayout.JAVA_INT, c + 16);
+    }
+
+    /**
      * @return bytes received or sent by message {@code index} ({@code msg_len}).
      */
     public int length(final int index)
@@ -247,6 +283,15 @@ public final class MessageBatch
             return 0xFFFF_0000_0000L | (address & 0xFFFF_FFFFL);
         }
         return Long.reverseBytes(receiveNames.get(ValueLayout.JAVA_LONG_UNALIGNED, base + 16));
+    }
+
+    /**
+     * @return the UDP port of the sender of received message {@code index}.
+     */
+    public int senderPort(final int index)
+    {
+        final long base = (long)index * NAME_BYTES;
+        return ((receiveNames.get(ValueLayout.JAVA_BYTE, base + 2) & 0xFF) << 8) | (receiveNames.get(ValueLayout.JAVA_BYTE, base + 3) & 0xFF);
     }
 
     /**

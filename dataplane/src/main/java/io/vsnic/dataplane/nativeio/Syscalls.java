@@ -53,6 +53,7 @@ public final class Syscalls
     private static final MethodHandle READ;
     private static final MethodHandle CLOSE;
     private static final MethodHandle GETSOCKOPT;
+    private static final MethodHandle SETSOCKOPT;
 
     /** True when the calls are bound (Linux on x86-64 or AArch64). */
     public static final boolean AVAILABLE;
@@ -69,6 +70,7 @@ public final class Syscalls
         MethodHandle read = null;
         MethodHandle close = null;
         MethodHandle getsockopt = null;
+        MethodHandle setsockopt = null;
         boolean available = false;
         if (os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64")))
         {
@@ -83,6 +85,7 @@ public final class Syscalls
                 read = bind("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 close = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
                 getsockopt = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                setsockopt = bind("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), errno);
                 available = true;
             }
             catch (final RuntimeException | UnsatisfiedLinkError ex)
@@ -98,6 +101,7 @@ public final class Syscalls
         READ = read;
         CLOSE = close;
         GETSOCKOPT = getsockopt;
+        SETSOCKOPT = setsockopt;
         AVAILABLE = available;
     }
 
@@ -300,6 +304,29 @@ public final class Syscalls
         catch (final Throwable ex)
         {
             throw unexpected("getsockopt", ex);
+        }
+    }
+
+    /**
+     * Turns UDP GRO on for a socket ({@code setsockopt(fd, SOL_UDP, UDP_GRO, 1)}, Linux 5.0+): the
+     * kernel may then hand over several datagrams of one sender as one buffer, with their size in a
+     * {@link MessageBatch#UDP_GRO} control message ({@link MessageBatch#groSegmentSize}).
+     *
+     * @return 0 when the kernel took it, else {@code -errno}.
+     */
+    public static int enableUdpGro(final int fd)
+    {
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(4, 4);
+            value.set(JAVA_INT, 0, 1);
+            final int result = (int)SETSOCKOPT.invokeExact(state, fd, 17, MessageBatch.UDP_GRO, value.address(), 4);
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("setsockopt", ex);
         }
     }
 }

@@ -30,7 +30,8 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * The caller calls {@link #flush} at the end of each receive batch, so nothing waits longer.
  *
  * <p>Checksums: a segment is merged only when its TCP checksum verifies or is already marked
- * partial by a trusted local sender ({@link Frame#checksumPartial()}): the merged super-frame's
+ * partial by a trusted local sender ({@link Frame#checksumPartial()}) or verified on the way in
+ * ({@link Frame#checksumVerified()}: opened from an authenticated WireGuard message): the merged super-frame's
  * checksum is partial ({@link #CHECKSUM_PARTIAL}, NEEDS_CSUM for the receiver, as Linux hands GRO
  * packets on) or complete, as chosen. A single segment leaves as it came (no copy).
  *
@@ -219,7 +220,7 @@ public final class Coalescer
         {
             return false;
         }
-        if (frame.checksumPartial())
+        if (frame.checksumPartial() || frame.checksumVerified())
         {
             return true;
         }

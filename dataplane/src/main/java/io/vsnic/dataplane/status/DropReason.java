@@ -142,6 +142,11 @@ public enum DropReason
     /** Frame staged for a WireGuard peer whose handshake gave up (or that was removed). */
     WG_HANDSHAKE_GAVE_UP("wg_handshake_gave_up"),
     /**
+     * WireGuard handshake message read by a worker while the socket's event loop already had its
+     * maximum of handshakes waiting (a flood: the bound keeps memory flat; the peer retries).
+     */
+    WG_HANDSHAKE_BACKLOG("wg_handshake_backlog"),
+    /**
      * A packet that tried to cross between isolation domains (customer networks, each service
      * enclave): a customer packet to or from an enclave service address or with an enclave VNI, an
      * enclave packet to anything outside its enclave, a datagram on an enclave substrate that is not

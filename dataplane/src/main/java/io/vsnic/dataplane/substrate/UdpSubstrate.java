@@ -1,6 +1,8 @@
 package io.vsnic.dataplane.substrate;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -37,6 +39,7 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
+import io.vsnic.crypto.wireguard.WireguardMessages;
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.buffer.IntMpmcQueue;
@@ -176,8 +179,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private int[] directFds = new int[0];
     private int[] geneveFds = new int[0];
     private int[] vxlanFds = new int[0];
+    /** The WireGuard socket on the direct path (empty otherwise). */
+    private int[] wireguardFds = new int[0];
+    /** Handles the handshakes the direct path reads (on the socket's event loop). */
+    private WireguardPath.Receiver wireguardReceiver;
     /** Receive state: used only by the worker that owns this port. */
     private final MessageBatch rxBatch;
+    /** UDP GRO receive buffers (owning worker only), used when {@link #gro} is on. */
+    private final GroReader groReader;
     private final Frame[] spare = new Frame[DIRECT_BATCH];
     private int spareCount;
     private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
@@ -189,6 +198,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final boolean[] cacheValid = new boolean[PEER_CACHE];
     private ForwardingState cachedState;
 
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final int SOCKET_GENEVE = 0;
+    private static final int SOCKET_VXLAN = 1;
+    private static final int SOCKET_WIREGUARD = 2;
+
     /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
     public static final int DIRECT_BATCH = 64;
     private static final int PEER_CACHE = 64;
@@ -199,14 +213,23 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private static final int GSO_MAX_BYTES = 65_000;
     private static final System.Logger LOG = System.getLogger(UdpSubstrate.class.getName());
     /**
-     * Turns UDP GSO on send on ("true"; read at {@link #start()}; default off: on the lab's veth
-     * substrate it did not beat plain sendmmsg in the runs of docs/performance.md).
+     * Turns UDP GSO on send off ("false"; read at {@link #start()}; default on where the kernel takes
+     * {@code UDP_SEGMENT}): the segments of a super-frame to one peer leave as one send and, with UDP GRO
+     * at the receiving device, cross the substrate as one packet (docs/performance.md).
      */
     public static final String GSO_PROPERTY = "vsnic.substrate.gso";
-    /** UDP GSO on send (opted in with {@link #GSO_PROPERTY}, probed at start). */
+    /** UDP GSO on send (probed at start unless {@link #GSO_PROPERTY} is false). */
     private volatile boolean gso;
     private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Turns UDP GRO on receive off ("false"; default on where the kernel takes {@code UDP_GRO}): the
+     * direct path then reads one datagram per message.
+     */
+    public static final String GRO_PROPERTY = "vsnic.substrate.gro";
+    /** UDP GRO on receive (set at {@link #start()} when every plaintext socket took it). */
+    private volatile boolean gro;
+    private final java.util.concurrent.atomic.AtomicLong groMessages = new java.util.concurrent.atomic.AtomicLong();
 
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
@@ -229,6 +252,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
         this.rxBatch = direct ? new MessageBatch(DIRECT_BATCH) : null;
+        this.groReader = direct ? new GroReader() : null;
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
@@ -309,7 +333,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     directFds[i] = ((UnixChannel)all.get(i)).fd().intValue();
                 }
                 geneveFds = java.util.Arrays.copyOf(directFds, geneveChannels.size());
-                if (Boolean.parseBoolean(System.getProperty(GSO_PROPERTY, "false")))
+                if (Boolean.parseBoolean(System.getProperty(GSO_PROPERTY, "true")))
                 {
                     final int probe = Syscalls.probeUdpSegment(directFds[0]);
                     gso = probe == 0;
@@ -321,11 +345,26 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     }
                 }
                 vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
+                if (Boolean.parseBoolean(System.getProperty(GRO_PROPERTY, "true")))
+                {
+                    gro = enableGro(directFds);
+                }
             }
             if (wireguard != null)
             {
-                // one socket: handshakes, timers and the receive path of every session on one event loop
-                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> wireguard.new Receiver(), true);
+                // one socket: handshakes and timers of every session on one event loop; transport messages are
+                // read there too, or, on the direct path, by the owning worker (handshakes handed to the loop)
+                wireguardReceiver = wireguard.new Receiver();
+                final WireguardPath.Receiver receiver = wireguardReceiver;
+                bind(config.wireguard().listenPort(), 1, wireguardChannels, () -> receiver, !direct);
+                if (direct)
+                {
+                    wireguardFds = new int[] {((UnixChannel)wireguardChannels.get(0)).fd().intValue()};
+                    if (gro)
+                    {
+                        gro = enableGro(wireguardFds);
+                    }
+                }
                 wireguard.start(wireguardChannels.get(0));
             }
         }
@@ -334,6 +373,22 @@ public final class UdpSubstrate implements Port, AutoCloseable
             close();
             throw ex;
         }
+    }
+
+    /** Turns UDP GRO on for every socket, or reports (once) why it stays off. */
+    private static boolean enableGro(final int[] fds)
+    {
+        for (final int fd : fds)
+        {
+            final int result = Syscalls.enableUdpGro(fd);
+            if (result != 0)
+            {
+                LOG.log(System.Logger.Level.WARNING, "substrate: UDP GRO (UDP_GRO) not available here (errno " + -result +
+                    "), receiving one datagram per message");
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String unavailabilityCause(final Transport transport)
@@ -463,18 +518,211 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
         else if (direct)
         {
-            for (final int fd : directFds)
+            count = drainGro(frames, count, max);
+            if (gro)
             {
-                int received;
-                do
+                count = receiveGro(frames, count, max, directFds, false);
+            }
+            else
+            {
+                for (final int fd : directFds)
                 {
-                    received = receiveDirect(fd, frames, count, max);
-                    count += received;
+                    int received;
+                    do
+                    {
+                        received = receiveDirect(fd, frames, count, max);
+                        count += received;
+                    }
+                    while (received == DIRECT_BATCH && count < max);
                 }
-                while (received == DIRECT_BATCH && count < max);
+            }
+            if (wireguardFds.length > 0)
+            {
+                count = receiveGro(frames, count, max, wireguardFds, true);
             }
         }
         return count;
+    }
+
+    /**
+     * Takes datagrams left from the last GRO read, then reads the sockets while there is room; each
+     * datagram is copied into a pool frame (a coalesced message holds several). Returns the new count.
+     */
+    private int receiveGro(final Frame[] frames, final int at, final int max, final int[] fds, final boolean fromWireguard)
+    {
+        int count = at;
+        for (final int fd : fds)
+        {
+            while (count < max && !groReader.hasPending())
+            {
+                final int read = groReader.read(fd, fromWireguard);
+                if (read <= 0)
+                {
+                    if (read < 0)
+                    {
+                        drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+                    }
+                    break;
+                }
+                final int coalesced = groReader.lastCoalesced();
+                if (coalesced > 0)
+                {
+                    groMessages.addAndGet(coalesced);
+                }
+                count = drainGro(frames, count, max);
+            }
+            if (count >= max)
+            {
+                break;
+            }
+        }
+        return count;
+    }
+
+    private int drainGro(final Frame[] frames, final int at, final int max)
+    {
+        if (!groReader.hasPending())
+        {
+            return at;
+        }
+        final ForwardingState current = state.get();
+        if (current != cachedState)
+        {
+            java.util.Arrays.fill(cacheValid, false);
+            cachedState = current;
+        }
+        int count = at;
+        long datagrams = 0;
+        long bytes = 0;
+        final boolean fromWireguard = groReader.fromWireguard();
+        while (count < max && groReader.next())
+        {
+            final int length = groReader.datagramLength();
+            datagrams++;
+            bytes += length;
+            if (groReader.truncated())
+            {
+                drops.incrementAndGet(DropReason.OVERSIZE.ordinal());
+                continue;
+            }
+            if (fromWireguard)
+            {
+                count = wireguardDatagram(frames, count, length);
+                continue;
+            }
+            if (enclave)
+            {
+                drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal()); // an enclave's plaintext sockets deliver nothing
+                continue;
+            }
+            final PeerEntry peer = peerOf(current, groReader.senderHigh(), groReader.senderLow());
+            if (peer == null)
+            {
+                drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
+                continue;
+            }
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                continue;
+            }
+            if (!frame.copyFrom(groReader.buffers(), groReader.datagramOffset(), length))
+            {
+                drop(DropReason.OVERSIZE, frame);
+                continue;
+            }
+            frame.peerDevice(peer.device()).vni(-1);
+            frames[count++] = frame;
+        }
+        traffic.addAndGet(RX_DATAGRAMS, datagrams);
+        traffic.addAndGet(RX_BYTES, bytes);
+        return count;
+    }
+
+    /**
+     * One datagram from the WireGuard socket on the direct path: a transport message is opened here, on
+     * the worker, into a pool frame; a handshake message goes to the socket's event loop.
+     *
+     * @return the new frame count.
+     */
+    private int wireguardDatagram(final Frame[] frames, final int count, final int length)
+    {
+        final MemorySegment buffers = groReader.buffers();
+        final int offset = groReader.datagramOffset();
+        if (length < 4)
+        {
+            drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
+            return count;
+        }
+        final int type = buffers.get(LE_INT, offset);
+        if (type == WireguardMessages.TYPE_TRANSPORT)
+        {
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                return count;
+            }
+            if (!frame.copyFrom(buffers, offset, length))
+            {
+                drop(DropReason.OVERSIZE, frame);
+                return count;
+            }
+            if (wireguard.open(wireguard.codec(), frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))
+            {
+                frames[count] = frame;
+                return count + 1;
+            }
+            return count;
+        }
+        if (enclave && (type < WireguardMessages.TYPE_INITIATION || type > WireguardMessages.TYPE_TRANSPORT))
+        {
+            drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal());     // an overlay packet on an enclave's port
+            return count;
+        }
+        final InetSocketAddress sender = socketAddress(groReader.senderHigh(), groReader.senderLow(), groReader.senderPort());
+        if (sender == null)
+        {
+            drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
+            return count;
+        }
+        wireguard.handshakeFromDirect(wireguardReceiver, buffers, offset, length, sender);
+        return count;
+    }
+
+    /**
+     * @return the socket address for an address key (see {@link MessageBatch#senderHigh}) and port, or
+     *     null for a key of another family.
+     */
+    static InetSocketAddress socketAddress(final long high, final long low, final int port)
+    {
+        if (high == -1)
+        {
+            return null;
+        }
+        final byte[] bytes;
+        if (high == 0 && (low >>> 32) == 0xFFFF)
+        {
+            bytes = new byte[] {(byte)(low >>> 24), (byte)(low >>> 16), (byte)(low >>> 8), (byte)low};
+        }
+        else
+        {
+            bytes = new byte[16];
+            for (int i = 0; i < 8; i++)
+            {
+                bytes[i] = (byte)(high >>> (56 - 8 * i));
+                bytes[i + 8] = (byte)(low >>> (56 - 8 * i));
+            }
+        }
+        try
+        {
+            return new InetSocketAddress(InetAddress.getByAddress(bytes), port);
+        }
+        catch (final UnknownHostException ex)
+        {
+            return null;
+        }
     }
 
     /** One {@code recvmmsg} into pool frames kept in reserve; returns the frames added at {@code frames[at..]}. */
@@ -561,29 +809,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             return cachePeer[slot];
         }
-        final byte[] bytes;
-        if (high == 0 && (low >>> 32) == 0xFFFF)
-        {
-            bytes = new byte[] {(byte)(low >>> 24), (byte)(low >>> 16), (byte)(low >>> 8), (byte)low};
-        }
-        else
-        {
-            bytes = new byte[16];
-            for (int i = 0; i < 8; i++)
-            {
-                bytes[i] = (byte)(high >>> (56 - 8 * i));
-                bytes[i + 8] = (byte)(low >>> (56 - 8 * i));
-            }
-        }
-        PeerEntry peer;
-        try
-        {
-            peer = current.peerAt(new InetSocketAddress(InetAddress.getByAddress(bytes), 0));
-        }
-        catch (final UnknownHostException ex)
-        {
-            peer = null;
-        }
+        final InetSocketAddress sender = socketAddress(high, low, 0);
+        final PeerEntry peer = sender == null ? null : current.peerAt(sender);
         cacheHigh[slot] = high;
         cacheLow[slot] = low;
         cachePeer[slot] = peer;
@@ -598,12 +825,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             return -1;
         }
-        if (offset + directFds.length > fds.length)
+        if (offset + directFds.length + wireguardFds.length > fds.length)
         {
             return -1;
         }
         System.arraycopy(directFds, 0, fds, offset, directFds.length);
-        return directFds.length;
+        System.arraycopy(wireguardFds, 0, fds, offset + directFds.length, wireguardFds.length);
+        return directFds.length + wireguardFds.length;
     }
 
     @Override
@@ -641,6 +869,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 if (wireguard == null)
                 {
                     drop(DropReason.SUBSTRATE_TX_ERROR, frame);
+                    continue;
+                }
+                if (direct && wireguardFds.length > 0)
+                {
+                    final InetSocketAddress endpoint = wireguard.seal(current, peer, frame, nowNs);
+                    if (endpoint != null)
+                    {
+                        sender.addSealed(this, frame, endpoint);
+                    }
                     continue;
                 }
                 encrypted = wireguard.transmit(current, peer, frame, nowNs, allocator, encrypted);
@@ -777,6 +1014,22 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     /**
+     * @return whether receives use UDP GRO (set at start when every plaintext socket took {@code UDP_GRO}).
+     */
+    public boolean udpGro()
+    {
+        return gro;
+    }
+
+    /**
+     * @return received messages that held several datagrams (UDP GRO).
+     */
+    public long udpGroMessages()
+    {
+        return groMessages.get();
+    }
+
+    /**
      * @return UDP GSO messages sent (each several datagrams), and {@link #udpGsoFallbacks()} the times it was turned off.
      */
     public long udpGsoMessages()
@@ -856,6 +1109,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         directFds = new int[0];
         geneveFds = directFds;
         vxlanFds = directFds;
+        wireguardFds = directFds;
     }
 
     /**
@@ -864,6 +1118,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     public void releaseReserve()
     {
+        if (groReader != null)
+        {
+            groReader.discard();
+        }
         while (spareCount > 0)
         {
             spare[--spareCount].release();
@@ -880,16 +1138,29 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     private static final class Sender
     {
-        private final Batch geneve = new Batch();
-        private final Batch vxlan = new Batch();
+        private final Batch geneve = new Batch(SOCKET_GENEVE);
+        private final Batch vxlan = new Batch(SOCKET_VXLAN);
+        private final Batch wireguard = new Batch(SOCKET_WIREGUARD);
 
+        /** A plaintext datagram to a peer's configured endpoint. */
         void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean toGeneve)
         {
-            final Batch target = toGeneve ? geneve : vxlan;
+            add(substrate, toGeneve ? geneve : vxlan, frame, peer, peer.endpoint());
+        }
+
+        /** A sealed WireGuard message to a peer's current endpoint (the key: endpoints change when peers roam). */
+        void addSealed(final UdpSubstrate substrate, final Frame frame, final InetSocketAddress endpoint)
+        {
+            add(substrate, wireguard, frame, endpoint, endpoint);
+        }
+
+        private static void add(final UdpSubstrate substrate, final Batch target, final Frame frame, final Object key,
+            final InetSocketAddress destination)
+        {
             int slot = -1;
-            for (int i = 0; i < target.peers.length; i++)
+            for (int i = 0; i < target.keys.length; i++)
             {
-                if (target.peers[i] == peer)
+                if (target.keys[i] == key)
                 {
                     slot = i;
                     break;
@@ -897,33 +1168,36 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (slot < 0)
             {
-                // a new peer (or a new forwarding state): the slot it takes may be in use by the pending batch
-                target.flush(substrate, toGeneve);
+                // a new destination (or a new forwarding state): the slot it takes may be in use by the pending batch
+                target.flush(substrate);
                 slot = target.victim;
-                target.victim = (target.victim + 1) % target.peers.length;
-                target.peers[slot] = null;
-                if (!target.batch.encodeName(slot, peer.endpoint()))
+                target.victim = (target.victim + 1) % target.keys.length;
+                target.keys[slot] = null;
+                if (!target.batch.encodeName(slot, destination))
                 {
                     substrate.drop(DropReason.SUBSTRATE_TX_ERROR, frame);
                     return;
                 }
-                target.peers[slot] = peer;
+                target.keys[slot] = key;
             }
-            target.add(substrate, toGeneve, frame, slot);
+            target.add(substrate, frame, slot);
         }
 
         void flush(final UdpSubstrate substrate)
         {
-            geneve.flush(substrate, true);
-            vxlan.flush(substrate, false);
+            geneve.flush(substrate);
+            vxlan.flush(substrate);
+            wireguard.flush(substrate);
         }
     }
 
     /** One socket's pending datagrams on one worker thread. */
     private static final class Batch
     {
+        private final int socket;
         private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
-        private final PeerEntry[] peers = new PeerEntry[MessageBatch.NAME_SLOTS];
+        /** What each name slot holds: a peer (plaintext) or an endpoint (WireGuard), compared by identity. */
+        private final Object[] keys = new Object[MessageBatch.NAME_SLOTS];
         private int victim;
         private final Frame[] frames = new Frame[DIRECT_BATCH];
         private int frameCount;
@@ -934,11 +1208,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final boolean[] messageClosed = new boolean[DIRECT_BATCH];
         private int messageCount;
 
-        void add(final UdpSubstrate substrate, final boolean toGeneve, final Frame frame, final int slot)
+        Batch(final int socket)
+        {
+            this.socket = socket;
+        }
+
+        void add(final UdpSubstrate substrate, final Frame frame, final int slot)
         {
             if (frameCount == DIRECT_BATCH)
             {
-                flush(substrate, toGeneve);
+                flush(substrate);
             }
             final int length = frame.length();
             final long data = frame.segment().address() + frame.start();
@@ -967,13 +1246,18 @@ public final class UdpSubstrate implements Port, AutoCloseable
             frames[frameCount++] = frame;
         }
 
-        void flush(final UdpSubstrate substrate, final boolean toGeneve)
+        void flush(final UdpSubstrate substrate)
         {
             if (messageCount == 0)
             {
                 return;
             }
-            final int[] fds = toGeneve ? substrate.geneveFds : substrate.vxlanFds;
+            final int[] fds = switch (socket)
+            {
+                case SOCKET_GENEVE -> substrate.geneveFds;
+                case SOCKET_VXLAN -> substrate.vxlanFds;
+                default -> substrate.wireguardFds;
+            };
             long sent = 0;
             long bytes = 0;
             long segmented = 0;

@@ -70,6 +70,10 @@ final class WireguardPath
     static final int TICK_MS = 50;
 
     private static final AtomicBoolean WARMED_UP = new AtomicBoolean();
+    /** Handshakes from the direct path waiting for the event loop, at most (more are dropped and counted). */
+    static final int MAX_PENDING_HANDSHAKES = 1024;
+    /** Waiting handshakes above which the device is under load (cookie replies instead of handshakes). */
+    static final int UNDER_LOAD_HANDSHAKES = 64;
 
     private final UdpSubstrate owner;
     private final FramePool pool;
@@ -82,6 +86,7 @@ final class WireguardPath
     private final ThreadLocal<TransportCodec> codecs;
     private final Runnable tickTask = this::tick;
     private final Actions actions = new Actions();
+    private final java.util.concurrent.atomic.AtomicInteger pendingHandshakes = new java.util.concurrent.atomic.AtomicInteger();
     private volatile ForwardingState synced;
     private volatile Channel channel;
     private ScheduledFuture<?> ticker;
@@ -97,7 +102,7 @@ final class WireguardPath
         final DeviceKeys keys = DeviceKeys.fromPrivateKey(privateKey);
         Arrays.fill(privateKey, (byte)0);
         final WireguardDevice.Builder builder = WireguardDevice.builder(keys).timers(config.timers())
-            .underLoad(() -> rxBacklog.getAsInt() > rxCapacity / 2);
+            .underLoad(() -> rxBacklog.getAsInt() > rxCapacity / 2 || pendingHandshakes.get() > UNDER_LOAD_HANDSHAKES);
         if (config.keyLog() != null)
         {
             builder.keyLog(config.keyLog());
@@ -259,6 +264,42 @@ final class WireguardPath
             return packets;
         }
         return UdpSubstrate.add(packets, datagram(s, frame, allocator));
+    }
+
+    /**
+     * The direct path's transmit: seals one frame in place for a WireGuard peer (or stages it while
+     * the peer has no session), for the caller to send with its own {@code sendmmsg}.
+     *
+     * @return the peer's current endpoint when the frame was sealed and is the caller's to send;
+     *     null when it was staged or dropped (counted).
+     */
+    InetSocketAddress seal(final ForwardingState current, final PeerEntry peer, final Frame frame, final long nowNs)
+    {
+        final Session s = session(current, peer.device());
+        if (s == null)
+        {
+            owner.dropFrame(DropReason.UNKNOWN_PEER, frame);
+            return null;
+        }
+        final InnerTunnel tunnel = s.tunnel;
+        if (tunnel == null || !InnerTunnel.fits(frame))
+        {
+            owner.dropFrame(DropReason.SUBSTRATE_TX_ERROR, frame);
+            return null;
+        }
+        if (s.staged.size() > 0)
+        {
+            stage(s, frame);
+            return null;
+        }
+        final Keypair kp = s.peer.sendingKeypair(nowNs);
+        if (kp == null || tunnel.seal(codecs.get(), kp, frame, nowNs) < 0)
+        {
+            stage(s, frame);
+            return null;
+        }
+        s.txBytes.addAndGet(frame.length());
+        return s.endpoint;
     }
 
     private void stage(final Session s, final Frame frame)
@@ -494,39 +535,23 @@ final class WireguardPath
             final int start = target.position();
             target.limit(start + length);
             content.getBytes(content.readerIndex(), target);
-            final long now = device.nanoTime();
-            final int n = codec.open(frame.segment(), start, length, now);
-            if (n < 0)
+            frame.window(start, length);
+            if (open(codec, frame, sender, 0, 0, 0))
             {
-                owner.dropFrame(dropReason(Rejection.ofCode(n)), frame);
-                return;
+                owner.deliver(frame);
             }
-            final Session s = byPeer.get(codec.lastPeer());
-            if (s == null)
+        }
+
+        /** A handshake message read by the direct path (event loop only). */
+        void handshake(final byte[] message, final int length, final InetSocketAddress sender)
+        {
+            final ForwardingState current = state.get();
+            if (current != synced)
             {
-                owner.dropFrame(DropReason.UNKNOWN_PEER, frame);
-                return;
+                sync(current);                    // a peer configured a moment ago may already be calling
             }
-            s.roam(sender);
-            s.rxBytes.addAndGet(length);
-            if (s.staged.size() > 0 && flush(s, now))
-            {
-                channel.flush();
-            }
-            if (n == 0)
-            {
-                frame.release();                  // keepalive
-                return;
-            }
-            final InnerTunnel tunnel = s.tunnel;
-            final int reason = tunnel == null ? DropReason.WG_INNER_SOURCE.ordinal() : tunnel.strip(frame, start, n);
-            if (reason != 0)
-            {
-                owner.dropFrame(DropReason.of(reason), frame);
-                return;
-            }
-            frame.peerDevice(s.device).vni(-1);
-            owner.deliver(frame);
+            System.arraycopy(message, 0, handshake, 0, length);
+            handshake(length, sender);
         }
 
         private void handshake(final int length, final InetSocketAddress sender)
@@ -576,6 +601,123 @@ final class WireguardPath
         public void exceptionCaught(final ChannelHandlerContext context, final Throwable cause)
         {
             owner.countDrop(DropReason.SUBSTRATE_TX_ERROR);
+        }
+    }
+
+    /**
+     * Opens a transport message (the frame's window) in place and applies cryptokey routing; the
+     * sender is either {@code sender} (event loop) or, when that is null, the address in
+     * {@code senderHigh}/{@code senderLow} ({@link io.vsnic.dataplane.nativeio.MessageBatch#senderHigh})
+     * and {@code senderPort} (direct path: an address object is made only when the peer roams).
+     *
+     * @return true when the frame now holds the overlay packet, tagged with the peer's device, for the
+     *     worker; false when it was consumed (keepalive) or dropped (counted).
+     */
+    boolean open(final TransportCodec codec, final Frame frame, final InetSocketAddress sender,
+        final long senderHigh, final long senderLow, final int senderPort)
+    {
+        final int start = frame.start();
+        final long now = device.nanoTime();
+        final int n = codec.open(frame.segment(), start, frame.length(), now);
+        if (n < 0)
+        {
+            owner.dropFrame(dropReason(Rejection.ofCode(n)), frame);
+            return false;
+        }
+        final Session s = byPeer.get(codec.lastPeer());
+        if (s == null)
+        {
+            owner.dropFrame(DropReason.UNKNOWN_PEER, frame);
+            return false;
+        }
+        if (sender != null)
+        {
+            s.roam(sender);
+        }
+        else
+        {
+            s.roam(senderHigh, senderLow, senderPort);
+        }
+        s.rxBytes.addAndGet(frame.length());
+        if (s.staged.size() > 0)
+        {
+            final Channel ch = channel;
+            if (ch != null && ch.eventLoop().inEventLoop())
+            {
+                if (flush(s, now))
+                {
+                    ch.flush();
+                }
+            }
+            else if (ch != null)
+            {
+                ch.eventLoop().execute(tickTask);   // staged frames are written by the socket's event loop
+            }
+        }
+        if (n == 0)
+        {
+            frame.release();                  // keepalive
+            return false;
+        }
+        final InnerTunnel tunnel = s.tunnel;
+        final int reason = tunnel == null ? DropReason.WG_INNER_SOURCE.ordinal() : tunnel.strip(frame, start, n);
+        if (reason != 0)
+        {
+            owner.dropFrame(DropReason.of(reason), frame);
+            return false;
+        }
+        // the AEAD tag covered every byte: no need to verify the inner checksum again (as Linux's WireGuard)
+        frame.peerDevice(s.device).vni(-1).checksumVerified(true);
+        return true;
+    }
+
+    /**
+     * @return a transport codec for the calling thread (the direct path's worker).
+     */
+    TransportCodec codec()
+    {
+        return codecs.get();
+    }
+
+    /**
+     * Hands a handshake message read by the direct path to the socket's event loop, where every
+     * handshake is processed (copied: handshakes are rare and small).
+     */
+    void handshakeFromDirect(final Receiver receiver, final MemorySegment source, final long offset, final int length,
+        final InetSocketAddress sender)
+    {
+        final Channel ch = channel;
+        if (ch == null || length > WireguardMessages.INITIATION_LENGTH)
+        {
+            owner.countDrop(DropReason.WG_MALFORMED);
+            return;
+        }
+        if (pendingHandshakes.incrementAndGet() > MAX_PENDING_HANDSHAKES)
+        {
+            pendingHandshakes.decrementAndGet();
+            owner.countDrop(DropReason.WG_HANDSHAKE_BACKLOG);
+            return;
+        }
+        final byte[] copy = new byte[length];
+        MemorySegment.copy(source, java.lang.foreign.ValueLayout.JAVA_BYTE, offset, copy, 0, length);
+        try
+        {
+            ch.eventLoop().execute(() ->
+            {
+                try
+                {
+                    receiver.handshake(copy, length, sender);
+                }
+                finally
+                {
+                    pendingHandshakes.decrementAndGet();
+                }
+            });
+        }
+        catch (final java.util.concurrent.RejectedExecutionException ex)
+        {
+            pendingHandshakes.decrementAndGet();   // the substrate is closing
+            owner.countDrop(DropReason.WG_HANDSHAKE_BACKLOG);
         }
     }
 
@@ -635,6 +777,11 @@ final class WireguardPath
         return list;
     }
 
+    /** An endpoint and its address key (see {@code MessageBatch#senderHigh}). */
+    private record EndpointKey(InetSocketAddress address, long high, long low)
+    {
+    }
+
     /** One WireGuard peer of this device: its crypto peer, where it is, its staged frames, its traffic. */
     private static final class Session
     {
@@ -645,6 +792,8 @@ final class WireguardPath
         final AtomicLong txBytes = new AtomicLong();
         volatile int device;
         volatile InetSocketAddress endpoint;
+        /** The address key of an {@link #endpoint} seen by {@link #roam(long, long, int)} (valid while it is that object). */
+        volatile EndpointKey endpointKey;
         volatile InetSocketAddress configuredEndpoint;
         volatile boolean removed;
         /** Null when the peer's inner address is not of our inner address's family (its frames are dropped). */
@@ -675,6 +824,32 @@ final class WireguardPath
             if (!sender.equals(endpoint))
             {
                 endpoint = sender;
+            }
+        }
+
+        /** Roams to a sender given as address key and port (see {@code MessageBatch#senderHigh}); allocates only on a move. */
+        void roam(final long high, final long low, final int port)
+        {
+            final InetSocketAddress current = endpoint;
+            final EndpointKey key = endpointKey;
+            if (current != null && key != null && key.address == current && key.high == high && key.low == low &&
+                current.getPort() == port)
+            {
+                return;
+            }
+            final InetSocketAddress moved = UdpSubstrate.socketAddress(high, low, port);
+            if (moved == null)
+            {
+                return;
+            }
+            if (!moved.equals(current))
+            {
+                endpoint = moved;
+                endpointKey = new EndpointKey(moved, high, low);
+            }
+            else
+            {
+                endpointKey = new EndpointKey(current, high, low);   // same place: remember its key, keep the object
             }
         }
     }

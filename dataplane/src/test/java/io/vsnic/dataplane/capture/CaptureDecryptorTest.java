@@ -157,6 +157,77 @@ class CaptureDecryptorTest
         assertEquals("[fd00:0:0:0:0:0:0:1]:43462 > [fd00:0:0:0:0:0:0:2]:51820", v6.getFirst().addresses());
     }
 
+    /**
+     * A UDP GSO packet as a capture on the sending host or a veth substrate shows it: two consecutive
+     * transport messages of one sender in one IP/UDP packet. Each is decrypted on its own, in order.
+     */
+    @Test
+    void shouldSplitAUdpGsoPacketIntoItsTransportMessages()
+    {
+        int first = -1;
+        for (int i = 0; i + 1 < original.size() && first < 0; i++)
+        {
+            final byte[] a = payload(original.get(i).data());
+            final byte[] b = payload(original.get(i + 1).data());
+            if (a.length >= 32 && b.length >= 32 && a[0] == 4 && b[0] == 4 && b.length <= a.length &&
+                Arrays.equals(a, 4, 8, b, 4, 8) && counter(b) == counter(a) + 1)
+            {
+                first = i;
+            }
+        }
+        assertTrue(first >= 0, "the interop capture has two consecutive transport messages of one sender");
+        final byte[] frame = original.get(first).data();
+        final byte[] second = payload(original.get(first + 1).data());
+        final int udp = ETHERNET + 20;
+        final byte[] merged = Arrays.copyOf(frame, frame.length + second.length);
+        System.arraycopy(second, 0, merged, frame.length, second.length);
+        final int ipLength = merged.length - ETHERNET;
+        merged[ETHERNET + 2] = (byte)(ipLength >>> 8);
+        merged[ETHERNET + 3] = (byte)ipLength;
+        merged[ETHERNET + 10] = 0;
+        merged[ETHERNET + 11] = 0;
+        final int checksum = io.vsnic.dataplane.protocol.Checksums.checksum(java.lang.foreign.MemorySegment.ofArray(merged), ETHERNET, 20);
+        merged[ETHERNET + 10] = (byte)(checksum >>> 8);
+        merged[ETHERNET + 11] = (byte)checksum;
+        final int udpLength = ipLength - 20;
+        merged[udp + 4] = (byte)(udpLength >>> 8);
+        merged[udp + 5] = (byte)udpLength;
+        merged[udp + 6] = 0;
+        merged[udp + 7] = 0;
+
+        final List<CaptureRecord> records = new ArrayList<>(original.subList(0, first));
+        records.add(new CaptureRecord(first + 1, original.get(first).timestampNs(), LinkType.LINKTYPE_ETHERNET, merged.length, merged));
+        final CaptureDecryptor decryptor = new CaptureDecryptor(false).addKeyLog(responderKeys);
+        for (final CaptureRecord record : records.subList(0, first))
+        {
+            decryptor.decrypt(record);
+        }
+        final List<CaptureDecryptor.Frame> split = decryptor.decryptAll(records.getLast());
+        assertEquals(2, split.size(), "one frame per transport message");
+        for (int k = 0; k < 2; k++)
+        {
+            assertEquals(KeyLogDecryptor.Outcome.DECRYPTED, split.get(k).message().outcome(), split.get(k).message().describe());
+            assertArrayEquals(expectedInner.get(first + k), split.get(k).innerPacket(), "message " + (k + 1));
+            assertTrue(split.get(k).note().contains("UDP GSO"), split.get(k).note());
+        }
+        assertEquals(0, CaptureDecryptor.gsoSegmentSize(payload(frame)), "one message is not split");
+    }
+
+    private static byte[] payload(final byte[] frame)
+    {
+        return Arrays.copyOfRange(frame, ETHERNET + 20 + 8, frame.length);
+    }
+
+    private static long counter(final byte[] message)
+    {
+        long value = 0;
+        for (int i = 7; i >= 0; i--)
+        {
+            value = (value << 8) | (message[8 + i] & 0xFFL);
+        }
+        return value;
+    }
+
     @Test
     void shouldReportFramesWithoutWireguard() throws IOException
     {

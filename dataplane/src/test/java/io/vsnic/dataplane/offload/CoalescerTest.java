@@ -25,6 +25,8 @@ class CoalescerTest
 {
     private static final int MSS = 1448;
 
+    /** The TCP checksum field of an untagged IPv4 frame without options: Ethernet 14 + IPv4 20 + 16. */
+    private static final int ETHERNET_IP_TCP_CHECKSUM = 14 + 20 + 16;
     private final FramePool pool = new FramePool(512);
     private final FramePool superPool = new FramePool(8, FramePool.SUPER_SLOT_BYTES, FramePool.DEFAULT_HEADROOM_BYTES);
     private final Coalescer coalescer = new Coalescer(superPool, Coalescer.CHECKSUM_COMPLETE);
@@ -180,6 +182,29 @@ class CoalescerTest
         assertEquals(2, emitted);
         assertArrayEquals(corrupt, out[1].toByteArray(), "a corrupt segment is handed on unchanged for the receiver to reject");
         assertEquals(0, coalescer.mergedCount());
+    }
+
+    /**
+     * Segments opened from authenticated WireGuard messages are marked verified: they are merged
+     * without a checksum pass (the AEAD tag covered them), and the merged super-frame still carries
+     * correct checksums (the coalescer writes them itself).
+     */
+    @Test
+    void shouldMergeVerifiedSegmentsWithoutCheckingTheirChecksums()
+    {
+        final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+        flow.payload = OffloadFrames.payload(2 * MSS, 15);
+        for (int k = 0; k < 2; k++)
+        {
+            final byte[] bytes = OffloadFrames.build(segmentSpec(flow, k, MSS));
+            final int checksum = ETHERNET_IP_TCP_CHECKSUM;
+            bytes[checksum] ^= 0x55;   // a wrong checksum field: not looked at for a verified segment
+            emitted = coalescer.add(OffloadFrames.load(pool, bytes).checksumVerified(true), out, emitted);
+        }
+        flush();
+        assertEquals(1, emitted, "merged into one super-frame");
+        assertEquals(1, coalescer.mergedCount());
+        assertTrue(OffloadFrames.checksumsValid(out[0].toByteArray()), "the super-frame's checksums are the coalescer's own");
     }
 
     @Test

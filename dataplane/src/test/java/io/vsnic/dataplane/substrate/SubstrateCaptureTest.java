@@ -54,8 +54,18 @@ class SubstrateCaptureTest
              UdpSubstrate substrateB = new UdpSubstrate(4000, b.pool(), b::state,
                  new UdpSubstrate.Config("127.0.0.2", 0, 0, UdpSubstrate.Transport.EPOLL, 1, 1024)))
         {
-            substrateA.start();
-            substrateB.start();
+            // a capture on lo (or a veth) shows a UDP GSO send as the one packet the kernel carries, not the
+            // datagrams it becomes on a wire: this test is about those datagrams, so it sends one per message
+            System.setProperty(UdpSubstrate.GSO_PROPERTY, "false");
+            try
+            {
+                substrateA.start();
+                substrateB.start();
+            }
+            finally
+            {
+                System.clearProperty(UdpSubstrate.GSO_PROPERTY);
+            }
             final MemoryPort vmA = new MemoryPort(1, Port.KIND_VNIC, a.pool(), 1024);
             final MemoryPort vmB = new MemoryPort(1, Port.KIND_VNIC, b.pool(), 1024);
             configure(a, vmA, substrateA, "10.0.1.11", MAC_A, "10.0.1.21", MAC_B, "127.0.0.2:" + substrateB.genevePort());
@@ -82,7 +92,10 @@ class SubstrateCaptureTest
                 "-d", "udp.port==" + substrateA.genevePort() + ",geneve", "-d", "udp.port==" + substrateB.genevePort() + ",geneve",
                 "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "geneve.vni", "-e", "eth.src",
                 "-e", "ip.src", "-e", "_ws.malformed");
-            assertEquals(packets, lines.size(), "captured packets: " + lines);
+            assertEquals(packets, lines.size(), "captured packets: " + lines + "; sent by A " + substrateA.txDatagrams() +
+                " (GSO sends " + substrateA.udpGsoMessages() + "), by B " + substrateB.txDatagrams() + " (GSO sends " +
+                substrateB.udpGsoMessages() + "); data plane drops at A " + a.counters().dropsByReason() + ", at B " +
+                b.counters().dropsByReason());
             for (final String line : lines)
             {
                 final String[] fields = line.split("\\|", -1);

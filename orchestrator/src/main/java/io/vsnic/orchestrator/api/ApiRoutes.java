@@ -147,6 +147,10 @@ public final class ApiRoutes
         {
             return cluster(request, p);
         }
+        if (p.size() >= 2 && p.size() <= 3 && p.get(1).equals("tasks"))
+        {
+            return methods(request, "GET") ? tasks(p.size() == 3 ? p.get(2) : null) : notAllowed("GET");
+        }
         final Kind kind = p.size() >= 2 ? Kind.ofCollection(p.get(1)) : null;
         if (kind == null)
         {
@@ -177,6 +181,28 @@ public final class ApiRoutes
             return p.get(3).equals("routes") ? routes(request, key) : remotes(request, key);
         }
         return notFound(request);
+    }
+
+    /** {@code GET /v1/tasks} and {@code GET /v1/tasks/{id}}. */
+    private ApiResponse tasks(final String id)
+    {
+        final io.vsnic.orchestrator.daemon.Tasks tasks = daemon.tasks();
+        if (id != null)
+        {
+            final io.vsnic.orchestrator.daemon.Tasks.Task task = tasks == null ? null : tasks.get(id);
+            if (task == null)
+            {
+                throw ResourceException.notFound("task " + id + " does not exist (finished tasks are kept up to tasks.keepFinished)");
+            }
+            return ApiResponse.json(200, task.view());
+        }
+        final ObjectNode root = Json.mapper().createObjectNode();
+        final ArrayNode items = root.putArray("items");
+        if (tasks != null)
+        {
+            tasks.list().forEach(task -> items.add(task.view()));
+        }
+        return ApiResponse.json(200, root);
     }
 
     private ApiResponse cluster(final ApiRequest request, final List<String> p)

@@ -125,6 +125,10 @@ public final class Metrics
             counter(out, "vsnic_substrate_rx_bytes_total", "UDP payload bytes received on the substrate.", substrate.rxBytes());
             counter(out, "vsnic_substrate_tx_datagrams_total", "UDP datagrams sent on the substrate.", substrate.txDatagrams());
             counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
+            counter(out, "vsnic_substrate_udp_gso_messages_total",
+                "UDP GSO sends on the substrate (each several datagrams of one super-frame).", substrate.udpGsoMessages());
+            counter(out, "vsnic_substrate_udp_gro_messages_total",
+                "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
             header(out, "vsnic_substrate_drops_total", "Datagrams the substrate dropped, by reason.", "counter");
             for (final DropReason reason : new DropReason[] {DropReason.UNKNOWN_PEER, DropReason.VNI_NOT_ALLOWED,
                 DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR,
@@ -155,6 +159,26 @@ public final class Metrics
             daemon.controller().journalEntries());
         gauge(out, "vsnic_journal_corrupt_tail", "1 when the journal replay at start cut off a corrupt or torn tail.",
             daemon.replay().corrupt() ? 1 : 0);
+        final io.vsnic.orchestrator.daemon.Tasks tasks = daemon.tasks();
+        if (tasks != null)
+        {
+            gauge(out, "vsnic_vnics_pending", "vNICs accepted whose backend cannot be opened yet (a task retries each).",
+                daemon.controller().reconciler().pending().size());
+            header(out, "vsnic_tasks", "The reconciler's long-running tasks kept, by kind and state.", "gauge");
+            for (final String kind : java.util.List.of(io.vsnic.orchestrator.daemon.Tasks.VNIC_ATTACH,
+                io.vsnic.orchestrator.daemon.Tasks.PEER_HANDSHAKE))
+            {
+                for (final String taskState : java.util.List.of(io.vsnic.orchestrator.daemon.Tasks.PENDING,
+                    io.vsnic.orchestrator.daemon.Tasks.RUNNING, io.vsnic.orchestrator.daemon.Tasks.SUCCEEDED,
+                    io.vsnic.orchestrator.daemon.Tasks.FAILED, io.vsnic.orchestrator.daemon.Tasks.CANCELLED))
+                {
+                    sample(out, "vsnic_tasks", tasks.list().stream().filter(t -> t.kind().equals(kind) &&
+                        t.state().equals(taskState)).count(), "kind", kind, "state", taskState);
+                }
+            }
+            counter(out, "vsnic_task_journal_failures_total", "Task changes that could not be written to the task journal.",
+                tasks.journalFailures());
+        }
         gauge(out, "vsnic_uptime_seconds", "Seconds since the daemon started.",
             (System.currentTimeMillis() - daemon.startedMs()) / 1000);
         header(out, "vsnic_api_auth_failures_total", "API requests or TLS connections refused for missing or invalid credentials.",

@@ -104,6 +104,20 @@ final class Views
         final Reconciler.Attached attached = daemon.controller().reconciler().attached().get(vnic.id());
         final ObjectNode status = node.putObject("status");
         status.put("attached", attached != null);
+        final Reconciler.Pending pending = attached == null ? daemon.controller().reconciler().pending().get(vnic.id()) : null;
+        final boolean elsewhere = vnic.device() != null && !vnic.device().equals(daemon.config().device().name());
+        status.put("state", attached != null ? "attached" : pending != null ? "pending" : elsewhere ? "elsewhere" : "detached");
+        if (pending != null)
+        {
+            status.put("reason", pending.reason());
+            final io.vsnic.orchestrator.daemon.Tasks.Task task = daemon.tasks() == null ? null :
+                daemon.tasks().activeFor("vnic/" + vnic.id());
+            if (task != null)
+            {
+                status.put("task", task.id());
+                status.put("attempts", task.attempts());
+            }
+        }
         if (attached != null)
         {
             status.set("backend", Json.mapper().valueToTree(attached.endpoint().status()));
@@ -256,7 +270,8 @@ final class Views
             v.put("attached", daemon.controller().reconciler().attached().containsKey(vnic.id()));
         }
         final ArrayNode peers = root.putArray("peers");
-        for (final PeerResource peer : state.peers().values())
+        // the peers the data plane has (in a cluster: derived from the membership, besides manual ones)
+        for (final PeerResource peer : daemon.controller().forwardingState().peers().values())
         {
             final ObjectNode p = peers.addObject();
             p.put("name", peer.name());

@@ -166,11 +166,11 @@ final class ClientCommands
         }
     }
 
-    /** {@code vsnic get networks|vnics|peers|security-groups|enclaves [-o table|json|yaml]}. */
+    /** {@code vsnic get networks|vnics|peers|security-groups|enclaves|tasks [-o table|json|yaml]}. */
     @Command(name = "get", mixinStandardHelpOptions = true, description = "List resources of one kind.")
     static final class Get extends ClientCommand
     {
-        @Parameters(index = "0", paramLabel = "KIND", description = "networks | vnics | peers | security-groups | enclaves | routes | remotes")
+        @Parameters(index = "0", paramLabel = "KIND", description = "networks | vnics | peers | security-groups | enclaves | tasks | routes | remotes")
         String kind;
 
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table | json | yaml (default: ${DEFAULT-VALUE})")
@@ -185,7 +185,7 @@ final class ClientCommands
             final String path;
             switch (kind)
             {
-                case "networks", "vnics", "peers", "security-groups", "enclaves" -> path = "/v1/" + kind;
+                case "networks", "vnics", "peers", "security-groups", "enclaves", "tasks" -> path = "/v1/" + kind;
                 case "routes", "remotes" ->
                 {
                     if (network == null)
@@ -198,7 +198,7 @@ final class ClientCommands
                 default ->
                 {
                     spec.commandLine().getErr().println("vsnic get: unknown kind " + kind +
-                        " (networks, vnics, peers, security-groups, enclaves, routes, remotes)");
+                        " (networks, vnics, peers, security-groups, enclaves, tasks, routes, remotes)");
                     return 2;
                 }
             }
@@ -264,6 +264,7 @@ final class ClientCommands
                 columns.put("PORT", n -> text(n.get("port")));
                 columns.put("BACKEND", n -> text(n.path("backend").get("type")));
                 columns.put("ATTACHED", n -> text(n.path("status").get("attached")));
+                columns.put("STATE", n -> text(n.path("status").get("state")));
                 columns.put("RX", n -> text(n.path("counters").get("rxPackets")));
                 columns.put("TX", n -> text(n.path("counters").get("txPackets")));
                 columns.put("DROPS", n -> text(n.path("counters").get("drops")));
@@ -283,6 +284,17 @@ final class ClientCommands
                 columns.put("RX-BYTES", n -> n.path("session").has("rxBytes") ? text(n.path("session").get("rxBytes")) : "-");
                 columns.put("TX-BYTES", n -> n.path("session").has("txBytes") ? text(n.path("session").get("txBytes")) : "-");
                 columns.put("CURRENT-ENDPOINT", n -> n.path("session").has("endpoint") ? text(n.path("session").get("endpoint")) : "-");
+            }
+            case "tasks" ->
+            {
+                columns.put("ID", n -> text(n.get("id")));
+                columns.put("KIND", n -> text(n.get("kind")));
+                columns.put("RESOURCE", n -> text(n.get("resource")));
+                columns.put("STATE", n -> text(n.get("state")));
+                columns.put("ATTEMPTS", n -> text(n.get("attempts")));
+                columns.put("NEXT-RETRY", n -> text(n.get("nextRetry")));
+                columns.put("UPDATED", n -> text(n.get("updated")));
+                columns.put("LAST-ERROR", n -> text(n.get("lastError")));
             }
             case "security-groups" ->
             {
@@ -424,6 +436,12 @@ final class ClientCommands
             final ObjectNode b = body.putObject("backend").put("type", backend.type);
             backend.options.forEach(b::put);
             final JsonNode vnic = client.send("POST", "/v1/vnics", body);
+            if (vnic.at("/status/state").asText().equals("pending"))
+            {
+                out().printf("vnic %s accepted, pending: %s (task %s retries it; vsnic get tasks)%n", vnic.get("id").asText(),
+                    vnic.at("/status/reason").asText(), vnic.at("/status/task").asText());
+                return 0;
+            }
             out().printf("vnic %s attached: network %s, mac %s, port %s%n", vnic.get("id").asText(), vnic.get("network").asText(),
                 vnic.get("mac").asText(), vnic.get("port").asText());
             return 0;

@@ -2,11 +2,8 @@ package io.vsnic.orchestrator.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
-import java.security.KeyPair;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -14,11 +11,12 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.orchestrator.cluster.ClusterCa;
+import io.vsnic.orchestrator.cluster.ClusterJoin;
 import io.vsnic.orchestrator.daemon.ConfigException;
 import io.vsnic.orchestrator.daemon.DeviceConfig;
-import io.vsnic.orchestrator.model.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -129,7 +127,8 @@ final class ClusterCommand implements Runnable
     @Command(name = "join", mixinStandardHelpOptions = true,
         description = "Admit this device into a cluster: send a token and a new public key to the head, store the certificates " +
             "it returns in STATE_DIR/cluster (the key stays here, mode 0600) and write the cluster section into the configuration " +
-            "(the old file is kept as FILE.bak). Then start the daemon: it asks to become a voter.")
+            "(the old file is kept as FILE.bak). Then start the daemon: it asks to become a voter. An API that requires " +
+            "authentication takes the same --token-file / --cert --key / --cacert as the other client commands.")
     static final class Join extends LocalCommand
     {
         @Option(names = "--token", required = true, description = "from `vsnic cluster token`")
@@ -138,20 +137,21 @@ final class ClusterCommand implements Runnable
         @Option(names = "--raft", paramLabel = "HOST:PORT", description = "this device's Raft address (default: cluster.raft of the configuration)")
         String raft;
 
-        @Parameters(index = "0", paramLabel = "HEAD_API", description = "the API of the device that issued the token")
+        @Parameters(index = "0", paramLabel = "HEAD_API", description = "the API of the device that issued the token, http://... or https://...")
         String headApi;
+
+        @Mixin
+        ApiCredentials credentials;
 
         @Override
         public Integer call()
         {
-            final JsonNode tree;
             final DeviceConfig device;
             try
             {
-                tree = Json.yaml().readTree(Files.readAllBytes(config));
                 device = DeviceConfig.load(config);
             }
-            catch (final IOException | ConfigException ex)
+            catch (final ConfigException ex)
             {
                 return fail(ex.getMessage());
             }
@@ -160,19 +160,12 @@ final class ClusterCommand implements Runnable
             {
                 return fail("give --raft HOST:PORT or cluster.raft in " + config);
             }
-            final Path directory = stateDir.resolve("cluster");
-            if (Files.exists(directory.resolve(ClusterCa.DEVICE_KEY)))
-            {
-                return fail(directory.resolve(ClusterCa.DEVICE_KEY) + " exists: this device already has a cluster identity");
-            }
-            final KeyPair pair;
+            final ClusterJoin join;
             final JsonNode reply;
             try
             {
-                pair = ClusterCa.keyPair();
-                final ObjectNode request = Json.mapper().createObjectNode().put("token", token).put("device", device.device().name())
-                    .put("id", device.device().id()).put("raft", raftAddress).put("publicKey", ClusterCa.pem(pair.getPublic()));
-                reply = new ApiClient(headApi).send("POST", "/v1/cluster/join", request);
+                join = ClusterJoin.prepare(device, raftAddress, token, stateDir);
+                reply = credentials.client(headApi).send("POST", "/v1/cluster/join", join.request());
             }
             catch (final ApiClient.ApiException ex)
             {
@@ -183,20 +176,10 @@ final class ClusterCommand implements Runnable
             {
                 return fail(ex.getMessage());
             }
+            final String name;
             try
             {
-                ClusterCa.readCertificateText(reply.get("certificate").asText()).verify(
-                    ClusterCa.readCertificateText(reply.get("caCertificate").asText()).getPublicKey());
-                ClusterCa.store(directory, pair.getPrivate(), reply.get("certificate").asText(), reply.get("caCertificate").asText());
-                final ObjectNode cluster = Json.mapper().createObjectNode();
-                cluster.put("name", reply.at("/cluster/name").asText());
-                cluster.put("raft", raftAddress);
-                cluster.set("peers", reply.at("/cluster/peers"));
-                cluster.put("join", true);
-                final ObjectNode updated = ((ObjectNode)tree).deepCopy();
-                updated.set("cluster", cluster);
-                Files.copy(config, config.resolveSibling(config.getFileName() + ".bak"), StandardCopyOption.REPLACE_EXISTING);
-                Files.writeString(config, Json.yaml().writeValueAsString(updated));
+                name = join.complete(reply, config, stateDir);
             }
             catch (final IOException | GeneralSecurityException ex)
             {
@@ -204,7 +187,7 @@ final class ClusterCommand implements Runnable
             }
             final PrintWriter out = spec.commandLine().getOut();
             out.printf("admitted into cluster %s as %s; certificates in %s; %s updated. Start the daemon.%n",
-                reply.at("/cluster/name").asText(), device.device().name(), directory, config);
+                name, device.device().name(), stateDir.resolve("cluster"), config);
             out.flush();
             return 0;
         }
@@ -212,7 +195,8 @@ final class ClusterCommand implements Runnable
 
     /** {@code vsnic cluster status}. */
     @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Members, head, term, commit index, and each device's applied index (asked from each member's API).")
+        description = "Members, head, term, commit index, and each device's applied index (asked from each member's API with " +
+            "the scheme and credentials given for --api).")
     static final class Status extends ClientCommands.ClientCommand
     {
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table | json | yaml (default: ${DEFAULT-VALUE})")
@@ -238,7 +222,7 @@ final class ClusterCommand implements Runnable
                 row.put("head", member.get("name").asText().equals(view.path("head").asText()));
                 try
                 {
-                    final JsonNode other = new ApiClient("http://" + member.get("api").asText()).get("/v1/cluster");
+                    final JsonNode other = apiOptions.sibling(member.get("api").asText()).get("/v1/cluster");
                     row.put("appliedIndex", other.path("appliedIndex").asLong());
                     row.put("revision", other.path("revision").asLong());
                     row.put("term", other.path("term").asLong());

@@ -100,6 +100,11 @@ public final class LabCommand implements Runnable
             "static address in " + Lab.ENCLAVE_CIDR + "), each device with its own enclave key and port " + Lab.ENCLAVE_PORT)
         boolean enclave;
 
+        @Option(names = "--cluster", description = "the devices form one cluster (docs/cluster.md): d1 runs `cluster init`, the others " +
+            "join with a token, Raft over mutual TLS on the substrate (port " + Lab.RAFT_PORT + "); the network is written once, peers " +
+            "and remote locations are derived from the replicated state")
+        boolean cluster;
+
         @Override
         int run() throws LabException
         {
@@ -129,7 +134,7 @@ public final class LabCommand implements Runnable
             final LabState state;
             try
             {
-                state = Lab.up(new Lab.Spec(name, devices, vms, encrypted, enclave), Lab.DaemonLauncher.sameJvm(), line ->
+                state = Lab.up(new Lab.Spec(name, devices, vms, encrypted, enclave, cluster), Lab.DaemonLauncher.sameJvm(), line ->
                 {
                     out.println("  " + line);
                     out.flush();
@@ -162,6 +167,37 @@ public final class LabCommand implements Runnable
         }
     }
 
+    /** Each device's own view of the cluster, when the lab is one (the member APIs are on each namespace's loopback). */
+    private static void clusterStatus(final LabState state, final PrintWriter out)
+    {
+        boolean header = false;
+        for (final LabState.Device device : state.devices())
+        {
+            String line;
+            try
+            {
+                final com.fasterxml.jackson.databind.JsonNode view = Lab.clusterView(device);
+                if (!view.path("clustered").asBoolean())
+                {
+                    return;
+                }
+                line = String.format(Locale.ROOT, "%-16s %-6s %8s %8s %8s", view.path("head").isNull() ? "NONE" : view.path("head").asText(),
+                    view.path("term").asText(), view.path("commitIndex").asText(), view.path("appliedIndex").asText(),
+                    view.path("revision").asText());
+            }
+            catch (final LabException ex)
+            {
+                line = "unreachable: " + ex.getMessage();
+            }
+            if (!header)
+            {
+                out.printf("%n%-6s %-16s %-6s %8s %8s %8s%n", "DEVICE", "HEAD (its view)", "TERM", "COMMIT", "APPLIED", "REVISION");
+                header = true;
+            }
+            out.printf("%-6s %s%n", "d" + device.index(), line);
+        }
+    }
+
     /** {@code vsnic lab status}. */
     @Command(name = "status", mixinStandardHelpOptions = true, description = "Devices (PID, memory, API health, counters), their substrate sessions, and VMs (MAC, IP).")
     static final class Status extends LabSubcommand
@@ -191,6 +227,7 @@ public final class LabCommand implements Runnable
                     out.printf("%-6s %s%n", "d" + status.device().index(), session);
                 }
             }
+            clusterStatus(state, out);
             out.printf("%n%-6s %-16s %-17s %-12s %s%n", "VM", "NAMESPACE", "MAC", "IP", "TAP");
             for (final LabState.Vm vm : state.vms())
             {

@@ -29,6 +29,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -320,10 +321,19 @@ public final class ClusterNode implements AutoCloseable
      */
     public JsonNode submit(final ObjectNode command) throws NoQuorumException
     {
+        // the head takes it in only until this device stops waiting: a 503 below means it was not written,
+        // unless the head had taken it in before (then it may still commit; the error says so)
+        return submit(command, System.currentTimeMillis() + options.requestTimeoutMs());
+    }
+
+    /** {@link #submit(ObjectNode)} with the deadline (epoch ms) after which the head refuses to take the command in. */
+    JsonNode submit(final ObjectNode command, final long deadlineMs) throws NoQuorumException
+    {
         final Message message;
         try
         {
-            message = Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(command)));
+            final ObjectNode sent = command.deepCopy().put(ClusterStateMachine.DEADLINE, deadlineMs);
+            message = Message.valueOf(ByteString.copyFrom(Json.mapper().writeValueAsBytes(sent)));
         }
         catch (final IOException ex)
         {
@@ -380,7 +390,7 @@ public final class ClusterNode implements AutoCloseable
         {
             future.cancel(true);
             throw new NoQuorumException("no head with a quorum answered " + what + " within " + options.requestTimeoutMs() +
-                " ms (if a head still commits it, it is applied everywhere)", ex);
+                " ms (a head refuses it from now on; only one that took it in before could still commit it)", ex);
         }
         catch (final java.util.concurrent.ExecutionException ex)
         {
@@ -468,7 +478,27 @@ public final class ClusterNode implements AutoCloseable
     {
         final List<RaftPeer> peers = new ArrayList<>();
         options.peers().forEach((name, address) -> peers.add(RaftPeer.newBuilder().setId(name).setAddress(address).build()));
-        setConfiguration(peers);
+        // ADD to the head's current configuration, not "the voters the head named when it admitted us": another
+        // device may have become a voter since (devices admitted one after another, before the first had joined)
+        final RaftPeer self = RaftPeer.newBuilder().setId(options.name()).setAddress(options.peers().get(options.name())).build();
+        try
+        {
+            final RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+                .setServersInNewConf(List.of(self)).setMode(SetConfigurationRequest.Mode.ADD).build());
+            if (!reply.isSuccess())
+            {
+                throw new NoQuorumException("the head refused to add " + options.name() + " to the voters: " + reply.getException(),
+                    reply.getException());
+            }
+        }
+        catch (final IOException ex)
+        {
+            if (ex instanceof NoQuorumException n)
+            {
+                throw n;
+            }
+            throw new NoQuorumException("the configuration change failed: " + ex.getMessage(), ex);
+        }
         // from now on go through this device's own member (the joining client knew only the old voters)
         final RaftClient old = client;
         client = newClient(RaftGroup.valueOf(group.getGroupId(), peers), true);

@@ -16,6 +16,7 @@ import io.vsnic.orchestrator.model.Json;
 import io.vsnic.orchestrator.model.VnicResource;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -44,6 +45,12 @@ import org.apache.ratis.util.MD5FileUtil;
  * <li>{@code {"type": "member", "member": {...}}}: a device joins or updates its record.</li>
  * <li>{@code {"type": "remove", "name": N}}: a device leaves (refused with 409 while vNICs live on it).</li>
  * </ul>
+ * Every command may carry {@value #DEADLINE}: the wall-clock time (epoch ms) at which its submitter
+ * stops waiting and answers its caller 503. The head checks it once, before the entry enters the log
+ * ({@link #startTransaction}): a command that reaches the head later (a retry, or TCP delivering it
+ * after a partition healed) is refused and never written, so a 503 for a write that no head took in
+ * in time stays true. (This compares the submitter's clock with the head's: devices need synchronised
+ * clocks, NTP, for the guarantee to hold to within their skew.) Applying ignores the field.
  * Applying is deterministic, so every member holds the same state at the same log index. The reply
  * to the writer is {@code {"ok": true, "revision": R}} or {@code {"ok": false, "status": S, "code": C,
  * "message": M}}. Snapshots are the state as one JSON file in Ratis' state machine directory; a
@@ -56,6 +63,8 @@ import org.apache.ratis.util.MD5FileUtil;
 public final class ClusterStateMachine extends BaseStateMachine
 {
     private static final System.Logger LOG = System.getLogger(ClusterStateMachine.class.getName());
+    /** A command's field: when its submitter gives up (epoch ms); the head refuses it after that. */
+    public static final String DEADLINE = "deadlineMs";
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final Consumer<ClusterState> listener;
@@ -155,6 +164,34 @@ public final class ClusterStateMachine extends BaseStateMachine
         reply.put("appliedIndex", last == null ? -1 : last.getIndex());
         reply.put("revision", state.desired().revision());
         return CompletableFuture.completedFuture(message(reply));
+    }
+
+    /** On the head, before a command enters the log: one whose submitter has given up is refused (not written). */
+    @Override
+    public TransactionContext startTransaction(final RaftClientRequest request) throws IOException
+    {
+        final TransactionContext transaction = super.startTransaction(request);
+        final long deadline = deadline(request.getMessage().getContent().toByteArray());
+        final long now = System.currentTimeMillis();
+        if (deadline > 0 && now > deadline)
+        {
+            transaction.setException(new IOException("the request reached the head " + (now - deadline) + " ms after its submitter " +
+                "stopped waiting for it: not written"));
+        }
+        return transaction;
+    }
+
+    static long deadline(final byte[] command)
+    {
+        try
+        {
+            return Json.mapper().readTree(command).path(DEADLINE).asLong(0);
+        }
+        catch (final IOException ex)
+        {
+            // not JSON: applyTransaction refuses it with its own error
+            return 0;
+        }
     }
 
     @Override

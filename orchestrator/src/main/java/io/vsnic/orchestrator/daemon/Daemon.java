@@ -64,6 +64,7 @@ public final class Daemon implements AutoCloseable
     private DataPlane dataPlane;
     private UdpSubstrate substrate;
     private DeviceController controller;
+    private Tasks tasks;
     private ApiServer api;
     private ApiAuth apiAuth = ApiAuth.none();
     private boolean closing;
@@ -260,6 +261,7 @@ public final class Daemon implements AutoCloseable
             new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
                 .withEnclaves(enclaves(backends)),
             config.journal().snapshotEvery());
+        openTasks();
         try
         {
             controller.recover(replay.entries(), replay.corrupt());
@@ -273,7 +275,20 @@ public final class Daemon implements AutoCloseable
             LOG.log(Level.WARNING, "peer " + peer.name() + " (device " + peer.device() + ", " + peer.endpoint() +
                 ") has encryption none: its overlay traffic crosses the substrate unencrypted and unauthenticated"));
         LOG.log(Level.INFO, "journal: replayed " + replay.entries().size() + " entries, revision " + controller.state().revision() +
-            ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks");
+            ", " + controller.state().vnics().size() + " vnics, " + controller.state().networks().size() + " networks" +
+            (controller.reconciler().pending().isEmpty() ? "" : ", " + controller.reconciler().pending().size() + " vnics pending"));
+        tasks.start();
+    }
+
+    /** Opens the task journal ({@code STATE_DIR/tasks}) and binds the tasks to the controller. */
+    private void openTasks() throws IOException
+    {
+        final DeviceConfig.TaskSettings t = config.tasks();
+        tasks = Tasks.open(stateDirectory.resolve("tasks"), new Tasks.Settings(t.retryInitialMs(), t.retryMaxMs(), t.keepFinished(),
+            Math.max(100, Math.min(config.journal().snapshotEvery(), 10_000))));
+        final UdpSubstrate wireguard = substrate != null && substrate.wireguardPublicKey() != null ? substrate : null;
+        tasks.bind(controller, wireguard == null ? null : device -> wireguard.wireguardPeers().stream()
+            .filter(status -> status.device() == device).findFirst().orElse(null));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -283,7 +298,10 @@ public final class Daemon implements AutoCloseable
     {
         final DeviceConfig.Cluster c = config.cluster();
         controller = DeviceController.clustered(config.device().name(), config.device().id(),
-            new Reconciler(dataPlane, backends).withEnclaves(enclaves(backends).lenient()), this::submitToHead);
+            new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
+                .withEnclaves(enclaves(backends).lenient()), this::submitToHead);
+        openTasks();
+        tasks.start();
         clusterApplier = Executors.newSingleThreadExecutor(r -> new Thread(r, "vsnic-cluster-apply"));
         final GrpcTlsConfig tls;
         try
@@ -473,7 +491,31 @@ public final class Daemon implements AutoCloseable
         }
     }
 
-    private final JoinTokens tokens = new JoinTokens();
+    /** Opened on first use: {@code STATE_DIR/cluster/join-tokens} (only the CA holder issues and uses tokens). */
+    private JoinTokens tokens;
+
+    private synchronized JoinTokens tokens()
+    {
+        if (tokens == null)
+        {
+            final Path file = clusterDirectory().resolve(JoinTokens.FILE);
+            try
+            {
+                tokens = JoinTokens.open(file, System.currentTimeMillis());
+            }
+            catch (final IOException ex)
+            {
+                throw new ResourceException(500, "join_tokens_unreadable", "cannot read the join tokens: " + ex.getMessage() +
+                    " (remove the file to void every outstanding token)", null);
+            }
+        }
+        return tokens;
+    }
+
+    private static ResourceException tokenFileError(final IOException ex)
+    {
+        return new ResourceException(500, "join_tokens_unwritable", "cannot record the join token: " + ex.getMessage(), null);
+    }
 
     private Path clusterDirectory()
     {
@@ -507,7 +549,14 @@ public final class Daemon implements AutoCloseable
         }
         final long now = System.currentTimeMillis();
         final ObjectNode reply = Json.mapper().createObjectNode();
-        reply.put("token", tokens.issue(ttlSeconds, now));
+        try
+        {
+            reply.put("token", tokens().issue(ttlSeconds, now));
+        }
+        catch (final IOException ex)
+        {
+            throw tokenFileError(ex);
+        }
         reply.put("expiresAt", java.time.Instant.ofEpochMilli(now + ttlSeconds * 1000).toString());
         return reply;
     }
@@ -548,7 +597,16 @@ public final class Daemon implements AutoCloseable
         {
             throw ResourceException.conflict("no_ca", null, ex.getMessage());
         }
-        if (!tokens.consume(text(request, "token"), System.currentTimeMillis()))
+        final boolean valid;
+        try
+        {
+            valid = tokens().consume(text(request, "token"), System.currentTimeMillis());
+        }
+        catch (final IOException ex)
+        {
+            throw tokenFileError(ex);
+        }
+        if (!valid)
         {
             throw new ResourceException(403, "invalid_token", "the join token is unknown, used or expired (issue one with `vsnic cluster token`)",
                 "token");
@@ -706,6 +764,14 @@ public final class Daemon implements AutoCloseable
     }
 
     /**
+     * @return the reconciler's long-running tasks.
+     */
+    public Tasks tasks()
+    {
+        return tasks;
+    }
+
+    /**
      * @return what the journal replay found at start.
      */
     public Journal.Replay replay()
@@ -780,6 +846,11 @@ public final class Daemon implements AutoCloseable
                 {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (tasks != null)
+            {
+                // before the vNICs go: no attempt may attach one after that
+                tasks.close();
             }
             if (controller != null)
             {

@@ -30,6 +30,7 @@ import io.vsnic.orchestrator.model.Validator;
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536 }
  * journal:   { snapshotEvery: 10000 }
+ * tasks:     { retryInitialMs: 500, retryMaxMs: 30000, keepFinished: 100 }
  * cluster:   { name: lab, raft: 127.0.0.1:9480, peers: { edge-1: 127.0.0.1:9480, edge-2: 127.0.0.1:9481 } }   # optional
  * </pre>
  *
@@ -38,10 +39,11 @@ import io.vsnic.orchestrator.model.Validator;
  * @param substrate the overlay's UDP sockets.
  * @param dataplane data plane sizing.
  * @param journal   journal settings.
+ * @param tasks     the reconciler's long-running tasks (retry backoff, history kept).
  * @param cluster   cluster membership, or null for a standalone device (the default).
  */
 public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplane dataplane, JournalSettings journal,
-    Cluster cluster)
+    TaskSettings tasks, Cluster cluster)
 {
     /** Default API address. */
     public static final String DEFAULT_LISTEN = "127.0.0.1:9470";
@@ -132,6 +134,16 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param snapshotEvery start a new journal generation with a snapshot after this many entries (default 10000).
      */
     public record JournalSettings(Integer snapshotEvery)
+    {
+    }
+
+    /**
+     * @param retryInitialMs backoff after a task's first failed attempt (default 500; 10..60000).
+     * @param retryMaxMs     longest backoff (default 30000; retryInitialMs..3600000); each wait is a random
+     *                       value between half of the exponential delay and all of it (jitter).
+     * @param keepFinished   finished tasks (succeeded, failed, cancelled) kept for {@code get tasks} (default 100).
+     */
+    public record TaskSettings(Integer retryInitialMs, Integer retryMaxMs, Integer keepFinished)
     {
     }
 
@@ -301,7 +313,29 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(new Device(device.name(), id), validatedApi,
             new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
-            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery), cluster == null ? null : validatedCluster());
+            new Dataplane(workers, slots, connections), new JournalSettings(snapshotEvery), validatedTasks(),
+            cluster == null ? null : validatedCluster());
+    }
+
+    private TaskSettings validatedTasks() throws ConfigException
+    {
+        final TaskSettings t = tasks == null ? new TaskSettings(null, null, null) : tasks;
+        final int initial = t.retryInitialMs() == null ? 500 : t.retryInitialMs();
+        if (initial < 10 || initial > 60_000)
+        {
+            throw new ConfigException("tasks.retryInitialMs", "must be in 10..60000: " + initial);
+        }
+        final int max = t.retryMaxMs() == null ? Math.max(30_000, initial) : t.retryMaxMs();
+        if (max < initial || max > 3_600_000)
+        {
+            throw new ConfigException("tasks.retryMaxMs", "must be in retryInitialMs (" + initial + ")..3600000: " + max);
+        }
+        final int keep = t.keepFinished() == null ? 100 : t.keepFinished();
+        if (keep < 0 || keep > 100_000)
+        {
+            throw new ConfigException("tasks.keepFinished", "must be in 0..100000: " + keep);
+        }
+        return new TaskSettings(initial, max, keep);
     }
 
     private Api validatedApi(final String listen, final InetSocketAddress address) throws ConfigException
@@ -501,7 +535,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
             new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds())), dataplane, journal,
-            cluster);
+            tasks, cluster);
     }
 
     /**

@@ -67,6 +67,8 @@ public final class DeviceController
     private Predicate<String> members;
     /** The device a vNIC is placed on when the write does not say (planner: the device that took the request). */
     private String origin;
+    /** The reconciler's long-running tasks, or null (planner). */
+    private Tasks tasks;
 
     /**
      * Cluster mode: sends a write command to the head and returns the replicated state machine's reply.
@@ -181,6 +183,22 @@ public final class DeviceController
         return reconciler;
     }
 
+    /**
+     * Lets the reconciler's pending work become tasks ({@link Tasks#bind} calls this).
+     */
+    synchronized void withTasks(final Tasks value)
+    {
+        this.tasks = value;
+    }
+
+    /**
+     * @return the reconciler's long-running tasks, or null.
+     */
+    public Tasks tasks()
+    {
+        return tasks;
+    }
+
     public String deviceName()
     {
         return deviceName;
@@ -214,11 +232,16 @@ public final class DeviceController
             }
         }
         validator.checkState(next, List.of(), Map.of());
-        final Reconciler.Prepared prepared = reconciler.prepare(next, Map.of());
+        // accepted before: a backend that cannot be opened now makes its vNIC pending, it does not stop the start
+        final Reconciler.Prepared prepared = reconciler.prepare(next, Map.of(), true);
         reconciler.commit(prepared, next);
         state = next;
         journal.startGeneration(next.revision(), snapshot(next), quarantine);
         journalEntries = 1;
+        if (tasks != null)
+        {
+            tasks.reconciled(next, true);
+        }
     }
 
     private static byte[] snapshot(final DesiredState state) throws JsonProcessingException
@@ -236,8 +259,25 @@ public final class DeviceController
     public synchronized void reconcileLocal(final DesiredState local)
     {
         validator.checkState(local, List.of(), Map.of());
-        final Reconciler.Prepared prepared = reconciler.prepare(local, Map.of());
+        final Reconciler.Prepared prepared = reconciler.prepare(local, Map.of(), true);
         reconciler.commit(prepared, local);
+        if (tasks != null)
+        {
+            tasks.reconciled(local, false);
+        }
+        this.local = local;
+    }
+
+    private volatile DesiredState local;
+
+    /**
+     * @return what this device's data plane was last programmed from: in cluster mode the state derived for
+     *     this device (its own vNICs, derived and manual peers, remotes), standalone the desired state.
+     */
+    public DesiredState forwardingState()
+    {
+        final DesiredState applied = local;
+        return applied != null ? applied : state();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -501,6 +541,11 @@ public final class DeviceController
         journalEntries++;
         reconciler.commit(prepared, next);
         state = next;
+        if (tasks != null)
+        {
+            // the tasks of this change are journalled before the API answers
+            tasks.reconciled(next, false);
+        }
         if (journal.entriesInGeneration() >= snapshotEvery)
         {
             try

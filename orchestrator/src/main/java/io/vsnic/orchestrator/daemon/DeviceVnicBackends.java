@@ -1,6 +1,8 @@
 package io.vsnic.orchestrator.daemon;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -72,7 +74,20 @@ final class DeviceVnicBackends
         @Override
         public Map<String, Object> status()
         {
+            if (port instanceof QemuStreamPort stream)
+            {
+                final Map<String, Object> now = new LinkedHashMap<>(details);
+                now.put("connected", stream.connected());
+                return now;
+            }
             return details;
+        }
+
+        @Override
+        public String lost()
+        {
+            return port instanceof QemuStreamPort stream && stream.connecting() && !stream.connected() ?
+                "QEMU closed the connection on " + stream.socketPath() + " (waiting for it to listen again)" : null;
         }
 
         @Override
@@ -103,13 +118,10 @@ final class DeviceVnicBackends
         @Override
         public void check(final Backend backend, final String field)
         {
-            onlyOptions(backend, field, Set.of("name", "offloads"));
+            onlyOptions(backend, field, Set.of("name", "offloads", "create"));
             final String name = required(backend, field, "name");
-            final String offloads = backend.option("offloads", "on");
-            if (!offloads.equals("on") && !offloads.equals("off"))
-            {
-                throw ResourceException.invalid(field + ".offloads", "offloads is on or off: " + offloads);
-            }
+            onOrOff(backend, field, "offloads");
+            onOrOff(backend, field, "create");
             if (name.length() > 15 || !name.matches("[A-Za-z0-9_.-]+"))
             {
                 throw ResourceException.invalid(field + ".name", "a TAP name is 1..15 characters of [A-Za-z0-9_.-]: " + name);
@@ -120,9 +132,12 @@ final class DeviceVnicBackends
         public VnicEndpoint open(final VnicResource vnic, final int portId, final DataPlane dataPlane) throws IOException
         {
             final String name = vnic.backend().option("name", "");
+            // create: off attaches to the hypervisor's TAP and leaves its persistence as it was
+            final boolean persistent = vnic.backend().option("create", "on").equals("off") && existingTapIsPersistent(name);
             final boolean offloads = vnic.backend().option("offloads", "on").equals("on") && dataPlane.superPool() != null;
-            final TapOptions options = offloads ?
-                TapOptions.defaults().withOffloads(TAP_VNET_HEADER_BYTES, TapOptions.ALL_OFFLOADS) : TapOptions.defaults();
+            final TapOptions options = (offloads ?
+                TapOptions.defaults().withOffloads(TAP_VNET_HEADER_BYTES, TapOptions.ALL_OFFLOADS) : TapOptions.defaults())
+                .withPersistent(persistent);
             final TapDevice device = TapDevice.open(name, options);
             final TapPort port = offloads ?
                 new TapPort(portId, device, dataPlane.pool(), dataPlane.superPool()) : new TapPort(portId, device, dataPlane.pool());
@@ -137,6 +152,54 @@ final class DeviceVnicBackends
         }
     }
 
+    /**
+     * {@code create: off}: the hypervisor makes the TAP; until it exists the vNIC is pending. (Between this
+     * check and {@code TUNSETIFF} the device could vanish, and the open would then create one that goes
+     * away with vsnic's descriptor; the next change or restart re-checks.)
+     */
+    private static boolean existingTapIsPersistent(final String name) throws IOException
+    {
+        final Path device = Path.of("/sys/class/net", name);
+        if (!Files.exists(device))
+        {
+            throw new BackendUnavailableException("TAP " + name + " does not exist yet (create: off waits for the hypervisor to make it)");
+        }
+        final Path flags = device.resolve("tun_flags");
+        if (!Files.exists(flags))
+        {
+            throw new IOException("interface " + name + " exists but is not a TUN/TAP device");
+        }
+        try
+        {
+            return (Integer.decode(Files.readString(flags).trim()) & TunFlags.IFF_PERSIST) != 0;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IOException("cannot read " + flags + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * A socket's directory that does not exist yet (the hypervisor makes it with the VM) is pending, not refused.
+     */
+    private static void requireDirectory(final Path socket) throws IOException
+    {
+        final Path parent = socket.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent))
+        {
+            throw new BackendUnavailableException("the directory of " + socket + " does not exist yet");
+        }
+    }
+
+    private static void onOrOff(final Backend backend, final String field, final String option)
+    {
+        final String value = backend.option(option, "on");
+        if (!value.equals("on") && !value.equals("off"))
+        {
+            throw ResourceException.invalid(field + "." + option, option + " is on or off: " + value);
+        }
+    }
+
     private static final class QemuStream implements VnicBackend
     {
         @Override
@@ -148,17 +211,44 @@ final class DeviceVnicBackends
         @Override
         public void check(final Backend backend, final String field)
         {
-            onlyOptions(backend, field, Set.of("path"));
+            onlyOptions(backend, field, Set.of("path", "mode"));
             required(backend, field, "path");
+            final String mode = backend.option("mode", "listen");
+            if (!mode.equals("listen") && !mode.equals("connect"))
+            {
+                throw ResourceException.invalid(field + ".mode", "mode is listen (vsnic listens, QEMU server=off) or connect " +
+                    "(QEMU listens with server=on, vsnic connects): " + mode);
+            }
         }
 
         @Override
         public VnicEndpoint open(final VnicResource vnic, final int portId, final DataPlane dataPlane) throws IOException
         {
             final Path path = Path.of(vnic.backend().option("path", ""));
-            final QemuStreamPort port = new QemuStreamPort(portId, dataPlane.pool(), path);
+            final boolean connect = vnic.backend().option("mode", "listen").equals("connect");
+            final QemuStreamPort port;
+            if (connect)
+            {
+                try
+                {
+                    port = QemuStreamPort.connect(portId, dataPlane.pool(), path);
+                }
+                catch (final IOException ex)
+                {
+                    // the socket is QEMU's: missing, refused or not yet ours to use, it is for the hypervisor to fix
+                    final boolean absent = ex instanceof ConnectException || String.valueOf(ex.getMessage()).contains("No such file");
+                    throw new BackendUnavailableException((absent ? "nothing listens on " + path + " yet (" :
+                        "cannot connect to " + path + " yet (") + ex.getMessage() + ")", ex);
+                }
+            }
+            else
+            {
+                requireDirectory(path);
+                port = new QemuStreamPort(portId, dataPlane.pool(), path);
+            }
             final Map<String, Object> details = new LinkedHashMap<>();
             details.put("path", path.toString());
+            details.put("mode", connect ? "connect" : "listen");
             return new Endpoint(port, port::close, details);
         }
     }
@@ -184,6 +274,7 @@ final class DeviceVnicBackends
         {
             final Path path = Path.of(vnic.backend().option("path", ""));
             final Path peer = Path.of(vnic.backend().option("peer", ""));
+            requireDirectory(path);
             final QemuDgramPort port = new QemuDgramPort(portId, dataPlane.pool(), path, peer);
             final Map<String, Object> details = new LinkedHashMap<>();
             details.put("path", path.toString());

@@ -39,7 +39,13 @@ import io.vsnic.orchestrator.model.VnicResource;
  * {@link #prepare} builds (and so fully validates) the next {@link ForwardingState} and opens the
  * endpoints of new vNICs without attaching them; {@link #commit} then attaches new ports, publishes
  * the snapshot and detaches removed ports, none of which can fail; {@link #abort} closes what
- * {@code prepare} opened. Called by the controller's single writer only.
+ * {@code prepare} opened. Called by the controller's single writer only (under its lock).
+ *
+ * <p>A vNIC whose backend cannot be opened yet ({@link BackendUnavailableException}: the TAP is not
+ * there, nothing listens on QEMU's socket) does not refuse the change: it is <em>pending</em>, in the
+ * forwarding state (frames to it are dropped as {@code unknown_port}) but not attached, and
+ * {@link Tasks} retries it through {@link #attachPending}. A pending vNIC whose spec does not change
+ * is left to its task; one that is deleted or re-backed stops being pending.
  */
 public final class Reconciler
 {
@@ -48,6 +54,8 @@ public final class Reconciler
     private final boolean encrypted;
     private final Map<String, Attached> attached = new HashMap<>();
     private volatile Map<String, Attached> view = Map.of();
+    private final Map<String, Pending> pending = new HashMap<>();
+    private volatile Map<String, Pending> pendingView = Map.of();
     private Enclaves enclaves;
 
     /**
@@ -58,8 +66,22 @@ public final class Reconciler
     {
     }
 
-    /** The outcome of {@link #prepare}: the next snapshot and the endpoints to swap (and the enclaves', or null). */
-    public record Prepared(ForwardingState state, Map<String, VnicEndpoint> opened, List<String> detach, Enclaves.Prepared enclaves)
+    /**
+     * A vNIC whose backend cannot be opened yet.
+     *
+     * @param vnic   its spec as accepted.
+     * @param reason why it cannot be opened (the last attempt's error).
+     */
+    public record Pending(VnicResource vnic, String reason)
+    {
+    }
+
+    /**
+     * The outcome of {@link #prepare}: the next snapshot, the endpoints to swap (and the enclaves', or null),
+     * and the vNICs that become pending with the reason.
+     */
+    public record Prepared(ForwardingState state, Map<String, VnicEndpoint> opened, List<String> detach, Enclaves.Prepared enclaves,
+        Map<String, String> deferred)
     {
     }
 
@@ -104,13 +126,23 @@ public final class Reconciler
     }
 
     /**
-     * Builds the next snapshot and opens the endpoints of new (or re-backed) vNICs.
+     * Builds the next snapshot and opens the endpoints of new (or re-backed) vNICs; a backend that is
+     * not available yet makes its vNIC pending.
      *
      * @param next   the desired state.
      * @param fields field prefix per "vnic/ID" for errors (default {@code vnics[ID].}).
      * @throws ResourceException 422 when the data plane rejects the state or a backend cannot serve a vNIC.
      */
     public Prepared prepare(final DesiredState next, final Map<String, String> fields)
+    {
+        return prepare(next, fields, false);
+    }
+
+    /**
+     * @param lenient every backend that fails to open makes its vNIC pending (a state accepted before: replay
+     *                at start, a cluster's derived state), not only one that is {@link BackendUnavailableException unavailable}.
+     */
+    public Prepared prepare(final DesiredState next, final Map<String, String> fields, final boolean lenient)
     {
         for (final VnicResource vnic : next.vnics().values())
         {
@@ -148,6 +180,7 @@ public final class Reconciler
             }
         }
         final Map<String, VnicEndpoint> opened = new HashMap<>();
+        final Map<String, String> deferred = new HashMap<>();
         try
         {
             for (final VnicResource vnic : next.vnics().values())
@@ -155,7 +188,27 @@ public final class Reconciler
                 final Attached current = attached.get(vnic.id());
                 if (current == null || needsReopen(current.vnic(), vnic))
                 {
-                    opened.put(vnic.id(), backends.open(vnic, vnic.port(), dataPlane));
+                    final Pending waiting = pending.get(vnic.id());
+                    if (current == null && waiting != null && !needsReopen(waiting.vnic(), vnic))
+                    {
+                        continue;  // its task keeps trying
+                    }
+                    try
+                    {
+                        opened.put(vnic.id(), backends.open(vnic, vnic.port(), dataPlane));
+                    }
+                    catch (final BackendUnavailableException ex)
+                    {
+                        deferred.put(vnic.id(), ex.getMessage());
+                    }
+                    catch (final IOException ex)
+                    {
+                        if (!lenient)
+                        {
+                            throw ex;
+                        }
+                        deferred.put(vnic.id(), "cannot open the backend: " + ex.getMessage());
+                    }
                 }
             }
         }
@@ -186,7 +239,7 @@ public final class Reconciler
             opened.values().forEach(VnicEndpoint::close);
             throw ResourceException.unprocessable("not_available", "enclaves", "this device does not realize enclaves");
         }
-        return new Prepared(state, opened, detach, enclaveChanges);
+        return new Prepared(state, opened, detach, enclaveChanges, deferred);
     }
 
     private static boolean needsReopen(final VnicResource current, final VnicResource wanted)
@@ -243,10 +296,120 @@ public final class Reconciler
             old.endpoint().close();
         }
         view = Map.copyOf(attached);
+        for (final String id : List.copyOf(pending.keySet()))
+        {
+            final Pending waiting = pending.get(id);
+            final VnicResource wanted = next.vnics().get(id);
+            if (wanted == null || attached.containsKey(id) || needsReopen(waiting.vnic(), wanted))
+            {
+                pending.remove(id);
+            }
+            else if (wanted != waiting.vnic())
+            {
+                pending.put(id, new Pending(wanted, waiting.reason()));
+            }
+        }
+        for (final Map.Entry<String, String> entry : prepared.deferred().entrySet())
+        {
+            pending.put(entry.getKey(), new Pending(next.vnics().get(entry.getKey()), entry.getValue()));
+        }
+        pendingView = Map.copyOf(pending);
         if (prepared.enclaves() != null)
         {
             enclaves.commit(prepared.enclaves(), next, dataPlane);
         }
+    }
+
+    /**
+     * One attempt of a pending vNIC's task: opens its backend and attaches the port.
+     *
+     * @param id   the vNIC.
+     * @param spec the task's {@link #spec} of the vNIC: nothing is done when the pending vNIC is another.
+     * @return false when the vNIC is not pending with that spec (deleted, changed or attached meanwhile).
+     * @throws IOException when the backend still cannot be opened (the vNIC stays pending with this reason).
+     */
+    public boolean attachPending(final String id, final String spec) throws IOException
+    {
+        final Pending waiting = pending.get(id);
+        if (waiting == null || !spec(waiting.vnic()).equals(spec))
+        {
+            return false;
+        }
+        final VnicEndpoint endpoint;
+        try
+        {
+            endpoint = backends.open(waiting.vnic(), waiting.vnic().port(), dataPlane);
+        }
+        catch (final IOException ex)
+        {
+            pending.put(id, new Pending(waiting.vnic(), ex.getMessage()));
+            pendingView = Map.copyOf(pending);
+            throw ex;
+        }
+        final int port = endpoint.port().id();
+        final CounterSnapshot counters = dataPlane.counters();
+        try
+        {
+            dataPlane.addPort(endpoint.port());
+        }
+        catch (final RuntimeException ex)
+        {
+            endpoint.close();
+            throw ex;
+        }
+        attached.put(id, new Attached(waiting.vnic(), endpoint, new long[] {
+            counters.portRxPackets(port), counters.portRxBytes(port), counters.portTxPackets(port),
+            counters.portTxBytes(port), counters.portDrops(port)}));
+        pending.remove(id);
+        view = Map.copyOf(attached);
+        pendingView = Map.copyOf(pending);
+        return true;
+    }
+
+    /**
+     * Detaches the attached vNICs whose VM side is gone for good ({@link VnicEndpoint#lost}) and makes them
+     * pending again.
+     *
+     * @return how many.
+     */
+    public int requeueLost()
+    {
+        int lost = 0;
+        for (final Attached each : List.copyOf(attached.values()))
+        {
+            final String reason = each.endpoint().lost();
+            if (reason != null)
+            {
+                dataPlane.removePort(each.endpoint().port().id());
+                each.endpoint().close();
+                attached.remove(each.vnic().id());
+                pending.put(each.vnic().id(), new Pending(each.vnic(), reason));
+                lost++;
+            }
+        }
+        if (lost > 0)
+        {
+            view = Map.copyOf(attached);
+            pendingView = Map.copyOf(pending);
+        }
+        return lost;
+    }
+
+    /**
+     * @return the pending vNICs by id (a consistent copy, readable from any thread).
+     */
+    public Map<String, Pending> pending()
+    {
+        return pendingView;
+    }
+
+    /**
+     * @return what identifies how a vNIC is opened (backend and port): a task retries one spec; a vNIC whose
+     *         spec changes gets a new task.
+     */
+    public static String spec(final VnicResource vnic)
+    {
+        return vnic.backend().toJson() + " port " + vnic.port();
     }
 
     /**
@@ -281,6 +444,8 @@ public final class Reconciler
         }
         attached.clear();
         view = Map.of();
+        pending.clear();
+        pendingView = Map.of();
         if (enclaves != null)
         {
             enclaves.closeAll();

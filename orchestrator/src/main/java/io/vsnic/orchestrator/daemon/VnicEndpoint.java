@@ -21,6 +21,16 @@ public interface VnicEndpoint extends AutoCloseable
     Map<String, Object> status();
 
     /**
+     * @return why the VM side is gone for good and the vNIC must be opened again (a connection to QEMU's
+     *         listener that QEMU closed), or null while it is usable. Polled by the {@link Tasks} runner,
+     *         which then makes the vNIC pending again.
+     */
+    default String lost()
+    {
+        return null;
+    }
+
+    /**
      * Releases the VM side and any frames the endpoint holds. Called once, after the port is detached.
      */
     @Override

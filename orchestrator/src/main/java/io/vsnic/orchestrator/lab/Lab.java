@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +28,10 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vsnic.crypto.DeviceKeys;
 import io.vsnic.crypto.KeyFiles;
+import io.vsnic.orchestrator.cluster.ClusterCa;
+import io.vsnic.orchestrator.cluster.ClusterJoin;
+import io.vsnic.orchestrator.daemon.ConfigException;
+import io.vsnic.orchestrator.daemon.DeviceConfig;
 import io.vsnic.vnic.netns.NetNs;
 
 /**
@@ -102,10 +107,13 @@ public final class Lab
     public static final int ENCLAVE_PORT = 51900;
     /** File name of each device's enclave private key in its directory. */
     public static final String ENCLAVE_KEY = "enclave.key";
+    /** Each device's Raft port on its substrate address (cluster labs). */
+    public static final int RAFT_PORT = 9480;
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9]{1,8}");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration DHCP_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(10);
 
     private Lab()
     {
@@ -119,13 +127,22 @@ public final class Lab
      * @param vmsPerDevice 0..{@link #MAX_VMS}.
      * @param encryption WireGuard-encrypted substrate (peers {@code encryption: wireguard}); false: plain Geneve.
      * @param enclave    also the enclave {@value #ENCLAVE}: one service namespace per device, attached as a TAP service.
+     * @param cluster    the devices form one cluster (Raft over mutual TLS on the substrate, port {@value #RAFT_PORT}):
+     *                   d1 runs {@code cluster init}, the others join with a token; the network is written once and
+     *                   every device derives its peers and remote locations from the replicated state.
      */
-    public record Spec(String name, int devices, int vmsPerDevice, boolean encryption, boolean enclave)
+    public record Spec(String name, int devices, int vmsPerDevice, boolean encryption, boolean enclave, boolean cluster)
     {
-        /** A lab without the enclave. */
+        /** A lab of standalone devices. */
+        public Spec(final String name, final int devices, final int vmsPerDevice, final boolean encryption, final boolean enclave)
+        {
+            this(name, devices, vmsPerDevice, encryption, enclave, false);
+        }
+
+        /** A lab of standalone devices without the enclave. */
         public Spec(final String name, final int devices, final int vmsPerDevice, final boolean encryption)
         {
-            this(name, devices, vmsPerDevice, encryption, false);
+            this(name, devices, vmsPerDevice, encryption, false, false);
         }
     }
 
@@ -317,6 +334,11 @@ public final class Lab
         {
             throw new LabException("--vms-per-device must be 0.." + MAX_VMS + ": " + spec.vmsPerDevice());
         }
+        if (spec.cluster() && spec.enclave())
+        {
+            throw new LabException("--cluster and --enclave together are not supported: the lab's enclave gives every device its own " +
+                "enclave substrate (address, key file, inner address), and one replicated enclave resource has one substrate section");
+        }
         final Optional<String> missing = missingPrerequisite();
         if (missing.isPresent())
         {
@@ -395,15 +417,26 @@ public final class Lab
             final Path keyFile = deviceDir.resolve("device.key");
             final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
-            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, System.getenv("VSNIC_LAB_REKEY_SECONDS")));
+            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS")));
+            if (spec.cluster())
+            {
+                clusterIdentity(state, d, config, stateDir, progress);
+            }
             final long pid = launcher.start(ns, config, stateDir, log);
-            state = state.withDevice(new LabState.Device(d, lab + "-d" + d, ns, address, pid, config.toString(), stateDir.toString(),
+            final LabState.Device device = new LabState.Device(d, lab + "-d" + d, ns, address, pid, config.toString(), stateDir.toString(),
                 log.toString(), keyFile.toString(), publicKey, spec.encryption() ? innerAddress(d) : null,
-                keylog == null ? null : keylog.toString()));
+                keylog == null ? null : keylog.toString());
+            state = state.withDevice(device);
             state.save();
             progress.accept("device d" + d + ": namespace " + ns + ", substrate " + address +
                 (spec.encryption() ? " (WireGuard :" + WIREGUARD_PORT + ", inner " + innerAddress(d) + ")" : " (plain Geneve)") +
                 ", key " + publicKey + ", vsnicd pid " + pid);
+            if (spec.cluster() && d == 1)
+            {
+                // the first device must answer before the others can join through it
+                awaitHealthy(device, cancelled);
+                awaitCluster(state, cancelled, view -> !view.path("head").isNull(), "head elected");
+            }
         }
 
         for (final LabState.Device device : state.devices())
@@ -413,16 +446,34 @@ public final class Lab
         }
         progress.accept("devices: " + spec.devices() + " vsnicd up, API answering");
 
-        for (final LabState.Device device : state.devices())
+        if (spec.cluster())
         {
-            final NamespaceHttp api = api(device);
-            final NamespaceHttp.Response applied = api.send("POST", "/v1/apply", manifest(state, device.index(), spec));
+            awaitCluster(state, cancelled, view -> view.path("members").size() == spec.devices(), spec.devices() + " members");
+            final NamespaceHttp.Response applied = api(state.device(1)).send("POST", "/v1/apply", manifest(state, 1, spec));
             if (!applied.ok())
             {
-                throw new LabException("device d" + device.index() + ": apply: " + applied.error());
+                throw new LabException("device d1: apply: " + applied.error());
             }
+            for (final LabState.Device device : state.devices())
+            {
+                awaitPeers(device, spec.devices() - 1, cancelled);
+            }
+            progress.accept("cluster " + lab + ": " + spec.devices() + " members, head " + clusterView(state.device(1)).path("head").asText() +
+                "; network " + NETWORK + " (VNI " + VNI + ", 10.77.0.0/16) written once, peers derived from the membership");
         }
-        progress.accept("network " + NETWORK + " (VNI " + VNI + ", 10.77.0.0/16) spans " + spec.devices() + " devices: peers and remotes applied");
+        else
+        {
+            for (final LabState.Device device : state.devices())
+            {
+                final NamespaceHttp api = api(device);
+                final NamespaceHttp.Response applied = api.send("POST", "/v1/apply", manifest(state, device.index(), spec));
+                if (!applied.ok())
+                {
+                    throw new LabException("device d" + device.index() + ": apply: " + applied.error());
+                }
+            }
+            progress.accept("network " + NETWORK + " (VNI " + VNI + ", 10.77.0.0/16) spans " + spec.devices() + " devices: peers and remotes applied");
+        }
 
         for (final LabState.Device device : state.devices())
         {
@@ -570,9 +621,9 @@ public final class Lab
     /**
      * @param keylog the WireGuard key log to write, or null for a plain (unencrypted) substrate.
      */
-    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog)
+    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster)
     {
-        return deviceConfig(lab, device, keyFile, keylog, null);
+        return deviceConfig(lab, device, keyFile, keylog, cluster, null);
     }
 
     /**
@@ -580,8 +631,10 @@ public final class Lab
      *                     soak shortens WireGuard's rekey interval with it), or null or blank for the protocol's 120 s.
      *                     The daemon validates it (10..120) and refuses to start otherwise.
      */
-    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final String rekeySeconds)
+    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
+        final String rekeySeconds)
     {
+        final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
         final String rekey = rekeySeconds == null || rekeySeconds.isBlank() ? "" :
             ", rekeyAfterSeconds: " + (rekeySeconds.trim().matches("[0-9]{1,9}") ? rekeySeconds.trim() : "\"" + rekeySeconds.trim() + "\"");
         final String wireguard = keylog == null ? "" : ", wireguard: {privateKeyFile: \"%s\", listenPort: %d, innerAddress: %s, keylog: \"%s\"%s}"
@@ -592,7 +645,7 @@ public final class Lab
             api: {listen: "127.0.0.1:%d"}
             substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll, receiveQueues: 1%s}
             dataplane: {workers: 1, frameSlots: 4096, connectionCapacity: 16384}
-            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard);
+            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard) + clusterSection;
     }
 
     /**
@@ -605,8 +658,9 @@ public final class Lab
         final List<Map<String, Object>> peers = new ArrayList<>();
         for (final LabState.Device other : state.devices())
         {
-            if (other.index() == device)
+            if (other.index() == device || spec.cluster())
             {
+                // a cluster derives peers and remote locations from its membership and where each vNIC lives
                 continue;
             }
             for (int v = 1; v <= spec.vmsPerDevice(); v++)
@@ -642,7 +696,10 @@ public final class Lab
         final Map<String, Object> manifest = new LinkedHashMap<>();
         manifest.put("networks", List.of(network));
         manifest.put("securityGroups", List.of(group));
-        manifest.put("peers", peers);
+        if (!spec.cluster())
+        {
+            manifest.put("peers", peers);
+        }
         return manifest;
     }
 
@@ -666,7 +723,13 @@ public final class Lab
         {
             throw new LabException("device d" + device.index() + ": attach vNIC " + vnic + ": " + created.error());
         }
-        // The daemon created the TAP in its own namespace and holds its fd; the VM side moves out.
+        // The daemon created the TAP in its own namespace and holds its fd; the VM side moves out. In a cluster
+        // the device attaches it once it has applied the replicated write, which may be just after the answer.
+        final long deadline = System.nanoTime() + ATTACH_TIMEOUT.toNanos();
+        while (!NetNs.ipIn(device.namespace(), "link", "show", "dev", tap).ok() && System.nanoTime() < deadline)
+        {
+            sleep(50);
+        }
         ip("-n", device.namespace(), "link", "set", "dev", tap, "netns", ns);
         ip("-n", ns, "link", "set", "dev", tap, "address", mac);
         run(Duration.ofSeconds(5), "ip", "netns", "exec", ns, "sh", "-c",
@@ -727,6 +790,109 @@ public final class Lab
         }
         throw new LabException("device d" + device.index() + ": API not answering after " + START_TIMEOUT.toSeconds() + " s (" + last +
             "); log " + device.log() + " ends:\n" + tail(Path.of(device.log()), 15));
+    }
+
+    /**
+     * Cluster identity of device {@code d} before its daemon starts: d1 runs {@code cluster init} (the CA and
+     * its certificate, as {@code vsnic cluster init} does); every other device joins through d1's API with
+     * a fresh token, as {@code vsnic cluster join} does ({@link ClusterJoin}).
+     */
+    private static void clusterIdentity(final LabState state, final int d, final Path config, final Path stateDir,
+        final Consumer<String> progress) throws LabException, IOException
+    {
+        final Path directory = stateDir.resolve("cluster");
+        try
+        {
+            if (d == 1)
+            {
+                ClusterCa.create(directory, state.name()).issueInto(directory, state.name() + "-d1", List.of(substrateAddress(1)));
+                progress.accept("cluster " + state.name() + ": CA and d1's certificate in " + directory);
+                return;
+            }
+            final NamespaceHttp head = api(state.device(1));
+            final NamespaceHttp.Response token = head.send("POST", "/v1/cluster/tokens", Map.of("ttlSeconds", 60));
+            if (!token.ok())
+            {
+                throw new LabException("device d1: join token: " + token.error());
+            }
+            final ClusterJoin join;
+            try
+            {
+                join = ClusterJoin.prepare(DeviceConfig.load(config), substrateAddress(d) + ":" + RAFT_PORT, token.json().path("token").asText(),
+                    stateDir);
+            }
+            catch (final ConfigException ex)
+            {
+                throw new LabException("device d" + d + ": " + ex.getMessage(), ex);
+            }
+            final NamespaceHttp.Response admitted = head.send("POST", "/v1/cluster/join", join.request());
+            if (!admitted.ok())
+            {
+                throw new LabException("device d" + d + ": join through d1: " + admitted.error());
+            }
+            join.complete(admitted.json(), config, stateDir);
+            progress.accept("device d" + d + ": admitted into cluster " + state.name() + " (token from d1, certificate in " + directory + ")");
+        }
+        catch (final GeneralSecurityException ex)
+        {
+            throw new LabException("device d" + d + ": cluster identity: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * @return a device's view of the cluster ({@code GET /v1/cluster}).
+     * @throws LabException when its API does not answer.
+     */
+    public static JsonNode clusterView(final LabState.Device device) throws LabException
+    {
+        try
+        {
+            return api(device).getJson("/v1/cluster");
+        }
+        catch (final IOException ex)
+        {
+            throw new LabException("device d" + device.index() + ": GET /v1/cluster: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static void awaitCluster(final LabState state, final BooleanSupplier cancelled,
+        final java.util.function.Predicate<JsonNode> condition, final String what) throws LabException
+    {
+        final long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        JsonNode view = null;
+        while (System.nanoTime() < deadline && !cancelled.getAsBoolean())
+        {
+            view = clusterView(state.device(1));
+            if (condition.test(view))
+            {
+                return;
+            }
+            sleep(200);
+        }
+        throw new LabException("cluster " + state.name() + ": not " + what + " after " + START_TIMEOUT.toSeconds() + " s; d1 sees " + view);
+    }
+
+    private static void awaitPeers(final LabState.Device device, final int peers, final BooleanSupplier cancelled) throws LabException
+    {
+        final long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        int seen = -1;
+        while (System.nanoTime() < deadline && !cancelled.getAsBoolean())
+        {
+            try
+            {
+                seen = api(device).getJson("/v1/topology").path("peers").size();
+                if (seen == peers)
+                {
+                    return;
+                }
+            }
+            catch (final IOException ex)
+            {
+                seen = -1;
+            }
+            sleep(200);
+        }
+        throw new LabException("device d" + device.index() + ": " + seen + " derived peers, expected " + peers);
     }
 
     // ---------------------------------------------------------------------------------------------

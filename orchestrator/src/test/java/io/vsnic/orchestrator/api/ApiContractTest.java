@@ -57,13 +57,16 @@ class ApiContractTest
         expect(200, daemon.post("/v1/apply", """
             {"networks": [{"name": "blue", "vni": 100, "subnets": [{"cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}]}],
              "securityGroups": [{"name": "web", "rules": [{"direction": "ingress", "protocol": "tcp", "ports": "80", "cidr": "0.0.0.0/0"}]}],
-             "vnics": [{"id": "vm1", "network": "blue", "ip": "10.0.1.11", "securityGroups": ["web"], "backend": {"type": "memory"}}],
+             "vnics": [{"id": "vm1", "network": "blue", "ip": "10.0.1.11", "securityGroups": ["web"], "backend": {"type": "memory"}},
+                       {"id": "vm9", "network": "blue", "ip": "10.0.1.19", "securityGroups": ["web"],
+                        "backend": {"type": "qemu-stream", "mode": "connect", "path": "%s"}}],
              "peers": [{"name": "edge-2", "device": 2, "endpoint": "127.0.0.2:6081", "encryption": "none"}],
              "enclaves": [{"name": "pay", "vni": 7001, "cidr": "10.77.0.0/24", "gateway": "10.77.0.1",
                "substrate": {"bindAddress": "127.0.0.1", "port": 51901, "privateKeyFile": "/tmp/vsnic-enclave-example.key",
                              "innerAddress": "10.97.0.1"},
                "services": [{"name": "api", "ip": "10.77.0.11", "backend": {"type": "memory"}}]}]}
-            """));
+            """.formatted(state.resolve("nobody-listens.sock"))));
+        // vm9 waits for a QEMU that never listens: task 1, which GET /v1/tasks/{id} shows
     }
 
     @AfterEach
@@ -279,7 +282,7 @@ class ApiContractTest
     {
         for (final String path : List.of("/", "/v1", "/v1/", "/v2/networks", "/v1/unknown", "/v1/networks/blue/unknown",
             "/v1/vnics/vm1/routes", "/v1/status/extra", "/metrics/extra", "/v1/networks/blue/routes/extra", "/api/v1/networks",
-            "/v1/security-groups/web/rules", "/v1/peers/edge-2/session", "/V1/networks", "/v1/enclaves/pay/services", "/v1/tasks"))
+            "/v1/security-groups/web/rules", "/v1/peers/edge-2/session", "/V1/networks", "/v1/enclaves/pay/services", "/v1/tasks/1/attempts"))
         {
             for (final String method : List.of("GET", "POST"))
             {
@@ -299,6 +302,7 @@ class ApiContractTest
         assertEquals(Set.of("/v1/networks", "/v1/networks/{name}", "/v1/networks/{name}/routes", "/v1/networks/{name}/remotes",
             "/v1/security-groups", "/v1/security-groups/{name}", "/v1/vnics", "/v1/vnics/{id}", "/v1/peers", "/v1/peers/{name}",
             "/v1/apply", "/v1/manifest", "/v1/status", "/v1/topology", "/metrics", "/v1/cluster", "/v1/cluster/tokens",
-            "/v1/cluster/join", "/v1/cluster/members/{name}", "/v1/enclaves", "/v1/enclaves/{name}"), documented);
+            "/v1/cluster/join", "/v1/cluster/members/{name}", "/v1/enclaves", "/v1/enclaves/{name}", "/v1/tasks", "/v1/tasks/{id}"),
+            documented);
     }
 }

@@ -159,6 +159,14 @@ class InvalidRequestTest
             vnicWithBackend("{\"type\": \"tap\", \"name\": \"a-very-long-tap-name\"}"), 400, "invalid_field", "backend.name"));
         cases.add(c("vnic with qemu-stream backend without a path", "POST", "/v1/vnics",
             vnicWithBackend("{\"type\": \"qemu-stream\"}"), 400, "invalid_field", "backend.path"));
+        cases.add(c("vnic with qemu-stream mode neither listen nor connect", "POST", "/v1/vnics",
+            vnicWithBackend("{\"type\": \"qemu-stream\", \"path\": \"/tmp/x.sock\", \"mode\": \"server\"}"), 400, "invalid_field",
+            "backend.mode"));
+        cases.add(c("vnic with tap create neither on nor off", "POST", "/v1/vnics",
+            vnicWithBackend("{\"type\": \"tap\", \"name\": \"t0\", \"create\": \"maybe\"}"), 400, "invalid_field", "backend.create"));
+        // a failure time cannot cure refuses the write (nothing pending): a socket path that is a directory
+        cases.add(c("vnic whose qemu-stream path is a directory", "POST", "/v1/vnics",
+            vnicWithBackend("{\"type\": \"qemu-stream\", \"path\": \"/tmp\"}"), 422, "backend_failed", null));
         cases.add(c("memory backend with unknown option", "POST", "/v1/vnics", vnicWithBackend("{\"type\": \"memory\", \"color\": 1}"),
             400, "invalid_field", "backend.color"));
         cases.add(c("memory backend queue too small", "POST", "/v1/vnics",

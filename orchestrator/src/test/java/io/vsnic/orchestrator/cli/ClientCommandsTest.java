@@ -220,7 +220,10 @@ class ClientCommandsTest
         final Run enclaves = vsnic("get", "enclaves");
         assertEquals(0, enclaves.exit(), enclaves.err());
         assertTrue(enclaves.out().startsWith("NAME ") && enclaves.out().contains("SERVICES"), enclaves.out());
-        assertEquals(2, vsnic("get", "tasks").exit());
+        final Run noTasks = vsnic("get", "tasks");
+        assertEquals(0, noTasks.exit(), noTasks.err());
+        assertEquals(1, noTasks.out().lines().count(), "memory vNICs attach at once: no task; " + noTasks.out());
+        assertEquals(2, vsnic("get", "jobs").exit(), "unknown kind");
 
         final Run describe = vsnic("describe", "vnic", "vm1");
         assertEquals(0, describe.exit(), describe.err());
@@ -244,6 +247,32 @@ class ClientCommandsTest
         final Run status = vsnic("status");
         assertEquals(0, status.exit(), status.err());
         assertTrue(status.out().contains("test-device") && status.out().contains("revision 3"), status.out());
+    }
+
+    @Test
+    void shouldAttachAPendingVnicAndShowItsTask() throws Exception
+    {
+        vsnic("apply", "-f", manifest("m.yaml", MANIFEST).toString());
+        final Path socket = dir.resolve("qemu-vm5.sock");
+        final Run attach = vsnic("attach", "vm5", "--network", "blue", "--ip", "10.0.1.15", "--backend", "qemu-stream",
+            "--backend-opt", "mode=connect", "--backend-opt", "path=" + socket);
+        assertEquals(0, attach.exit(), attach.err());
+        assertTrue(attach.out().contains("vnic vm5 accepted, pending: nothing listens on " + socket), attach.out());
+        final Run table = vsnic("get", "tasks");
+        assertEquals(0, table.exit(), table.err());
+        assertTrue(table.out().startsWith("ID ") && table.out().contains("ATTEMPTS"), table.out());
+        assertTrue(table.out().contains("vnic-attach") && table.out().contains("vnic/vm5"), table.out());
+        final JsonNode json = Json.mapper().readTree(vsnic("get", "tasks", "-o", "json").out());
+        final JsonNode vm5 = java.util.stream.StreamSupport.stream(json.spliterator(), false)
+            .filter(t -> t.get("resource").asText().equals("vnic/vm5")).findFirst().orElseThrow();
+        assertTrue(vm5.get("state").asText().matches("pending|running"), vm5.toString());
+        assertTrue(vm5.get("attempts").asInt() >= 1, vm5.toString());
+        assertEquals(vm5.get("id").asText(), Json.yaml().readTree(vsnic("get", "tasks", "-o", "yaml").out()).get(0).get("id").asText());
+        final Run vnics = vsnic("get", "vnics");
+        assertTrue(vnics.out().contains("STATE") && vnics.out().contains("pending"), vnics.out());
+        assertEquals(0, vsnic("detach", "vm5").exit());
+        final JsonNode after = daemon.get("/v1/tasks/" + vm5.get("id").asText()).json();
+        assertEquals("cancelled", after.get("state").asText(), after.toString());
     }
 
     @Test

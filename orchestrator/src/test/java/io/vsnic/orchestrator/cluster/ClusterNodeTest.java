@@ -101,6 +101,24 @@ class ClusterNodeTest
     }
 
     @Test
+    void shouldRefuseACommandThatReachesTheHeadAfterItsSubmitterGaveUp() throws Exception
+    {
+        final Map<String, String> peers = peers(1);
+        final String name = peers.keySet().iterator().next();
+        start(name, peers, 1000);
+        final ClusterNode node = head(nodes);
+        final ClusterNode.NoQuorumException late = assertThrows(ClusterNode.NoQuorumException.class,
+            () -> node.submit(network(0, "late", 100), System.currentTimeMillis() - 1));
+        assertTrue(late.getMessage().contains("not written"), late.getMessage());
+        assertEquals(0, node.state().desired().revision(), "nothing entered the log");
+        // the next change on revision 0 is accepted: the late one never took revision 1
+        final JsonNode ok = node.submit(network(0, "in-time", 101));
+        assertTrue(ok.path("ok").asBoolean(), ok.toString());
+        assertEquals(1, ok.path("revision").asLong());
+        assertFalse(node.state().desired().networks().containsKey("late"));
+    }
+
+    @Test
     void shouldApplyWriteThroughAnyMemberOnAllThreeAndSurviveLosingTheHead() throws Exception
     {
         final Map<String, String> peers = peers(3);

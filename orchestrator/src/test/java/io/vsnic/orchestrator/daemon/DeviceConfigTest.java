@@ -34,6 +34,9 @@ class DeviceConfigTest
         assertEquals(8192, config.dataplane().frameSlots());
         assertEquals(65536, config.dataplane().connectionCapacity());
         assertTrue(config.dataplane().workers() >= 1);
+        assertEquals(500, config.tasks().retryInitialMs());
+        assertEquals(30_000, config.tasks().retryMaxMs());
+        assertEquals(100, config.tasks().keepFinished());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -60,6 +63,10 @@ class DeviceConfigTest
         "too few frame slots            | 'device: {name: d}\ndataplane: {frameSlots: 10}'         | dataplane.frameSlots",
         "too few connections            | 'device: {name: d}\ndataplane: {connectionCapacity: 5}'  | dataplane.connectionCapacity",
         "snapshots too often            | 'device: {name: d}\njournal: {snapshotEvery: 1}'         | journal.snapshotEvery",
+        "task retry too soon            | 'device: {name: d}\ntasks: {retryInitialMs: 1}'          | tasks.retryInitialMs",
+        "task retry cap below the first | 'device: {name: d}\ntasks: {retryInitialMs: 900, retryMaxMs: 800}' | tasks.retryMaxMs",
+        "negative finished tasks kept   | 'device: {name: d}\ntasks: {keepFinished: -1}'           | tasks.keepFinished",
+        "unknown tasks field            | 'device: {name: d}\ntasks: {retries: 3}'                 | tasks.retries",
         "wireguard without a key file   | 'device: {name: d}\nsubstrate: {wireguard: {innerAddress: 10.99.0.1}}' | substrate.wireguard.privateKeyFile",
         "wireguard without inner address| 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k}}' | substrate.wireguard.innerAddress",
         "wireguard inner address a name | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: vpn}}' | substrate.wireguard.innerAddress",

@@ -2,34 +2,24 @@ package io.vsnic.orchestrator.daemon;
 
 import static io.vsnic.orchestrator.TestDaemon.expect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vsnic.orchestrator.ChildDaemon;
 import io.vsnic.orchestrator.TestDaemon;
-import io.vsnic.orchestrator.cli.VsnicCli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,65 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SigkillDurabilityTest
 {
-    private static final Pattern READY = Pattern.compile("ready; API http://127\\.0\\.0\\.1:(\\d+);");
-
     @TempDir
     Path dir;
-
-    private static List<String> jvmFlags() throws IOException
-    {
-        try (InputStream in = VsnicCli.class.getResourceAsStream("/META-INF/vsnic/jvm.flags"))
-        {
-            assertNotNull(in, "jvm.flags is on the class path (filtered resource)");
-            final String flags = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-            return List.of(flags.split("\\s+"));
-        }
-    }
-
-    private Process startChild(final Path config, final Path state, final AtomicReference<Integer> port) throws Exception
-    {
-        final String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        final String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        final List<String> command = new ArrayList<>();
-        command.add(java);
-        command.addAll(jvmFlags());
-        command.addAll(List.of("-cp", classPath, VsnicCli.class.getName(), "daemon", "--config", config.toString(),
-            "--state-dir", state.toString()));
-        final Process process = new ProcessBuilder(command).redirectError(dir.resolve("child.err").toFile()).start();
-        final BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        final Thread reader = new Thread(() ->
-        {
-            try
-            {
-                String line;
-                while ((line = out.readLine()) != null)
-                {
-                    final Matcher matcher = READY.matcher(line);
-                    if (matcher.find())
-                    {
-                        port.set(Integer.parseInt(matcher.group(1)));
-                    }
-                }
-            }
-            catch (final IOException ex)
-            {
-                // the child died: expected
-            }
-        }, "child-stdout");
-        reader.setDaemon(true);
-        reader.start();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (port.get() == null)
-        {
-            if (!process.isAlive() || System.nanoTime() > deadline)
-            {
-                process.destroyForcibly();
-                throw new AssertionError("child daemon did not start: " + Files.readString(dir.resolve("child.err")));
-            }
-            Thread.sleep(20);
-        }
-        return process;
-    }
 
     @Test
     void shouldKeepEveryAcknowledgedWriteAcrossSigkill() throws Exception
@@ -113,9 +46,9 @@ class SigkillDurabilityTest
             journal: {snapshotEvery: 300}
             """);
         final Path state = dir.resolve("state");
-        final AtomicReference<Integer> port = new AtomicReference<>();
-        final Process child = startChild(config, state, port);
-        final String base = "http://127.0.0.1:" + port.get();
+        final ChildDaemon started = ChildDaemon.start(config, state, dir.resolve("child.err"));
+        final Process child = started.process();
+        final String base = started.base();
         final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
         // the vNICs that must forward after the restart
@@ -236,10 +169,10 @@ class SigkillDurabilityTest
             dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
             """);
         final Path state = dir.resolve("state");
-        final AtomicReference<Integer> port = new AtomicReference<>();
-        final Process child = startChild(config, state, port);
+        final ChildDaemon started = ChildDaemon.start(config, state, dir.resolve("child.err"));
+        final Process child = started.process();
         final HttpClient http = HttpClient.newHttpClient();
-        final HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.get() +
+        final HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(started.base() +
             "/v1/security-groups")).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"kept\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(201, created.statusCode());

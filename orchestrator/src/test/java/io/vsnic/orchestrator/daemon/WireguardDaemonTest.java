@@ -1,5 +1,6 @@
 package io.vsnic.orchestrator.daemon;
 
+import static io.vsnic.orchestrator.TestDaemon.expect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -51,6 +52,7 @@ class WireguardDaemonTest
               transport: nio
               wireguard: {privateKeyFile: "%s", listenPort: 0, innerAddress: 10.99.0.1%s}
             dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
+            tasks: {retryInitialMs: 20, retryMaxMs: 200}
             """.formatted(keyFile, keylog == null ? "" : ", keylog: \"" + keylog + "\"")).getBytes(StandardCharsets.UTF_8));
     }
 
@@ -84,6 +86,19 @@ class WireguardDaemonTest
             final JsonNode before = daemon.get("/v1/peers/edge-2").json();
             assertFalse(before.at("/session/up").asBoolean(), before.toString());
             assertTrue(before.at("/session/lastHandshakeAgoMs").isNull(), before.toString());
+            // a task waits for the session: pending, looked at with backoff
+            final JsonNode waiting = daemon.get("/v1/tasks").json().at("/items/0");
+            assertEquals("peer-handshake", waiting.get("kind").asText(), waiting.toString());
+            assertEquals("peer/edge-2", waiting.get("resource").asText());
+            final String taskId = waiting.get("id").asText();
+            final long waitUntil = System.nanoTime() + 10_000_000_000L;
+            while (daemon.get("/v1/tasks/" + taskId).json().get("attempts").asInt() < 2 && System.nanoTime() < waitUntil)
+            {
+                Thread.sleep(10);
+            }
+            final JsonNode looked = daemon.get("/v1/tasks/" + taskId).json();
+            assertTrue(looked.get("attempts").asInt() >= 2, looked.toString());
+            assertTrue(looked.get("lastError").asText().contains("no WireGuard session yet"), looked.toString());
 
             // the peer initiates from an address that is not its configured endpoint: the daemon answers and roams
             final WireguardDevice peer = WireguardDevice.builder(peerKeys).build();
@@ -122,6 +137,20 @@ class WireguardDaemonTest
             assertEquals(after.at("/session/endpoint"), list.at("/items/0/session/endpoint"));
             assertTrue(Files.readString(keylog).contains("REMOTE_STATIC_PUBLIC_KEY=" + peerKeys.publicKeyBase64()),
                 "the key log names the peer");
+            // the task completes with the session
+            final long doneBy = System.nanoTime() + 10_000_000_000L;
+            while (!daemon.get("/v1/tasks/" + taskId).json().get("state").asText().equals("succeeded") && System.nanoTime() < doneBy)
+            {
+                Thread.sleep(10);
+            }
+            final JsonNode done = daemon.get("/v1/tasks/" + taskId).json();
+            assertEquals("succeeded", done.get("state").asText(), done.toString());
+            assertTrue(done.get("lastError").isNull(), done.toString());
+            // re-sending the same peer changes nothing, its task included
+            expect(200, daemon.post("/v1/peers", "{\"name\": \"edge-2\", \"device\": 2, \"endpoint\": " +
+                "\"127.0.0.9:51820\", \"publicKey\": \"" + peerKeys.publicKeyBase64() + "\", \"innerAddress\": \"10.99.0.2\"}"));
+            assertEquals(1, daemon.get("/v1/tasks").json().get("items").size());
+            assertEquals(done, daemon.get("/v1/tasks/" + taskId).json());
         }
     }
 

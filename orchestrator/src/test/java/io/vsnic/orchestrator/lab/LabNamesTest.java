@@ -55,8 +55,8 @@ class LabNamesTest
     @Test
     void shouldWriteDeviceConfigurationsTheDaemonAccepts() throws Exception
     {
-        final DeviceConfig plain = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"), null)
-            .getBytes(StandardCharsets.UTF_8));
+        final DeviceConfig plain = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"), null,
+            false).getBytes(StandardCharsets.UTF_8));
         assertEquals("lab-d3", plain.device().name());
         assertEquals(3, plain.device().id());
         assertEquals("10.76.0.3", plain.substrate().bindAddress());
@@ -64,19 +64,25 @@ class LabNamesTest
         assertNull(plain.substrate().wireguard(), "plain lab: no encrypted substrate");
 
         final DeviceConfig encrypted = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
-            Path.of("/run/vsnic-lab/lab/d3/wg.keylog")).getBytes(StandardCharsets.UTF_8));
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false).getBytes(StandardCharsets.UTF_8));
         assertEquals("10.76.0.3", encrypted.substrate().bindAddress());
         assertEquals("/run/vsnic-lab/lab/d3/device.key", encrypted.substrate().wireguard().privateKeyFile());
         assertEquals(Lab.WIREGUARD_PORT, encrypted.substrate().wireguard().listenPort());
         assertEquals("10.78.0.3", encrypted.substrate().wireguard().innerAddress());
         assertEquals("/run/vsnic-lab/lab/d3/wg.keylog", encrypted.substrate().wireguard().keylog());
+        assertNull(encrypted.cluster(), "a standalone lab device");
         assertEquals(120, encrypted.substrate().wireguard().rekeyAfterSeconds());
 
+        final DeviceConfig clustered = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), true).getBytes(StandardCharsets.UTF_8));
+        assertEquals("lab", clustered.cluster().name());
+        assertEquals("10.76.0.3:" + Lab.RAFT_PORT, clustered.cluster().raft(), "Raft on the substrate address");
+
         final DeviceConfig rekeying = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
-            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), "30").getBytes(StandardCharsets.UTF_8));
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "30").getBytes(StandardCharsets.UTF_8));
         assertEquals(30, rekeying.substrate().wireguard().rekeyAfterSeconds());
         final ConfigException bad = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
-            Path.of("/run/vsnic-lab/lab/d3/device.key"), Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), "soon")
+            Path.of("/run/vsnic-lab/lab/d3/device.key"), Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "soon")
             .getBytes(StandardCharsets.UTF_8)));
         assertEquals("substrate.wireguard.rekeyAfterSeconds", bad.field(), bad.getMessage());
     }

@@ -35,11 +35,23 @@ class LabTest
     @BeforeEach
     void requireRoot()
     {
+        assumeLab("ping:iputils-ping", "socat:socat", "tcpdump:tcpdump");
+    }
+
+    /**
+     * Skips (with the reason) unless this is root, the lab's prerequisites are there, and every
+     * {@code TOOL:DEBIAN-PACKAGE} is on the PATH.
+     */
+    static void assumeLab(final String... tools)
+    {
         Assumptions.assumeTrue(NetNs.isRoot(), "needs root: creates network namespaces and TAP devices");
         Assumptions.assumeTrue(Lab.missingPrerequisite().isEmpty(), () -> "lab prerequisite missing: " + Lab.missingPrerequisite().get());
-        Assumptions.assumeTrue(NetNs.findExecutable("ping").isPresent(), "needs ping (apt-get install iputils-ping)");
-        Assumptions.assumeTrue(NetNs.findExecutable("socat").isPresent(), "needs socat (apt-get install socat)");
-        Assumptions.assumeTrue(NetNs.findExecutable("tcpdump").isPresent(), "needs tcpdump (apt-get install tcpdump)");
+        for (final String tool : tools)
+        {
+            final String[] nameAndPackage = tool.split(":", 2);
+            Assumptions.assumeTrue(NetNs.findExecutable(nameAndPackage[0]).isPresent(),
+                () -> "needs " + nameAndPackage[0] + " (apt-get install " + nameAndPackage[1] + ")");
+        }
     }
 
     private static String uniqueName()

@@ -24,7 +24,8 @@ import io.vsnic.vnic.EndpointCounters;
 /**
  * A data plane port whose VM endpoint is QEMU's {@code -netdev stream} on a unix stream socket:
  * vsnic listens on a path, QEMU connects with
- * {@code -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH}, and each Ethernet frame
+ * {@code -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH} (or, with {@link #connect},
+ * QEMU listens with {@code server=on} and vsnic connects), and each Ethernet frame
  * travels as a 4-byte big-endian length followed by the frame.
  *
  * <pre>
@@ -70,7 +71,6 @@ public final class QemuStreamPort implements Port, AutoCloseable
     private final int id;
     private final FramePool pool;
     private final Path socketPath;
-    private final ServerSocketChannel server;
     private final EndpointCounters counters = new EndpointCounters();
 
     private final MemorySegment rxMemory;
@@ -85,6 +85,8 @@ public final class QemuStreamPort implements Port, AutoCloseable
     /** Whether {@link #txBuffer} holds bytes not yet written; set under {@link #txLock}, read by the owner without it. */
     private volatile boolean txPending;
 
+    /** Null when the port {@link #connect connected} to QEMU's listener. */
+    private final ServerSocketChannel server;
     private volatile SocketChannel connection;
     private volatile boolean closed;
 
@@ -99,12 +101,63 @@ public final class QemuStreamPort implements Port, AutoCloseable
      */
     public QemuStreamPort(final int id, final FramePool pool, final Path socketPath) throws IOException
     {
+        this(id, pool, socketPath, listen(socketPath), null);
+    }
+
+    private QemuStreamPort(final int id, final FramePool pool, final Path socketPath, final ServerSocketChannel server,
+        final SocketChannel connection)
+    {
         this.id = id;
         this.pool = pool;
         this.socketPath = socketPath;
+        this.server = server;
+        this.connection = connection;
+        final Arena arena = Arena.ofAuto();
+        this.rxMemory = arena.allocate(BUFFER_BYTES, 64);
+        this.rxBuffer = rxMemory.asByteBuffer().order(ByteOrder.BIG_ENDIAN);
+        this.txMemory = arena.allocate(BUFFER_BYTES, 64);
+        this.txBuffer = txMemory.asByteBuffer().order(ByteOrder.BIG_ENDIAN);
+    }
+
+    /**
+     * Connects to a socket QEMU listens on ({@code -netdev stream,server=on,addr.type=unix,addr.path=PATH}).
+     * The port serves that one connection: when QEMU goes away it stays disconnected (transmitted
+     * frames are {@link EndpointCounter#TX_DROPS drops}) and {@link #connected()} turns false; a new
+     * port connects again. The socket file belongs to QEMU and is left alone on {@link #close()}.
+     *
+     * @param id         the data plane port id.
+     * @param pool       the data plane's frame pool.
+     * @param socketPath where QEMU listens.
+     * @throws IOException when nothing listens there (no socket file, connection refused) or its backlog is full;
+     *                     the connect never blocks.
+     */
+    public static QemuStreamPort connect(final int id, final FramePool pool, final Path socketPath) throws IOException
+    {
+        final SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try
+        {
+            // non-blocking: a listener whose backlog is full fails now (EAGAIN) instead of blocking the caller
+            channel.configureBlocking(false);
+            if (!channel.connect(UnixDomainSocketAddress.of(socketPath)) && !channel.finishConnect())
+            {
+                throw new IOException("connecting to " + socketPath + " did not complete");
+            }
+        }
+        catch (final IOException ex)
+        {
+            channel.close();
+            throw ex;
+        }
+        final QemuStreamPort port = new QemuStreamPort(id, pool, socketPath, null, channel);
+        port.counters.increment(EndpointCounter.CONNECTIONS);
+        return port;
+    }
+
+    private static ServerSocketChannel listen(final Path socketPath) throws IOException
+    {
         final UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socketPath);
         removeStaleSocket(socketPath);
-        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        final ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try
         {
             server.bind(address, 4);
@@ -115,11 +168,7 @@ public final class QemuStreamPort implements Port, AutoCloseable
             server.close();
             throw new IOException("cannot listen on " + socketPath + ": " + ex.getMessage(), ex);
         }
-        final Arena arena = Arena.ofAuto();
-        this.rxMemory = arena.allocate(BUFFER_BYTES, 64);
-        this.rxBuffer = rxMemory.asByteBuffer().order(ByteOrder.BIG_ENDIAN);
-        this.txMemory = arena.allocate(BUFFER_BYTES, 64);
-        this.txBuffer = txMemory.asByteBuffer().order(ByteOrder.BIG_ENDIAN);
+        return server;
     }
 
     /**
@@ -171,6 +220,14 @@ public final class QemuStreamPort implements Port, AutoCloseable
     public Path socketPath()
     {
         return socketPath;
+    }
+
+    /**
+     * @return true when this port connected to QEMU's listener ({@link #connect}) rather than listening itself.
+     */
+    public boolean connecting()
+    {
+        return server == null;
     }
 
     /**
@@ -241,6 +298,10 @@ public final class QemuStreamPort implements Port, AutoCloseable
 
     private SocketChannel accept()
     {
+        if (server == null)
+        {
+            return null;  // connected to QEMU's listener: its one connection is over
+        }
         try
         {
             final SocketChannel accepted = server.accept();
@@ -508,7 +569,8 @@ public final class QemuStreamPort implements Port, AutoCloseable
     }
 
     /**
-     * Stops listening, closes the connection and removes the socket file. Idempotent.
+     * Stops listening, closes the connection and removes the socket file (a port that
+     * {@link #connect connected} leaves QEMU's socket file alone). Idempotent.
      */
     @Override
     public void close() throws IOException
@@ -532,8 +594,11 @@ public final class QemuStreamPort implements Port, AutoCloseable
         {
             txLock.unlock();
         }
-        server.close();
-        Files.deleteIfExists(socketPath);
+        if (server != null)
+        {
+            server.close();
+            Files.deleteIfExists(socketPath);
+        }
     }
 
     @Override

@@ -395,4 +395,97 @@ class QemuStreamPortTest
             assertEquals("data", Files.readString(regular), "a regular file is never deleted");
         }
     }
+
+    @Test
+    void shouldConnectToAListeningQemuAndCarryFramesBothWays() throws IOException
+    {
+        try (FramePool pool = new FramePool(16);
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+        {
+            listener.bind(UnixDomainSocketAddress.of(socket()));
+            try (QemuStreamPort port = QemuStreamPort.connect(5, pool, socket()))
+            {
+                final StreamClient qemu = StreamClient.accepted(listener.accept());
+                assertTrue(port.connecting());
+                assertTrue(port.connected());
+                assertEquals(1, port.counters().get(EndpointCounter.CONNECTIONS));
+                final byte[] a = PortDriver.pattern(98, 11);
+                qemu.sendFrame(a);
+                final List<byte[]> received = PortDriver.receive(port, 1, WAIT);
+                assertEquals(1, received.size());
+                assertArrayEquals(a, received.get(0));
+                final byte[] b = PortDriver.pattern(1514, 12);
+                assertEquals(1, port.transmit(framesOf(pool, b), 1));
+                assertArrayEquals(b, qemu.readFrame(WAIT));
+
+                // QEMU goes away: the port stays disconnected (it does not listen) and drops what it is given
+                qemu.close();
+                final long deadline = System.nanoTime() + WAIT.toNanos();
+                while (port.connected() && System.nanoTime() < deadline)
+                {
+                    PortDriver.receiveFor(port, Duration.ofMillis(5));
+                }
+                assertFalse(port.connected(), "the connection ended");
+                assertEquals(1, port.transmit(framesOf(pool, PortDriver.pattern(60, 13)), 1));
+                assertEquals(1, port.counters().get(EndpointCounter.TX_DROPS));
+                assertEquals(16, pool.available());
+            }
+            assertTrue(Files.exists(socket()), "QEMU's socket file is QEMU's: the port leaves it");
+        }
+    }
+
+    @Test
+    void shouldRefuseToConnectWhenNothingListens() throws IOException
+    {
+        try (FramePool pool = new FramePool(8))
+        {
+            assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()), "no socket file");
+            try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+            {
+                listener.bind(UnixDomainSocketAddress.of(socket()));
+            }
+            assertTrue(Files.exists(socket()));
+            assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()), "a socket file nobody listens on");
+            assertEquals(8, pool.available());
+        }
+    }
+
+    @Test
+    void shouldFailRatherThanBlockWhenTheListenersBacklogIsFull() throws IOException
+    {
+        try (FramePool pool = new FramePool(8);
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX))
+        {
+            listener.bind(UnixDomainSocketAddress.of(socket()), 1);
+            final List<java.nio.channels.SocketChannel> waiting = new ArrayList<>();
+            try
+            {
+                // connections nobody accepts fill the backlog
+                for (int i = 0; i < 64; i++)
+                {
+                    final java.nio.channels.SocketChannel client = java.nio.channels.SocketChannel.open(StandardProtocolFamily.UNIX);
+                    waiting.add(client);
+                    client.configureBlocking(false);
+                    try
+                    {
+                        client.connect(UnixDomainSocketAddress.of(socket()));
+                    }
+                    catch (final IOException full)
+                    {
+                        break;
+                    }
+                }
+                // the class timeout fails this test if the connect blocks
+                assertThrows(IOException.class, () -> QemuStreamPort.connect(0, pool, socket()));
+                assertEquals(8, pool.available());
+            }
+            finally
+            {
+                for (final java.nio.channels.SocketChannel client : waiting)
+                {
+                    client.close();
+                }
+            }
+        }
+    }
 }

@@ -32,6 +32,13 @@ final class StreamClient implements AutoCloseable
         return new StreamClient(channel);
     }
 
+    /** QEMU with {@code server=on}: the side that accepted the port's connection. */
+    static StreamClient accepted(final SocketChannel channel) throws IOException
+    {
+        channel.configureBlocking(false);
+        return new StreamClient(channel);
+    }
+
     static byte[] prefixed(final byte[] frame)
     {
         return ByteBuffer.allocate(4 + frame.length).order(ByteOrder.BIG_ENDIAN).putInt(frame.length).put(frame).array();
