@@ -26,7 +26,8 @@
 #   RSS growth > SOAK_RSS_SLACK_MIB (default 24: the heap may still grow towards -Xmx, the JIT's code
 #   cache fills), direct memory (pools + NMT Other) growth > SOAK_DIRECT_SLACK_MIB (default 4),
 #   fd growth > 2, a failed route change, fewer handshakes than SOAK_SECONDS / SOAK_REKEY_SECONDS - 2
-#   (all devices), an unbalanced frame account, a daemon not answering.
+#   (all devices), an unbalanced frame account, datagrams or echoes lost end to end (iperf3 UDP, ping)
+#   beyond what the kernel's and vsnic's drop counters hold, a daemon not answering.
 #
 #   jmh-benchmarks/soak.sh                         # 10 minutes
 #   SOAK_SECONDS=120 SOAK_WARMUP=30 jmh-benchmarks/soak.sh
@@ -108,9 +109,10 @@ ip netns exec "$(ns d1v1)" iperf3 -c 10.77.2.11 -p 5201 -t "$seconds" -b "$tcp_r
 tcp_pid=$!
 ip netns exec "$(ns d2v2)" iperf3 -c 10.77.1.12 -p 5202 -u -l 1200 -t "$seconds" -b "$udp_rate" -f m > "$work/udp.log" 2>&1 &
 udp_pid=$!
-ip netns exec "$(ns d1v2)" ping -i 0.05 -w "$seconds" 10.77.2.11 > "$work/ping1.log" 2>&1 &
+# -c, not -w: ping then waits for the replies still in flight at the end instead of counting them lost
+ip netns exec "$(ns d1v2)" ping -i 0.05 -c "$((seconds * 20))" 10.77.2.11 > "$work/ping1.log" 2>&1 &
 ping1_pid=$!
-ip netns exec "$(ns d2v2)" ping -i 0.05 -w "$seconds" 10.77.1.11 > "$work/ping2.log" 2>&1 &
+ip netns exec "$(ns d2v2)" ping -i 0.05 -c "$((seconds * 20))" 10.77.1.11 > "$work/ping2.log" 2>&1 &
 ping2_pid=$!
 
 # --- route changes every second, figures at warm-up and at the end --------------------------------
@@ -221,7 +223,15 @@ done
 udp_lost=$(echo "$udp_line" | awk '{ for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, lt, "/"); print lt[1] } }')
 backlog=0; while read -r _ dropped _; do backlog=$((backlog + 0x$dropped)); done < /proc/net/softnet_stat
 echo "  backlog drops of this host's CPUs (/proc/net/softnet_stat, all namespaces, since boot): $backlog"
-echo "  iperf3 UDP datagrams lost: ${udp_lost:-?}; TAP tx_dropped + UDP receive-buffer errors above: $kernel_drops; vsnic drops: 0 unless listed above"
+ping_lost=$(cat "$work/ping1.log" "$work/ping2.log" | awk '/packets transmitted/ { s += $1 - $4 } END { print s+0 }')
+vsnic_drops=$(cat "$work"/metrics-d* 2>/dev/null | awk '/^vsnic_(dataplane|substrate)_drops_total\{/ { s += $2 } END { printf "%d", s }')
+lost=$(( ${udp_lost:-0} + ping_lost ))
+counted=$((kernel_drops + vsnic_drops))
+echo "  lost end to end: iperf3 UDP ${udp_lost:-?} + ping $ping_lost = $lost; counted: kernel $kernel_drops (TAP tx_dropped +"
+echo "  UDP receive-buffer errors above) + vsnic $vsnic_drops (data plane + substrate drops) = $counted"
+# every lost datagram or echo must have been counted somewhere (the counters may hold more: a TCP
+# segment dropped at a TAP is retransmitted, not lost)
+[ "$counted" -ge "$lost" ] || fail "$((lost - counted)) datagrams or echoes lost without a counter (kernel or vsnic) saying where"
 
 echo
 if [ "$failed" = 0 ]; then echo "soak: every check passed"; else echo "soak: FAILED"; fi
