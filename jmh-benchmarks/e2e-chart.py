@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams) and ping RTT (p50, p99)
-for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
+"""Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams), the UDP 64-byte packet
+rate received, and ping RTT (p50, p99) for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
 up to three orders of magnitude). Standard library only.
 
     e2e-chart.py docs/performance/e2e-TIME.json docs/performance/e2e-TIME.svg
@@ -18,6 +18,7 @@ PATHS = [
 ]
 PANELS = [
     ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
+    ("UDP 64-byte datagrams received per second, log scale", [("udp64ReceivedPps", "iperf3 -u -l 64 -b 0")], "{:,.0f}"),
     ("ping RTT, µs, log scale (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
 ]
 PANEL_W, PANEL_H, TOP, LEFT, BOTTOM = 460, 300, 70, 50, 60
@@ -55,7 +56,7 @@ def main():
         return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         data = json.load(f)
-    width, height = 2 * PANEL_W + 20, PANEL_H + 60
+    width, height = len(PANELS) * (PANEL_W + 10) + 10, PANEL_H + 60
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>']
     machine = data.get("machine", {})

@@ -8,7 +8,9 @@
 #   (d) kernel VXLAN over wireguard-go: as (c), but the VXLAN devices ride wireguard-go tunnel
 #                              interfaces (Debian's wireguard-go + wireguard-tools), what one would
 #                              otherwise deploy for an encrypted overlay here (no WireGuard kernel module)
-# measuring iperf3 TCP with 1 and 4 streams and ping RTT p50/p99 for each, plus each vsnicd's RSS
+# measuring iperf3 TCP with 1 and 4 streams, the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
+# sender as fast as it can, 64-byte payloads; datagrams received per second and the loss) and ping RTT
+# p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
 # vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain), writes JSON to
 # docs/performance/e2e-<UTC time>.json and an SVG chart next to it (e2e-chart.py, python3 stdlib).
@@ -16,6 +18,7 @@
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
+#   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -23,6 +26,7 @@ root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
 paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 pings=${E2E_PINGS:-500}
+udp_rate=${E2E_UDP_RATE:-0}   # iperf3 -b for the 64-byte UDP run: 0 = as fast as one sender can
 vsnic="$root/bin/vsnic"
 lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
 klab=${lab}k          # kernel lab: namespaces vl-e2ek-* (so `vsnic lab down --name e2ek` also removes them)
@@ -73,6 +77,24 @@ iperf() {
   # the receiver's total: the [SUM] line with -P > 1, else the single stream's line
   echo "$out" | awk '/receiver/ { line=$0 } END { n=split(line, f, " "); for (i=1;i<=n;i++) if (f[i]=="Mbits/sec") printf "%.3f", f[i-1]/1000 }'
 }
+# udp64 NS_CLIENT NS_SERVER IP -> "received-datagrams-per-second loss-percent" (iperf3's receiver
+# figures: datagrams sent minus lost, over the run's seconds)
+udp64() {
+  local client=$1 server=$2 ip=$3 out line
+  ip netns exec "$server" iperf3 -s -1 >/dev/null 2>&1 &
+  local listener=$!
+  for _ in $(seq 50); do
+    if out=$(ip netns exec "$client" iperf3 -c "$ip" -u -l 64 -b "$udp_rate" -t "$seconds" -f m 2>&1); then break; fi
+    echo "$out" | grep -q "Connection refused" || { echo "iperf3 -u failed: $out" >&2; kill $listener 2>/dev/null; return 1; }
+    sleep 0.1
+  done
+  wait $listener 2>/dev/null || true
+  # "[  5]   0.00-10.00  sec  ...  0.004 ms  LOST/TOTAL (P%)  receiver"
+  line=$(echo "$out" | grep -E ' receiver$' | tail -1)
+  echo "$line" | awk '{ for (i=1;i<=NF;i++) { if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, lt, "/"); lost=lt[1]; total=lt[2] }
+                                               if ($i ~ /^[0-9.]+-[0-9.]+$/) { split($i, t, "-"); secs=t[2]-t[1] } } }
+                      END { if (total > 0 && secs > 0) printf "%.0f %.2f\n", (total-lost)/secs, 100*lost/total; else print "n/a n/a" }'
+}
 # rtt NS IP -> "p50 p99" in microseconds
 rtt() {
   local ns=$1 ip=$2
@@ -96,6 +118,10 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
   echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
   result[$name.tcp4]=$(iperf "$client" "$server" "$ip" 4)
+  echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
+  read -r pps loss < <(udp64 "$client" "$server" "$ip")
+  result[$name.udp64]=$pps
+  result[$name.udp64loss]=$loss
   echo "  $name: ping, $pings at 10 ms"
   read -r p50 p99 < <(rtt "$client" "$ip")
   result[$name.p50]=$p50
@@ -195,12 +221,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; p
 echo
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
-row() {   # row LABEL KEY
+row() {   # row LABEL KEY [noratio]
   local a=${result[vsnic.$2]:-} b=${result[vsnicwg.$2]:-} c=${result[kernel.$2]:-} d=${result[kernelwg.$2]:-}
-  printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "$1" "$a" "$b" "$c" "$d" "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")"
+  if [ "${3:-}" = noratio ]; then
+    printf "%-22s %10s %10s %10s %10s |\n" "$1" "$a" "$b" "$c" "$d"
+  else
+    printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "$1" "$a" "$b" "$c" "$d" "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")"
+  fi
 }
 row "TCP 1 stream Gbit/s" tcp1
 row "TCP 4 streams Gbit/s" tcp4
+row "UDP 64 B received/s" udp64
+row "UDP 64 B loss %" udp64loss noratio
 row "ping p50 us" p50
 row "ping p99 us" p99
 echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
@@ -211,13 +243,13 @@ json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
 path_json() {   # path_json KEY
-  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}")"
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}")"
 }
 list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate)",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
@@ -226,9 +258,9 @@ cat > "$json" <<JSON
   "kernelVxlan": $(path_json kernel)},
   "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
   "ratios": {
-    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}")},
-    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}")},
-    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}")}
+    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernelwg.udp64]:-}")},
+    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[kernel.udp64]:-}")},
+    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}")}
   }
 }
 JSON

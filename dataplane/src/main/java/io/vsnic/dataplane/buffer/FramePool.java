@@ -9,7 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A bounded pool of off-heap frame buffers, all allocated once when the pool is built: one
  * contiguous native block cut into {@code slotCount} slots of {@code slotBytes}, each described by
- * a preallocated {@link Frame}. Free slots are kept in a lock-free {@link IntMpmcQueue}, so
+ * a preallocated {@link Frame}. The block is an anonymous mapping ({@link PageMemory}): a page of it
+ * becomes resident when a frame is first written there, so an idle pool, or the unused tail of a
+ * jumbo slot that carries 1500-byte frames, costs address space but no memory. Free slots are kept in a lock-free {@link IntMpmcQueue}, so
  * {@link #acquire()} and {@link #release(Frame)} allocate nothing and may be called from any thread.
  *
  * <p>Exhaustion is not an error: {@link #acquire()} returns {@code null}, the pool counts it in
@@ -92,7 +94,7 @@ public final class FramePool implements AutoCloseable
         this.slotBytes = slotBytes;
         this.headroomBytes = headroomBytes;
         this.arena = Arena.ofShared();
-        this.memory = arena.allocate((long)slotCount * slotBytes, SLOT_ALIGNMENT);
+        this.memory = PageMemory.allocate(arena, (long)slotCount * slotBytes, SLOT_ALIGNMENT);
         this.frames = new Frame[slotCount];
         this.free = new IntMpmcQueue(slotCount);
         for (int i = 0; i < slotCount; i++)

@@ -167,6 +167,55 @@ class FramePoolTest
     }
 
     @Test
+    void shouldMakeSlotsResidentOnlyWhenFramesAreWrittenAndFailAccessAfterClose() throws java.io.IOException
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PageMemory.lazy(), "no mmap here: the pool is allocated and zeroed up front");
+        final long before = rssAnonKib();
+        final FramePool big = new FramePool(16_384);   // 148 MiB of jumbo slots
+        final Frame frame;
+        try
+        {
+            final long afterBuild = rssAnonKib();
+            assertTrue(afterBuild - before < 32 * 1024,
+                "a new 148 MiB pool made " + (afterBuild - before) + " KiB resident (zeroed up front?)");
+            frame = big.acquire();
+            final MemorySegment slot = frame.segment();
+            for (long i = 0; i < slot.byteSize(); i += 8)
+            {
+                assertEquals(0L, slot.get(ValueLayout.JAVA_LONG_UNALIGNED, i), "a fresh slot reads zero");
+            }
+            slot.fill((byte)0x5A);
+            assertEquals((byte)0x5A, slot.get(ValueLayout.JAVA_BYTE, slot.byteSize() - 1));
+            assertEquals(1, mappingsOfKib(big.memoryBytes() / 1024),
+                "the pool is one mapping of exactly its size (guard pages keep neighbours from merging into it)");
+        }
+        finally
+        {
+            big.close();
+        }
+        assertThrows(IllegalStateException.class, () -> frame.segment().get(ValueLayout.JAVA_BYTE, 0),
+            "the mapping is gone with the pool");
+    }
+
+    private static long mappingsOfKib(final long kib) throws java.io.IOException
+    {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/smaps")).stream()
+            .filter(line -> line.startsWith("Size:") && Long.parseLong(line.replaceAll("[^0-9]", "")) == kib).count();
+    }
+
+        private static long rssAnonKib() throws java.io.IOException
+    {
+        for (final String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")))
+        {
+            if (line.startsWith("RssAnon:"))
+            {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new java.io.IOException("no RssAnon in /proc/self/status");
+    }
+
+    @Test
     void shouldUseDefaultsForJumboFramesWhenOnlySlotCountIsGiven()
     {
         try (FramePool defaults = new FramePool(2))

@@ -101,6 +101,13 @@ public final class Metrics
             counters.icmpErrorsSent());
         counter(out, "vsnic_dataplane_flows_created_total", "Connections entered into the connection table.",
             counters.flowsCreated());
+        counter(out, "vsnic_dataplane_super_frames_segmented_total", "Offload super-frames cut into segments (software TSO/USO).",
+            counters.superFramesSegmented());
+        counter(out, "vsnic_dataplane_segments_built_total", "Segments cut from those super-frames.", counters.segmentsBuilt());
+        counter(out, "vsnic_dataplane_super_frames_coalesced_total", "Super-frames built by coalescing segments (software GRO).",
+            counters.superFramesCoalesced());
+        counter(out, "vsnic_dataplane_segments_coalesced_total", "Segments merged into an earlier segment (one frame fewer each).",
+            counters.segmentsCoalesced());
 
         final int overlay = DeviceController.OVERLAY_PORT;
         counter(out, "vsnic_overlay_rx_packets_total", "Decapsulated frames received from peer devices.",

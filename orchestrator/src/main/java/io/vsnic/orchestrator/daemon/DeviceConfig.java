@@ -50,6 +50,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
 {
     /** Default API address. */
     public static final String DEFAULT_LISTEN = "127.0.0.1:9470";
+    /** WireGuard's REKEY_AFTER_TIME (seconds) unless {@code substrate.wireguard.rekeyAfterSeconds} shortens it. */
+    public static final int REKEY_AFTER_SECONDS = 120;
 
     /**
      * @param name device name (used in metrics, topology, and as the namespace of generated MACs).
@@ -106,9 +108,20 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      *                       packets inside the tunnel; peers list it as their {@code innerAddress} for this device.
      * @param keylog         optional key log file (Wireshark's WireGuard format) for debugging: anyone who can read
      *                       it can decrypt the substrate. {@code --wg-keylog} on the command line overrides it.
+     * @param rekeyAfterSeconds WireGuard's REKEY_AFTER_TIME in seconds (default 120, the protocol's; 10..120): a
+     *                       session older than this starts a new handshake when it sends. Shorter only to exercise
+     *                       rekeying (the soak runs 30); REJECT_AFTER_TIME stays 180 s.
      */
-    public record Wireguard(String privateKeyFile, Integer listenPort, String innerAddress, String keylog)
+    public record Wireguard(String privateKeyFile, Integer listenPort, String innerAddress, String keylog,
+        Integer rekeyAfterSeconds)
     {
+        /**
+         * Without {@code rekeyAfterSeconds} (the protocol's 120 s).
+         */
+        public Wireguard(final String privateKeyFile, final Integer listenPort, final String innerAddress, final String keylog)
+        {
+            this(privateKeyFile, listenPort, innerAddress, keylog, null);
+        }
     }
 
     /**
@@ -320,7 +333,12 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
                 throw new ConfigException("substrate.wireguard.innerAddress", "is required (an IPv4 or IPv6 literal)");
             }
             literal("substrate.wireguard.innerAddress", w.innerAddress());
-            wg = new Wireguard(w.privateKeyFile(), wgPort, w.innerAddress(), w.keylog());
+            final int rekey = w.rekeyAfterSeconds() == null ? REKEY_AFTER_SECONDS : w.rekeyAfterSeconds();
+            if (rekey < 10 || rekey > REKEY_AFTER_SECONDS)
+            {
+                throw new ConfigException("substrate.wireguard.rekeyAfterSeconds", "must be in 10..120: " + rekey);
+            }
+            wg = new Wireguard(w.privateKeyFile(), wgPort, w.innerAddress(), w.keylog(), rekey);
         }
         final Dataplane d = dataplane == null ? new Dataplane(null, null, null, null) : dataplane;
         final int workers = d.workers() == null ? Math.max(1, Runtime.getRuntime().availableProcessors() - 1) : d.workers();
@@ -689,7 +707,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
-            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file)), dataplane, journal, tasks, cluster, flowLogs);
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds())), dataplane, journal,
+            tasks, cluster, flowLogs);
     }
 
     /**
@@ -734,8 +753,12 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         try
         {
-            return plain.withWireguard(new WireguardConfig(key, w.listenPort(), w.innerAddress(),
-                io.vsnic.crypto.wireguard.WireguardTimers.DEFAULT, keyLog, WireguardConfig.DEFAULT_STAGED_FRAMES));
+            final io.vsnic.crypto.wireguard.WireguardTimers timers = w.rekeyAfterSeconds() == null ||
+                w.rekeyAfterSeconds() == REKEY_AFTER_SECONDS ? io.vsnic.crypto.wireguard.WireguardTimers.DEFAULT :
+                io.vsnic.crypto.wireguard.WireguardTimers.DEFAULT.withRekeyAfterTimeNs(
+                    java.util.concurrent.TimeUnit.SECONDS.toNanos(w.rekeyAfterSeconds()));
+            return plain.withWireguard(new WireguardConfig(key, w.listenPort(), w.innerAddress(), timers, keyLog,
+                WireguardConfig.DEFAULT_STAGED_FRAMES));
         }
         finally
         {

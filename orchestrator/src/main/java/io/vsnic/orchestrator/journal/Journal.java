@@ -62,8 +62,16 @@ public final class Journal implements AutoCloseable
     }
     private static final int MAGIC = 0x56534E4A;
     private static final int HEADER_BYTES = 4 + 4 + 8 + 8 + 4;
-    /** Largest payload accepted (a snapshot of a large device). */
-    public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+    /**
+     * Chronicle block size: the queue file is mapped in blocks of this size, and one document may take
+     * at most a quarter of a block. Blocks are sparse: only what is written takes disk or memory.
+     */
+    private static final long BLOCK_BYTES = 64L << 20;
+    /**
+     * Largest payload accepted (a snapshot of a large device: 100,000 routes take about 6 MB): a
+     * quarter of a block less the entry's header and trailer and Chronicle's own header.
+     */
+    public static final int MAX_PAYLOAD_BYTES = (int)(BLOCK_BYTES / 4) - 4096;
 
     private final Path directory;
     private int generation;
@@ -210,7 +218,7 @@ public final class Journal implements AutoCloseable
     {
         return SingleChronicleQueueBuilder.single(queueDirectory.toFile())
             .rollCycle(RollCycles.FAST_DAILY)
-            .blockSize(1L << 20)
+            .blockSize(BLOCK_BYTES)
             .syncMode(SyncMode.SYNC)
             .timeoutMS(2_000);
     }

@@ -417,7 +417,7 @@ public final class Lab
             final Path keyFile = deviceDir.resolve("device.key");
             final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
-            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster()));
+            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS")));
             if (spec.cluster())
             {
                 clusterIdentity(state, d, config, stateDir, progress);
@@ -623,9 +623,22 @@ public final class Lab
      */
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster)
     {
+        return deviceConfig(lab, device, keyFile, keylog, cluster, null);
+    }
+
+    /**
+     * @param rekeySeconds {@code substrate.wireguard.rekeyAfterSeconds} (from {@code $VSNIC_LAB_REKEY_SECONDS}: the
+     *                     soak shortens WireGuard's rekey interval with it), or null or blank for the protocol's 120 s.
+     *                     The daemon validates it (10..120) and refuses to start otherwise.
+     */
+    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
+        final String rekeySeconds)
+    {
         final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
-        final String wireguard = keylog == null ? "" : ", wireguard: {privateKeyFile: \"%s\", listenPort: %d, innerAddress: %s, keylog: \"%s\"}"
-            .formatted(keyFile, WIREGUARD_PORT, innerAddress(device), keylog);
+        final String rekey = rekeySeconds == null || rekeySeconds.isBlank() ? "" :
+            ", rekeyAfterSeconds: " + (rekeySeconds.trim().matches("[0-9]{1,9}") ? rekeySeconds.trim() : "\"" + rekeySeconds.trim() + "\"");
+        final String wireguard = keylog == null ? "" : ", wireguard: {privateKeyFile: \"%s\", listenPort: %d, innerAddress: %s, keylog: \"%s\"%s}"
+            .formatted(keyFile, WIREGUARD_PORT, innerAddress(device), keylog, rekey);
         return """
             # vsnic lab %s, device d%d (written by 'vsnic lab up')
             device: {name: %s-d%d, id: %d}
@@ -1362,6 +1375,16 @@ public final class Lab
     public interface DaemonLauncher
     {
         /**
+         * JVM options of a lab daemon unless {@code $VSNIC_LAB_JAVA_OPTS} says otherwise (the data plane's
+         * frames are off-heap): a heap that starts small and stops at 128 MiB, which holds 100 vNICs and
+         * 100,000 routes (45 MiB live after a full GC), the serial collector (one GC thread, no
+         * per-region tables), and glibc's freed malloc memory returned to the system every 5 s (after
+         * the JIT's bursts). Measured with {@code jmh-benchmarks/footprint.sh}, docs/performance.md
+         * "Footprint".
+         */
+        String DEFAULT_JAVA_OPTS = "-Xms16m -Xmx128m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000";
+
+        /**
          * @return the daemon's process id.
          */
         long start(String namespace, Path config, Path stateDir, Path log) throws IOException;
@@ -1369,8 +1392,7 @@ public final class Lab
         /**
          * The launcher that runs the JVM this process runs on, with the build's recorded JVM flags and
          * this process's class path ({@code setsid ip netns exec NS java FLAGS -cp CP VsnicCli daemon ...}).
-         * Extra JVM options come from {@code $VSNIC_LAB_JAVA_OPTS} (default {@code -Xmx256m
-         * -XX:+UseSerialGC}: the data plane's memory is off-heap).
+         * Extra JVM options come from {@code $VSNIC_LAB_JAVA_OPTS} (default {@link #DEFAULT_JAVA_OPTS}).
          */
         static DaemonLauncher sameJvm()
         {
@@ -1379,7 +1401,7 @@ public final class Lab
                 final List<String> command = new ArrayList<>(List.of(executable("setsid"), executable("ip"), "netns", "exec", namespace));
                 command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
                 command.addAll(jvmFlags());
-                final String extra = System.getenv().getOrDefault("VSNIC_LAB_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC");
+                final String extra = System.getenv().getOrDefault("VSNIC_LAB_JAVA_OPTS", DEFAULT_JAVA_OPTS);
                 for (final String option : extra.trim().split("\\s+"))
                 {
                     if (!option.isEmpty())

@@ -115,6 +115,8 @@ class DeviceConfigTest
         "wireguard without inner address| 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k}}' | substrate.wireguard.innerAddress",
         "wireguard inner address a name | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: vpn}}' | substrate.wireguard.innerAddress",
         "wireguard port out of range    | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, listenPort: 65536}}' | substrate.wireguard.listenPort",
+        "wireguard rekey too short      | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 5}}' | substrate.wireguard.rekeyAfterSeconds",
+        "wireguard rekey too long       | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 121}}' | substrate.wireguard.rekeyAfterSeconds",
         "cluster without a name         | 'device: {name: d}\ncluster: {raft: \"127.0.0.1:9480\"}'   | cluster.name",
         "cluster without raft address   | 'device: {name: d}\ncluster: {name: lab}'                | cluster.raft",
         "raft on port 0                 | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:0\"}' | cluster.raft",
@@ -127,6 +129,32 @@ class DeviceConfigTest
         final ConfigException ex = assertThrows(ConfigException.class, () -> parse(yaml.replace("\\n", "\n")));
         assertEquals(field, ex.field(), ex.getMessage());
         assertTrue(ex.getMessage().startsWith(field + ": "), ex.getMessage());
+    }
+
+    @Test
+    void shouldShortenTheRekeyIntervalAndKeepItWithAKeylogFlag() throws Exception
+    {
+        final java.nio.file.Path key = java.nio.file.Files.createTempFile("vsnic-rekey", ".key",
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        try
+        {
+            java.nio.file.Files.writeString(key, "YNqHbfBQKaGvzefSSkFjHnHt+eEbcZ9AV8M5TUfqDGE=\n");
+            final DeviceConfig defaults = parse("device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: \"" + key +
+                "\", innerAddress: 10.99.0.1}}\n");
+            assertEquals(DeviceConfig.REKEY_AFTER_SECONDS, defaults.substrate().wireguard().rekeyAfterSeconds());
+            assertEquals(java.util.concurrent.TimeUnit.SECONDS.toNanos(120),
+                defaults.substrateConfig(null).wireguard().timers().rekeyAfterTimeNs());
+            final DeviceConfig shortened = parse("device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: \"" + key +
+                "\", innerAddress: 10.99.0.1, rekeyAfterSeconds: 30}}\n").withWireguardKeylog("/tmp/keys");
+            assertEquals(30, shortened.substrate().wireguard().rekeyAfterSeconds());
+            final io.vsnic.crypto.wireguard.WireguardTimers timers = shortened.substrateConfig(null).wireguard().timers();
+            assertEquals(java.util.concurrent.TimeUnit.SECONDS.toNanos(30), timers.rekeyAfterTimeNs());
+            assertEquals(java.util.concurrent.TimeUnit.SECONDS.toNanos(180), timers.rejectAfterTimeNs());
+        }
+        finally
+        {
+            java.nio.file.Files.delete(key);
+        }
     }
 
     @Test

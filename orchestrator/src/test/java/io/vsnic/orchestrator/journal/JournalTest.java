@@ -175,4 +175,30 @@ class JournalTest
             assertEquals(List.of("CURRENT", "gen-000002"), files.map(p -> p.getFileName().toString()).sorted().toList());
         }
     }
+
+    @Test
+    void shouldReplayAnEntryOfTheLargestAcceptedSizeAndRefuseALargerOne() throws IOException
+    {
+        // a snapshot of 100,000 routes is about 6 MB: far more than the quarter of a 1 MiB block that
+        // the journal once allowed (Chronicle refused it with "writeRemaining")
+        final byte[] largest = new byte[Journal.MAX_PAYLOAD_BYTES];
+        for (int i = 0; i < largest.length; i++)
+        {
+            largest[i] = (byte)('a' + i % 26);
+        }
+        try (Journal journal = Journal.open(dir, new ArrayList<>()))
+        {
+            journal.startGeneration(0, text("{}"), false);
+            journal.append(1, largest);
+            assertThrows(IllegalArgumentException.class, () -> journal.append(2, new byte[Journal.MAX_PAYLOAD_BYTES + 1]));
+            journal.append(2, text("{\"after\":2}"));
+        }
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        holder.get(0).close();
+        assertFalse(replay.corrupt(), replay.corruption());
+        assertEquals(3, replay.entries().size());
+        assertArrayEquals(largest, replay.entries().get(1).payload());
+        assertArrayEquals(text("{\"after\":2}"), replay.entries().get(2).payload());
+    }
 }

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
+import io.vsnic.orchestrator.daemon.ConfigException;
 import io.vsnic.orchestrator.daemon.DeviceConfig;
 import io.vsnic.vnic.netns.NetNs;
 import org.junit.jupiter.api.Test;
@@ -70,11 +71,20 @@ class LabNamesTest
         assertEquals("10.78.0.3", encrypted.substrate().wireguard().innerAddress());
         assertEquals("/run/vsnic-lab/lab/d3/wg.keylog", encrypted.substrate().wireguard().keylog());
         assertNull(encrypted.cluster(), "a standalone lab device");
+        assertEquals(120, encrypted.substrate().wireguard().rekeyAfterSeconds());
 
         final DeviceConfig clustered = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
             Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), true).getBytes(StandardCharsets.UTF_8));
         assertEquals("lab", clustered.cluster().name());
         assertEquals("10.76.0.3:" + Lab.RAFT_PORT, clustered.cluster().raft(), "Raft on the substrate address");
+
+        final DeviceConfig rekeying = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
+            Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "30").getBytes(StandardCharsets.UTF_8));
+        assertEquals(30, rekeying.substrate().wireguard().rekeyAfterSeconds());
+        final ConfigException bad = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
+            Path.of("/run/vsnic-lab/lab/d3/device.key"), Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "soon")
+            .getBytes(StandardCharsets.UTF_8)));
+        assertEquals("substrate.wireguard.rekeyAfterSeconds", bad.field(), bad.getMessage());
     }
 
     @Test
