@@ -8,7 +8,7 @@
 #   (d) kernel VXLAN over wireguard-go: as (c), but the VXLAN devices ride wireguard-go tunnel
 #                              interfaces (Debian's wireguard-go + wireguard-tools), what one would
 #                              otherwise deploy for an encrypted overlay here (no WireGuard kernel module)
-# measuring iperf3 TCP with 1 and 4 streams, the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
+# measuring iperf3 TCP with 1 and 4 streams (and the whole machine's CPU seconds per Gbit during the 1-stream run), the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
 # sender as fast as it can, 64-byte payloads; datagrams received per second and the loss) and ping RTT
 # p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
@@ -102,6 +102,9 @@ rtt() {
   ip netns exec "$ns" ping -c "$pings" -i 0.01 -W 2 "$ip" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -g |
     awk '{ v[NR]=$1 } END { if (NR==0) { print "n/a n/a"; exit } p50=v[int((NR-1)*0.50)+1]; p99=v[int((NR-1)*0.99)+1]; printf "%.0f %.0f\n", p50*1000, p99*1000 }'
 }
+busy_jiffies() {   # CPU time the whole machine spent not idle (user, nice, system, irq, softirq, steal), in jiffies
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
 rss_mib() {   # total RSS (MiB) of the lab's vsnicd processes, one figure per device
   local pids
   pids=$(sed -n 's/.*"pid" : \([0-9]*\).*/\1/p' "/run/vsnic-lab/$lab/lab.json")
@@ -115,7 +118,13 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   for _ in $(seq 30); do ip netns exec "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && { up=1; break; }; done
   [ $up = 1 ] || { echo "e2e.sh: $name: $ip not reachable from $client in 30 s" >&2; return 1; }
   echo "  $name: iperf3 TCP 1 stream, ${seconds} s"
+  local busy0 busy1
+  busy0=$(busy_jiffies)
   result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
+  busy1=$(busy_jiffies)
+  # CPU of the whole machine (both VMs' TCP stacks, the devices, softirq) per Gbit moved in that run
+  result[$name.cpu1]=$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="${result[$name.tcp1]}" -v s="$seconds" \
+    'BEGIN { if (g > 0) printf "%.2f", (j / hz) / (g * s); else print "n/a" }')
   echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
   result[$name.tcp4]=$(iperf "$client" "$server" "$ip" 4)
   echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
@@ -235,6 +244,7 @@ row "UDP 64 B received/s" udp64
 row "UDP 64 B loss %" udp64loss noratio
 row "ping p50 us" p50
 row "ping p99 us" p99
+row "CPU s per Gbit (TCP 1)" cpu1 noratio
 echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
 
 mkdir -p "$root/docs/performance"
@@ -243,7 +253,7 @@ json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
 path_json() {   # path_json KEY
-  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}")"
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}")"
 }
 list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
