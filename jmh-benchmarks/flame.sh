@@ -4,7 +4,7 @@
 # the VM on device 1 to the VM on device 2 for FLAME_SECONDS (default 10), with async-profiler (from
 # Maven Central, tools.profiler:async-profiler) attached to each daemon through `jcmd JVMTI.agent_load`
 # for the same seconds (the agent options go quoted: jcmd would split them at "="). Writes docs/performance/flame-<UTC time>-d1.html (the sender) and -d2.html
-# (the receiver), plus the collapsed stacks (.collapsed, one line per stack with its sample count),
+# (the receiver), plus the collapsed stacks (jmh-benchmarks/target/flame/*.collapsed, one line per stack with its sample count),
 # and prints each daemon's top frames by self time and by category.
 #
 #   jmh-benchmarks/flame.sh
@@ -77,14 +77,14 @@ sleep 0.5
 result=$("$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$seconds" | grep receiver | tail -1 || true)
 n=1
 for pid in "$d1" "$d2"; do
-  "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"dump,collapsed,file=$out/flame-$stamp-d$n.collapsed\"" >/dev/null
+  "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"dump,collapsed,file=$work/flame-$stamp-d$n.collapsed\"" >/dev/null
   "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,file=$out/flame-$stamp-d$n.html\"" >/dev/null
   n=$((n + 1))
 done
 echo "iperf3 ($seconds s, encryption $encryption): ${result:-no result}"
 echo "flame graphs: $out/flame-$stamp-d1.html (sender), $out/flame-$stamp-d2.html (receiver)"
 for n in 1 2; do
-  collapsed="$out/flame-$stamp-d$n.collapsed"
+  collapsed="$work/flame-$stamp-d$n.collapsed"
   [ -s "$collapsed" ] || continue
   python3 "$here/flame-summary.py" "$collapsed" "d$n"
 done
