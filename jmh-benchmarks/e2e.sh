@@ -13,7 +13,8 @@
 # p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
 # vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain), writes JSON to
-# docs/performance/e2e-<UTC time>.json and an SVG chart next to it (e2e-chart.py, python3 stdlib).
+# docs/performance/e2e-<UTC time>.json, a PNG chart next to it (XChart: io.vsnic.bench.E2eChart) and an SVG one
+# (e2e-chart.py, python3 stdlib).
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
@@ -277,4 +278,15 @@ JSON
 echo "wrote ${json#"$root/"}"
 if /usr/bin/python3 "$here/e2e-chart.py" "$json" "${json%.json}.svg"; then
   echo "wrote ${json#"$root/"}" | sed 's/\.json$/.svg/'
+fi
+# the PNG chart (XChart, in the benchmarks jar): TCP, RTT and CPU per Gbit per path
+. "$root/bin/lib/java25.sh"
+if [ ! -f "$here/target/benchmarks.jar" ]; then
+  (cd "$root" && ./mvnw -q -DskipTests package -pl jmh-benchmarks -am) || true
+fi
+if [ -f "$here/target/benchmarks.jar" ] &&
+   "$JAVA_HOME/bin/java" -Djava.awt.headless=true -cp "$here/target/benchmarks.jar" io.vsnic.bench.E2eChart "$json" "${json%.json}.png"; then
+  echo "wrote ${json#"$root/"}" | sed 's/\.json$/.png/'
+else
+  echo "e2e.sh: no PNG chart (the JVM needs fonts for AWT: apt-get install -y --no-install-recommends fontconfig fonts-dejavu-core)" >&2
 fi
