@@ -135,10 +135,11 @@ public final class Metrics
                 DropReason.WG_MALFORMED, DropReason.WG_BAD_MAC, DropReason.WG_UNKNOWN_KEY, DropReason.WG_COOKIE_REQUIRED,
                 DropReason.WG_STALE_HANDSHAKE, DropReason.WG_UNKNOWN_INDEX, DropReason.WG_DECRYPT_FAILED, DropReason.WG_REPLAY,
                 DropReason.WG_EXPIRED, DropReason.WG_INNER_SOURCE, DropReason.WG_INNER_NOT_OVERLAY, DropReason.WG_STAGED_FULL,
-                DropReason.WG_HANDSHAKE_GAVE_UP})
+                DropReason.WG_HANDSHAKE_GAVE_UP, DropReason.WG_HANDSHAKE_BACKLOG})
             {
                 sample(out, "vsnic_substrate_drops_total", substrate.drops(reason), "reason", reason.label());
             }
+            kernelUdpErrors(out);
         }
 
         final io.vsnic.orchestrator.flows.FlowLogStore flows = daemon.flowLogs();
@@ -227,6 +228,69 @@ public final class Metrics
                 daemon.clusterApplyErrors());
         }
         return out.toString();
+    }
+
+    /**
+     * The kernel's UDP error counters of this network namespace ({@code /proc/net/snmp}): datagrams it
+     * dropped before the substrate sockets read them (a full receive buffer) or when a send found the
+     * buffer full. Namespace-wide, so they are the substrate's own when vsnicd has the namespace to
+     * itself (the lab's devices); drops vsnic cannot count itself.
+     */
+    private static void kernelUdpErrors(final StringBuilder out)
+    {
+        final java.util.List<String> lines;
+        try
+        {
+            lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/snmp"));
+        }
+        catch (final java.io.IOException | RuntimeException ex)
+        {
+            return;                                  // not Linux, or no procfs: the metric is left out
+        }
+        header(out, "vsnic_substrate_kernel_udp_errors_total",
+            "UDP datagrams the kernel dropped in this network namespace (/proc/net/snmp), by counter and family.", "counter");
+        for (int i = 0; i + 1 < lines.size(); i++)
+        {
+            final String[] names = lines.get(i).trim().split("\\s+");
+            final String[] values = lines.get(i + 1).trim().split("\\s+");
+            if (names.length != values.length || !names[0].equals(values[0]) || !(names[0].equals("Udp:") || names[0].equals("UdpLite:")))
+            {
+                continue;
+            }
+            for (int k = 1; k < names.length; k++)
+            {
+                if (names[k].equals("InErrors") || names[k].equals("RcvbufErrors") || names[k].equals("SndbufErrors"))
+                {
+                    try
+                    {
+                        sample(out, "vsnic_substrate_kernel_udp_errors_total", Long.parseLong(values[k]), "counter", names[k],
+                            "protocol", names[0].equals("Udp:") ? "udp" : "udplite");
+                    }
+                    catch (final NumberFormatException ex)
+                    {
+                        // a line of another shape: skipped
+                    }
+                }
+            }
+            i++;
+        }
+        try
+        {
+            for (final String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/snmp6")))
+            {
+                final String[] field = line.trim().split("\\s+");
+                if (field.length == 2 && (field[0].equals("Udp6InErrors") || field[0].equals("Udp6RcvbufErrors") ||
+                    field[0].equals("Udp6SndbufErrors")))
+                {
+                    sample(out, "vsnic_substrate_kernel_udp_errors_total", Long.parseLong(field[1]), "counter",
+                        field[0].substring("Udp6".length()), "protocol", "udp6");
+                }
+            }
+        }
+        catch (final java.io.IOException | RuntimeException ex)
+        {
+            // no IPv6 in this kernel or namespace: only the IPv4 counters
+        }
     }
 
     private static void header(final StringBuilder out, final String name, final String help, final String type)

@@ -157,6 +157,10 @@ class MetricsTest
         assertNotNull(before.get("vsnic_network_rx_packets_total{network=blue, vni=100}"));
         assertNotNull(before.get("vsnic_substrate_rx_datagrams_total"));
         assertNotNull(before.get("vsnic_substrate_drops_total{reason=unknown_peer}"));
+        assertNotNull(before.get("vsnic_substrate_drops_total{reason=wg_handshake_backlog}"));
+        assertNotNull(before.get("vsnic_substrate_kernel_udp_errors_total{counter=RcvbufErrors, protocol=udp}"),
+            "the kernel's own UDP receive-buffer drops (/proc/net/snmp) are exported: " + before.keySet().stream()
+                .filter(k -> k.startsWith("vsnic_substrate_kernel")).toList());
         assertEquals(1.0, before.get("vsnic_resources{kind=network}"));
         assertEquals(2.0, before.get("vsnic_resources{kind=vnic}"));
         final int reasons = (int)before.keySet().stream().filter(k -> k.startsWith("vsnic_dataplane_drops_total{")).count();
