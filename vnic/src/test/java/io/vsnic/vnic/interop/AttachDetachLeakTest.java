@@ -54,7 +54,13 @@ class AttachDetachLeakTest
             }
             final long fdsAfter = openFds();
             assertTrue(fdsAfter <= fdsBefore + 2, "file descriptors before " + fdsBefore + ", after " + fdsAfter);
-            // only this test's TAPs: other tests' devices on the machine may come and go meanwhile
+            // only this test's TAPs: other tests' devices on the machine may come and go meanwhile. The kernel
+            // unregisters a closed TAP asynchronously: a leaked one stays, a closed one goes within moments
+            final long tapDeadline = System.nanoTime() + 5_000_000_000L;
+            while (taps().stream().anyMatch(name -> name.startsWith(prefix)) && System.nanoTime() < tapDeadline)
+            {
+                Thread.sleep(20);
+            }
             assertEquals(List.of(), taps().stream().filter(name -> name.startsWith(prefix)).toList(), "TAP devices left");
             assertTrue(Thread.activeCount() <= threadsBefore + 1, "threads before " + threadsBefore + ", after " + Thread.activeCount());
             assertEquals(0, dataPlane.state().network(0).macs().size(), "MAC table entries left");
