@@ -187,7 +187,21 @@ public final class ApiServer implements AutoCloseable
         {
             final ApiResponse response = ApiResponse.error(413, "payload_too_large",
                 "the request body is larger than " + MAX_BODY_BYTES + " bytes", null, Map.of());
-            ctx.writeAndFlush(toNetty(response, false)).addListener(ChannelFutureListener.CLOSE);
+            // Closing at once with the client's body still arriving makes the kernel answer with a reset, which can
+            // destroy the 413 before the client reads it. So: the answer, then FIN; the rest of the body is still
+            // read (the aggregator discards it) until the client closes, or 5 s at most.
+            ctx.writeAndFlush(toNetty(response, false)).addListener(future ->
+            {
+                if (future.isSuccess() && ctx.channel() instanceof io.netty.channel.socket.DuplexChannel duplex)
+                {
+                    duplex.shutdownOutput();
+                    ctx.executor().schedule(() -> ctx.close(), 5, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                else
+                {
+                    ctx.close();
+                }
+            });
         }
     }
 
