@@ -47,6 +47,7 @@ import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.substrate.RecordingRelay;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
+import io.vsnic.dataplane.substrate.Waits;
 import io.vsnic.dataplane.substrate.WireguardConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -248,11 +249,10 @@ class EnclaveIsolationTest
         final int client = Ipv4Flyweight.parse(IP_CLIENT);
         final int server = Ipv4Flyweight.parse(IP_SERVER);
         final long startNs = System.nanoTime();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        final Waits.Progress guard = new Waits.Progress();
         while (responses.cardinality() < total)
         {
-            assertTrue(System.nanoTime() < deadline, () -> "no progress; client drops " + pay1.counters().dropsByReason() +
-                " server drops " + pay2.counters().dropsByReason());
+            guard.check(() -> "client drops " + pay1.counters().dropsByReason() + " server drops " + pay2.counters().dropsByReason());
             while (sent < total && sent - responses.cardinality() < window)
             {
                 assertTrue(this.client.inject(udp(pay1.dataPlane(), MAC_SERVER, MAC_CLIENT, client, server, 40000, SERVICE_PORT, sent)));
@@ -287,7 +287,7 @@ class EnclaveIsolationTest
             }
             if (progress)
             {
-                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+                guard.made();
             }
             else
             {
@@ -575,16 +575,11 @@ class EnclaveIsolationTest
         return bytes;
     }
 
-    private static Frame await(final MemoryPort port) throws InterruptedException
+    private static Frame await(final MemoryPort port)
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        Frame frame;
-        while ((frame = port.poll()) == null)
-        {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for a frame");
-            Thread.sleep(1);
-        }
-        return frame;
+        final List<Frame> frames = Waits.await(port, 1);
+        assertEquals(1, frames.size(), "a frame arrived");
+        return frames.get(0);
     }
 
     private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException
@@ -595,15 +590,7 @@ class EnclaveIsolationTest
     private static void awaitTrue(final BooleanSupplier condition, final java.util.function.Supplier<String> what)
         throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("timed out waiting for " + what.get());
-            }
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(condition, what);
     }
 
     private static String substrateDrops(final UdpSubstrate substrate)

@@ -61,4 +61,31 @@ public final class Waits
             Thread.sleep(5);
         }
     }
+
+    /**
+     * A hang guard for a loop that makes progress in steps (frames exchanged): {@link #check} fails
+     * when no step was {@link #made} for {@link #HANG_GUARD_SECONDS}. It measures nothing.
+     */
+    public static final class Progress
+    {
+        private long lastNs = System.nanoTime();
+
+        /** A step was made: the guard starts again. */
+        public void made()
+        {
+            lastNs = System.nanoTime();
+        }
+
+        /**
+         * @param what the state to report when the guard runs out (evaluated only then).
+         * @throws AssertionError when no step was made for the hang guard's time.
+         */
+        public void check(final Supplier<String> what)
+        {
+            if (System.nanoTime() - lastNs > TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS))
+            {
+                throw new AssertionError("no progress for " + HANG_GUARD_SECONDS + " s: " + what.get());
+            }
+        }
+    }
 }

@@ -274,11 +274,11 @@ class WireguardSubstrateTest
             int sentBa = 0;
             int gotAb = 0;
             int gotBa = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            final Waits.Progress guard = new Waits.Progress();
             while (System.nanoTime() < end || gotAb < sentAb || gotBa < sentBa)
             {
-                assertTrue(System.nanoTime() < deadline, "no progress: A->B sent " + sentAb + " got " + gotAb + ", B->A sent " +
-                    sentBa + " got " + gotBa + "; drops at B " + substrateDrops(p.b().substrate) + " at A " +
+                final String state = "A->B sent " + sentAb + " got " + gotAb + ", B->A sent " + sentBa + " got " + gotBa;
+                guard.check(() -> state + "; drops at B " + substrateDrops(p.b().substrate) + " at A " +
                     substrateDrops(p.a().substrate) + " pipeline B " + p.b().dataPlane.counters().dropsByReason());
                 if (System.nanoTime() < end && sentAb - gotAb < window)
                 {
@@ -306,7 +306,7 @@ class WireguardSubstrateTest
                 }
                 if (progress)
                 {
-                    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    guard.made();
                 }
                 else
                 {
