@@ -138,12 +138,18 @@ public final class MessageBatch
      */
     public void prepareSend(final int index, final int iovIndex, final long data, final int length, final int slot)
     {
+        fill(index, iovIndex, data, length, sendNames.address() + (long)slot * NAME_BYTES, sendNameLengths[slot]);
+    }
+
+    /** One {@code struct mmsghdr} with one iovec, no control message, flags and length cleared. */
+    private void fill(final int index, final int iovIndex, final long data, final int length, final long name, final int nameLength)
+    {
         final long iov = (long)iovIndex * IOVEC_BYTES;
         iovecs.set(ValueLayout.JAVA_LONG, iov, data);
         iovecs.set(ValueLayout.JAVA_LONG, iov + 8, length);
         final long m = (long)index * MMSGHDR_BYTES;
-        messages.set(ValueLayout.JAVA_LONG, m, sendNames.address() + (long)slot * NAME_BYTES);
-        messages.set(ValueLayout.JAVA_INT, m + 8, sendNameLengths[slot]);
+        messages.set(ValueLayout.JAVA_LONG, m, name);
+        messages.set(ValueLayout.JAVA_INT, m + 8, nameLength);
         messages.set(ValueLayout.JAVA_LONG, m + 16, iovecs.address() + iov);
         messages.set(ValueLayout.JAVA_LONG, m + 24, 1L);
         messages.set(ValueLayout.JAVA_LONG, m + 32, 0L);
@@ -185,18 +191,7 @@ public final class MessageBatch
      */
     public void prepareReceive(final int index, final long data, final int capacityBytes)
     {
-        final long iov = (long)index * IOVEC_BYTES;
-        iovecs.set(ValueLayout.JAVA_LONG, iov, data);
-        iovecs.set(ValueLayout.JAVA_LONG, iov + 8, capacityBytes);
-        final long m = (long)index * MMSGHDR_BYTES;
-        messages.set(ValueLayout.JAVA_LONG, m, receiveNames.address() + (long)index * NAME_BYTES);
-        messages.set(ValueLayout.JAVA_INT, m + 8, NAME_BYTES);
-        messages.set(ValueLayout.JAVA_LONG, m + 16, iovecs.address() + iov);
-        messages.set(ValueLayout.JAVA_LONG, m + 24, 1L);
-        messages.set(ValueLayout.JAVA_LONG, m + 32, 0L);
-        messages.set(ValueLayout.JAVA_LONG, m + 40, 0L);
-        messages.set(ValueLayout.JAVA_INT, m + 48, 0);
-        messages.set(ValueLayout.JAVA_INT, m + 56, 0);
+        fill(index, index, data, capacityBytes, receiveNames.address() + (long)index * NAME_BYTES, NAME_BYTES);
     }
 
     /**

@@ -595,6 +595,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         long datagrams = 0;
         long bytes = 0;
         final boolean fromWireguard = groReader.fromWireguard();
+        final io.vsnic.crypto.wireguard.TransportCodec codec = fromWireguard ? wireguard.codec() : null;   // one lookup per read
         while (count < max && groReader.next())
         {
             final int length = groReader.datagramLength();
@@ -607,7 +608,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (fromWireguard)
             {
-                count = wireguardDatagram(frames, count, length);
+                count = wireguardDatagram(frames, count, length, codec);
                 continue;
             }
             if (enclave)
@@ -646,7 +647,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
      *
      * @return the new frame count.
      */
-    private int wireguardDatagram(final Frame[] frames, final int count, final int length)
+    private int wireguardDatagram(final Frame[] frames, final int count, final int length,
+        final io.vsnic.crypto.wireguard.TransportCodec codec)
     {
         final MemorySegment buffers = groReader.buffers();
         final int offset = groReader.datagramOffset();
@@ -669,7 +671,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 drop(DropReason.OVERSIZE, frame);
                 return count;
             }
-            if (wireguard.open(wireguard.codec(), frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))
+            if (wireguard.open(codec, frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))
             {
                 frames[count] = frame;
                 return count + 1;
