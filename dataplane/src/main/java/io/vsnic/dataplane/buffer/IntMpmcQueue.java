@@ -117,6 +117,96 @@ public final class IntMpmcQueue
     }
 
     /**
+     * Offers {@code source[offset..offset + count)} in order, claiming as many cells as are free with
+     * one compare-and-set (a burst costs one contended operation, not one per value).
+     *
+     * @return how many values were queued: the first ones given, fewer than {@code count} when the
+     *         queue filled up, 0 when it is full.
+     */
+    public int offer(final int[] source, final int offset, final int count)
+    {
+        long position;
+        int claimed;
+        do
+        {
+            position = (long)TAIL.getVolatile(this);
+            // head read after tail: a stale head only underestimates the free cells
+            final long free = mask + 1L - (position - (long)HEAD.getVolatile(this));
+            claimed = (int)Math.min(count, free);
+            if (claimed <= 0)
+            {
+                return 0;
+            }
+        }
+        while (!TAIL.compareAndSet(this, position, position + claimed));
+        for (int i = 0; i < claimed; i++)
+        {
+            final long at = position + i;
+            final int index = (int)at & mask;
+            // a poller has claimed the value this cell held (head passed it) and is about to free it
+            for (int spins = 0; (long)SEQUENCE.getAcquire(sequences, index) != at; spins++)
+            {
+                backOff(spins);
+            }
+            values[index] = source[offset + i];
+            SEQUENCE.setRelease(sequences, index, at + 1);
+        }
+        return claimed;
+    }
+
+    /**
+     * Takes up to {@code max} of the oldest values into {@code target[offset..)}, claiming them with
+     * one compare-and-set.
+     *
+     * @return how many values were taken (0 when the queue is empty).
+     */
+    public int poll(final int[] target, final int offset, final int max)
+    {
+        long position;
+        int claimed;
+        do
+        {
+            position = (long)HEAD.getVolatile(this);
+            claimed = (int)Math.min(max, (long)TAIL.getVolatile(this) - position);
+            if (claimed <= 0)
+            {
+                return 0;
+            }
+        }
+        while (!HEAD.compareAndSet(this, position, position + claimed));
+        for (int i = 0; i < claimed; i++)
+        {
+            final long at = position + i;
+            final int index = (int)at & mask;
+            // an offer has claimed this position (tail passed it) and is about to publish its value
+            for (int spins = 0; (long)SEQUENCE.getAcquire(sequences, index) != at + 1; spins++)
+            {
+                backOff(spins);
+            }
+            target[offset + i] = values[index];
+            SEQUENCE.setRelease(sequences, index, at + mask + 1);
+        }
+        return claimed;
+    }
+
+    /**
+     * Waits for another thread that is between its claim and its store: spins briefly, then yields,
+     * so that on an oversubscribed machine the waiter does not burn the time slice the other thread
+     * needs to finish.
+     */
+    private static void backOff(final int spins)
+    {
+        if (spins < 64)
+        {
+            Thread.onSpinWait();
+        }
+        else
+        {
+            Thread.yield();
+        }
+    }
+
+    /**
      * @return the oldest value, or -1 when the queue is empty.
      */
     public int poll()

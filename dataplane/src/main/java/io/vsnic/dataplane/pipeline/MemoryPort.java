@@ -17,6 +17,8 @@ public final class MemoryPort implements Port
 {
     /** Marks an index in the rings as one of the super-frame pool. */
     private static final int SUPER_TAG = 1 << 30;
+    /** Frames moved per ring claim: bursts go through the rings in chunks of this many. */
+    private static final int CHUNK = 256;
 
     private final int id;
     private final int kind;
@@ -25,6 +27,10 @@ public final class MemoryPort implements Port
     private final int txOffloads;
     private final IntMpmcQueue rx;
     private final IntMpmcQueue tx;
+    /** The owning worker's indices of one receive burst. */
+    private final int[] received = new int[CHUNK];
+    /** Indices of one burst for transmit, inject and poll, which any thread may call. */
+    private final ThreadLocal<int[]> scratch = ThreadLocal.withInitial(() -> new int[CHUNK]);
 
     /**
      * @param id            port id.
@@ -102,6 +108,60 @@ public final class MemoryPort implements Port
     }
 
     /**
+     * Wire side: queues {@code frames[0..count)} for the worker to receive, in order, with one ring
+     * claim per {@value #CHUNK} frames. The caller still owns the frames that were not queued.
+     *
+     * @return how many were queued (the first ones; fewer when the receive ring filled up).
+     */
+    public int inject(final Frame[] frames, final int count)
+    {
+        final int[] indices = scratch.get();
+        int done = 0;
+        while (done < count)
+        {
+            final int n = Math.min(CHUNK, count - done);
+            for (int i = 0; i < n; i++)
+            {
+                indices[i] = encode(frames[done + i]);
+            }
+            final int queued = rx.offer(indices, 0, n);
+            done += queued;
+            if (queued < n)
+            {
+                break;
+            }
+        }
+        return done;
+    }
+
+    /**
+     * Wire side: takes up to {@code max} of the oldest transmitted frames into {@code frames}; the
+     * caller owns them (and must release them).
+     *
+     * @return how many were taken.
+     */
+    public int poll(final Frame[] frames, final int max)
+    {
+        final int[] indices = scratch.get();
+        int done = 0;
+        while (done < max)
+        {
+            final int wanted = Math.min(CHUNK, max - done);
+            final int n = tx.poll(indices, 0, wanted);
+            for (int i = 0; i < n; i++)
+            {
+                frames[done + i] = decode(indices[i]);
+            }
+            done += n;
+            if (n < wanted)
+            {
+                break;
+            }
+        }
+        return done;
+    }
+
+    /**
      * @return frames waiting to be received by the worker.
      */
     public int pendingReceive()
@@ -112,30 +172,45 @@ public final class MemoryPort implements Port
     @Override
     public int receive(final Frame[] frames, final int max)
     {
-        int count = 0;
-        while (count < max)
+        final int[] indices = received;
+        int done = 0;
+        while (done < max)
         {
-            final Frame frame = decode(rx.poll());
-            if (frame == null)
+            final int wanted = Math.min(CHUNK, max - done);
+            final int n = rx.poll(indices, 0, wanted);
+            for (int i = 0; i < n; i++)
+            {
+                frames[done + i] = decode(indices[i]);
+            }
+            done += n;
+            if (n < wanted)
             {
                 break;
             }
-            frames[count++] = frame;
         }
-        return count;
+        return done;
     }
 
     @Override
     public int transmit(final Frame[] frames, final int count)
     {
-        for (int i = 0; i < count; i++)
+        final int[] indices = scratch.get();
+        int done = 0;
+        while (done < count)
         {
-            if (!tx.offer(encode(frames[i])))
+            final int n = Math.min(CHUNK, count - done);
+            for (int i = 0; i < n; i++)
             {
-                return i;
+                indices[i] = encode(frames[done + i]);
+            }
+            final int queued = tx.offer(indices, 0, n);
+            done += queued;
+            if (queued < n)
+            {
+                break;
             }
         }
-        return count;
+        return done;
     }
 
     private int encode(final Frame frame)

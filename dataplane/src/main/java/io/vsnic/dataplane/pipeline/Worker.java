@@ -426,12 +426,13 @@ public final class Worker implements Runnable
         final PortEntry source = fromOverlay ? null : state.port(ingressId);
         counters.increment(WorkerCounters.VECTORS);
         counters.add(WorkerCounters.RX_FRAMES, count);
+        counters.add(WorkerCounters.PORT_RX_PACKETS + ingressId, count);
 
+        long rxBytes = 0;
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
-            counters.increment(WorkerCounters.PORT_RX_PACKETS + ingressId);
-            counters.add(WorkerCounters.PORT_RX_BYTES + ingressId, frame.length());
+            rxBytes += frame.length();
             outputs[i] = NO_OUTPUT;
             networkSlots[i] = -1;
             frame.port(ingressId);
@@ -446,7 +447,11 @@ public final class Worker implements Runnable
             }
             reasons[i] = classifier.classify(frame.segment(), frame.start(), frame.length(), layouts[i]);
         }
+        counters.add(WorkerCounters.PORT_RX_BYTES + ingressId, rxBytes);
 
+        int runSlot = -1;
+        long runPackets = 0;
+        long runBytes = 0;
         for (int i = 0; i < count; i++)
         {
             if (reasons[i] != 0)
@@ -474,14 +479,34 @@ public final class Worker implements Runnable
             {
                 network = state.network(source.network());
             }
-            networkSlots[i] = network.counterSlot();
-            counters.increment(WorkerCounters.NETWORK_RX_PACKETS + network.counterSlot());
-            counters.add(WorkerCounters.NETWORK_RX_BYTES + network.counterSlot(), frame.length());
+            final int slot = network.counterSlot();
+            networkSlots[i] = slot;
+            if (slot != runSlot)
+            {
+                countNetworkRx(runSlot, runPackets, runBytes);
+                runSlot = slot;
+                runPackets = 0;
+                runBytes = 0;
+            }
+            runPackets++;
+            runBytes += frame.length();
             decide(i, frame, layouts[i], state, network, source, fromOverlay ? NetworkTable.remoteLocation(frame.peerDevice()) : ingressId, nowNs);
         }
 
+        countNetworkRx(runSlot, runPackets, runBytes);
+
         nameIsolationDrops(count, fromOverlay);
         enqueue(count, ingressId);
+    }
+
+    /** Adds a run of frames received for one network (the counters are written once per run, not per frame). */
+    private void countNetworkRx(final int slot, final long packets, final long bytes)
+    {
+        if (packets > 0)
+        {
+            counters.add(WorkerCounters.NETWORK_RX_PACKETS + slot, packets);
+            counters.add(WorkerCounters.NETWORK_RX_BYTES + slot, bytes);
+        }
     }
 
     /**
@@ -835,6 +860,11 @@ public final class Worker implements Runnable
         {
             return true;
         }
+        if (flows == null && untracked(source) && untracked(destination))
+        {
+            // every local end allows everything: no state to keep (see CompiledPolicy#untracked)
+            return true;
+        }
         final MemorySegment segment = frame.segment();
         final int protocol = layout.l4Protocol();
         final boolean hasPorts = layout.l4Offset() >= 0 && layout.l4HeaderLength() > 0;
@@ -977,6 +1007,12 @@ public final class Worker implements Runnable
         }
         segment.set(Ipv4Flyweight.U16, checksumOffset, (short)checksum);
         counters.increment(WorkerCounters.CHECKSUMS_COMPLETED);
+    }
+
+    /** A port that is not local (null: the overlay side) is judged by its own device. */
+    private static boolean untracked(final PortEntry port)
+    {
+        return port == null || port.policy().untracked();
     }
 
     private static boolean egress4(final PortEntry source, final int protocol, final int remote, final int port)
@@ -1476,6 +1512,46 @@ public final class Worker implements Runnable
         }
     }
 
+    /**
+     * Counts {@code count} frames sent on one port, whose network slots and lengths are
+     * {@code slots[0..count)} and {@code bytes[0..count)}: each counter is written once per batch (per
+     * run of one network), not once per frame.
+     */
+    private void countTx(final int portId, final int[] slots, final int[] bytes, final int count)
+    {
+        long total = 0;
+        int runSlot = slots[0];
+        long runPackets = 0;
+        long runBytes = 0;
+        for (int k = 0; k < count; k++)
+        {
+            final int length = bytes[k];
+            total += length;
+            if (slots[k] != runSlot)
+            {
+                countNetworkTx(runSlot, runPackets, runBytes);
+                runSlot = slots[k];
+                runPackets = 0;
+                runBytes = 0;
+            }
+            runPackets++;
+            runBytes += length;
+        }
+        countNetworkTx(runSlot, runPackets, runBytes);
+        counters.add(WorkerCounters.TX_FRAMES, count);
+        counters.add(WorkerCounters.PORT_TX_PACKETS + portId, count);
+        counters.add(WorkerCounters.PORT_TX_BYTES + portId, total);
+    }
+
+    private void countNetworkTx(final int slot, final long packets, final long bytes)
+    {
+        if (slot >= 0 && packets > 0)
+        {
+            counters.add(WorkerCounters.NETWORK_TX_PACKETS + slot, packets);
+            counters.add(WorkerCounters.NETWORK_TX_BYTES + slot, bytes);
+        }
+    }
+
     private void countTx(final int portId, final int networkSlot, final int bytes)
     {
         counters.increment(WorkerCounters.TX_FRAMES);
@@ -1532,9 +1608,9 @@ public final class Worker implements Runnable
                 capture.copy(id, batch, size, PortCapture.SENT, vectorNs);
             }
             final int accepted = port == null ? 0 : port.transmit(batch, size);
-            for (int k = 0; k < accepted; k++)
+            if (accepted > 0)
             {
-                countTx(port.id(), batchSlots[k], batchBytes[k]);
+                countTx(port.id(), batchSlots, batchBytes, accepted);
             }
             for (int k = accepted; k < size; k++)
             {
@@ -1691,9 +1767,9 @@ public final class Worker implements Runnable
             capture.copy(id, adapted, n, PortCapture.SENT, vectorNs);
         }
         final int accepted = port.transmit(adapted, n);
-        for (int k = 0; k < accepted; k++)
+        if (accepted > 0)
         {
-            countTx(port.id(), adaptedSlots[k], adaptedBytes[k]);
+            countTx(port.id(), adaptedSlots, adaptedBytes, accepted);
         }
         for (int k = accepted; k < n; k++)
         {

@@ -58,6 +58,7 @@ public final class CompiledPolicy
     private final Rules6 ingressV6;
     private final Rules6 egressV6;
     private final int ruleCount;
+    private final boolean untracked;
 
     private CompiledPolicy(final Rules4 ingressV4, final Rules4 egressV4, final Rules6 ingressV6, final Rules6 egressV6)
     {
@@ -66,6 +67,8 @@ public final class CompiledPolicy
         this.ingressV6 = ingressV6;
         this.egressV6 = egressV6;
         this.ruleCount = ingressV4.count() + egressV4.count() + ingressV6.count() + egressV6.count();
+        this.untracked = ingressV4.matchesEverything() && egressV4.matchesEverything() &&
+            ingressV6.matchesEverything() && egressV6.matchesEverything();
     }
 
     /**
@@ -201,6 +204,21 @@ public final class CompiledPolicy
     public int ruleCount()
     {
         return ruleCount;
+    }
+
+    /**
+     * Whether this policy allows every packet in both directions and both address families (a rule of
+     * any protocol from and to {@code 0.0.0.0/0} and {@code ::/0}, or {@link #allowAll()}). Such a
+     * policy needs no connection state: the pipeline does not track a packet whose local ends all
+     * have untracked policies (unless flow logs, which are built from the connection table, are on),
+     * as AWS leaves such flows untracked. A flow that started untracked is not in the table if the
+     * policy later narrows: its packets are then judged as new connections.
+     *
+     * @return true when no packet can be denied by this policy.
+     */
+    public boolean untracked()
+    {
+        return untracked;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.vsnic.dataplane.buffer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -257,5 +258,129 @@ class IntMpmcQueueTest
             throw new AssertionError("value " + value + " after " + lastSeen[producer] + " from the same producer");
         }
         lastSeen[producer] = value;
+    }
+    @Test
+    void shouldOfferAndPollBurstsInOrderAndStopAtFullOrEmpty()
+    {
+        final IntMpmcQueue queue = new IntMpmcQueue(8);
+        final int[] values = {10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+        assertEquals(3, queue.offer(values, 0, 3));
+        assertEquals(1, queue.offer(values, 3, 1));
+        assertEquals(4, queue.offer(values, 4, 6), "only four cells left");
+        assertEquals(0, queue.offer(values, 8, 2), "full");
+        assertFalse(queue.offer(99));
+        assertEquals(0, queue.offer(values, 0, 0));
+
+        final int[] out = new int[12];
+        assertEquals(5, queue.poll(out, 2, 5));
+        assertArrayEquals(new int[] {10, 11, 12, 13, 14}, java.util.Arrays.copyOfRange(out, 2, 7));
+        assertEquals(15, queue.poll(), "single and burst polls share one order");
+        assertEquals(2, queue.offer(values, 8, 2));
+        assertEquals(4, queue.poll(out, 0, 12));
+        assertArrayEquals(new int[] {16, 17, 18, 19}, java.util.Arrays.copyOfRange(out, 0, 4));
+        assertEquals(0, queue.poll(out, 0, 12));
+        assertEquals(-1, queue.poll());
+        assertEquals(0, queue.size());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldPassEveryValueExactlyOnceInProducerOrderWhenBurstsRaceSingles() throws Exception
+    {
+        // two producers offer bursts of 1..17 values, one offers singly; two consumers poll bursts, one singly
+        final int producers = 3;
+        final int perProducer = 100_000;
+        final IntMpmcQueue queue = new IntMpmcQueue(64);
+        final AtomicIntegerArray polled = new AtomicIntegerArray(producers * perProducer);
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        final Thread[] threads = new Thread[producers + 3];
+        for (int p = 0; p < producers; p++)
+        {
+            final int producer = p;
+            threads[p] = new Thread(() ->
+            {
+                final int[] burst = new int[17];
+                int next = 0;
+                while (next < perProducer)
+                {
+                    final int size = producer == 2 ? 1 : Math.min(1 + next % 17, perProducer - next);
+                    for (int k = 0; k < size; k++)
+                    {
+                        burst[k] = producer * perProducer + next + k;
+                    }
+                    final int queued = producer == 2 ? (queue.offer(burst[0]) ? 1 : 0) : queue.offer(burst, 0, size);
+                    next += queued;
+                    if (queued == 0)
+                    {
+                        Thread.yield();
+                    }
+                }
+            }, "burst-producer-" + p);
+        }
+        for (int c = 0; c < 3; c++)
+        {
+            final int consumer = c;
+            threads[producers + c] = new Thread(() ->
+            {
+                final int[] lastSeen = {-1, -1, -1};
+                final int[] out = new int[13];
+                try
+                {
+                    while (taken.get() < polled.length())
+                    {
+                        final int n;
+                        if (consumer == 2)
+                        {
+                            final int value = queue.poll();
+                            out[0] = value;
+                            n = value < 0 ? 0 : 1;
+                        }
+                        else
+                        {
+                            n = queue.poll(out, 0, 1 + consumer * 12);
+                        }
+                        for (int k = 0; k < n; k++)
+                        {
+                            final int value = out[k];
+                            final int producer = value / perProducer;
+                            if (value % perProducer <= lastSeen[producer])
+                            {
+                                throw new AssertionError("value " + value + " after " + lastSeen[producer]);
+                            }
+                            lastSeen[producer] = value % perProducer;
+                            polled.incrementAndGet(value);
+                        }
+                        taken.addAndGet(n);
+                        if (n == 0)
+                        {
+                            Thread.yield();
+                        }
+                    }
+                }
+                catch (final Throwable ex)
+                {
+                    failure.compareAndSet(null, ex);
+                    taken.set(Integer.MAX_VALUE);
+                }
+            }, "burst-consumer-" + c);
+        }
+        for (final Thread thread : threads)
+        {
+            thread.start();
+        }
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        assertNull(failure.get(), () -> "consumer failed: " + failure.get());
+        for (int value = 0; value < polled.length(); value++)
+        {
+            if (polled.get(value) != 1)
+            {
+                assertEquals(1, polled.get(value), "value " + value + " polled " + polled.get(value) + " times");
+            }
+        }
+        assertEquals(-1, queue.poll());
     }
 }

@@ -17,8 +17,12 @@ import io.vsnic.dataplane.config.RemoteSpec;
 import io.vsnic.dataplane.config.SubnetSpec;
 import io.vsnic.dataplane.offload.OffloadFrames;
 import io.vsnic.dataplane.offload.VirtioNetHeader;
+import io.vsnic.dataplane.protocol.IpProtocol;
 import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.Direction;
+import io.vsnic.dataplane.security.SecurityGroup;
+import io.vsnic.dataplane.security.SecurityRule;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.substrate.OverlayHeaders;
 import org.junit.jupiter.api.AfterEach;
@@ -70,7 +74,12 @@ class OffloadForwardingTest
         final DataPlane dataPlane = harness.dataPlane;
         final List<RemoteSpec> remotes = new ArrayList<>();
         final List<PortSpec> ports = new ArrayList<>();
-        final CompiledPolicy open = CompiledPolicy.allowAll();
+        // open, but tracked (rules per protocol, not "everything"): the flow count proves one decision per super-frame
+        final CompiledPolicy open = CompiledPolicy.compile(List.of(SecurityGroup.withDefaultEgress("open", List.of(
+            new SecurityRule(Direction.INGRESS, IpProtocol.TCP, 1, 65535, "0.0.0.0/0"),
+            new SecurityRule(Direction.INGRESS, IpProtocol.TCP, 1, 65535, "::/0"),
+            new SecurityRule(Direction.INGRESS, IpProtocol.UDP, 1, 65535, "0.0.0.0/0"),
+            new SecurityRule(Direction.INGRESS, IpProtocol.UDP, 1, 65535, "::/0")))));
         if (aRemote)
         {
             remotes.add(new RemoteSpec("10.60.1.10", MAC_A, 7));

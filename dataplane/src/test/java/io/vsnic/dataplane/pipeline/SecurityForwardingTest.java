@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -102,6 +103,51 @@ class SecurityForwardingTest
             harness.send(1, b -> b.ethernet(MAC_SERVER, MAC_CLIENT).ipv4(CLIENT, SERVER).udp(10000, 5000).payload(8, 0));
             harness.drain();
             assertEquals(1, harness.received(2).size());
+        }
+    }
+    @Test
+    void shouldLeaveFlowsUntrackedOnlyWhenEveryLocalEndAllowsEverything()
+    {
+        // "everything" written as a group (any protocol, both families, both directions) is untracked like allowAll()
+        final CompiledPolicy everything = CompiledPolicy.compile(List.of(new SecurityGroup("all", List.of(
+            new SecurityRule(Direction.INGRESS, SecurityRule.ANY_PROTOCOL, 0, 65535, "0.0.0.0/0"),
+            new SecurityRule(Direction.INGRESS, SecurityRule.ANY_PROTOCOL, 0, 65535, "::/0"),
+            new SecurityRule(Direction.EGRESS, SecurityRule.ANY_PROTOCOL, 0, 65535, "0.0.0.0/0"),
+            new SecurityRule(Direction.EGRESS, SecurityRule.ANY_PROTOCOL, 0, 65535, "::/0")))));
+        assertTrue(everything.untracked());
+        assertTrue(CompiledPolicy.allowAll().untracked());
+        assertFalse(CompiledPolicy.defaultPolicy().untracked());
+        for (final boolean serverUntracked : List.of(true, false))
+        {
+            // the server allows all TCP but not "everything" in the second round: that end is tracked
+            final CompiledPolicy server = serverUntracked ? everything : CompiledPolicy.compile(List.of(
+                SecurityGroup.withDefaultEgress("tcp", List.of(
+                    new SecurityRule(Direction.INGRESS, IpProtocol.TCP, 1, 65535, "0.0.0.0/0")))));
+            try (PipelineHarness harness = new PipelineHarness(1, 4096))
+            {
+                harness.configure(
+                    List.of(new NetworkSpec("n", 7, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")))),
+                    List.of(new PortSpec(1, "client", "n", MAC_CLIENT, "10.0.1.11", null, everything, true),
+                        new PortSpec(2, "server", "n", MAC_SERVER, "10.0.1.12", null, server, true)));
+                // a mid-stream segment of a connection the table never saw (e.g. opened before a restart)
+                harness.send(1, b -> b.ethernet(MAC_SERVER, MAC_CLIENT).ipv4(CLIENT, SERVER)
+                    .tcp(40000, 80, 1000, 5, TcpFlyweight.ACK, null));
+                harness.send(1, b -> b.ethernet(MAC_SERVER, MAC_CLIENT).ipv4(CLIENT, SERVER).udp(40001, 53).payload(8, 0));
+                harness.drain();
+                final int delivered = harness.received(2).size();
+                if (serverUntracked)
+                {
+                    assertEquals(2, delivered, "untracked: nothing to be invalid against");
+                    assertEquals(0, harness.counters().flowsCreated());
+                    assertEquals(0, harness.dataPlane.connections().size());
+                }
+                else
+                {
+                    assertEquals(0, delivered, harness.counters().dropsByReason().toString());
+                    assertEquals(1, harness.counters().drops(DropReason.CONNTRACK_INVALID));
+                    assertEquals(1, harness.counters().drops(DropReason.ACL_DENY), "UDP is not in the server's rules");
+                }
+            }
         }
     }
 }
