@@ -97,6 +97,8 @@ public final class Ipv4RouteTable
     static final int COMPACT_ROOT_BITS = 8;
     /** Tables with fewer /16 and /24 blocks holding longer prefixes get the compact root. */
     static final int SMALL_MAX_BLOCKS = 256;
+    /** Tables of at most this many prefixes are looked up by a linear scan. */
+    static final int LINEAR_MAX = 8;
 
     private static final int CHILD = 1 << 30;
     private static final int CHUNK_BITS = 8;
@@ -111,6 +113,13 @@ public final class Ipv4RouteTable
     private static final Ipv4RouteTable EMPTY = of(new long[0], new int[0]);
 
     private final int[] entries;
+    /**
+     * Tables of at most {@value #LINEAR_MAX} prefixes (most virtual networks: their subnets and a
+     * default route) are also kept as {network, mask, next hop} triples, longest prefix first, and
+     * looked up by a scan that stops at the first match: a few compares in one cache line instead of
+     * a walk of dependent loads through three levels. Null for larger tables.
+     */
+    private final int[] linear;
     private final int rootShift;
     private final int chunkCount;
     /** The prefix set in table order: {@code (unsigned address << 8) | length}. Not used by lookups. */
@@ -129,6 +138,27 @@ public final class Ipv4RouteTable
         this.entries = assembler.assemble();
         this.rootShift = 32 - rootBits;
         this.chunkCount = assembler.chunks;
+        this.linear = keys.length <= LINEAR_MAX ? linear(keys, nextHops) : null;
+    }
+
+    private static int[] linear(final long[] keys, final int[] nextHops)
+    {
+        final Integer[] order = new Integer[keys.length];
+        for (int i = 0; i < order.length; i++)
+        {
+            order[i] = i;
+        }
+        // longest first; equal lengths cannot overlap, so their order does not matter
+        java.util.Arrays.sort(order, (a, b) -> Integer.compare((int)keys[b] & 0xFF, (int)keys[a] & 0xFF));
+        final int[] triples = new int[keys.length * 3];
+        for (int i = 0; i < order.length; i++)
+        {
+            final int length = (int)keys[order[i]] & 0xFF;
+            triples[i * 3] = (int)(keys[order[i]] >>> 8);
+            triples[i * 3 + 1] = length == 0 ? 0 : -1 << (32 - length);
+            triples[i * 3 + 2] = nextHops[order[i]];
+        }
+        return triples;
     }
 
     /**
@@ -193,6 +223,18 @@ public final class Ipv4RouteTable
      */
     public int lookup(final int address)
     {
+        final int[] l = linear;
+        if (l != null)
+        {
+            for (int i = 0; i < l.length; i += 3)
+            {
+                if ((address & l[i + 1]) == l[i])
+                {
+                    return l[i + 2];
+                }
+            }
+            return NO_ROUTE;
+        }
         final int[] t = entries;
         final int shift = rootShift;
         int entry = t[address >>> shift];
@@ -249,6 +291,14 @@ public final class Ipv4RouteTable
     public Builder toBuilder()
     {
         return new Builder(this);
+    }
+
+    /**
+     * @return true when lookups scan the prefixes (at most {@value #LINEAR_MAX}) instead of walking the trie.
+     */
+    boolean scansLinearly()
+    {
+        return linear != null;
     }
 
     /**

@@ -352,7 +352,7 @@ class Ipv4RouteTableTest
     // Differential test against a linear scan
 
     @ParameterizedTest
-    @ValueSource(ints = {40, 2_000})
+    @ValueSource(ints = {1, 5, 8, 9, 40, 2_000})
     void shouldAgreeWithLinearScanForRandomPrefixesAndLookups(final int prefixCount)
     {
         final Random random = new Random(SEED + prefixCount);
@@ -382,6 +382,7 @@ class Ipv4RouteTableTest
         assertEquals(naive.size, builder.size());
         Ipv4RouteTable table = builder.build();
         assertEquals(prefixCount, table.size());
+        assertEquals(prefixCount <= Ipv4RouteTable.LINEAR_MAX, table.scansLinearly());
         assertEquals(prefixCount <= 40 ? Ipv4RouteTable.COMPACT_ROOT_BITS : Ipv4RouteTable.WIDE_ROOT_BITS,
             table.rootBits(), table.toString());
         final Ipv4RouteTable otherRoot = builder.build(table.rootBits() == Ipv4RouteTable.WIDE_ROOT_BITS ?
