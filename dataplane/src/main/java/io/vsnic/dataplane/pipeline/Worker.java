@@ -885,14 +885,20 @@ public final class Worker implements Runnable
             ipv4.wrap(segment, layout.l3Offset());
             final int sourceAddress = ipv4.source();
             final int destinationAddress = ipv4.destination();
-            final boolean allowed = egress4(source, protocol, destinationAddress, policyPort) &&
-                ingress4(destination, protocol, sourceAddress, policyPort);
             if (flowStripe != null)
             {
                 flowStripe.packet(frame.length(), flowPort(source, destination));
             }
-            verdict = connections.trackV4(network.vni(), protocol, sourceAddress, destinationAddress,
-                sourcePort, destinationPort, tcpFlags, nowNs, allowed, flowStripe);
+            // most packets belong to known flows: look up first, evaluate the rules only for a new flow
+            int tracked = connections.trackV4(network.vni(), protocol, sourceAddress, destinationAddress,
+                sourcePort, destinationPort, tcpFlags, nowNs, false, flowStripe);
+            if (tracked == ConnectionTable.DENIED && egress4(source, protocol, destinationAddress, policyPort) &&
+                ingress4(destination, protocol, sourceAddress, policyPort))
+            {
+                tracked = connections.trackV4(network.vni(), protocol, sourceAddress, destinationAddress,
+                    sourcePort, destinationPort, tcpFlags, nowNs, true, flowStripe);
+            }
+            verdict = tracked;
             if (flows != null && (verdict == ConnectionTable.CREATED || verdict == ConnectionTable.DENIED))
             {
                 logFlow(verdict, network.vni(), protocol, false, 0, sourceAddress & 0xFFFF_FFFFL, 0,
@@ -907,14 +913,19 @@ public final class Worker implements Runnable
             final long sourceLow = ipv6.sourceLow();
             final long destinationHigh = ipv6.destinationHigh();
             final long destinationLow = ipv6.destinationLow();
-            final boolean allowed = egress6(source, protocol, destinationHigh, destinationLow, policyPort) &&
-                ingress6(destination, protocol, sourceHigh, sourceLow, policyPort);
             if (flowStripe != null)
             {
                 flowStripe.packet(frame.length(), flowPort(source, destination));
             }
-            verdict = connections.trackV6(network.vni(), protocol, sourceHigh, sourceLow, destinationHigh, destinationLow,
-                sourcePort, destinationPort, tcpFlags, nowNs, allowed, flowStripe);
+            int tracked = connections.trackV6(network.vni(), protocol, sourceHigh, sourceLow, destinationHigh,
+                destinationLow, sourcePort, destinationPort, tcpFlags, nowNs, false, flowStripe);
+            if (tracked == ConnectionTable.DENIED && egress6(source, protocol, destinationHigh, destinationLow, policyPort) &&
+                ingress6(destination, protocol, sourceHigh, sourceLow, policyPort))
+            {
+                tracked = connections.trackV6(network.vni(), protocol, sourceHigh, sourceLow, destinationHigh,
+                    destinationLow, sourcePort, destinationPort, tcpFlags, nowNs, true, flowStripe);
+            }
+            verdict = tracked;
             if (flows != null && (verdict == ConnectionTable.CREATED || verdict == ConnectionTable.DENIED))
             {
                 logFlow(verdict, network.vni(), protocol, true, sourceHigh, sourceLow, destinationHigh, destinationLow,
