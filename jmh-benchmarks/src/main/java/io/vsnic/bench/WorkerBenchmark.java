@@ -1,7 +1,7 @@
 package io.vsnic.bench;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -124,7 +124,8 @@ public class WorkerBenchmark
             builder.ethernet(l2 ? MAC2 : GW_MAC, MAC1).ipv4(source, destination).udp(40000 + i % FLOWS, 443).payload(payload, i);
             frame.length(builder.build());
             frames[i] = frame;
-            headers[i] = MemorySegment.ofArray(frame.segment().asSlice(frame.start(), HEADER_BYTES).toArray(ValueLayout.JAVA_BYTE));
+            // off-heap, like the frames: restoring the header is then a native-to-native copy
+            headers[i] = Arena.ofAuto().allocate(HEADER_BYTES, 64).copyFrom(frame.segment().asSlice(frame.start(), HEADER_BYTES));
             burstIndexOfSlot[frame.index()] = i;
         }
         forwardBurst();
