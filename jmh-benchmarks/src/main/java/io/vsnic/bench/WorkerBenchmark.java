@@ -2,6 +2,7 @@ package io.vsnic.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -85,50 +86,100 @@ public class WorkerBenchmark
     public boolean flowLogs;
 
     private DataPlane dataPlane;
-    private MemoryPort in;
-    private MemoryPort out;
-    private Worker worker;
-    private final Frame[] frames = new Frame[BURST];
-    private final Frame[] polled = new Frame[BURST];
-    private final MemorySegment[] headers = new MemorySegment[BURST];
-    private int[] burstIndexOfSlot;
+    private Lane lane;
 
     @Setup(Level.Trial)
     public void setUp()
     {
-        dataPlane = new DataPlane(new DataPlaneConfig(1, 4096, 65536, ConnectionTimeouts.DEFAULTS),
+        dataPlane = dataPlane(1, 1, path, flowLogs);
+        lane = new Lane(dataPlane, 0, "l2".equals(path), frameBytes);
+        lane.attachOutput(dataPlane);
+        forwardBurst();
+    }
+
+    /**
+     * A data plane with {@code workers} workers and {@code lanes} independent lanes in one network:
+     * lane {@code k} has an input port ({@code 3k + 1}, 10.0.1.(11 + k)), a port in the same subnet
+     * ({@code 3k + 2}, 10.0.1.(111 + k)) and one in the other subnet ({@code 3k + 3}, 10.0.2.(13 + k)).
+     * Ports are attached by the {@link Lane}s, input ports first, so lane {@code k}'s input port goes
+     * to worker {@code k % workers}.
+     */
+    static DataPlane dataPlane(final int workers, final int lanes, final String path, final boolean flowLogs)
+    {
+        final DataPlane dataPlane = new DataPlane(new DataPlaneConfig(workers, 4096 * lanes, 65536, ConnectionTimeouts.DEFAULTS),
             flowLogs ? FlowLog.Settings.DEFAULTS : null);
         final CompiledPolicy policy = "l3sg".equals(path) ? webAndPing() : CompiledPolicy.allowAll();
         final NetworkSpec network = new NetworkSpec("bench", 42, 9000,
             List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1"), new SubnetSpec("10.0.2.0/24", "10.0.2.1")));
-        final List<PortSpec> ports = List.of(
-            new PortSpec(1, "in", "bench", MAC1, "10.0.1.11", null, policy, true),
-            new PortSpec(2, "same-subnet", "bench", MAC2, "10.0.1.12", null, policy, true),
-            new PortSpec(3, "other-subnet", "bench", MAC3, "10.0.2.13", null, policy, true));
-        dataPlane.publish(ForwardingState.build(List.of(network), ports));
-        final boolean l2 = "l2".equals(path);
-        in = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024);
-        out = new MemoryPort(l2 ? 2 : 3, Port.KIND_VNIC, dataPlane.pool(), 1024);
-        dataPlane.addPort(in);
-        dataPlane.addPort(out);
-        worker = dataPlane.worker(0);
-
-        final int source = Ipv4Flyweight.parse("10.0.1.11");
-        final int destination = Ipv4Flyweight.parse(l2 ? "10.0.1.12" : "10.0.2.13");
-        final int payload = frameBytes - 14 - 20 - 8;
-        burstIndexOfSlot = new int[dataPlane.pool().capacity()];
-        for (int i = 0; i < BURST; i++)
+        final List<PortSpec> ports = new ArrayList<>();
+        for (int k = 0; k < lanes; k++)
         {
-            final Frame frame = dataPlane.pool().acquire();
-            final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
-            builder.ethernet(l2 ? MAC2 : GW_MAC, MAC1).ipv4(source, destination).udp(40000 + i % FLOWS, 443).payload(payload, i);
-            frame.length(builder.build());
-            frames[i] = frame;
-            // off-heap, like the frames: restoring the header is then a native-to-native copy
-            headers[i] = Arena.ofAuto().allocate(HEADER_BYTES, 64).copyFrom(frame.segment().asSlice(frame.start(), HEADER_BYTES));
-            burstIndexOfSlot[frame.index()] = i;
+            ports.add(new PortSpec(3 * k + 1, "in-" + k, "bench", MAC1 + 16 * k, "10.0.1." + (11 + k), null, policy, true));
+            ports.add(new PortSpec(3 * k + 2, "same-subnet-" + k, "bench", MAC2 + 16 * k, "10.0.1." + (111 + k), null, policy, true));
+            ports.add(new PortSpec(3 * k + 3, "other-subnet-" + k, "bench", MAC3 + 16 * k, "10.0.2." + (13 + k), null, policy, true));
         }
-        forwardBurst();
+        dataPlane.publish(ForwardingState.build(List.of(network), ports));
+        return dataPlane;
+    }
+
+    /**
+     * One input port, its output port and a burst of frames that cycles between them: the wire side
+     * injects the burst, the worker forwards it, the wire side takes it off the output ring and
+     * restores the {@value #HEADER_BYTES} header bytes the pipeline rewrote.
+     */
+    static final class Lane
+    {
+        final MemoryPort in;
+        final MemoryPort out;
+        final Worker worker;
+        private final Frame[] frames = new Frame[BURST];
+        private final Frame[] polled = new Frame[BURST];
+        private final MemorySegment[] headers = new MemorySegment[BURST];
+        private final int[] burstIndexOfSlot;
+
+        /** Attaches lane {@code k}'s ports (call for every lane before {@link #attachOutput()}) . */
+        Lane(final DataPlane dataPlane, final int k, final boolean l2, final int frameBytes)
+        {
+            in = new MemoryPort(3 * k + 1, Port.KIND_VNIC, dataPlane.pool(), 1024);
+            out = new MemoryPort(l2 ? 3 * k + 2 : 3 * k + 3, Port.KIND_VNIC, dataPlane.pool(), 1024);
+            dataPlane.addPort(in);
+            worker = dataPlane.worker(k % dataPlane.config().workers());
+            final int source = Ipv4Flyweight.parse("10.0.1." + (11 + k));
+            final int destination = Ipv4Flyweight.parse(l2 ? "10.0.1." + (111 + k) : "10.0.2." + (13 + k));
+            final int payload = frameBytes - 14 - 20 - 8;
+            burstIndexOfSlot = new int[dataPlane.pool().capacity()];
+            for (int i = 0; i < BURST; i++)
+            {
+                final Frame frame = dataPlane.pool().acquire();
+                final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+                builder.ethernet(l2 ? MAC2 + 16 * k : GW_MAC, MAC1 + 16 * k).ipv4(source, destination)
+                    .udp(40000 + i % FLOWS, 443).payload(payload, i);
+                frame.length(builder.build());
+                frames[i] = frame;
+                // off-heap, like the frames: restoring the header is then a native-to-native copy
+                headers[i] = Arena.ofAuto().allocate(HEADER_BYTES, 64).copyFrom(frame.segment().asSlice(frame.start(), HEADER_BYTES));
+                burstIndexOfSlot[frame.index()] = i;
+            }
+        }
+
+        /** Attaches the output port (after every lane's input port, so that inputs spread over the workers first). */
+        void attachOutput(final DataPlane dataPlane)
+        {
+            dataPlane.addPort(out);
+        }
+
+        int forward()
+        {
+            in.inject(frames, BURST);
+            final int processed = worker.doWork();
+            final int sent = out.poll(polled, BURST);
+            for (int i = 0; i < sent; i++)
+            {
+                final Frame frame = polled[i];
+                MemorySegment.copy(headers[burstIndexOfSlot[frame.index()]], 0, frame.segment(), frame.start(), HEADER_BYTES);
+            }
+            return processed;
+        }
     }
 
     private static CompiledPolicy webAndPing()
@@ -159,14 +210,6 @@ public class WorkerBenchmark
     @OperationsPerInvocation(BURST)
     public int forwardBurst()
     {
-        in.inject(frames, BURST);
-        final int processed = worker.doWork();
-        final int sent = out.poll(polled, BURST);
-        for (int i = 0; i < sent; i++)
-        {
-            final Frame frame = polled[i];
-            MemorySegment.copy(headers[burstIndexOfSlot[frame.index()]], 0, frame.segment(), frame.start(), HEADER_BYTES);
-        }
-        return processed;
+        return lane.forward();
     }
 }
