@@ -115,23 +115,7 @@ public final class MemoryPort implements Port
      */
     public int inject(final Frame[] frames, final int count)
     {
-        final int[] indices = scratch.get();
-        int done = 0;
-        while (done < count)
-        {
-            final int n = Math.min(CHUNK, count - done);
-            for (int i = 0; i < n; i++)
-            {
-                indices[i] = encode(frames[done + i]);
-            }
-            final int queued = rx.offer(indices, 0, n);
-            done += queued;
-            if (queued < n)
-            {
-                break;
-            }
-        }
-        return done;
+        return offer(rx, scratch.get(), frames, count);
     }
 
     /**
@@ -142,23 +126,7 @@ public final class MemoryPort implements Port
      */
     public int poll(final Frame[] frames, final int max)
     {
-        final int[] indices = scratch.get();
-        int done = 0;
-        while (done < max)
-        {
-            final int wanted = Math.min(CHUNK, max - done);
-            final int n = tx.poll(indices, 0, wanted);
-            for (int i = 0; i < n; i++)
-            {
-                frames[done + i] = decode(indices[i]);
-            }
-            done += n;
-            if (n < wanted)
-            {
-                break;
-            }
-        }
-        return done;
+        return take(tx, scratch.get(), frames, max);
     }
 
     /**
@@ -172,29 +140,18 @@ public final class MemoryPort implements Port
     @Override
     public int receive(final Frame[] frames, final int max)
     {
-        final int[] indices = received;
-        int done = 0;
-        while (done < max)
-        {
-            final int wanted = Math.min(CHUNK, max - done);
-            final int n = rx.poll(indices, 0, wanted);
-            for (int i = 0; i < n; i++)
-            {
-                frames[done + i] = decode(indices[i]);
-            }
-            done += n;
-            if (n < wanted)
-            {
-                break;
-            }
-        }
-        return done;
+        return take(rx, received, frames, max);
     }
 
     @Override
     public int transmit(final Frame[] frames, final int count)
     {
-        final int[] indices = scratch.get();
+        return offer(tx, scratch.get(), frames, count);
+    }
+
+    /** Queues {@code frames[0..count)} on {@code ring}, one claim per {@value #CHUNK}; stops when it fills. */
+    private int offer(final IntMpmcQueue ring, final int[] indices, final Frame[] frames, final int count)
+    {
         int done = 0;
         while (done < count)
         {
@@ -203,9 +160,30 @@ public final class MemoryPort implements Port
             {
                 indices[i] = encode(frames[done + i]);
             }
-            final int queued = tx.offer(indices, 0, n);
+            final int queued = ring.offer(indices, 0, n);
             done += queued;
             if (queued < n)
+            {
+                break;
+            }
+        }
+        return done;
+    }
+
+    /** Takes up to {@code max} frames off {@code ring} into {@code frames}, one claim per {@value #CHUNK}. */
+    private int take(final IntMpmcQueue ring, final int[] indices, final Frame[] frames, final int max)
+    {
+        int done = 0;
+        while (done < max)
+        {
+            final int wanted = Math.min(CHUNK, max - done);
+            final int n = ring.poll(indices, 0, wanted);
+            for (int i = 0; i < n; i++)
+            {
+                frames[done + i] = decode(indices[i]);
+            }
+            done += n;
+            if (n < wanted)
             {
                 break;
             }
