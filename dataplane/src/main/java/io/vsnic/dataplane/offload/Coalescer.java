@@ -269,6 +269,11 @@ public final class Coalescer
         {
             return false;
         }
+        // Same network and sender: frames from the overlay carry their VNI and peer device.
+        if (frame.vni() != open.vni() || frame.peerDevice() != open.peerDevice())
+        {
+            return false;
+        }
         // Same flow: addresses and ports.
         if (l3Type == PacketHeaders.L3_IPV4)
         {

@@ -31,6 +31,8 @@ public final class DataPlane implements AutoCloseable
     private volatile ForwardingState state = ForwardingState.empty();
     private volatile Port[] ports = new Port[ForwardingState.MAX_PORTS];
     private volatile Port overlay;
+    /** Whether an attached vNIC port takes super-frames with partial checksums (see {@link #superFrameReceivers()}). */
+    private volatile boolean superFrameReceivers;
     private volatile IsolationGuard isolation = IsolationGuard.none();
     private volatile PortCapture capture;
     private final FlowLog flowLog;
@@ -224,7 +226,32 @@ public final class DataPlane implements AutoCloseable
                 }
             }
             least.assign(port);
+            superFrameReceivers = anySuperFrameReceiver(next);
         }
+    }
+
+    private static boolean anySuperFrameReceiver(final Port[] ports)
+    {
+        for (final Port port : ports)
+        {
+            if (port != null && port.kind() == Port.KIND_VNIC &&
+                (port.txOffloads() & (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM)) ==
+                    (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return true when some attached vNIC port takes super-frames with partial checksums (a TAP with
+     *         offloads): then workers merge TCP segments from the overlay before the pipeline
+     *         (software GRO at ingress), as Linux does before forwarding.
+     */
+    public boolean superFrameReceivers()
+    {
+        return superFrameReceivers;
     }
 
     /**
@@ -245,6 +272,7 @@ public final class DataPlane implements AutoCloseable
             final Port[] next = ports.clone();
             next[id] = null;
             ports = next;
+            superFrameReceivers = anySuperFrameReceiver(next);
             for (final Worker worker : workers)
             {
                 worker.unassign(port);

@@ -76,6 +76,12 @@ public final class Worker implements Runnable
 {
     /** Largest vector a port read returns. */
     public static final int BURST = 256;
+    /**
+     * Software GRO at ingress for frames from the overlay, when a vNIC port takes super-frames
+     * ({@code -Dvsnic.dataplane.ingressGro=false} turns it off: segments are then merged per output
+     * batch, after the pipeline).
+     */
+    static final boolean INGRESS_GRO = Boolean.parseBoolean(System.getProperty("vsnic.dataplane.ingressGro", "true"));
     /** How long a first fragment's decision is kept for the later fragments. */
     public static final long FRAGMENT_TIMEOUT_NS = 5_000_000_000L;
 
@@ -138,7 +144,13 @@ public final class Worker implements Runnable
     private final int[] adaptedSlots = new int[BURST];
     private final int[] adaptedBytes = new int[BURST];
     private final Frame[] segments = new Frame[MAX_SEGMENTS];
+    /** Ingress GRO: the merged vector (the coalescer may write two past the last input), and the frames that failed decapsulation. */
+    private final Frame[] coalesced = new Frame[BURST + 1];
+    private final Frame[] failedFrames = new Frame[BURST];
+    private final int[] failedReasons = new int[BURST];
     private boolean vectorFromOverlay;
+    /** Whether this vector's overlay segments were merged at ingress ({@link #coalesceIngress}). */
+    private boolean vectorCoalesced;
 
     private final EthernetFlyweight ethernet = new EthernetFlyweight();
     private final ArpFlyweight arp = new ArpFlyweight();
@@ -410,7 +422,7 @@ public final class Worker implements Runnable
         return work;
     }
 
-    private void processVector(final Port ingress, final int count)
+    private void processVector(final Port ingress, final int received)
     {
         final ForwardingState state = dataPlane.state();
         final long nowNs = System.nanoTime();
@@ -420,16 +432,16 @@ public final class Worker implements Runnable
         capture = dataPlane.capture();
         if (capture != null && capture.portId() == ingressId)
         {
-            capture.copy(id, frames, count, PortCapture.RECEIVED, nowNs);
+            capture.copy(id, frames, received, PortCapture.RECEIVED, nowNs);
         }
         vectorFromOverlay = fromOverlay;
         final PortEntry source = fromOverlay ? null : state.port(ingressId);
         counters.increment(WorkerCounters.VECTORS);
-        counters.add(WorkerCounters.RX_FRAMES, count);
-        counters.add(WorkerCounters.PORT_RX_PACKETS + ingressId, count);
+        counters.add(WorkerCounters.RX_FRAMES, received);
+        counters.add(WorkerCounters.PORT_RX_PACKETS + ingressId, received);
 
         long rxBytes = 0;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < received; i++)
         {
             final Frame frame = frames[i];
             rxBytes += frame.length();
@@ -440,14 +452,23 @@ public final class Worker implements Runnable
             {
                 final PeerEntry peer = state.peer(frame.peerDevice());
                 reasons[i] = peer == null ? DropReason.UNKNOWN_PEER.ordinal() : overlayHeaders.decapsulate(frame, peer);
-                if (reasons[i] != 0)
-                {
-                    continue;
-                }
             }
-            reasons[i] = classifier.classify(frame.segment(), frame.start(), frame.length(), layouts[i]);
+            else
+            {
+                reasons[i] = 0;
+            }
         }
         counters.add(WorkerCounters.PORT_RX_BYTES + ingressId, rxBytes);
+        vectorCoalesced = fromOverlay && received > 1 && INGRESS_GRO && coalescer != null && dataPlane.superFrameReceivers();
+        final int count = vectorCoalesced ? coalesceIngress(received) : received;
+        for (int i = 0; i < count; i++)
+        {
+            if (reasons[i] == 0)
+            {
+                final Frame frame = frames[i];
+                reasons[i] = classifier.classify(frame.segment(), frame.start(), frame.length(), layouts[i]);
+            }
+        }
 
         int runSlot = -1;
         long runPackets = 0;
@@ -507,6 +528,51 @@ public final class Worker implements Runnable
             counters.add(WorkerCounters.NETWORK_RX_PACKETS + slot, packets);
             counters.add(WorkerCounters.NETWORK_RX_BYTES + slot, bytes);
         }
+    }
+
+    /**
+     * Software GRO at ingress: merges the vector's consecutive in-order TCP segments of one flow (same
+     * peer device and VNI) into super-frames before the pipeline, so that classification, lookup,
+     * security and rewriting run once per super-frame, as Linux runs GRO before forwarding. Frames
+     * the coalescer does not merge pass unchanged, in order; frames that already failed
+     * decapsulation move to the end of the vector with their drop reasons.
+     *
+     * @return the number of frames in the vector now.
+     */
+    private int coalesceIngress(final int received)
+    {
+        final long mergedBefore = coalescer.mergedCount();
+        final long superBefore = coalescer.superFrameCount();
+        int n = 0;
+        int failed = 0;
+        for (int i = 0; i < received; i++)
+        {
+            final Frame frame = frames[i];
+            frames[i] = null;
+            if (reasons[i] != 0)
+            {
+                failedFrames[failed] = frame;
+                failedReasons[failed++] = reasons[i];
+                continue;
+            }
+            n = coalescer.add(frame, coalesced, n);
+        }
+        n = coalescer.flush(coalesced, n);
+        for (int k = 0; k < n; k++)
+        {
+            frames[k] = coalesced[k];
+            coalesced[k] = null;
+            reasons[k] = 0;
+        }
+        for (int k = 0; k < failed; k++)
+        {
+            frames[n + k] = failedFrames[k];
+            reasons[n + k] = failedReasons[k];
+            failedFrames[k] = null;
+        }
+        counters.add(WorkerCounters.SEGMENTS_COALESCED, coalescer.mergedCount() - mergedBefore);
+        counters.add(WorkerCounters.SUPER_FRAMES_COALESCED, coalescer.superFrameCount() - superBefore);
+        return n + failed;
     }
 
     /**
@@ -713,8 +779,9 @@ public final class Worker implements Runnable
                 ipv6.hopLimit(ipv6.hopLimit() - 1);
             }
         }
-        if (source == null && location >= 0)
+        if (source == null && location >= 0 && !frame.checksumPartial())
         {
+            // (a super-frame merged at ingress keeps its partial checksum: its receiver finishes it)
             completePartialChecksum(segment, layout);
         }
         if ((layout.flags() & FrameLayout.FLAG_FRAGMENT) != 0 && l3Type == FrameLayout.L3_IPV4)
@@ -1663,7 +1730,7 @@ public final class Worker implements Runnable
 
     private boolean coalesces(final int offloads, final int size)
     {
-        return coalescer != null && vectorFromOverlay && size > 1 &&
+        return coalescer != null && vectorFromOverlay && !vectorCoalesced && size > 1 &&
             (offloads & (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM)) ==
                 (Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
     }

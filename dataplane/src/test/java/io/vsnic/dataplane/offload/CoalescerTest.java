@@ -97,6 +97,27 @@ class CoalescerTest
     }
 
     @Test
+    void shouldNotMergeSegmentsOfAnotherNetworkOrPeerDevice()
+    {
+        // the same inner flow in two networks (overlapping addresses) or from two devices stays apart
+        final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+        flow.payload = OffloadFrames.payload(4 * MSS, 17);
+        final int[][] tags = {{100, 7}, {200, 7}, {200, 8}, {200, 8}};
+        for (int k = 0; k < 4; k++)
+        {
+            final Frame frame = OffloadFrames.load(pool, OffloadFrames.build(segmentSpec(flow, k, MSS)));
+            frame.vni(tags[k][0]).peerDevice(tags[k][1]);
+            emitted = coalescer.add(frame, out, emitted);
+        }
+        flush();
+        assertEquals(3, emitted, "vni 100; vni 200 from device 7; vni 200 from device 8 (two merged)");
+        assertEquals(1, coalescer.superFrameCount());
+        assertEquals(200, out[2].vni());
+        assertEquals(8, out[2].peerDevice());
+        assertArrayEquals(OffloadFrames.build(segmentSpec(flow, 2, 2 * MSS)), out[2].toByteArray());
+    }
+
+    @Test
     void shouldCloseTheSuperFrameOnPshAndOnAShortSegment()
     {
         final OffloadFrames.Spec flow = new OffloadFrames.Spec();

@@ -292,5 +292,46 @@ class OffloadForwardingTest
         out.forEach(Frame::release);
         assertEquals(19, harness.counters().segmentsCoalesced());
         assertEquals(1, harness.counters().superFramesCoalesced());
+        assertEquals(21, harness.counters().portRxPackets(OVERLAY), "every segment counted as received");
+        assertEquals(1, harness.counters().flowsCreated());
+        assertEquals(0, harness.counters().totalDrops(), harness.counters().dropsByReason().toString());
+        // merged before the pipeline (ingress GRO): the network saw the SYN and one super-frame
+        assertEquals(2, harness.counters().networkRxPackets(0));
+        assertEquals(2, harness.counters().portTxPackets(2));
+    }
+
+    @Test
+    void shouldNotCoalesceFromTheOverlayWhenNoPortTakesSuperFrames()
+    {
+        configure(true, false, 0);
+        final OffloadFrames.Spec flow = flow(false, 4 * MSS);
+        final OverlayHeaders overlayHeaders = new OverlayHeaders();
+        final MemoryPort overlay = harness.ports.get(OVERLAY);
+        final List<OffloadFrames.Spec> wire = new ArrayList<>();
+        wire.add(syn(flow));
+        for (int k = 0; k < 4; k++)
+        {
+            final OffloadFrames.Spec segment = flow.copy();
+            segment.sequence = flow.sequence + (long)k * MSS & 0xFFFF_FFFFL;
+            segment.ipId = flow.ipId + k;
+            segment.payload = OffloadFrames.slice(flow.payload, k * MSS, MSS);
+            wire.add(segment);
+        }
+        for (final OffloadFrames.Spec spec : wire)
+        {
+            final Frame frame = OffloadFrames.load(harness.dataPlane.pool(), OffloadFrames.build(spec));
+            overlayHeaders.encapsulate(frame, Encapsulation.GENEVE, VNI);
+            harness.send(overlay, frame, -1, 7);
+        }
+        harness.drain();
+        final List<Frame> out = drainPort(2);
+        assertEquals(5, out.size(), "segments pass one by one: merging would only be cut again");
+        for (int k = 0; k < 5; k++)
+        {
+            assertArrayEquals(OffloadFrames.build(wire.get(k)), out.get(k).toByteArray(), "frame " + k);
+        }
+        out.forEach(Frame::release);
+        assertEquals(0, harness.counters().superFramesCoalesced());
+        assertEquals(0, harness.counters().superFramesSegmented());
     }
 }
