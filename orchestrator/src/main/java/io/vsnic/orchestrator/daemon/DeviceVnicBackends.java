@@ -28,7 +28,9 @@ import io.vsnic.vnic.tap.TunFlags;
  *       namespace, or give it to QEMU with {@code -netdev tap,ifname=NAME,script=no,vnet_hdr=on}). With
  *       {@code offloads: on} (the default, when the data plane has super-frame slots) the TAP is opened
  *       with a virtio-net header and checksum/TSO/USO offloads, negotiated flag by flag; the vNIC's
- *       details name what the kernel accepted ({@code offloads}) and refused ({@code offloadsRefused}).</li>
+ *       details name what the kernel accepted ({@code offloads}) and refused ({@code offloadsRefused}), and
+ *       whether super-frames are written whole ({@code coalescedWrites}: {@code on}, or {@code off} with the
+ *       reason: a {@code gso_type} the kernel refused when the TAP was opened or on a write).</li>
  *   <li>{@code {type: qemu-stream, path: /run/vsnic/vm1.sock}}: vsnic listens on a unix socket that
  *       {@code qemu-system-x86_64 -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH} connects to.</li>
  *   <li>{@code {type: qemu-dgram, path: VSNIC_PATH, peer: QEMU_PATH}}: one frame per datagram, for
@@ -78,6 +80,12 @@ final class DeviceVnicBackends
             {
                 final Map<String, Object> now = new LinkedHashMap<>(details);
                 now.put("connected", stream.connected());
+                return now;
+            }
+            if (port instanceof TapPort tap)
+            {
+                final Map<String, Object> now = new LinkedHashMap<>(details);
+                now.put("coalescedWrites", tap.coalescedWrites());
                 return now;
             }
             return details;
