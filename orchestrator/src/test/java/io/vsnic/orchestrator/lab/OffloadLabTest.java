@@ -82,10 +82,10 @@ class OffloadLabTest
         final String name = LabTest.uniqueName();
         try
         {
-            final LabState state = Lab.up(new Lab.Spec(name, 2, 1, encryption), Lab.DaemonLauncher.sameJvm(), progress::add);
+            final LabState state = up(name, encryption);
             final LabState.Vm a = state.vm("d1v1").orElseThrow();
             final LabState.Vm b = state.vm("d2v1").orElseThrow();
-            final long[] errorsBefore = {inCsumErrors(a), inCsumErrors(b)};
+            final long[] errorsBefore = csumErrors(a, b);
             final boolean substrateOffloads = substrateOffloadsOn();
 
             transferBothWays(a, b, "clean");
@@ -154,8 +154,7 @@ class OffloadLabTest
                 "offloads off: nothing coalesced for a TAP without a virtio-net header");
             assertEquals("off (no virtio-net header)", coalescedWrites(d2, b));
 
-            assertEquals(errorsBefore[0], inCsumErrors(a), "checksum errors in the guest of device 1");
-            assertEquals(errorsBefore[1], inCsumErrors(b), "checksum errors in the guest of device 2");
+            assertGuestChecksumsClean(a, b, errorsBefore);
         }
         finally
         {
@@ -177,10 +176,10 @@ class OffloadLabTest
         final String name = LabTest.uniqueName();
         try
         {
-            final LabState state = Lab.up(new Lab.Spec(name, 2, 1, encryption), Lab.DaemonLauncher.sameJvm(), progress::add);
+            final LabState state = up(name, encryption);
             final LabState.Vm a = state.vm("d1v1").orElseThrow();
             final LabState.Vm b = state.vm("d2v1").orElseThrow();
-            final long[] errorsBefore = {inCsumErrors(a), inCsumErrors(b)};
+            final long[] errorsBefore = csumErrors(a, b);
             final int port = 20000 + new Random().nextInt(20000);
             final Path sent = directory.resolve("sent.sha256");
             final Path received = directory.resolve("received.sha256");
@@ -214,8 +213,7 @@ class OffloadLabTest
             {
                 listener.destroyForcibly();
             }
-            assertEquals(errorsBefore[0], inCsumErrors(a), "checksum errors in the guest of device 1");
-            assertEquals(errorsBefore[1], inCsumErrors(b), "checksum errors in the guest of device 2");
+            assertGuestChecksumsClean(a, b, errorsBefore);
         }
         finally
         {
@@ -601,53 +599,65 @@ class OffloadLabTest
         return Integer.parseInt(result.stdout().strip().split("\\s+")[0]);
     }
 
-    /** The guest's TCP and UDP {@code InCsumErrors} ({@code /proc/net/snmp} of its namespace), summed. */
-    private static long inCsumErrors(final LabState.Vm vm)
+    /** A 2 x 1 lab (d1v1, d2v1). */
+    private LabState up(final String name, final boolean encryption) throws LabException
     {
-        final NetNs.Result result = LabTest.inVm(vm, Duration.ofSeconds(10), "cat", "/proc/net/snmp");
-        assertTrue(result.ok(), result.describe());
-        final String[] lines = result.stdout().split("\n");
-        long sum = 0;
-        for (int i = 0; i + 1 < lines.length; i++)
-        {
-            final String[] names = lines[i].trim().split("\\s+");
-            final String[] values = lines[i + 1].trim().split("\\s+");
-            if (names.length == values.length && names[0].equals(values[0]) && (names[0].equals("Tcp:") || names[0].equals("Udp:")))
-            {
-                for (int k = 1; k < names.length; k++)
-                {
-                    if (names[k].equals("InCsumErrors"))
-                    {
-                        sum += Long.parseLong(values[k]);
-                    }
-                }
-            }
-        }
-        return sum;
+        return Lab.up(new Lab.Spec(name, 2, 1, encryption), Lab.DaemonLauncher.sameJvm(), progress::add);
+    }
+
+    private static long[] csumErrors(final LabState.Vm a, final LabState.Vm b)
+    {
+        return new long[] {snmp(a, "InCsumErrors"), snmp(b, "InCsumErrors")};
+    }
+
+    /** The guest's TCP and UDP {@code InCsumErrors} ({@code /proc/net/snmp} of its namespace) did not grow. */
+    private static void assertGuestChecksumsClean(final LabState.Vm a, final LabState.Vm b, final long[] before)
+    {
+        assertEquals(before[0], snmp(a, "InCsumErrors"), "checksum errors in the guest of device 1");
+        assertEquals(before[1], snmp(b, "InCsumErrors"), "checksum errors in the guest of device 2");
+    }
+
+    /** The guest's TCP and UDP {@code field} ({@code /proc/net/snmp} of its namespace), summed. */
+    private static long snmp(final LabState.Vm vm, final String field)
+    {
+        return procCounter(vm, "/proc/net/snmp", field, "Tcp:", "Udp:");
     }
 
     /** A {@code TcpExt:} counter of the guest's {@code /proc/net/netstat}. */
     private static long tcpExt(final LabState.Vm vm, final String field)
     {
-        final NetNs.Result result = LabTest.inVm(vm, Duration.ofSeconds(10), "cat", "/proc/net/netstat");
+        return procCounter(vm, "/proc/net/netstat", field, "TcpExt:");
+    }
+
+    /**
+     * Sums {@code field} over the given sections of a {@code /proc/net} file in the guest's namespace (a
+     * line of names, then a line of values, each starting with the section).
+     */
+    private static long procCounter(final LabState.Vm vm, final String file, final String field, final String... sections)
+    {
+        final NetNs.Result result = LabTest.inVm(vm, Duration.ofSeconds(10), "cat", file);
         assertTrue(result.ok(), result.describe());
         final String[] lines = result.stdout().split("\n");
+        long sum = 0;
+        boolean found = false;
         for (int i = 0; i + 1 < lines.length; i++)
         {
             final String[] names = lines[i].trim().split("\\s+");
             final String[] values = lines[i + 1].trim().split("\\s+");
-            if (names[0].equals("TcpExt:") && values[0].equals("TcpExt:"))
+            if (names.length == values.length && names[0].equals(values[0]) && List.of(sections).contains(names[0]))
             {
-                for (int k = 1; k < names.length && k < values.length; k++)
+                for (int k = 1; k < names.length; k++)
                 {
                     if (names[k].equals(field))
                     {
-                        return Long.parseLong(values[k]);
+                        sum += Long.parseLong(values[k]);
+                        found = true;
                     }
                 }
             }
         }
-        throw new AssertionError("no TcpExt " + field + " in /proc/net/netstat of " + vm.namespace());
+        assertTrue(found, "no " + field + " in " + String.join(" ", sections) + " of " + file + " in " + vm.namespace());
+        return sum;
     }
 
     /** A counter of the guest's {@code /proc/net/snmp6} (one "name value" per line). */
