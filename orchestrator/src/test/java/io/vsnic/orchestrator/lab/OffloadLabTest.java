@@ -168,7 +168,7 @@ class OffloadLabTest
     /**
      * 1 GiB by TCP from d1v1 to d2v1 through the offload path (plain and encrypted), generated from
      * {@code /dev/urandom} and checksummed as it streams on both ends (nothing is written to disk).
-     * Not in the default build: {@code ./mvnw -Pslow -pl orchestrator -am verify
+     * Not in the default build: {@code ./mvnw -Pslow -pl orchestrator -am test
      * -Dtest='OffloadLabTest#shouldMoveOneGigabyteExactlyThroughTheOffloadPath' -Dsurefire.failIfNoSpecifiedTests=false}.
      */
     @Tag("slow")
