@@ -40,7 +40,13 @@ public enum EndpointCounter
     /** Frames whose virtio-net header is malformed (offsets beyond the frame, gso_size 0), dropped. */
     RX_BAD_VNET_HEADER("rx_bad_vnet_header", false),
     /** Offload super-frames the VM endpoint took whole (included in {@link #TX_FRAMES}). */
-    TX_SUPER_FRAMES("tx_super_frames", true);
+    TX_SUPER_FRAMES("tx_super_frames", true),
+    /**
+     * Super-frames whose coalesced write the kernel refused (EINVAL) while their segments were taken: the
+     * port wrote the segments instead and cuts every later super-frame in software (counted once per
+     * refused write, included in {@link #TX_FRAMES}).
+     */
+    TX_COALESCED_REFUSED("tx_coalesced_refused", true);
 
     private static final EndpointCounter[] VALUES = values();
 

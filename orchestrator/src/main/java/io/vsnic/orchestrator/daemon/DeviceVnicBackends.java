@@ -13,6 +13,7 @@ import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.orchestrator.model.Backend;
 import io.vsnic.orchestrator.model.ResourceException;
 import io.vsnic.orchestrator.model.VnicResource;
+import io.vsnic.vnic.EndpointCounter;
 import io.vsnic.vnic.qemu.QemuDgramPort;
 import io.vsnic.vnic.qemu.QemuStreamPort;
 import io.vsnic.vnic.tap.TapDevice;
@@ -28,7 +29,10 @@ import io.vsnic.vnic.tap.TunFlags;
  *       namespace, or give it to QEMU with {@code -netdev tap,ifname=NAME,script=no,vnet_hdr=on}). With
  *       {@code offloads: on} (the default, when the data plane has super-frame slots) the TAP is opened
  *       with a virtio-net header and checksum/TSO/USO offloads, negotiated flag by flag; the vNIC's
- *       details name what the kernel accepted ({@code offloads}) and refused ({@code offloadsRefused}).</li>
+ *       details name what the kernel accepted ({@code offloads}) and refused ({@code offloadsRefused}), and
+ *       whether super-frames are written whole ({@code coalescedWrites}: {@code on}, or {@code off} with the
+ *       reason: a {@code gso_type} the kernel refused when the TAP was opened or on a write; then
+ *       {@code coalescedWritesRefused} counts the super-frame writes refused while running).</li>
  *   <li>{@code {type: qemu-stream, path: /run/vsnic/vm1.sock}}: vsnic listens on a unix socket that
  *       {@code qemu-system-x86_64 -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH} connects to.</li>
  *   <li>{@code {type: qemu-dgram, path: VSNIC_PATH, peer: QEMU_PATH}}: one frame per datagram, for
@@ -78,6 +82,17 @@ final class DeviceVnicBackends
             {
                 final Map<String, Object> now = new LinkedHashMap<>(details);
                 now.put("connected", stream.connected());
+                return now;
+            }
+            if (port instanceof TapPort tap)
+            {
+                final Map<String, Object> now = new LinkedHashMap<>(details);
+                now.put("coalescedWrites", tap.coalescedWrites());
+                final long refused = tap.counters().get(EndpointCounter.TX_COALESCED_REFUSED);
+                if (refused > 0)
+                {
+                    now.put("coalescedWritesRefused", refused);
+                }
                 return now;
             }
             return details;

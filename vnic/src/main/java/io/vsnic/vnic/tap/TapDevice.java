@@ -7,10 +7,14 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import io.vsnic.dataplane.offload.VirtioNetHeader;
+import io.vsnic.dataplane.protocol.Checksums;
 import io.vsnic.vnic.linux.Errno;
 import io.vsnic.vnic.linux.LibC;
 import io.vsnic.vnic.linux.NativeFd;
@@ -42,6 +46,9 @@ public final class TapDevice implements AutoCloseable
     /** Longest interface name ({@code IFNAMSIZ - 1}). */
     public static final int MAX_NAME_BYTES = LibC.IFNAMSIZ - 1;
 
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
     private final NativeFd fd;
     private final String name;
     private final int flags;
@@ -49,12 +56,14 @@ public final class TapDevice implements AutoCloseable
     private final int vnetHeaderBytes;
     private final int offloads;
     private final int refusedOffloads;
+    private final int refusedGsoWrites;
     private volatile boolean persistent;
 
     private TapDevice(
         final NativeFd fd, final String name, final int flags, final int ifIndex, final int vnetHeaderBytes,
-        final int offloads, final int refusedOffloads)
+        final int offloads, final int refusedOffloads, final int refusedGsoWrites)
     {
+        this.refusedGsoWrites = refusedGsoWrites;
         this.fd = fd;
         this.name = name;
         this.flags = flags;
@@ -110,6 +119,7 @@ public final class TapDevice implements AutoCloseable
                 throw new IOException("TUNSETIFF " + name + ": " + Errno.name(set) + setIfHint(-set, name, options));
             }
             int accepted = 0;
+            int refusedGso = 0;
             if (options.vnetHeaderBytes() != 0)
             {
                 final MemorySegment size = arena.allocate(JAVA_INT);
@@ -120,6 +130,7 @@ public final class TapDevice implements AutoCloseable
                     throw new IOException("TUNSETVNETHDRSZ " + options.vnetHeaderBytes() + " " + name + ": " + Errno.name(sized));
                 }
                 accepted = negotiateOffloads(number, name, options.offloads());
+                refusedGso = probeCoalescedWrites(number, options.vnetHeaderBytes(), arena);
             }
             final int persist = LibC.ioctl(number, TunFlags.TUNSETPERSIST, options.persistent() ? 1L : 0L);
             if (persist < 0)
@@ -136,7 +147,7 @@ public final class TapDevice implements AutoCloseable
             final int actualFlags = ifreq.get(JAVA_SHORT, TunFlags.IFREQ_FLAGS_OFFSET) & 0xFFFF;
             final int ifIndex = LibC.ifNameToIndex(actualName);
             final TapDevice device = new TapDevice(fd, actualName, actualFlags, Math.max(ifIndex, 0),
-                options.vnetHeaderBytes(), accepted, options.offloads() & ~accepted);
+                options.vnetHeaderBytes(), accepted, options.offloads() & ~accepted, refusedGso);
             opened = true;
             return device;
         }
@@ -193,6 +204,134 @@ public final class TapDevice implements AutoCloseable
             throw new IOException("TUNSETOFFLOAD 0x" + Integer.toHexString(accepted) + " " + name + ": " + Errno.name(last));
         }
         return accepted;
+    }
+
+    /** The {@code gso_type}s vsnic writes whole to a TAP, in the order {@link #probeCoalescedWrites} tries them. */
+    static final int[] PROBED_GSO_TYPES = {VirtioNetHeader.GSO_TCPV4, VirtioNetHeader.GSO_TCPV6, VirtioNetHeader.GSO_UDP_L4};
+    /** Destination of the probe frames: a locally administered unicast MAC no vsnic vNIC is given ("\002vsnic"). */
+    static final long PROBE_DESTINATION_MAC = 0x02_76_73_6E_69_63L;
+    private static final int PROBE_GSO_SIZE = 536;
+    private static final int PROBE_PAYLOAD_BYTES = 2 * PROBE_GSO_SIZE;
+
+    /**
+     * Asks the kernel whether it takes coalesced writes (a super-frame with a virtio-net header whose
+     * {@code gso_type} is set) of each type in {@link #PROBED_GSO_TYPES}, by writing one small
+     * super-frame of that type (two 536-byte segments, TEST-NET addresses, discard port 9, hop limit 1,
+     * to {@link #PROBE_DESTINATION_MAC}). The kernel checks the virtio-net header
+     * ({@code virtio_net_hdr_to_skb}) before it looks at the link: a refused type is EINVAL whether
+     * the link is up or not. A freshly created TAP is down, so an accepted probe ends in EIO and no
+     * frame reaches the stack; on a TAP that is already up the kernel takes the probe and drops it (a
+     * destination MAC that is not the interface's: {@code PACKET_OTHERHOST}). Any other answer
+     * (EAGAIN, ENOBUFS) says nothing and counts as accepted: the write path falls back when a real
+     * write is refused ({@link TapPort}).
+     *
+     * @return the refused types as bits {@code 1 << gsoType}, 0 when every one was accepted.
+     */
+    static int probeCoalescedWrites(final int fd, final int vnetHeaderBytes, final Arena arena)
+    {
+        final MemorySegment frame = arena.allocate(PROBE_FRAME_BYTES, 8);
+        int refused = 0;
+        for (final int gsoType : PROBED_GSO_TYPES)
+        {
+            if (writeProbe(fd, vnetHeaderBytes, gsoType, frame) == -Errno.EINVAL)
+            {
+                refused |= 1 << gsoType;
+            }
+        }
+        return refused;
+    }
+
+    /** Room for the longest probe: the 12-byte header, Ethernet, IPv6, TCP and the payload. */
+    private static final int PROBE_FRAME_BYTES = 12 + 14 + 40 + 20 + PROBE_PAYLOAD_BYTES;
+
+    /**
+     * Writes one probe super-frame of {@code gsoType} (IPv6 + TCP for {@code GSO_TCPV6}, IPv4 + UDP for
+     * {@code GSO_UDP_L4}, IPv4 + TCP for any other type) into {@code frame} and to the device.
+     *
+     * @return what {@code write(2)} returned (the length, or {@code -errno}).
+     */
+    static long writeProbe(final int fd, final int vnetHeaderBytes, final int gsoType, final MemorySegment frame)
+    {
+        final int ethernet = 14;
+        frame.fill((byte)0);
+        final boolean v6 = gsoType == VirtioNetHeader.GSO_TCPV6;
+        final boolean udp = gsoType == VirtioNetHeader.GSO_UDP_L4;
+        final int l3 = vnetHeaderBytes + ethernet;
+        final int l3Length = v6 ? 40 : 20;
+        final int l4Length = udp ? 8 : 20;
+        final int l4 = l3 + l3Length;
+        final int length = l4 + l4Length + PROBE_PAYLOAD_BYTES;
+        final int frameStart = vnetHeaderBytes;
+        VirtioNetHeader.write(frame, 0, vnetHeaderBytes, VirtioNetHeader.FLAG_NEEDS_CSUM, gsoType, ethernet + l3Length + l4Length,
+            PROBE_GSO_SIZE, ethernet + l3Length, udp ? 6 : 16);
+        for (int i = 0; i < 6; i++)
+        {
+            frame.set(JAVA_BYTE, frameStart + i, (byte)(PROBE_DESTINATION_MAC >>> (40 - 8 * i)));
+            frame.set(JAVA_BYTE, frameStart + 6 + i, (byte)((PROBE_DESTINATION_MAC | 1L << 8) >>> (40 - 8 * i)));
+        }
+        frame.set(BE16, frameStart + 12, (short)(v6 ? 0x86DD : 0x0800));
+        final int ipPayload = l4Length + PROBE_PAYLOAD_BYTES;
+        final byte protocol = (byte)(udp ? 17 : 6);
+        if (v6)
+        {
+            frame.set(JAVA_BYTE, l3, (byte)0x60);
+            frame.set(BE16, l3 + 4, (short)ipPayload);
+            frame.set(JAVA_BYTE, l3 + 6, protocol);
+            frame.set(JAVA_BYTE, l3 + 7, (byte)1);
+            // 2001:db8::1 -> 2001:db8::2 (RFC 3849 documentation prefix)
+            for (final int at : new int[] {l3 + 8, l3 + 24})
+            {
+                frame.set(BE16, at, (short)0x2001);
+                frame.set(BE16, at + 2, (short)0x0DB8);
+            }
+            frame.set(JAVA_BYTE, l3 + 23, (byte)1);
+            frame.set(JAVA_BYTE, l3 + 39, (byte)2);
+        }
+        else
+        {
+            frame.set(JAVA_BYTE, l3, (byte)0x45);
+            frame.set(BE16, l3 + 2, (short)(l3Length + ipPayload));
+            frame.set(JAVA_BYTE, l3 + 8, (byte)1);
+            frame.set(JAVA_BYTE, l3 + 9, protocol);
+            // 192.0.2.1 -> 192.0.2.2 (RFC 5737 TEST-NET-1)
+            frame.set(BE32, l3 + 12, 0xC0000201);
+            frame.set(BE32, l3 + 16, 0xC0000202);
+            frame.set(BE16, l3 + 10, (short)Checksums.checksum(frame, l3, 20));
+        }
+        frame.set(BE16, l4, (short)9);
+        frame.set(BE16, l4 + 2, (short)9);
+        if (udp)
+        {
+            frame.set(BE16, l4 + 4, (short)ipPayload);
+        }
+        else
+        {
+            frame.set(JAVA_BYTE, l4 + 12, (byte)0x50);
+            frame.set(JAVA_BYTE, l4 + 13, (byte)0x10);
+            frame.set(BE16, l4 + 14, (short)1024);
+        }
+        return LibC.write(fd, frame, 0, length);
+    }
+
+    /**
+     * Writes one probe super-frame of {@code gsoType} ({@link #writeProbe}) to this device (tests).
+     *
+     * @return what {@code write(2)} returned, or {@code -EBADF} once closed.
+     */
+    long writeProbe(final int gsoType)
+    {
+        if (!fd.acquire())
+        {
+            return -Errno.EBADF;
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            return writeProbe(fd.number(), vnetHeaderBytes, gsoType, arena.allocate(PROBE_FRAME_BYTES, 8));
+        }
+        finally
+        {
+            fd.release();
+        }
     }
 
     private static void validateName(final String name)
@@ -332,6 +471,32 @@ public final class TapDevice implements AutoCloseable
     public int ifIndex()
     {
         return ifIndex;
+    }
+
+    /**
+     * @return the {@code gso_type}s (bits {@code 1 << gsoType}) of {@link #PROBED_GSO_TYPES} whose coalesced
+     *     write the kernel refused at open (0: all taken, or no virtio-net header);
+     *     {@link #describeGsoTypes} gives the text.
+     */
+    public int refusedGsoWrites()
+    {
+        return refusedGsoWrites;
+    }
+
+    /**
+     * @return the names of the {@code gso_type} bits ({@code 1 << gsoType}), e.g. "tcpv6 udp_l4", or "none".
+     */
+    public static String describeGsoTypes(final int bits)
+    {
+        final StringBuilder text = new StringBuilder();
+        for (int type = 0; type < 31; type++)
+        {
+            if ((bits & 1 << type) != 0)
+            {
+                text.append(text.isEmpty() ? "" : " ").append(VirtioNetHeader.typeName(type));
+            }
+        }
+        return text.isEmpty() ? "none" : text.toString();
     }
 
     /**

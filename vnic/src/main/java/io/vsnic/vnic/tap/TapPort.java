@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.offload.ChecksumOffload;
+import io.vsnic.dataplane.offload.Segmenter;
 import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.vnic.EndpointCounter;
@@ -38,6 +39,13 @@ import io.vsnic.vnic.linux.Errno;
  * whole). Without a header, a partial checksum is completed in software before the write, and a
  * super-frame (which the worker should have cut) is a tx error.
  *
+ * <p>Coalesced writes ({@link #coalescedWrites()}): the port takes super-frames only while the kernel
+ * takes them. {@link TapDevice} probes each {@code gso_type} vsnic writes when it opens the device; a
+ * refused one leaves {@link #OFFLOAD_SUPER_FRAMES} out of {@link #txOffloads()} from the start. A
+ * super-frame the kernel refuses later (EINVAL) is cut here and its segments written; if they are
+ * taken the port switches to segments for good ({@link EndpointCounter#TX_COALESCED_REFUSED}), as
+ * userspace WireGuard does for kernels that refuse its coalesced writes.
+ *
  * <p>Threading: {@link #receive} only by the owning worker; {@link #transmit} by any workers
  * concurrently (each write is one whole frame, counters are atomic); {@link #close} from any thread.
  * Nothing is allocated per frame.
@@ -67,7 +75,13 @@ public final class TapPort implements Port, AutoCloseable
     private final FramePool superPool;
     private final int vnetHeaderBytes;
     private final boolean superFrames;
-    private final int txOffloads;
+    /** What {@link #transmit} takes; loses {@link #OFFLOAD_SUPER_FRAMES} once a coalesced write is refused. */
+    private volatile int txOffloads;
+    /** The gso_type whose coalesced write was refused while the data plane ran ({@code -1}: none). */
+    private volatile int refusedAtRun = -1;
+    /** Cuts a refused super-frame in software (cold path: only until {@link #txOffloads} drops super-frames). */
+    private final Segmenter fallbackSegmenter;
+    private final Frame[] fallbackSegments;
     private final VirtioNetHeader rxHeader = new VirtioNetHeader();
     /** The super-pool frame the next read goes into (receive side only). */
     private Frame spare;
@@ -121,14 +135,42 @@ public final class TapPort implements Port, AutoCloseable
         this.vnetHeaderBytes = device.vnetHeaderBytes();
         this.superFrames = segmentation;
         // A TAP with a virtio-net header takes partial checksums and super-frames (of any gso_type it
-        // knows) whatever TUNSETOFFLOAD said: that call only limits what the kernel hands to us.
-        this.txOffloads = vnetHeaderBytes == 0 ? 0 : OFFLOAD_PARTIAL_CHECKSUM | OFFLOAD_SUPER_FRAMES;
+        // knows) whatever TUNSETOFFLOAD said: that call only limits what the kernel hands to us. A kernel
+        // that refused a coalesced write when the device was opened (TapDevice probes it) gets segments.
+        this.txOffloads = vnetHeaderBytes == 0 ? 0 :
+            OFFLOAD_PARTIAL_CHECKSUM | (device.refusedGsoWrites() == 0 ? OFFLOAD_SUPER_FRAMES : 0);
+        this.fallbackSegmenter = vnetHeaderBytes == 0 ? null : new Segmenter();
+        this.fallbackSegments = vnetHeaderBytes == 0 ? null : new Frame[MAX_FALLBACK_SEGMENTS];
     }
+
+    /** Most segments a refused super-frame is cut into by the port itself (more: a tx error). */
+    static final int MAX_FALLBACK_SEGMENTS = 1024;
 
     @Override
     public int txOffloads()
     {
         return txOffloads;
+    }
+
+    /**
+     * @return whether this port writes super-frames whole ("coalesced writes") and why not: {@code "on"};
+     *     {@code "off (no virtio-net header)"}; {@code "off (refused when opened: tcpv6 ...)"} (the probe of
+     *     {@link TapDevice#refusedGsoWrites()}); {@code "off (refused on write: tcpv4)"} (a write the
+     *     kernel refused with EINVAL while its segments were taken). Off means the data plane cuts
+     *     super-frames into segments in software before this port.
+     */
+    public String coalescedWrites()
+    {
+        if (vnetHeaderBytes == 0)
+        {
+            return "off (no virtio-net header)";
+        }
+        if (device.refusedGsoWrites() != 0)
+        {
+            return "off (refused when opened: " + TapDevice.describeGsoTypes(device.refusedGsoWrites()) + ")";
+        }
+        final int refused = refusedAtRun;
+        return refused < 0 ? "on" : "off (refused on write: " + VirtioNetHeader.typeName(refused) + ")";
     }
 
     @Override
@@ -376,8 +418,13 @@ public final class TapPort implements Port, AutoCloseable
         {
             final Frame frame = frames[i];
             final int length = frame.length();
-            final boolean superFrame = frame.isSuperFrame();
-            final int result = write(frame);
+            boolean superFrame = frame.isSuperFrame();
+            int result = write(frame);
+            if (result == -Errno.EINVAL && superFrame)
+            {
+                result = writeSegments(frame);
+                superFrame = false;
+            }
             frame.release();
             if (result == length)
             {
@@ -419,6 +466,55 @@ public final class TapPort implements Port, AutoCloseable
             counters.add(EndpointCounter.TX_ERRORS, errors);
         }
         return count;
+    }
+
+    /**
+     * A super-frame the kernel refused whole (EINVAL): cut it in software and write the segments. When
+     * every segment is taken the kernel refused the coalesced form, not the frame: the port stops
+     * taking super-frames ({@link #txOffloads()} without {@link #OFFLOAD_SUPER_FRAMES}, so the worker
+     * cuts them before this port from now on) and counts {@link EndpointCounter#TX_COALESCED_REFUSED}.
+     * A frame that cannot be cut, or whose segments are refused too, stays a tx error. Cold path
+     * (serialised: it runs only until the switch), nothing allocated.
+     *
+     * @return the super-frame's length when its segments were written, else {@code -EINVAL} or the
+     *     first segment write's {@code -errno}.
+     */
+    private int writeSegments(final Frame superFrame)
+    {
+        synchronized (fallbackSegmenter)
+        {
+            final int count = fallbackSegmenter.segment(superFrame, pool, Segmenter.CHECKSUM_PARTIAL, fallbackSegments, 0);
+            if (count <= 0)
+            {
+                return -Errno.EINVAL;
+            }
+            int result = superFrame.length();
+            for (int i = 0; i < count; i++)
+            {
+                final Frame segment = fallbackSegments[i];
+                fallbackSegments[i] = null;
+                if (result > 0)
+                {
+                    final int written = write(segment);
+                    if (written != segment.length())
+                    {
+                        result = written < 0 ? written : -Errno.EIO;
+                    }
+                }
+                segment.release();
+            }
+            if (result > 0 || result == -Errno.EAGAIN || result == -Errno.ENOBUFS)
+            {
+                // the segments went (or met a full queue): the coalesced form was what the kernel refused
+                if ((txOffloads & OFFLOAD_SUPER_FRAMES) != 0)
+                {
+                    refusedAtRun = superFrame.gsoType();
+                    txOffloads = txOffloads & ~OFFLOAD_SUPER_FRAMES;
+                }
+                counters.increment(EndpointCounter.TX_COALESCED_REFUSED);
+            }
+            return result;
+        }
     }
 
     /**

@@ -60,12 +60,21 @@ final class TapLab implements AutoCloseable
      */
     static TapLab create(final boolean up) throws IOException
     {
+        return create(up, TapOptions.defaults());
+    }
+
+    /**
+     * @param up      whether to bring the link up.
+     * @param options how to open the TAP (virtio-net header and offloads).
+     */
+    static TapLab create(final boolean up, final TapOptions options) throws IOException
+    {
         final NetNs net = NetNs.open();
         TapDevice device = null;
         try
         {
             final String ns = net.createNamespace("vsnt");
-            device = TapDevice.open(NetNs.uniqueName("vt", 10));
+            device = TapDevice.open(NetNs.uniqueName("vt", 10), options);
             final String link = device.name();
             final int subnet = ThreadLocalRandom.current().nextInt(1, 255);
             net.moveLink(link, ns);
@@ -117,6 +126,35 @@ final class TapLab implements AutoCloseable
             throw new IllegalStateException(result.describe());
         }
         return Long.parseLong(result.stdout().strip());
+    }
+
+    /**
+     * @return the {@code Udp:} field {@code name} of the namespace's {@code /proc/net/snmp}.
+     */
+    long udpCounter(final String name)
+    {
+        final NetNs.Result result = net.exec(ns, NetNs.IP_TIMEOUT, "cat", "/proc/net/snmp");
+        if (!result.ok())
+        {
+            throw new IllegalStateException(result.describe());
+        }
+        final String[] lines = result.stdout().split("\n");
+        for (int i = 0; i + 1 < lines.length; i++)
+        {
+            final String[] names = lines[i].trim().split("\\s+");
+            final String[] values = lines[i + 1].trim().split("\\s+");
+            if (names[0].equals("Udp:") && values[0].equals("Udp:"))
+            {
+                for (int k = 1; k < names.length && k < values.length; k++)
+                {
+                    if (names[k].equals(name))
+                    {
+                        return Long.parseLong(values[k]);
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no Udp: " + name + " in /proc/net/snmp of " + ns);
     }
 
     @Override

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.protocol.ArpFlyweight;
 import io.vsnic.dataplane.protocol.EthernetFlyweight;
@@ -235,6 +236,91 @@ class TapPortTest
             assertEquals(Errno.EINVAL, port.lastTxErrno());
             assertEquals(1, port.counters().get(EndpointCounter.TX_FRAMES), "larger than the MTU: written, the kernel decides");
             assertEquals(4, pool.available());
+        }
+    }
+
+    /**
+     * An IPv4 super-frame from vsnic to the guest: {@code segments} UDP datagrams (or TCP segments) of
+     * {@code gsoSize} bytes, checksums left as zero and not partial, with the given {@code gso_type}.
+     */
+    private static Frame superFrame(final FramePool superPool, final TapLab lab, final int gsoType, final boolean udp,
+        final int gsoSize, final int segments)
+    {
+        final Frame frame = superPool.acquire();
+        assertNotNull(frame, "super pool exhausted in test setup");
+        final int l4Length = (udp ? 8 : 20) + gsoSize * segments;
+        final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(14 + 20 + l4Length);
+        b.put(mac(lab.guestMac)).put(mac(lab.vsnicMac)).putShort((short)0x0800);
+        b.put((byte)0x45).put((byte)0).putShort((short)(20 + l4Length)).putShort((short)7).putShort((short)0x4000).put((byte)64)
+            .put((byte)(udp ? 17 : 6)).putShort((short)0).putInt(lab.vsnicIp).putInt(lab.guestIp);
+        if (udp)
+        {
+            b.putShort((short)40000).putShort((short)9).putShort((short)l4Length).putShort((short)0);
+        }
+        else
+        {
+            b.putShort((short)40000).putShort((short)9).putInt(1).putInt(0).put((byte)0x50).put((byte)0x10).putShort((short)1024)
+                .putInt(0);
+        }
+        for (int i = 0; i < gsoSize * segments; i++)
+        {
+            b.put((byte)i);
+        }
+        final byte[] bytes = b.array();
+        MemorySegment.copy(bytes, 0, frame.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, frame.start(), bytes.length);
+        frame.length(bytes.length);
+        frame.gso(gsoType, gsoSize);
+        return frame;
+    }
+
+    private static byte[] mac(final long mac)
+    {
+        final byte[] bytes = new byte[6];
+        for (int i = 0; i < 6; i++)
+        {
+            bytes[i] = (byte)(mac >>> (40 - 8 * i));
+        }
+        return bytes;
+    }
+
+    @Test
+    void shouldCutASuperFrameTheKernelRefusesWholeAndStopTakingSuperFrames() throws Exception
+    {
+        TapLab.assumeRootWithTap();
+        try (TapLab lab = TapLab.create(true, TapOptions.defaults().withOffloads(12, TapOptions.ALL_OFFLOADS));
+            FramePool pool = new FramePool(16);
+            FramePool superPool = new FramePool(2, 66_048, FramePool.DEFAULT_HEADROOM_BYTES))
+        {
+            final TapPort port = new TapPort(3, lab.device, pool, superPool);
+            assertEquals(Port.OFFLOAD_PARTIAL_CHECKSUM | Port.OFFLOAD_SUPER_FRAMES, port.txOffloads());
+            assertEquals("on", port.coalescedWrites());
+
+            // A frame that is wrong, not refused for being coalesced: TCP over IPv4 labelled GSO_TCPV6 (partial checksum). The kernel
+            // refuses it (EINVAL) and so does the segmenter: a tx error, and the port still takes super-frames.
+            final Frame mislabelled = superFrame(superPool, lab, VirtioNetHeader.GSO_TCPV6, false, 1000, 2).checksumPartial(34, 16);
+            assertEquals(1, port.transmit(new Frame[] {mislabelled}, 1));
+            assertEquals(1, port.counters().get(EndpointCounter.TX_ERRORS));
+            assertEquals(0, port.counters().get(EndpointCounter.TX_COALESCED_REFUSED));
+            assertEquals("on", port.coalescedWrites());
+
+            // A correct USO super-frame without NEEDS_CSUM: the kernel refuses the coalesced form (virtio_net_hdr_to_skb
+            // wants a partial checksum for GSO_UDP_L4) but takes its three segments.
+            final long rxBefore = lab.kernelRxPackets();
+            final long noPortsBefore = lab.udpCounter("NoPorts");
+            final long csumErrorsBefore = lab.udpCounter("InCsumErrors");
+            final Frame refused = superFrame(superPool, lab, VirtioNetHeader.GSO_UDP_L4, true, 1000, 3);
+            assertEquals(1, port.transmit(new Frame[] {refused}, 1));
+            assertEquals(1, port.counters().get(EndpointCounter.TX_COALESCED_REFUSED));
+            assertEquals(1, port.counters().get(EndpointCounter.TX_FRAMES), "the super-frame went, as its segments");
+            assertEquals(1, port.counters().get(EndpointCounter.TX_ERRORS), "no new error");
+            assertEquals(0, port.counters().get(EndpointCounter.TX_SUPER_FRAMES));
+            assertEquals(Port.OFFLOAD_PARTIAL_CHECKSUM, port.txOffloads(), "the worker cuts super-frames for this port from now on");
+            assertEquals("off (refused on write: udp_l4)", port.coalescedWrites());
+            assertEquals(rxBefore + 3, lab.kernelRxPackets(), "three segments reached the guest");
+            assertEquals(noPortsBefore + 3, lab.udpCounter("NoPorts"), "the guest's UDP took all three (length and checksum good)");
+            assertEquals(csumErrorsBefore, lab.udpCounter("InCsumErrors"));
+            assertEquals(16, pool.available(), "every segment went back to the pool");
+            assertEquals(2, superPool.available());
         }
     }
 
