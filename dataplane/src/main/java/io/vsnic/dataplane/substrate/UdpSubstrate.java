@@ -198,6 +198,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
     public static final int DIRECT_BATCH = 64;
+    /** Messages per {@code recvmmsg} with UDP GRO (each up to 64 KiB, one or several datagrams of one sender). */
+    public static final int GRO_BATCH = GroReader.MESSAGES;
     private static final int PEER_CACHE = 64;
     private static final int EAGAIN_RETRIES = 256;
     /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
