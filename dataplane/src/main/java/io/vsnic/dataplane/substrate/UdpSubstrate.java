@@ -58,9 +58,15 @@ import io.vsnic.dataplane.table.PeerEntry;
  *
  * <p>Direct path (epoll and io_uring on Linux, the default; {@code -Dvsnic.substrate.direct=false}
  * turns it off): the Netty channels bind and close the Geneve/VXLAN sockets but do not read
- * ({@code AUTO_READ} off). The worker that owns this port reads them itself, {@code recvmmsg} of up
- * to {@link #DIRECT_BATCH} straight into pool frames it keeps in reserve; each datagram's sender must
- * be a configured peer (a small cache from address to peer, allocation only on a miss). Workers that
+ * ({@code AUTO_READ} off). Workers read them themselves, {@code recvmmsg} of up to {@link #DIRECT_BATCH}
+ * straight into pool frames kept in reserve (or, with UDP GRO, {@link #GRO_BATCH} messages of up to
+ * 64 KiB cut into frames); each datagram's sender must be a configured peer (a small cache from address
+ * to peer, allocation only on a miss). With {@link Config#receiveQueues()} = Q each UDP port has Q
+ * {@code SO_REUSEPORT} sockets and there are Q receive queues: queue {@code i} reads the {@code i}-th
+ * Geneve and VXLAN socket with its own receive state; queue 0 is this port (and also reads the WireGuard
+ * socket), queues 1..Q-1 are the receive-only ports of {@link #receiveQueues()}, which the data plane
+ * gives to other workers. The kernel picks a socket by hashing the 4-tuple, so the datagrams of one
+ * sender address and port stay on one queue, in order. Workers that
  * transmit add the Geneve/VXLAN header in the frame's headroom and send the burst with one
  * {@code sendmmsg} per socket from their own thread, each datagram an iovec into its frame (no copy,
  * no per-packet allocation); with {@link #GSO_PROPERTY} runs of equal-sized datagrams to one peer go
@@ -97,7 +103,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * @param genevePort    UDP port for Geneve (6081 by default).
      * @param vxlanPort     UDP port for VXLAN peers (4789), or 0 to not open one.
      * @param transport     epoll (default), io_uring or NIO.
-     * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1).
+     * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1); on the direct path
+     *                      each is a receive queue read by its own worker ({@link #receiveQueues()}).
      * @param rxQueueFrames frames that may wait for the worker.
      * @param wireguard     the encrypted substrate (a WireGuard socket for peers with encryption
      *                      wireguard), or null for plaintext peers only.
