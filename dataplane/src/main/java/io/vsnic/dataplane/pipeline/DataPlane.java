@@ -198,7 +198,9 @@ public final class DataPlane implements AutoCloseable
     }
 
     /**
-     * Attaches a port and gives it to the worker with the fewest ports.
+     * Attaches a port and gives it to the worker with the fewest ports; each of its
+     * {@link Port#receiveQueues()} goes to the next least busy worker that holds none of the port's
+     * queues yet (with more queues than workers, some workers read several).
      *
      * @throws IllegalArgumentException when the id is out of range or taken.
      */
@@ -217,15 +219,15 @@ public final class DataPlane implements AutoCloseable
             final Port[] next = ports.clone();
             next[port.id()] = port;
             ports = next;
-            Worker least = workers[0];
-            for (final Worker worker : workers)
+            // the port, then each of its receive queues, to the least busy worker that holds none of them yet
+            final boolean[] holds = new boolean[workers.length];
+            final List<Port> queues = port.receiveQueues();
+            for (int q = -1; q < queues.size(); q++)
             {
-                if (worker.portCount() < least.portCount())
-                {
-                    least = worker;
-                }
+                final Worker least = leastBusy(holds);
+                least.assign(q < 0 ? port : queues.get(q));
+                holds[least.id()] = true;
             }
-            least.assign(port);
             superFrameReceivers = anySuperFrameReceiver(next);
         }
     }
@@ -254,6 +256,25 @@ public final class DataPlane implements AutoCloseable
         return superFrameReceivers;
     }
 
+    /** The worker with the fewest ports among those not marked (all of them once every one is marked). */
+    private Worker leastBusy(final boolean[] marked)
+    {
+        Worker least = null;
+        for (final Worker worker : workers)
+        {
+            if (!marked[worker.id()] && (least == null || worker.portCount() < least.portCount()))
+            {
+                least = worker;
+            }
+        }
+        if (least == null)
+        {
+            Arrays.fill(marked, false);
+            return leastBusy(marked);
+        }
+        return least;
+    }
+
     /**
      * Detaches a port: no worker receives from it or transmits to it after this returns
      * (frames already in its rings stay there for the caller to drain).
@@ -276,6 +297,10 @@ public final class DataPlane implements AutoCloseable
             for (final Worker worker : workers)
             {
                 worker.unassign(port);
+                for (final Port queue : port.receiveQueues())
+                {
+                    worker.unassign(queue);
+                }
             }
             if (overlay == port)
             {

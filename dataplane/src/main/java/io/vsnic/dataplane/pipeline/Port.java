@@ -61,6 +61,20 @@ public interface Port
     int transmit(Frame[] frames, int count);
 
     /**
+     * More receive queues of this port, each a port of its own with this port's {@link #id()} and
+     * {@link #kind()} that only receives: the data plane gives each to a worker, a different one from
+     * this port's and from the other queues' owners as long as there are workers left, so that one port's
+     * receive work spreads over the workers (the substrate's {@code SO_REUSEPORT} sockets). Frames are
+     * always transmitted through this port. Asked once, when the port is added; the same ports each time.
+     *
+     * @return the queues besides this port itself; empty by default.
+     */
+    default java.util.List<Port> receiveQueues()
+    {
+        return java.util.List.of();
+    }
+
+    /**
      * For a worker with nothing to do: the descriptors that become readable ({@code POLLIN}) when
      * {@link #receive} has frames, so that the worker can sleep in {@code poll(2)} and be woken by the
      * kernel instead of waking itself periodically. Frames that arrive by another way (a queue fed by

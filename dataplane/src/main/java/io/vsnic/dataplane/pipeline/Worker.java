@@ -55,7 +55,10 @@ import io.vsnic.dataplane.table.PortEntry;
  * <p>IPv4 fragments: the first fragment is checked like any packet; its verdict and output are kept
  * in a small per-worker table keyed by (network, source, destination, identification, protocol) for
  * {@link #FRAGMENT_TIMEOUT_NS}; later fragments of that packet follow it (all fragments of a
- * packet come from the same port, hence the same worker). Later fragments whose first fragment was
+ * packet come from the same port, hence the same worker; from the overlay, from the same substrate
+ * receive queue, as long as the sender gives every fragment of a packet the same outer source port:
+ * a vsnic peer sends from its bound port; Linux VXLAN hashes the inner flow, without L4 ports for
+ * fragments). Later fragments whose first fragment was
  * not seen or was dropped are dropped ({@code fragment_no_flow}). IPv6 later fragments are dropped the
  * same way (IPv6 guests do path-MTU discovery; the network MTU is advertised to them).
  *

@@ -58,9 +58,15 @@ import io.vsnic.dataplane.table.PeerEntry;
  *
  * <p>Direct path (epoll and io_uring on Linux, the default; {@code -Dvsnic.substrate.direct=false}
  * turns it off): the Netty channels bind and close the Geneve/VXLAN sockets but do not read
- * ({@code AUTO_READ} off). The worker that owns this port reads them itself, {@code recvmmsg} of up
- * to {@link #DIRECT_BATCH} straight into pool frames it keeps in reserve; each datagram's sender must
- * be a configured peer (a small cache from address to peer, allocation only on a miss). Workers that
+ * ({@code AUTO_READ} off). Workers read them themselves, {@code recvmmsg} of up to {@link #DIRECT_BATCH}
+ * straight into pool frames kept in reserve (or, with UDP GRO, {@link #GRO_BATCH} messages of up to
+ * 64 KiB cut into frames); each datagram's sender must be a configured peer (a small cache from address
+ * to peer, allocation only on a miss). With {@link Config#receiveQueues()} = Q each UDP port has Q
+ * {@code SO_REUSEPORT} sockets and there are Q receive queues: queue {@code i} reads the {@code i}-th
+ * Geneve and VXLAN socket with its own receive state; queue 0 is this port (and also reads the WireGuard
+ * socket), queues 1..Q-1 are the receive-only ports of {@link #receiveQueues()}, which the data plane
+ * gives to other workers. The kernel picks a socket by hashing the 4-tuple, so the datagrams of one
+ * sender address and port stay on one queue, in order. Workers that
  * transmit add the Geneve/VXLAN header in the frame's headroom and send the burst with one
  * {@code sendmmsg} per socket from their own thread, each datagram an iovec into its frame (no copy,
  * no per-packet allocation); with {@link #GSO_PROPERTY} runs of equal-sized datagrams to one peer go
@@ -97,7 +103,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * @param genevePort    UDP port for Geneve (6081 by default).
      * @param vxlanPort     UDP port for VXLAN peers (4789), or 0 to not open one.
      * @param transport     epoll (default), io_uring or NIO.
-     * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1).
+     * @param receiveQueues sockets per port with SO_REUSEPORT (epoll/io_uring; NIO uses 1); on the direct path
+     *                      each is a receive queue read by its own worker ({@link #receiveQueues()}).
      * @param rxQueueFrames frames that may wait for the worker.
      * @param wireguard     the encrypted substrate (a WireGuard socket for peers with encryption
      *                      wireguard), or null for plaintext peers only.
@@ -183,20 +190,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private int[] wireguardFds = new int[0];
     /** Handles the handshakes the direct path reads (on the socket's event loop). */
     private WireguardPath.Receiver wireguardReceiver;
-    /** Receive state: used only by the worker that owns this port. */
-    private final MessageBatch rxBatch;
-    /** UDP GRO receive buffers (owning worker only), used when {@link #gro} is on. */
-    private final GroReader groReader;
-    private final Frame[] spare = new Frame[DIRECT_BATCH];
-    private int spareCount;
+    /**
+     * The direct path's receive queues, one per {@link Config#receiveQueues()} (empty on the event-loop
+     * path): queue 0 is read by the worker that owns this port, the others are the {@link #receiveQueues()} ports.
+     */
+    private final ReceiveQueue[] queues;
     private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
     private volatile Runnable wake;
-    /** Sender address to peer cache of the receive path (owning worker only), valid for {@link #cachedState}. */
-    private final long[] cacheHigh = new long[PEER_CACHE];
-    private final long[] cacheLow = new long[PEER_CACHE];
-    private final PeerEntry[] cachePeer = new PeerEntry[PEER_CACHE];
-    private final boolean[] cacheValid = new boolean[PEER_CACHE];
-    private ForwardingState cachedState;
 
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final int SOCKET_GENEVE = 0;
@@ -205,6 +205,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
     public static final int DIRECT_BATCH = 64;
+    /** Messages per {@code recvmmsg} with UDP GRO (each up to 64 KiB, one or several datagrams of one sender). */
+    public static final int GRO_BATCH = GroReader.MESSAGES;
     private static final int PEER_CACHE = 64;
     private static final int EAGAIN_RETRIES = 256;
     /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
@@ -251,8 +253,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
-        this.rxBatch = direct ? new MessageBatch(DIRECT_BATCH) : null;
-        this.groReader = direct ? new GroReader() : null;
+        this.queues = new ReceiveQueue[direct ? config.receiveQueues() : 0];
+        for (int q = 0; q < queues.length; q++)
+        {
+            queues[q] = new ReceiveQueue(q);
+        }
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
     }
@@ -313,15 +318,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
             case IO_URING -> IoUringIoHandler.newFactory();
             case NIO -> NioIoHandler.newFactory();
         };
-        final int queues = config.transport() == Transport.NIO ? 1 : config.receiveQueues();
-        group = new MultiThreadIoEventLoopGroup(queues, factory);
+        final int sockets = config.transport() == Transport.NIO ? 1 : config.receiveQueues();
+        // on the direct path the loops only bind and close (and run the WireGuard socket): one thread is enough
+        group = new MultiThreadIoEventLoopGroup(direct ? 1 : sockets, factory);
         running = true;
         try
         {
-            bind(config.genevePort(), queues, geneveChannels, Receiver::new, !direct);
+            bind(config.genevePort(), sockets, geneveChannels, Receiver::new, !direct);
             if (config.vxlanPort() != 0)
             {
-                bind(config.vxlanPort(), queues, vxlanChannels, Receiver::new, !direct);
+                bind(config.vxlanPort(), sockets, vxlanChannels, Receiver::new, !direct);
             }
             if (direct)
             {
@@ -366,6 +372,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     }
                 }
                 wireguard.start(wireguardChannels.get(0));
+            }
+            for (int q = 0; q < queues.length; q++)
+            {
+                // queue q reads the q-th socket of each SO_REUSEPORT group; queue 0 also the WireGuard socket
+                queues[q].plainFds = q < vxlanFds.length ? new int[] {geneveFds[q], vxlanFds[q]} : new int[] {geneveFds[q]};
+                queues[q].sealedFds = q == 0 ? wireguardFds : new int[0];
             }
         }
         catch (final IOException | RuntimeException ex)
@@ -512,185 +524,48 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             frames[count++] = pool.frame(index);
         }
-        if (direct && !running)
+        if (direct)
         {
-            releaseReserve();
-        }
-        else if (direct)
-        {
-            count = drainGro(frames, count, max);
-            if (gro)
-            {
-                count = receiveGro(frames, count, max, directFds, false);
-            }
-            else
-            {
-                for (final int fd : directFds)
-                {
-                    int received;
-                    do
-                    {
-                        received = receiveDirect(fd, frames, count, max);
-                        count += received;
-                    }
-                    while (received == DIRECT_BATCH && count < max);
-                }
-            }
-            if (wireguardFds.length > 0)
-            {
-                count = receiveGro(frames, count, max, wireguardFds, true);
-            }
+            count = queues[0].read(frames, count, max);
         }
         return count;
     }
 
     /**
-     * Takes datagrams left from the last GRO read, then reads the sockets while there is room; each
-     * datagram is copied into a pool frame (a coalesced message holds several). Returns the new count.
+     * The direct path's receive queues after the first (which this port reads itself): one {@link Port}
+     * each, with this port's id and kind, reading its own share of the {@code SO_REUSEPORT} sockets
+     * into its own reserve of pool frames; the data plane gives each to another worker. Empty on the
+     * event-loop path and with one receive queue. Frames are sent through this port, never the queues.
      */
-    private int receiveGro(final Frame[] frames, final int at, final int max, final int[] fds, final boolean fromWireguard)
+    @Override
+    public List<Port> receiveQueues()
     {
-        int count = at;
-        for (final int fd : fds)
-        {
-            while (count < max && !groReader.hasPending())
-            {
-                final int read = groReader.read(fd, fromWireguard);
-                if (read <= 0)
-                {
-                    if (read < 0)
-                    {
-                        drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
-                    }
-                    break;
-                }
-                final int coalesced = groReader.lastCoalesced();
-                if (coalesced > 0)
-                {
-                    groMessages.addAndGet(coalesced);
-                }
-                count = drainGro(frames, count, max);
-            }
-            if (count >= max)
-            {
-                break;
-            }
-        }
-        return count;
-    }
-
-    private int drainGro(final Frame[] frames, final int at, final int max)
-    {
-        if (!groReader.hasPending())
-        {
-            return at;
-        }
-        final ForwardingState current = state.get();
-        if (current != cachedState)
-        {
-            java.util.Arrays.fill(cacheValid, false);
-            cachedState = current;
-        }
-        int count = at;
-        long datagrams = 0;
-        long bytes = 0;
-        final boolean fromWireguard = groReader.fromWireguard();
-        final io.vsnic.crypto.wireguard.TransportCodec codec = fromWireguard ? wireguard.codec() : null;   // one lookup per read
-        while (count < max && groReader.next())
-        {
-            final int length = groReader.datagramLength();
-            datagrams++;
-            bytes += length;
-            if (groReader.truncated())
-            {
-                drops.incrementAndGet(DropReason.OVERSIZE.ordinal());
-                continue;
-            }
-            if (fromWireguard)
-            {
-                count = wireguardDatagram(frames, count, length, codec);
-                continue;
-            }
-            if (enclave)
-            {
-                drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal()); // an enclave's plaintext sockets deliver nothing
-                continue;
-            }
-            final PeerEntry peer = peerOf(current, groReader.senderHigh(), groReader.senderLow());
-            if (peer == null)
-            {
-                drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
-                continue;
-            }
-            final Frame frame = pool.acquire();
-            if (frame == null)
-            {
-                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
-                continue;
-            }
-            if (!frame.copyFrom(groReader.buffers(), groReader.datagramOffset(), length))
-            {
-                drop(DropReason.OVERSIZE, frame);
-                continue;
-            }
-            frame.peerDevice(peer.device()).vni(-1);
-            frames[count++] = frame;
-        }
-        traffic.addAndGet(RX_DATAGRAMS, datagrams);
-        traffic.addAndGet(RX_BYTES, bytes);
-        return count;
+        return queues.length <= 1 ? List.of() : List.of(java.util.Arrays.copyOfRange(queues, 1, queues.length));
     }
 
     /**
-     * One datagram from the WireGuard socket on the direct path: a transport message is opened here, on
-     * the worker, into a pool frame; a handshake message goes to the socket's event loop.
-     *
-     * @return the new frame count.
+     * @return the receive queues (1 on the event-loop path, where the event loops feed one queue).
      */
-    private int wireguardDatagram(final Frame[] frames, final int count, final int length,
-        final io.vsnic.crypto.wireguard.TransportCodec codec)
+    public int receiveQueueCount()
     {
-        final MemorySegment buffers = groReader.buffers();
-        final int offset = groReader.datagramOffset();
-        if (length < 4)
+        return Math.max(1, queues.length);
+    }
+
+    /**
+     * @param queue a receive queue, 0..{@link #receiveQueueCount()} - 1.
+     * @return datagrams read from that queue's sockets (on the event-loop path: every datagram received).
+     */
+    public long rxQueueDatagrams(final int queue)
+    {
+        if (queues.length == 0)
         {
-            drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
-            return count;
-        }
-        final int type = buffers.get(LE_INT, offset);
-        if (type == WireguardMessages.TYPE_TRANSPORT)
-        {
-            final Frame frame = pool.acquire();
-            if (frame == null)
+            if (queue != 0)
             {
-                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
-                return count;
+                throw new IndexOutOfBoundsException("receive queue " + queue + " of 1");
             }
-            if (!frame.copyFrom(buffers, offset, length))
-            {
-                drop(DropReason.OVERSIZE, frame);
-                return count;
-            }
-            if (wireguard.open(codec, frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))
-            {
-                frames[count] = frame;
-                return count + 1;
-            }
-            return count;
+            return rxDatagrams();
         }
-        if (enclave && (type < WireguardMessages.TYPE_INITIATION || type > WireguardMessages.TYPE_TRANSPORT))
-        {
-            drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal());     // an overlay packet on an enclave's port
-            return count;
-        }
-        final InetSocketAddress sender = socketAddress(groReader.senderHigh(), groReader.senderLow(), groReader.senderPort());
-        if (sender == null)
-        {
-            drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
-            return count;
-        }
-        wireguard.handshakeFromDirect(wireguardReceiver, buffers, offset, length, sender);
-        return count;
+        return queues[queue].rxCount.get();
     }
 
     /**
@@ -727,97 +602,392 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
     }
 
-    /** One {@code recvmmsg} into pool frames kept in reserve; returns the frames added at {@code frames[at..]}. */
-    private int receiveDirect(final int fd, final Frame[] frames, final int at, final int max)
-    {
-        final int want = Math.min(DIRECT_BATCH, max - at);
-        while (spareCount < want)
-        {
-            final Frame frame = pool.acquire();
-            if (frame == null)
-            {
-                break;
-            }
-            spare[spareCount++] = frame;
-        }
-        final int n = Math.min(want, spareCount);
-        if (n == 0)
-        {
-            return 0;
-        }
-        // the reserve is used from its top: message i fills spare[spareCount - 1 - i]
-        final int headroom = pool.headroomBytes();
-        for (int i = 0; i < n; i++)
-        {
-            final Frame frame = spare[spareCount - 1 - i];
-            rxBatch.prepareReceive(i, frame.segment().address() + headroom, frame.maxFrameBytes());
-        }
-        final int received = Syscalls.recvmmsg(fd, rxBatch.address(), n, Syscalls.MSG_DONTWAIT);
-        if (received <= 0)
-        {
-            if (received < 0 && received != -Syscalls.EAGAIN)
-            {
-                drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
-            }
-            return 0;
-        }
-        final ForwardingState current = state.get();
-        if (current != cachedState)
-        {
-            java.util.Arrays.fill(cacheValid, false);
-            cachedState = current;
-        }
-        int added = 0;
-        long bytes = 0;
-        for (int i = 0; i < received; i++)
-        {
-            final Frame frame = spare[--spareCount];
-            spare[spareCount] = null;
-            final int length = rxBatch.length(i);
-            bytes += length;
-            if ((rxBatch.flags(i) & Syscalls.MSG_TRUNC) != 0)
-            {
-                drop(DropReason.OVERSIZE, frame);
-                continue;
-            }
-            if (enclave)
-            {
-                drop(DropReason.ENCLAVE_ISOLATION, frame); // an enclave's plaintext sockets deliver nothing
-                continue;
-            }
-            final PeerEntry peer = peerOf(current, rxBatch.senderHigh(i), rxBatch.senderLow(i));
-            if (peer == null)
-            {
-                drop(DropReason.UNKNOWN_PEER, frame);
-                continue;
-            }
-            frame.window(headroom, length).peerDevice(peer.device()).vni(-1);
-            frames[at + added++] = frame;
-        }
-        traffic.addAndGet(RX_DATAGRAMS, received);
-        traffic.addAndGet(RX_BYTES, bytes);
-        return added;
-    }
 
-    /** The configured peer at a sender address; allocates only on a cache miss (once per peer and state). */
-    private PeerEntry peerOf(final ForwardingState current, final long high, final long low)
+    /**
+     * One receive queue of the direct path: some of the plaintext sockets (queue {@code i} reads the
+     * {@code i}-th Geneve and VXLAN socket of the {@code SO_REUSEPORT} group; queue 0 also the WireGuard
+     * socket) and everything needed to read them: its own {@code recvmmsg} batch, UDP GRO buffers,
+     * reserve of pool frames and peer cache. Thread: the worker that owns it, except {@link #rxCount}
+     * (any thread reads it).
+     */
+    private final class ReceiveQueue implements Port
     {
-        if (high == -1)
+        private final int index;
+        /** The plaintext sockets this queue reads (set at {@link UdpSubstrate#start()}, emptied at close). */
+        private volatile int[] plainFds = new int[0];
+        /** The WireGuard socket when this queue reads it (queue 0 on the direct path), else empty. */
+        private volatile int[] sealedFds = new int[0];
+        /** Datagrams this queue read (written by the owning worker only, with release stores). */
+        private final java.util.concurrent.atomic.AtomicLong rxCount = new java.util.concurrent.atomic.AtomicLong();
+        private final MessageBatch rxBatch = new MessageBatch(DIRECT_BATCH);
+        /** UDP GRO receive buffers, used when {@link #gro} is on. */
+        private final GroReader groReader = new GroReader();
+        private final Frame[] spare = new Frame[DIRECT_BATCH];
+        private int spareCount;
+        /** Sender address to peer cache, valid for {@link #cachedState}. */
+        private final long[] cacheHigh = new long[PEER_CACHE];
+        private final long[] cacheLow = new long[PEER_CACHE];
+        private final PeerEntry[] cachePeer = new PeerEntry[PEER_CACHE];
+        private final boolean[] cacheValid = new boolean[PEER_CACHE];
+        private ForwardingState cachedState;
+
+        ReceiveQueue(final int index)
         {
-            return null;
+            this.index = index;
         }
-        final int slot = (int)((low ^ (low >>> 29) ^ high ^ (high >>> 31)) & (PEER_CACHE - 1));
-        if (cacheValid[slot] && cacheHigh[slot] == high && cacheLow[slot] == low)
+
+        @Override
+        public int id()
         {
-            return cachePeer[slot];
+            return id;
         }
-        final InetSocketAddress sender = socketAddress(high, low, 0);
-        final PeerEntry peer = sender == null ? null : current.peerAt(sender);
-        cacheHigh[slot] = high;
-        cacheLow[slot] = low;
-        cachePeer[slot] = peer;
-        cacheValid[slot] = true;
-        return peer;
+
+        @Override
+        public int kind()
+        {
+            return KIND_OVERLAY;
+        }
+
+        @Override
+        public int txOffloads()
+        {
+            return UdpSubstrate.this.txOffloads();
+        }
+
+        @Override
+        public int receive(final Frame[] frames, final int max)
+        {
+            return read(frames, 0, max);
+        }
+
+        /** Frames go out through the substrate port: a queue only receives. */
+        @Override
+        public int transmit(final Frame[] frames, final int count)
+        {
+            return UdpSubstrate.this.transmit(frames, count);
+        }
+
+        @Override
+        public int readinessFds(final int[] target, final int offset)
+        {
+            final int[] plain = plainFds;
+            final int[] sealed = sealedFds;
+            if (!running || plain.length == 0 || offset + plain.length + sealed.length > target.length)
+            {
+                return -1;
+            }
+            System.arraycopy(plain, 0, target, offset, plain.length);
+            System.arraycopy(sealed, 0, target, offset + plain.length, sealed.length);
+            return plain.length + sealed.length;
+        }
+
+        @Override
+        public String toString()
+        {
+            return "substrate receive queue " + index;
+        }
+
+        /**
+         * Reads this queue's sockets into {@code frames[at..max)}.
+         *
+         * @return the new frame count.
+         */
+        int read(final Frame[] frames, final int at, final int max)
+        {
+            if (!running)
+            {
+                releaseReserve();
+                return at;
+            }
+            final int[] plain = plainFds;
+            final int[] sealed = sealedFds;
+            final long before = datagramsRead;
+            int count = drainGro(frames, at, max);
+            if (gro)
+            {
+                count = receiveGro(frames, count, max, plain, false);
+            }
+            else
+            {
+                for (final int fd : plain)
+                {
+                    int received;
+                    do
+                    {
+                        received = receiveDirect(fd, frames, count, max);
+                        count += received;
+                    }
+                    while (received == DIRECT_BATCH && count < max);
+                }
+            }
+            if (sealed.length > 0)
+            {
+                count = receiveGro(frames, count, max, sealed, true);
+            }
+            if (datagramsRead != before)
+            {
+                rxCount.lazySet(datagramsRead);
+            }
+            return count;
+        }
+
+        /** Datagrams read so far (the owner's plain copy of {@link #rxCount}). */
+        private long datagramsRead;
+
+        /** Frames kept in reserve for the next {@code recvmmsg} and undelivered GRO datagrams go back to the pool. */
+        void releaseReserve()
+        {
+            groReader.discard();
+            while (spareCount > 0)
+            {
+                spare[--spareCount].release();
+                spare[spareCount] = null;
+            }
+        }
+
+        /**
+         * Takes datagrams left from the last GRO read, then reads the sockets while there is room; each
+         * datagram is copied into a pool frame (a coalesced message holds several). Returns the new count.
+         */
+        private int receiveGro(final Frame[] frames, final int at, final int max, final int[] fds, final boolean fromWireguard)
+        {
+            int count = at;
+            for (final int fd : fds)
+            {
+                while (count < max && !groReader.hasPending())
+                {
+                    final int read = groReader.read(fd, fromWireguard);
+                    if (read <= 0)
+                    {
+                        if (read < 0)
+                        {
+                            drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+                        }
+                        break;
+                    }
+                    final int coalesced = groReader.lastCoalesced();
+                    if (coalesced > 0)
+                    {
+                        groMessages.addAndGet(coalesced);
+                    }
+                    count = drainGro(frames, count, max);
+                }
+                if (count >= max)
+                {
+                    break;
+                }
+            }
+            return count;
+        }
+
+        private int drainGro(final Frame[] frames, final int at, final int max)
+        {
+            if (!groReader.hasPending())
+            {
+                return at;
+            }
+            final ForwardingState current = state.get();
+            if (current != cachedState)
+            {
+                java.util.Arrays.fill(cacheValid, false);
+                cachedState = current;
+            }
+            int count = at;
+            long datagrams = 0;
+            long bytes = 0;
+            final boolean fromWireguard = groReader.fromWireguard();
+            final io.vsnic.crypto.wireguard.TransportCodec codec = fromWireguard ? wireguard.codec() : null;   // one lookup per read
+            while (count < max && groReader.next())
+            {
+                final int length = groReader.datagramLength();
+                datagrams++;
+                bytes += length;
+                if (groReader.truncated())
+                {
+                    drops.incrementAndGet(DropReason.OVERSIZE.ordinal());
+                    continue;
+                }
+                if (fromWireguard)
+                {
+                    count = wireguardDatagram(frames, count, length, codec);
+                    continue;
+                }
+                if (enclave)
+                {
+                    drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal()); // an enclave's plaintext sockets deliver nothing
+                    continue;
+                }
+                final PeerEntry peer = peerOf(current, groReader.senderHigh(), groReader.senderLow());
+                if (peer == null)
+                {
+                    drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
+                    continue;
+                }
+                final Frame frame = pool.acquire();
+                if (frame == null)
+                {
+                    drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                    continue;
+                }
+                if (!frame.copyFrom(groReader.buffers(), groReader.datagramOffset(), length))
+                {
+                    drop(DropReason.OVERSIZE, frame);
+                    continue;
+                }
+                frame.peerDevice(peer.device()).vni(-1);
+                frames[count++] = frame;
+            }
+            traffic.addAndGet(RX_DATAGRAMS, datagrams);
+            datagramsRead += datagrams;
+            traffic.addAndGet(RX_BYTES, bytes);
+            return count;
+        }
+
+        /**
+         * One datagram from the WireGuard socket on the direct path: a transport message is opened here, on
+         * the worker, into a pool frame; a handshake message goes to the socket's event loop.
+         *
+         * @return the new frame count.
+         */
+        private int wireguardDatagram(final Frame[] frames, final int count, final int length,
+            final io.vsnic.crypto.wireguard.TransportCodec codec)
+        {
+            final MemorySegment buffers = groReader.buffers();
+            final int offset = groReader.datagramOffset();
+            if (length < 4)
+            {
+                drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
+                return count;
+            }
+            final int type = buffers.get(LE_INT, offset);
+            if (type == WireguardMessages.TYPE_TRANSPORT)
+            {
+                final Frame frame = pool.acquire();
+                if (frame == null)
+                {
+                    drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                    return count;
+                }
+                if (!frame.copyFrom(buffers, offset, length))
+                {
+                    drop(DropReason.OVERSIZE, frame);
+                    return count;
+                }
+                if (wireguard.open(codec, frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))
+                {
+                    frames[count] = frame;
+                    return count + 1;
+                }
+                return count;
+            }
+            if (enclave && (type < WireguardMessages.TYPE_INITIATION || type > WireguardMessages.TYPE_TRANSPORT))
+            {
+                drops.incrementAndGet(DropReason.ENCLAVE_ISOLATION.ordinal());     // an overlay packet on an enclave's port
+                return count;
+            }
+            final InetSocketAddress sender = socketAddress(groReader.senderHigh(), groReader.senderLow(), groReader.senderPort());
+            if (sender == null)
+            {
+                drops.incrementAndGet(DropReason.WG_MALFORMED.ordinal());
+                return count;
+            }
+            wireguard.handshakeFromDirect(wireguardReceiver, buffers, offset, length, sender);
+            return count;
+        }
+
+        /** One {@code recvmmsg} into pool frames kept in reserve; returns the frames added at {@code frames[at..]}. */
+        private int receiveDirect(final int fd, final Frame[] frames, final int at, final int max)
+        {
+            final int want = Math.min(DIRECT_BATCH, max - at);
+            while (spareCount < want)
+            {
+                final Frame frame = pool.acquire();
+                if (frame == null)
+                {
+                    break;
+                }
+                spare[spareCount++] = frame;
+            }
+            final int n = Math.min(want, spareCount);
+            if (n == 0)
+            {
+                return 0;
+            }
+            // the reserve is used from its top: message i fills spare[spareCount - 1 - i]
+            final int headroom = pool.headroomBytes();
+            for (int i = 0; i < n; i++)
+            {
+                final Frame frame = spare[spareCount - 1 - i];
+                rxBatch.prepareReceive(i, frame.segment().address() + headroom, frame.maxFrameBytes());
+            }
+            final int received = Syscalls.recvmmsg(fd, rxBatch.address(), n, Syscalls.MSG_DONTWAIT);
+            if (received <= 0)
+            {
+                if (received < 0 && received != -Syscalls.EAGAIN)
+                {
+                    drops.incrementAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal()); // as the event-loop path counts socket errors
+                }
+                return 0;
+            }
+            final ForwardingState current = state.get();
+            if (current != cachedState)
+            {
+                java.util.Arrays.fill(cacheValid, false);
+                cachedState = current;
+            }
+            int added = 0;
+            long bytes = 0;
+            for (int i = 0; i < received; i++)
+            {
+                final Frame frame = spare[--spareCount];
+                spare[spareCount] = null;
+                final int length = rxBatch.length(i);
+                bytes += length;
+                if ((rxBatch.flags(i) & Syscalls.MSG_TRUNC) != 0)
+                {
+                    drop(DropReason.OVERSIZE, frame);
+                    continue;
+                }
+                if (enclave)
+                {
+                    drop(DropReason.ENCLAVE_ISOLATION, frame); // an enclave's plaintext sockets deliver nothing
+                    continue;
+                }
+                final PeerEntry peer = peerOf(current, rxBatch.senderHigh(i), rxBatch.senderLow(i));
+                if (peer == null)
+                {
+                    drop(DropReason.UNKNOWN_PEER, frame);
+                    continue;
+                }
+                frame.window(headroom, length).peerDevice(peer.device()).vni(-1);
+                frames[at + added++] = frame;
+            }
+            traffic.addAndGet(RX_DATAGRAMS, received);
+            datagramsRead += received;
+            traffic.addAndGet(RX_BYTES, bytes);
+            return added;
+        }
+
+        /** The configured peer at a sender address; allocates only on a cache miss (once per peer and state). */
+        private PeerEntry peerOf(final ForwardingState current, final long high, final long low)
+        {
+            if (high == -1)
+            {
+                return null;
+            }
+            final int slot = (int)((low ^ (low >>> 29) ^ high ^ (high >>> 31)) & (PEER_CACHE - 1));
+            if (cacheValid[slot] && cacheHigh[slot] == high && cacheLow[slot] == low)
+            {
+                return cachePeer[slot];
+            }
+            final InetSocketAddress sender = socketAddress(high, low, 0);
+            final PeerEntry peer = sender == null ? null : current.peerAt(sender);
+            cacheHigh[slot] = high;
+            cacheLow[slot] = low;
+            cachePeer[slot] = peer;
+            cacheValid[slot] = true;
+            return peer;
+        }
     }
 
     @Override
@@ -827,13 +997,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             return -1;
         }
-        if (offset + directFds.length + wireguardFds.length > fds.length)
-        {
-            return -1;
-        }
-        System.arraycopy(directFds, 0, fds, offset, directFds.length);
-        System.arraycopy(wireguardFds, 0, fds, offset + directFds.length, wireguardFds.length);
-        return directFds.length + wireguardFds.length;
+        return queues[0].readinessFds(fds, offset);
     }
 
     @Override
@@ -1132,6 +1296,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
         geneveFds = directFds;
         vxlanFds = directFds;
         wireguardFds = directFds;
+        for (final ReceiveQueue queue : queues)
+        {
+            queue.plainFds = directFds;
+            queue.sealedFds = directFds;
+        }
     }
 
     /**
@@ -1140,14 +1309,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     public void releaseReserve()
     {
-        if (groReader != null)
+        for (final ReceiveQueue queue : queues)
         {
-            groReader.discard();
-        }
-        while (spareCount > 0)
-        {
-            spare[--spareCount].release();
-            spare[spareCount] = null;
+            queue.releaseReserve();
         }
     }
 

@@ -72,7 +72,7 @@ class WireguardSubstrateTest
     /** One device: a data plane, a VM port and a substrate with WireGuard on. */
     private static final class Device implements AutoCloseable
     {
-        final DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 2048, 4096, ConnectionTimeouts.DEFAULTS));
+        final DataPlane dataPlane;
         final DeviceKeys keys = DeviceKeys.generate(RANDOM);
         final String inner;
         final MemoryPort vm;
@@ -81,11 +81,19 @@ class WireguardSubstrateTest
         Device(final String address, final String inner, final UdpSubstrate.Transport transport, final WireguardTimers timers)
             throws IOException
         {
+            this(address, inner, transport, timers, 1);
+        }
+
+        /** With {@code workers} workers and as many receive queues. */
+        Device(final String address, final String inner, final UdpSubstrate.Transport transport, final WireguardTimers timers,
+            final int workers) throws IOException
+        {
             this.inner = inner;
+            dataPlane = new DataPlane(new DataPlaneConfig(workers, 2048, 4096, ConnectionTimeouts.DEFAULTS));
             vm = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 4096);
             final WireguardConfig wg = WireguardConfig.of(keys.privateKey(), inner).withListenPort(0).withTimers(timers);
             substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
-                new UdpSubstrate.Config(address, 0, 0, transport, 1, 2048).withWireguard(wg));
+                new UdpSubstrate.Config(address, 0, 0, transport, workers, 2048).withWireguard(wg));
             substrate.start();
         }
 
@@ -133,8 +141,14 @@ class WireguardSubstrateTest
     private static Pair pair(final UdpSubstrate.Transport transport, final Encapsulation encapsulation, final WireguardTimers timers,
         final String innerA, final String innerB) throws IOException
     {
-        final Device a = new Device("127.0.0.1", innerA, transport, timers);
-        final Device b = new Device("127.0.0.2", innerB, transport, timers);
+        return pair(transport, encapsulation, timers, innerA, innerB, 1);
+    }
+
+    private static Pair pair(final UdpSubstrate.Transport transport, final Encapsulation encapsulation, final WireguardTimers timers,
+        final String innerA, final String innerB, final int workers) throws IOException
+    {
+        final Device a = new Device("127.0.0.1", innerA, transport, timers, workers);
+        final Device b = new Device("127.0.0.2", innerB, transport, timers, workers);
         final RecordingRelay relay = new RecordingRelay("127.0.0.3", new InetSocketAddress("127.0.0.1", a.substrate.wireguardPort()),
             new InetSocketAddress("127.0.0.2", b.substrate.wireguardPort()));
         a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B, List.of(b.asPeer(relay.endpoint(), encapsulation)));
@@ -239,6 +253,32 @@ class WireguardSubstrateTest
             assertOnlyWireguardOnTheWire(p.relay().all());
             assertEquals(1, p.a().substrate.wireguardPeers().size());
             assertTrue(p.a().substrate.wireguardPeers().get(0).sessionUp());
+        }
+    }
+
+    /**
+     * Two workers and two receive queues per device: the WireGuard socket has one reader (queue 0, so
+     * one thread touches the sessions' replay windows) and traffic flows both ways, in order.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldReadTheWireguardSocketFromOneQueueWithTwoWorkers(final UdpSubstrate.Transport transport,
+        final Encapsulation encapsulation) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        Assumptions.assumeTrue(transport != UdpSubstrate.Transport.NIO, "receive queues are a direct-path feature");
+        try (Pair p = pair(transport, encapsulation, WireguardTimers.DEFAULT, "10.99.0.1", "10.99.0.2", 2))
+        {
+            assertEquals(2, p.a().substrate.receiveQueueCount());
+            sendAndExpect(p.a(), p.b(), MAC_B, MAC_A, IP_A, IP_B, 50);     // staged (at most 128) while A initiates
+            sendAndExpect(p.a(), p.b(), MAC_B, MAC_A, IP_A, IP_B, 300);
+            sendAndExpect(p.b(), p.a(), MAC_A, MAC_B, IP_B, IP_A, 300);
+            for (final Device device : List.of(p.a(), p.b()))
+            {
+                assertTrue(device.substrate.rxQueueDatagrams(0) >= 300, "queue 0 read the WireGuard socket");
+                assertEquals(0, device.substrate.rxQueueDatagrams(1), "no other queue reads it");
+            }
+            assertOnlyWireguardOnTheWire(p.relay().all());
         }
     }
 

@@ -129,6 +129,13 @@ public final class Metrics
                 "UDP GSO sends on the substrate (each several datagrams of one super-frame).", substrate.udpGsoMessages());
             counter(out, "vsnic_substrate_udp_gro_messages_total",
                 "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
+            header(out, "vsnic_substrate_rx_queue_datagrams_total",
+                "UDP datagrams read by each substrate receive queue (SO_REUSEPORT socket group; each its own worker).", "counter");
+            for (int queue = 0; queue < substrate.receiveQueueCount(); queue++)
+            {
+                sample(out, "vsnic_substrate_rx_queue_datagrams_total", substrate.rxQueueDatagrams(queue), "queue",
+                    Integer.toString(queue));
+            }
             header(out, "vsnic_substrate_drops_total", "Datagrams the substrate dropped, by reason.", "counter");
             for (final DropReason reason : new DropReason[] {DropReason.UNKNOWN_PEER, DropReason.VNI_NOT_ALLOWED,
                 DropReason.POOL_EXHAUSTED, DropReason.OVERSIZE, DropReason.SUBSTRATE_RX_QUEUE_FULL, DropReason.SUBSTRATE_TX_ERROR,

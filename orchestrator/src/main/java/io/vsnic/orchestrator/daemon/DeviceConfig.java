@@ -26,7 +26,7 @@ import io.vsnic.orchestrator.model.Validator;
  * <pre>
  * device:    { name: edge-1, id: 1 }
  * api:       { listen: 127.0.0.1:9470, auth: none|token|mtls, tls: { cert: server.crt, key: server.key, clientCa: ca.crt } }
- * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 1,
+ * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 2,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536,
  *              timeouts: { tcpSyn: 60s, tcpEstablished: 5d, tcpClosing: 120s, udp: 30s, udpReplied: 120s, icmp: 30s } }
@@ -91,7 +91,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param genevePort    Geneve UDP port (default 6081; 0 picks a free one).
      * @param vxlanPort     VXLAN UDP port (default 4789; 0 opens none).
      * @param transport     epoll | io_uring | nio (default epoll).
-     * @param receiveQueues sockets per port with SO_REUSEPORT (default 1).
+     * @param receiveQueues sockets per port with SO_REUSEPORT, each read by its own worker on the direct path
+     *                      (default: {@code dataplane.workers}, at most 16).
      * @param wireguard     the encrypted substrate (WireGuard sessions with peers of {@code encryption: wireguard}),
      *                      or absent for a device whose peers are all {@code encryption: none}.
      */
@@ -310,11 +311,6 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         {
             throw new ConfigException("substrate.transport", "must be epoll, io_uring or nio: " + s.transport());
         }
-        final int queues = s.receiveQueues() == null ? 1 : s.receiveQueues();
-        if (queues < 1 || queues > 16)
-        {
-            throw new ConfigException("substrate.receiveQueues", "must be in 1..16: " + queues);
-        }
         Wireguard wg = null;
         if (s.wireguard() != null)
         {
@@ -345,6 +341,12 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         if (workers < 1 || workers > 64)
         {
             throw new ConfigException("dataplane.workers", "must be in 1..64: " + workers);
+        }
+        // default: one receive queue per worker (each worker then reads its own substrate sockets)
+        final int queues = s.receiveQueues() == null ? Math.min(workers, 16) : s.receiveQueues();
+        if (queues < 1 || queues > 16)
+        {
+            throw new ConfigException("substrate.receiveQueues", "must be in 1..16: " + queues);
         }
         final int slots = d.frameSlots() == null ? 8192 : d.frameSlots();
         if (slots < 512 || slots > (1 << 20))

@@ -417,7 +417,8 @@ public final class Lab
             final Path keyFile = deviceDir.resolve("device.key");
             final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
-            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS")));
+            Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS"),
+                System.getenv("VSNIC_LAB_WORKERS")));
             if (spec.cluster())
             {
                 clusterIdentity(state, d, config, stateDir, progress);
@@ -634,6 +635,18 @@ public final class Lab
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
         final String rekeySeconds)
     {
+        return deviceConfig(lab, device, keyFile, keylog, cluster, rekeySeconds, null);
+    }
+
+    /**
+     * @param workers {@code dataplane.workers} (from {@code $VSNIC_LAB_WORKERS}; the substrate then opens as many
+     *                receive queues), or null or blank for one worker. The daemon validates it (1..64).
+     */
+    static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
+        final String rekeySeconds, final String workers)
+    {
+        final String workerCount = workers == null || workers.isBlank() ? "1" :
+            workers.trim().matches("[0-9]{1,9}") ? workers.trim() : "\"" + workers.trim() + "\"";
         final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
         final String rekey = rekeySeconds == null || rekeySeconds.isBlank() ? "" :
             ", rekeyAfterSeconds: " + (rekeySeconds.trim().matches("[0-9]{1,9}") ? rekeySeconds.trim() : "\"" + rekeySeconds.trim() + "\"");
@@ -643,9 +656,10 @@ public final class Lab
             # vsnic lab %s, device d%d (written by 'vsnic lab up')
             device: {name: %s-d%d, id: %d}
             api: {listen: "127.0.0.1:%d"}
-            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll, receiveQueues: 1%s}
-            dataplane: {workers: 1, frameSlots: 4096, connectionCapacity: 16384}
-            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard) + clusterSection;
+            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll%s}
+            dataplane: {workers: %s, frameSlots: 4096, connectionCapacity: 16384}
+            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard, workerCount) +
+            clusterSection;
     }
 
     /**

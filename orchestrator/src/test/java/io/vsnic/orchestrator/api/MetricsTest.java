@@ -156,6 +156,8 @@ class MetricsTest
         assertEquals(0.0, before.get("vsnic_dataplane_drops_total{reason=unknown_mac}"));
         assertNotNull(before.get("vsnic_network_rx_packets_total{network=blue, vni=100}"));
         assertNotNull(before.get("vsnic_substrate_rx_datagrams_total"));
+        assertNotNull(before.get("vsnic_substrate_rx_queue_datagrams_total{queue=0}"), "per receive queue: " + before.keySet().stream()
+            .filter(k -> k.startsWith("vsnic_substrate_rx_queue")).toList());
         assertNotNull(before.get("vsnic_substrate_drops_total{reason=unknown_peer}"));
         assertNotNull(before.get("vsnic_substrate_drops_total{reason=wg_handshake_backlog}"));
         assertNotNull(before.get("vsnic_substrate_kernel_udp_errors_total{counter=RcvbufErrors, protocol=udp}"),

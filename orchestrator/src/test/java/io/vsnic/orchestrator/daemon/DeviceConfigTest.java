@@ -34,6 +34,7 @@ class DeviceConfigTest
         assertEquals(8192, config.dataplane().frameSlots());
         assertEquals(65536, config.dataplane().connectionCapacity());
         assertTrue(config.dataplane().workers() >= 1);
+        assertEquals(Math.min(16, config.dataplane().workers()), config.substrate().receiveQueues(), "one receive queue per worker");
         assertTrue(config.flowLogs().enabled());
         assertEquals("hourly", config.flowLogs().roll());
         assertEquals(24 * 3600_000L, config.flowLogs().retentionMs());
@@ -42,6 +43,15 @@ class DeviceConfigTest
         assertEquals(500, config.tasks().retryInitialMs());
         assertEquals(30_000, config.tasks().retryMaxMs());
         assertEquals(100, config.tasks().keepFinished());
+    }
+
+    @Test
+    void shouldDefaultReceiveQueuesToTheWorkersUnlessSet() throws ConfigException
+    {
+        assertEquals(3, parse("device: {name: d}\ndataplane: {workers: 3}\n").substrate().receiveQueues());
+        assertEquals(16, parse("device: {name: d}\ndataplane: {workers: 40}\n").substrate().receiveQueues());
+        assertEquals(1, parse("device: {name: d}\nsubstrate: {receiveQueues: 1}\ndataplane: {workers: 3}\n").substrate().receiveQueues());
+        assertEquals(2, parse("device: {name: d}\ndataplane: {workers: 2}\n").substrateConfig().receiveQueues());
     }
 
     @Test
