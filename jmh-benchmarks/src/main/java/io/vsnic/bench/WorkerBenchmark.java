@@ -197,6 +197,12 @@ public class WorkerBenchmark
     @TearDown(Level.Trial)
     public void tearDown()
     {
+        close(dataPlane);
+    }
+
+    /** Closes a benchmark's data plane; fails the run if any frame was dropped (the paths forward everything). */
+    static void close(final DataPlane dataPlane)
+    {
         final long drops = dataPlane.counters().totalDrops();
         final String reasons = dataPlane.counters().dropsByReason().toString();
         dataPlane.close();

@@ -75,13 +75,7 @@ public class WorkerScalingBenchmark
         @TearDown(Level.Trial)
         public void tearDown()
         {
-            final long drops = dataPlane.counters().totalDrops();
-            final String reasons = dataPlane.counters().dropsByReason().toString();
-            dataPlane.close();
-            if (drops != 0)
-            {
-                throw new IllegalStateException("frames were dropped: " + reasons);
-            }
+            WorkerBenchmark.close(dataPlane);
         }
     }
 

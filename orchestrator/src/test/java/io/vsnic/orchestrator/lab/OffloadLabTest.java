@@ -487,7 +487,14 @@ class OffloadLabTest
             assertTrue(System.nanoTime() < deadline, "device d" + device.index() + " did not open " + vm.tap() + " again");
             Thread.sleep(50);
         }
-        final NetNs.Result moved = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace());
+        // the old TAP leaves the VM's namespace only once the kernel has unregistered it (after the
+        // daemon closed it): until then the move fails with "same name exists"; retry until the deadline
+        NetNs.Result moved = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace());
+        while (!moved.ok() && System.nanoTime() < deadline)
+        {
+            Thread.sleep(50);
+            moved = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace());
+        }
         assertTrue(moved.ok(), moved.describe());
         sh(vm, "ip link set dev " + vm.tap() + " address " + vm.mac() + " && ip link set dev " + vm.tap() + " mtu " + mtu);
         guestIpv6(vm);
