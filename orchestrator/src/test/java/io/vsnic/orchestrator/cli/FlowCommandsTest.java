@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,6 +19,7 @@ import io.vsnic.dataplane.protocol.ArpFlyweight;
 import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.orchestrator.TestDaemon;
 import io.vsnic.orchestrator.VnicTraffic;
+import io.vsnic.orchestrator.Waits;
 import io.vsnic.orchestrator.daemon.DeviceConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -99,11 +101,8 @@ class FlowCommandsTest
             Thread.sleep(300);
             traffic.send(vm1, vm2, b -> b.udp(45678, 5353).payload(32, 1));
             assertEquals(1, traffic.receive(vm2, 1));
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (System.nanoTime() < deadline && !follow.out().contains("\"sourcePort\":45678"))
-            {
-                Thread.sleep(20);
-            }
+            Waits.awaitTrue(Duration.ofSeconds(15), () -> follow.out().contains("\"sourcePort\":45678"),
+                () -> "follow printing the new flow: " + follow.out() + follow.err);
             final String line = follow.out().lines().filter(l -> l.contains("\"sourcePort\":45678")).findFirst()
                 .orElseThrow(() -> new AssertionError("follow did not print the new flow: " + follow.out() + follow.err));
             assertTrue(line.contains("\"event\":\"start\"") && line.contains("\"vnic\":\"vm1\"") &&
@@ -123,11 +122,7 @@ class FlowCommandsTest
         final Path file = dir.resolve("vm1.pcap");
         final Background capture = new Background(daemon.base(), "capture", "--vnic", "vm1", "-w", file.toString(), "--count", "4");
         final int port = expect(200, daemon.get("/v1/vnics/vm1")).json().get("port").asInt();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && !daemon.daemon.dataPlane().capturing(port))
-        {
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(() -> daemon.daemon.dataPlane().capturing(port), () -> "the capture to start");
         assertTrue(daemon.daemon.dataPlane().capturing(port), "capture started: " + capture.err);
         // 1: ARP request from vm1 for its gateway; 2: the data plane's answer to vm1
         traffic.sendFrame(vm1, b -> b.ethernet(0xFFFF_FFFF_FFFFL, vm1.mac())
@@ -196,11 +191,7 @@ class FlowCommandsTest
         final Background first = new Background(daemon.base(), "capture", "--vnic", "vm1", "-w", dir.resolve("a.pcap").toString(),
             "--seconds", "3");
         final int port = expect(200, daemon.get("/v1/vnics/vm1")).json().get("port").asInt();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && !daemon.daemon.dataPlane().capturing(port))
-        {
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(() -> daemon.daemon.dataPlane().capturing(port), () -> "the capture to start");
         final TestDaemon.Response busy = daemon.get("/v1/vnics/vm2/capture?count=1");
         assertEquals(409, busy.status(), busy.body());
         assertEquals("capture_busy", busy.errorCode());

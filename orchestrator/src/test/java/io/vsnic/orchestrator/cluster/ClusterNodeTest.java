@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vsnic.orchestrator.Waits;
 import io.vsnic.orchestrator.model.Backend;
 import io.vsnic.orchestrator.model.EnclaveResource;
 import io.vsnic.orchestrator.model.Json;
@@ -72,15 +74,7 @@ class ClusterNodeTest
 
     static void await(final String what, final long timeoutMs, final BooleanSupplier condition) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
+        Waits.awaitTrue(Duration.ofMillis(timeoutMs), condition, () -> what);
     }
 
     /** A change document that creates network NAME with VNI vni on top of revision base. */

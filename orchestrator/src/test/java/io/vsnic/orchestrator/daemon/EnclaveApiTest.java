@@ -25,6 +25,7 @@ import io.vsnic.dataplane.protocol.FrameBuilder;
 import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.orchestrator.TestDaemon;
+import io.vsnic.orchestrator.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,12 +98,7 @@ class EnclaveApiTest
 
     private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean())
-        {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(5);
-        }
+        Waits.awaitTrue(condition, () -> what);
     }
 
     @Test
