@@ -137,7 +137,7 @@ public class WorkerBenchmark
         private final MemorySegment[] headers = new MemorySegment[BURST];
         private final int[] burstIndexOfSlot;
 
-        /** Attaches lane {@code k}'s ports (call for every lane before {@link #attachOutput()}) . */
+        /** Attaches lane {@code k}'s input port (for every lane before any {@link #attachOutput(DataPlane)}). */
         Lane(final DataPlane dataPlane, final int k, final boolean l2, final int frameBytes)
         {
             in = new MemoryPort(3 * k + 1, Port.KIND_VNIC, dataPlane.pool(), 1024);

@@ -83,7 +83,7 @@ public final class IntMpmcQueue
     public boolean offer(final int value)
     {
         long position = (long)TAIL.getVolatile(this);
-        while (true)
+        for (int spins = 0; ; spins++)
         {
             final int index = (int)position & mask;
             final long sequence = (long)SEQUENCE.getAcquire(sequences, index);
@@ -106,7 +106,7 @@ public final class IntMpmcQueue
                 {
                     return false;
                 }
-                Thread.onSpinWait();
+                backOff(spins);
                 position = (long)TAIL.getVolatile(this);
             }
             else
@@ -212,7 +212,7 @@ public final class IntMpmcQueue
     public int poll()
     {
         long position = (long)HEAD.getVolatile(this);
-        while (true)
+        for (int spins = 0; ; spins++)
         {
             final int index = (int)position & mask;
             final long sequence = (long)SEQUENCE.getAcquire(sequences, index);
@@ -235,7 +235,7 @@ public final class IntMpmcQueue
                 {
                     return -1;
                 }
-                Thread.onSpinWait();
+                backOff(spins);
                 position = (long)HEAD.getVolatile(this);
             }
             else

@@ -143,20 +143,20 @@ public final class Ipv4RouteTable
 
     private static int[] linear(final long[] keys, final int[] nextHops)
     {
-        final Integer[] order = new Integer[keys.length];
-        for (int i = 0; i < order.length; i++)
-        {
-            order[i] = i;
-        }
-        // longest first; equal lengths cannot overlap, so their order does not matter
-        java.util.Arrays.sort(order, (a, b) -> Integer.compare((int)keys[b] & 0xFF, (int)keys[a] & 0xFF));
+        // longest first; prefixes of equal length cannot overlap, so their order does not matter
         final int[] triples = new int[keys.length * 3];
-        for (int i = 0; i < order.length; i++)
+        int at = 0;
+        for (int length = 32; length >= 0; length--)
         {
-            final int length = (int)keys[order[i]] & 0xFF;
-            triples[i * 3] = (int)(keys[order[i]] >>> 8);
-            triples[i * 3 + 1] = length == 0 ? 0 : -1 << (32 - length);
-            triples[i * 3 + 2] = nextHops[order[i]];
+            for (int i = 0; i < keys.length; i++)
+            {
+                if (((int)keys[i] & 0xFF) == length)
+                {
+                    triples[at++] = (int)(keys[i] >>> 8);
+                    triples[at++] = length == 0 ? 0 : -1 << (32 - length);
+                    triples[at++] = nextHops[i];
+                }
+            }
         }
         return triples;
     }
