@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <ul>
  *   <li>TCP transfers both ways byte-exact (sha256), over inner IPv4 and inner IPv6 (the network gets
  *       an IPv6 subnet, the vNICs IPv6 addresses, the guests static addresses on the subnet's /64);</li>
- *   <li>with reordering injected on the substrate (no netem in this kernel: an HTB class of 100 Mbit/s
- *       on device 1's substrate link takes every 8th outgoing overlay datagram, chosen by an nftables
- *       rule that sets its priority, so it arrives after later ones): the receiving guest queues
+ *   <li>with reordering injected on the substrate (no netem in this kernel: a slow HTB class on device
+ *       1's substrate link, a twelfth of the rate the clean transfer reached, takes every 8th outgoing
+ *       overlay datagram, chosen by an nftables rule that sets its priority, so it arrives after later
+ *       ones): the receiving guest queues
  *       segments out of order ({@code TCPOFOQueue}) and the bytes are exact;</li>
  *   <li>with 2 % of the substrate's datagrams (or GRO batches) dropped on the way in by an nftables rule,
  *       reordering still on (retransmissions, segments out of order at the coalescer);</li>
@@ -88,7 +89,7 @@ class OffloadLabTest
             final long[] errorsBefore = csumErrors(a, b);
             final boolean substrateOffloads = substrateOffloadsOn();
 
-            transferBothWays(a, b, "clean");
+            final long cleanMbit = transferBothWays(a, b, "clean");
 
             addIpv6(state);
             transferIpv6(a, b, "offloads on");
@@ -98,15 +99,17 @@ class OffloadLabTest
             final String table = "vsnicloss";
             try
             {
-                reorder(d1);
+                final long slowMbit = reorder(d1, cleanMbit);
                 final long ofoBefore = tcpExt(b, "TCPOFOQueue");
                 transfer(a, b, "reordering", FORWARD_BYTES, 13);
                 final long outOfOrder = tcpExt(b, "TCPOFOQueue") - ofoBefore;
                 final long delayed = ruleCounter(d1, REORDER_TABLE, "out");
-                assertTrue(outOfOrder > 0, "the receiving guest queued segments out of order: " + outOfOrder);
-                assertTrue(delayed > 0, "the reorder rule took datagrams");
-                System.out.printf("OffloadLabTest (%s): reordering: %d substrate sends held back, %d segments queued out of order%n",
-                    encryption ? "encrypted" : "plain", delayed, outOfOrder);
+                final String reordering = String.format(
+                    "reordering (clean transfer %d Mbit/s, slow class %d Mbit/s): %d substrate sends held back, %d segments queued out of order",
+                    cleanMbit, slowMbit, delayed, outOfOrder);
+                System.out.printf("OffloadLabTest (%s): %s%n", encryption ? "encrypted" : "plain", reordering);
+                assertTrue(delayed > 0, "the reorder rule took datagrams: " + reordering);
+                assertTrue(outOfOrder > 0, "the receiving guest queued segments out of order: " + reordering);
 
                 // 2 % loss on the way into device 2 (the WireGuard or Geneve port), reordering still on
                 nft(d2, "add table inet " + table);
@@ -435,19 +438,27 @@ class OffloadLabTest
 
     /**
      * Reorders device 1's outgoing overlay datagrams: its substrate link {@code sub0} gets an HTB qdisc
-     * whose default class is fast (20 Gbit/s) and whose class 1:20 is slow (100 Mbit/s); an nftables
-     * rule puts every 8th overlay datagram (or GSO batch) in the slow class, so it leaves after the ones
-     * sent behind it.
+     * whose default class is fast (20 Gbit/s) and whose class 1:20 is slow; an nftables rule puts every
+     * 8th overlay datagram (or GSO batch) in the slow class, so it leaves after the ones sent behind it.
+     * A token bucket only delays what exceeds its rate, so the slow class gets a twelfth of the rate the
+     * clean transfer reached on this machine (every 8th send offers it an eighth): it stays backlogged
+     * however fast or slow the machine is, with a short queue of its own (16) so the delay stays bounded.
+     *
+     * @return the slow class's rate in Mbit/s.
      */
-    private static void reorder(final LabState.Device device)
+    private static long reorder(final LabState.Device device, final long cleanMbit)
     {
+        final long slowMbit = Math.max(2, cleanMbit / 12);
         tc(device, "qdisc add dev sub0 root handle 1: htb default 10 r2q 100000");
         tc(device, "class add dev sub0 parent 1: classid 1:10 htb rate 20gbit");
-        tc(device, "class add dev sub0 parent 1: classid 1:20 htb rate 100mbit ceil 100mbit");
+        tc(device, "class add dev sub0 parent 1: classid 1:20 htb rate " + slowMbit + "mbit ceil " + slowMbit +
+            "mbit burst 2k cburst 2k");
+        tc(device, "qdisc add dev sub0 parent 1:20 handle 20: pfifo limit 16");
         nft(device, "add table inet " + REORDER_TABLE);
         nft(device, "add chain inet " + REORDER_TABLE + " out { type filter hook output priority 0 ; policy accept ; }");
         nft(device, "add rule inet " + REORDER_TABLE + " out udp dport { 6081, " + Lab.WIREGUARD_PORT +
             " } numgen inc mod 8 == 0 counter meta priority set 1:20");
+        return slowMbit;
     }
 
     private static void unreorder(final LabState.Device device)
@@ -522,20 +533,29 @@ class OffloadLabTest
         assertTrue(result.ok(), vm.name() + ": " + script + ": " + result.describe());
     }
 
-    private void transferBothWays(final LabState.Vm a, final LabState.Vm b, final String what) throws Exception
+    /** @return the forward transfer's rate in Mbit/s (at least 1). */
+    private long transferBothWays(final LabState.Vm a, final LabState.Vm b, final String what) throws Exception
     {
-        transfer(a, b, what, FORWARD_BYTES, 11);
+        final long nanos = transfer(a, b, what, FORWARD_BYTES, 11);
         transfer(b, a, what + ", back", BACKWARD_BYTES, 12);
+        return Math.max(1, FORWARD_BYTES * 8L * 1000 / Math.max(1, nanos));
     }
 
-    /** {@code bytes} random bytes from {@code from} to {@code to} over inner IPv4, checked by sha256. */
-    private void transfer(final LabState.Vm from, final LabState.Vm to, final String what, final int bytes, final long seed) throws Exception
+    /**
+     * {@code bytes} random bytes from {@code from} to {@code to} over inner IPv4, checked by sha256.
+     *
+     * @return how long the transfer took, connection set-up included, in nanoseconds.
+     */
+    private long transfer(final LabState.Vm from, final LabState.Vm to, final String what, final int bytes, final long seed) throws Exception
     {
         final Path payload = random("payload-" + what.hashCode() + ".bin", bytes, seed);
         final Path received = directory.resolve("received-" + what.hashCode() + ".bin");
+        final long started = System.nanoTime();
         LabTest.transfer(from, to, payload, received);
+        final long nanos = System.nanoTime() - started;
         assertEquals(LabTest.sha256(payload), LabTest.sha256(received),
             what + ": " + bytes + " bytes " + from.name() + " -> " + to.name() + ", byte-exact");
+        return nanos;
     }
 
     private Path random(final String file, final int bytes, final long seed) throws Exception
