@@ -135,8 +135,9 @@ public final class SubstrateThroughput
                 {
                     final FramePool pool = new FramePool(4096);
                     final ForwardingState[] stateA = {ForwardingState.empty()};
+                    // sourcePorts 0: the sender's datagrams all leave from its bound port, the 4-tuple probed here
                     final UdpSubstrate a = new UdpSubstrate(1, pool, () -> stateA[0],
-                        new UdpSubstrate.Config("127.0.0.1", 0, 0, transport, 1, 8192));
+                        new UdpSubstrate.Config("127.0.0.1", 0, 0, transport, 1, 8192).withSourcePorts(0));
                     senders.add(a);
                     senderPools.add(pool);
                     a.start();

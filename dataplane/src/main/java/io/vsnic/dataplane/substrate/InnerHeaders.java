@@ -54,12 +54,24 @@ public final class InnerHeaders
     }
 
     /**
-     * A flow hash of an Ethernet frame: IP addresses, protocol and (unless a fragment) ports of
-     * IPv4/IPv6 packets, else the MAC addresses; the same flow always maps to the same port.
+     * A UDP source port from the {@link #flowHash flow hash} of an Ethernet frame; the same flow always
+     * maps to the same port.
      *
      * @return a UDP source port in 49152..65535.
      */
     public static int flowPort(final MemorySegment segment, final long ethernet, final int length)
+    {
+        return 49152 | (flowHash(segment, ethernet, length) & 0x3FFF);
+    }
+
+    /**
+     * A flow hash of an Ethernet frame: IP addresses, protocol and (unless a fragment) ports of
+     * IPv4/IPv6 packets, else the MAC addresses. Every fragment of an IPv4 packet (the first too)
+     * hashes by addresses and protocol only, so all of them get the same value.
+     *
+     * @return a non-negative hash.
+     */
+    public static int flowHash(final MemorySegment segment, final long ethernet, final int length)
     {
         long h;
         final int etherType = length >= 14 ? segment.get(U16, ethernet + 12) & 0xFFFF : 0;
@@ -98,7 +110,7 @@ public final class InnerHeaders
         h ^= h >>> 33;
         h *= 0xC4CE_B9FE_1A85_EC53L;
         h ^= h >>> 29;
-        return 49152 | (int)(h & 0x3FFF);
+        return (int)(h & 0x7FFF_FFFF);
     }
 
     /**

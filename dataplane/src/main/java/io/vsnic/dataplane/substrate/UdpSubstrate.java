@@ -78,8 +78,15 @@ import io.vsnic.dataplane.table.PeerEntry;
  * frame queued, lock-free, for the owning worker; transmit copies each datagram into a pooled
  * direct buffer and queues one write task per batch per socket on the event loop. The WireGuard
  * socket always uses its event loop (handshakes, timers, receive); frames it delivers wake the
- * owning worker through {@link #onReadable}. Geneve peers are sent from the Geneve socket to their
- * endpoint, VXLAN peers from the VXLAN socket.
+ * owning worker through {@link #onReadable}.
+ *
+ * <p>Outer source port (both paths): plaintext overlay datagrams leave from the source port pool,
+ * {@link Config#sourcePorts()} send-only sockets bound to ports in 49152..65535, the socket picked by
+ * {@link InnerHeaders#flowHash} of the inner frame, so one inner flow always has one outer source port
+ * (in order) and different flows spread over the substrate's ECMP paths and the receivers'
+ * {@code SO_REUSEPORT} queues. With no pool ({@code sourcePorts} 0) Geneve peers are sent from the
+ * Geneve socket, VXLAN peers from the VXLAN socket. Sealed WireGuard messages always leave from the
+ * WireGuard socket (its port is the peers' endpoint); their inner UDP header carries the flow hash.
  *
  * <p>Expected failures are counted by {@link DropReason}, never thrown at the workers.
  */
@@ -108,11 +115,21 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * @param rxQueueFrames frames that may wait for the worker.
      * @param wireguard     the encrypted substrate (a WireGuard socket for peers with encryption
      *                      wireguard), or null for plaintext peers only.
+     * @param sourcePorts   send-only sockets, each bound to its own port in 49152..65535, that plaintext
+     *                      overlay datagrams leave from, picked by a hash of the inner flow (the outer
+     *                      source port is flow entropy for the substrate's ECMP and the receivers'
+     *                      {@code SO_REUSEPORT} queues, RFC 7348 §5, RFC 8926 §3.3); 0 sends from the
+     *                      Geneve/VXLAN listening sockets (source port 6081/4789, no entropy).
      */
     public record Config(
         String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames,
-        WireguardConfig wireguard)
+        WireguardConfig wireguard, int sourcePorts)
     {
+        /** Source ports by default: enough distinct values for ECMP and receive queues, few descriptors. */
+        public static final int DEFAULT_SOURCE_PORTS = 16;
+        /** Most source ports (each one a socket, and a send batch per worker). */
+        public static final int MAX_SOURCE_PORTS = 64;
+
         /**
          * A plaintext-only substrate.
          */
@@ -121,6 +138,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final int rxQueueFrames)
         {
             this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, null);
+        }
+
+        /**
+         * A substrate with {@link #DEFAULT_SOURCE_PORTS} source ports.
+         */
+        public Config(
+            final String bindAddress, final int genevePort, final int vxlanPort, final Transport transport, final int receiveQueues,
+            final int rxQueueFrames, final WireguardConfig wireguard)
+        {
+            this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, DEFAULT_SOURCE_PORTS);
         }
 
         public Config
@@ -141,6 +168,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 throw new IllegalArgumentException("substrate.transport is required (epoll | io_uring | nio)");
             }
+            if (sourcePorts < 0 || sourcePorts > MAX_SOURCE_PORTS)
+            {
+                throw new IllegalArgumentException("substrate.sourcePorts must be in 0.." + MAX_SOURCE_PORTS + ": " + sourcePorts);
+            }
         }
 
         /**
@@ -156,7 +187,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
          */
         public Config withWireguard(final WireguardConfig value)
         {
-            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value);
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value, sourcePorts);
+        }
+
+        /**
+         * @return a copy with {@code value} source ports (0: send from the listening sockets).
+         */
+        public Config withSourcePorts(final int value)
+        {
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, value);
         }
     }
 
@@ -173,6 +212,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final List<Channel> geneveChannels = new ArrayList<>();
     private final List<Channel> vxlanChannels = new ArrayList<>();
     private final List<Channel> wireguardChannels = new ArrayList<>();
+    /** Send-only sockets of the source port pool ({@link Config#sourcePorts()}), in lane order. */
+    private final List<Channel> sourceChannels = new ArrayList<>();
     private final WireguardPath wireguard;
     private volatile boolean running;
     private volatile boolean enclave;
@@ -188,6 +229,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private int[] vxlanFds = new int[0];
     /** The WireGuard socket on the direct path (empty otherwise). */
     private int[] wireguardFds = new int[0];
+    /** The source port pool's sockets on the direct path, in lane order (empty without a pool). */
+    private int[] sourceFds = new int[0];
     /** Handles the handshakes the direct path reads (on the socket's event loop). */
     private WireguardPath.Receiver wireguardReceiver;
     /**
@@ -195,13 +238,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * path): queue 0 is read by the worker that owns this port, the others are the {@link #receiveQueues()} ports.
      */
     private final ReceiveQueue[] queues;
-    private final ThreadLocal<Sender> senders = ThreadLocal.withInitial(Sender::new);
+    private final ThreadLocal<Sender> senders;
     private volatile Runnable wake;
 
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final int SOCKET_GENEVE = 0;
-    private static final int SOCKET_VXLAN = 1;
-    private static final int SOCKET_WIREGUARD = 2;
+    private static final int SOCKET_PLAIN = 0;
+    private static final int SOCKET_WIREGUARD = 1;
 
     /** Datagrams per {@code sendmmsg}/{@code recvmmsg} of the direct path. */
     public static final int DIRECT_BATCH = 64;
@@ -209,6 +251,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     public static final int GRO_BATCH = GroReader.MESSAGES;
     private static final int PEER_CACHE = 64;
     private static final int EAGAIN_RETRIES = 256;
+    /** Random ports tried per source port socket before an ephemeral one. */
+    private static final int SOURCE_PORT_ATTEMPTS = 64;
     /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
     private static final int GSO_MAX_SEGMENTS = 64;
     /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
@@ -260,6 +304,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
         this.wireguard = config.wireguard() == null ? null :
             new WireguardPath(this, pool, state, config.wireguard(), rx::size, rx.capacity());
+        final int lanes = Math.max(2, config.sourcePorts());
+        this.senders = ThreadLocal.withInitial(() -> new Sender(lanes));
     }
 
     /**
@@ -329,6 +375,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 bind(config.vxlanPort(), sockets, vxlanChannels, Receiver::new, !direct);
             }
+            if (!enclave)
+            {
+                bindSourcePorts(config.sourcePorts());
+            }
             if (direct)
             {
                 final List<Channel> all = new ArrayList<>(geneveChannels);
@@ -351,6 +401,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     }
                 }
                 vxlanFds = java.util.Arrays.copyOfRange(directFds, geneveChannels.size(), directFds.length);
+                sourceFds = new int[sourceChannels.size()];
+                for (int i = 0; i < sourceFds.length; i++)
+                {
+                    sourceFds[i] = ((UnixChannel)sourceChannels.get(i)).fd().intValue();
+                }
                 if (Boolean.parseBoolean(System.getProperty(GRO_PROPERTY, "true")))
                 {
                     gro = enableGro(directFds);
@@ -415,30 +470,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
         int boundPort = port;
         for (int q = 0; q < queues; q++)
         {
-            final Bootstrap bootstrap = new Bootstrap().group(group)
-                .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                .option(ChannelOption.AUTO_READ, autoRead)
-                .handler(handler.get());
-            switch (config.transport())
-            {
-                case EPOLL -> bootstrap.channel(EpollDatagramChannel.class)
-                    .option(UnixChannelOption.SO_REUSEPORT, queues > 1)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
-                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES * RECEIVE_BATCH));
-                case IO_URING -> bootstrap.channel(IoUringDatagramChannel.class)
-                    .option(UnixChannelOption.SO_REUSEPORT, queues > 1)
-                    .option(IoUringChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
-                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
-                case NIO -> bootstrap.channel(NioDatagramChannel.class)
-                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
-                default -> throw new IllegalStateException();
-            }
-            final InetSocketAddress address = new InetSocketAddress(config.bindAddress(), boundPort);
             final Channel channel;
             try
             {
-                channel = bootstrap.bind(address).syncUninterruptibly().channel();
+                channel = open(boundPort, queues > 1, 4 << 20, handler.get(), autoRead);
             }
             catch (final Exception ex)
             {
@@ -448,6 +483,90 @@ public final class UdpSubstrate implements Port, AutoCloseable
             boundPort = ((InetSocketAddress)channel.localAddress()).getPort();
             channels.add(channel);
         }
+    }
+
+    /** Opens one datagram socket bound to {@code port} of the bind address (throws when the bind fails). */
+    private Channel open(final int port, final boolean reusePort, final int receiveBuffer,
+        final io.netty.channel.ChannelHandler handler, final boolean autoRead)
+    {
+        final Bootstrap bootstrap = new Bootstrap().group(group)
+            .option(ChannelOption.SO_RCVBUF, receiveBuffer)
+            .option(ChannelOption.SO_SNDBUF, 4 << 20)
+            .option(ChannelOption.AUTO_READ, autoRead)
+            .handler(handler);
+        switch (config.transport())
+        {
+            case EPOLL -> bootstrap.channel(EpollDatagramChannel.class)
+                .option(UnixChannelOption.SO_REUSEPORT, reusePort)
+                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES * RECEIVE_BATCH));
+            case IO_URING -> bootstrap.channel(IoUringDatagramChannel.class)
+                .option(UnixChannelOption.SO_REUSEPORT, reusePort)
+                .option(IoUringChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
+            case NIO -> bootstrap.channel(NioDatagramChannel.class)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
+            default -> throw new IllegalStateException();
+        }
+        return bootstrap.bind(new InetSocketAddress(config.bindAddress(), port)).syncUninterruptibly().channel();
+    }
+
+    /**
+     * Opens the source port pool: {@code count} send-only sockets (never read, a small receive buffer),
+     * each bound to a free port drawn from 49152..65535 (the range RFC 7348 and RFC 8926 recommend for
+     * the entropy port); after {@link #SOURCE_PORT_ATTEMPTS} ports in use, an ephemeral one (logged).
+     */
+    private void bindSourcePorts(final int count) throws IOException
+    {
+        final java.util.random.RandomGenerator random = java.util.concurrent.ThreadLocalRandom.current();
+        final java.util.Set<Integer> taken = new java.util.HashSet<>();
+        for (int i = 0; i < count; i++)
+        {
+            Channel channel = null;
+            Exception failure = null;
+            for (int attempt = 0; attempt <= SOURCE_PORT_ATTEMPTS && channel == null; attempt++)
+            {
+                final int port = attempt == SOURCE_PORT_ATTEMPTS ? 0 : 49152 + random.nextInt(16384);
+                if (port != 0 && !taken.add(port))
+                {
+                    continue;
+                }
+                try
+                {
+                    channel = open(port, false, 64 << 10, new io.netty.channel.ChannelInboundHandlerAdapter(), false);
+                }
+                catch (final Exception ex)
+                {
+                    failure = ex;
+                }
+            }
+            if (channel == null)
+            {
+                throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": " +
+                    (failure == null ? "no port" : failure.getMessage()), failure);
+            }
+            final int bound = ((InetSocketAddress)channel.localAddress()).getPort();
+            if (bound < 49152)
+            {
+                LOG.log(System.Logger.Level.WARNING, "substrate: source port " + i + " is the ephemeral port " + bound +
+                    " (" + SOURCE_PORT_ATTEMPTS + " ports in 49152..65535 were in use)");
+            }
+            sourceChannels.add(channel);
+        }
+    }
+
+    /**
+     * @return the source ports plaintext overlay datagrams leave from, in lane order (empty when they
+     *         leave from the listening sockets: {@link Config#sourcePorts()} 0, or an enclave).
+     */
+    public List<Integer> sourcePorts()
+    {
+        final List<Integer> ports = new ArrayList<>(sourceChannels.size());
+        for (final Channel channel : sourceChannels)
+        {
+            ports.add(((InetSocketAddress)channel.localAddress()).getPort());
+        }
+        return ports;
     }
 
     /**
@@ -1014,8 +1133,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
         List<DatagramPacket> geneve = null;
         List<DatagramPacket> vxlan = null;
         List<DatagramPacket> encrypted = null;
+        List<List<DatagramPacket>> pooled = null;
         final long nowNs = System.nanoTime();
         final Sender sender = direct ? senders.get() : null;
+        final int sourceLanes = direct ? sourceFds.length : sourceChannels.size();
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -1025,6 +1146,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 drop(peer == null ? DropReason.UNKNOWN_PEER : DropReason.VNI_NOT_ALLOWED, frame);
                 continue;
             }
+            // the source port pool's lane: a hash of the inner flow, taken before the overlay header goes on
+            final int lane = sourceLanes == 0 || peer.encryption() == Encryption.WIREGUARD ? -1 :
+                InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length()) % sourceLanes;
             if (!running || !overlay.encapsulate(frame, peer.encapsulation(), frame.vni()))
             {
                 drop(DropReason.SUBSTRATE_TX_ERROR, frame);
@@ -1051,7 +1175,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (direct)
             {
-                sender.add(this, frame, peer, peer.encapsulation() == Encapsulation.GENEVE || vxlanFds.length == 0);
+                sender.add(this, frame, peer, lane >= 0 ? lane :
+                    peer.encapsulation() == Encapsulation.GENEVE || vxlanFds.length == 0 ? 0 : 1);
                 continue;
             }
             final ByteBuffer bytes = frame.byteBuffer();
@@ -1060,7 +1185,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
             buffer.writeBytes(bytes);
             frame.release();
             final DatagramPacket packet = new DatagramPacket(buffer, peer.endpoint());
-            if (peer.encapsulation() == Encapsulation.GENEVE || vxlanChannels.isEmpty())
+            if (lane >= 0)
+            {
+                if (pooled == null)
+                {
+                    pooled = new ArrayList<>(java.util.Collections.nCopies(sourceLanes, (List<DatagramPacket>)null));
+                }
+                pooled.set(lane, add(pooled.get(lane), packet));
+            }
+            else if (peer.encapsulation() == Encapsulation.GENEVE || vxlanChannels.isEmpty())
             {
                 geneve = add(geneve, packet);
             }
@@ -1078,6 +1211,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
         send(geneveChannels, geneve);
         send(vxlanChannels, vxlan);
         send(wireguardChannels, encrypted);
+        if (pooled != null)
+        {
+            for (int lane = 0; lane < pooled.size(); lane++)
+            {
+                send(sourceChannels.get(lane), pooled.get(lane));
+            }
+        }
         return count;
     }
 
@@ -1090,11 +1230,18 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     private void send(final List<Channel> channels, final List<DatagramPacket> packets)
     {
+        if (packets != null)
+        {
+            send(channels.get((int)(Thread.currentThread().threadId() % channels.size())), packets);
+        }
+    }
+
+    private void send(final Channel channel, final List<DatagramPacket> packets)
+    {
         if (packets == null)
         {
             return;
         }
-        final Channel channel = channels.get((int)(Thread.currentThread().threadId() % channels.size()));
         channel.eventLoop().execute(() ->
         {
             for (final DatagramPacket packet : packets)
@@ -1139,6 +1286,26 @@ public final class UdpSubstrate implements Port, AutoCloseable
     void sendSealed(final Frame frame, final InetSocketAddress endpoint)
     {
         senders.get().addSealed(this, frame, endpoint);
+    }
+
+    /**
+     * The descriptor a direct send batch uses: the WireGuard socket, the source port pool's socket of
+     * the lane, or (no pool) the Geneve (lane 0) or VXLAN (lane 1) socket of the calling thread.
+     *
+     * @return the descriptor, or -1 when the sockets are closed.
+     */
+    private int sendFd(final int socket, final int lane)
+    {
+        if (socket == SOCKET_PLAIN)
+        {
+            final int[] pool = sourceFds;
+            if (pool.length > 0)
+            {
+                return lane < pool.length ? pool[lane] : -1;
+            }
+        }
+        final int[] fds = socket == SOCKET_WIREGUARD ? wireguardFds : lane == 0 ? geneveFds : vxlanFds;
+        return fds.length == 0 ? -1 : fds[(int)(Thread.currentThread().threadId() % fds.length)];
     }
 
     /** Sends the calling thread's pending direct batches now. */
@@ -1280,8 +1447,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             channel.close().syncUninterruptibly();
         }
+        for (final Channel channel : sourceChannels)
+        {
+            channel.close().syncUninterruptibly();
+        }
         geneveChannels.clear();
         vxlanChannels.clear();
+        sourceChannels.clear();
         if (group != null)
         {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -1296,6 +1468,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         geneveFds = directFds;
         vxlanFds = directFds;
         wireguardFds = directFds;
+        sourceFds = directFds;
         for (final ReceiveQueue queue : queues)
         {
             queue.plainFds = directFds;
@@ -1324,14 +1497,37 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     private static final class Sender
     {
-        private final Batch geneve = new Batch(SOCKET_GENEVE);
-        private final Batch vxlan = new Batch(SOCKET_VXLAN);
-        private final Batch wireguard = new Batch(SOCKET_WIREGUARD);
+        /**
+         * Plaintext batches by lane, made on first use: lane i sends from the i-th socket of the source
+         * port pool, or, without a pool, lane 0 from the Geneve socket and lane 1 from the VXLAN socket.
+         */
+        private final Batch[] plain;
+        /** Lanes with datagrams since the last {@link #flush}, in first-use order. */
+        private final int[] pending;
+        private int pendingCount;
+        private final Batch wireguard = new Batch(SOCKET_WIREGUARD, 0);
 
-        /** A plaintext datagram to a peer's configured endpoint. */
-        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final boolean toGeneve)
+        Sender(final int lanes)
         {
-            add(substrate, toGeneve ? geneve : vxlan, frame, peer, peer.endpoint());
+            this.plain = new Batch[lanes];
+            this.pending = new int[lanes];
+        }
+
+        /** A plaintext datagram to a peer's configured endpoint, from the socket of {@code lane}. */
+        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final int lane)
+        {
+            Batch target = plain[lane];
+            if (target == null)
+            {
+                target = new Batch(SOCKET_PLAIN, lane);
+                plain[lane] = target;
+            }
+            if (!target.listed)
+            {
+                target.listed = true;
+                pending[pendingCount++] = lane;
+            }
+            add(substrate, target, frame, peer, peer.endpoint());
         }
 
         /** A sealed WireGuard message to a peer's current endpoint (the key: endpoints change when peers roam). */
@@ -1371,8 +1567,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
         void flush(final UdpSubstrate substrate)
         {
-            geneve.flush(substrate);
-            vxlan.flush(substrate);
+            for (int i = 0; i < pendingCount; i++)
+            {
+                final Batch batch = plain[pending[i]];
+                batch.flush(substrate);
+                batch.listed = false;
+            }
+            pendingCount = 0;
             wireguard.flush(substrate);
         }
     }
@@ -1381,6 +1582,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private static final class Batch
     {
         private final int socket;
+        private final int lane;
+        /** On the sender's pending list. */
+        private boolean listed;
         private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
         /** What each name slot holds: a peer (plaintext) or an endpoint (WireGuard), compared by identity. */
         private final Object[] keys = new Object[MessageBatch.NAME_SLOTS];
@@ -1394,9 +1598,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final boolean[] messageClosed = new boolean[DIRECT_BATCH];
         private int messageCount;
 
-        Batch(final int socket)
+        Batch(final int socket, final int lane)
         {
             this.socket = socket;
+            this.lane = lane;
         }
 
         void add(final UdpSubstrate substrate, final Frame frame, final int slot)
@@ -1438,18 +1643,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 return;
             }
-            final int[] fds = switch (socket)
-            {
-                case SOCKET_GENEVE -> substrate.geneveFds;
-                case SOCKET_VXLAN -> substrate.vxlanFds;
-                default -> substrate.wireguardFds;
-            };
+            final int fd = substrate.sendFd(socket, lane);
             long sent = 0;
             long bytes = 0;
             long segmented = 0;
-            if (fds.length > 0 && substrate.running)
+            if (fd >= 0 && substrate.running)
             {
-                final int fd = fds[(int)(Thread.currentThread().threadId() % fds.length)];
                 int at = 0;
                 int retries = 0;
                 while (at < messageCount)

@@ -74,10 +74,15 @@ class OverlaySubstrateTest
 
         Device(final String address, final UdpSubstrate.Transport transport) throws IOException
         {
+            this(address, transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS);
+        }
+
+        Device(final String address, final UdpSubstrate.Transport transport, final int sourcePorts) throws IOException
+        {
             vm = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024);
             // Ephemeral port: the peers learn it below. Each peer's encapsulation decides the header.
             substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
-                new UdpSubstrate.Config(address, 0, 0, transport, 1, 1024));
+                new UdpSubstrate.Config(address, 0, 0, transport, 1, 1024).withSourcePorts(sourcePorts));
             substrate.start();
         }
 
@@ -298,6 +303,91 @@ class OverlaySubstrateTest
             }
             assertNotNull(b.vm);
             assertEquals(null, b.vm.poll(), "nothing else was delivered");
+        }
+    }
+
+    static List<Arguments> sourcePortCases()
+    {
+        final List<Arguments> arguments = new ArrayList<>();
+        for (final UdpSubstrate.Transport transport : UdpSubstrate.Transport.values())
+        {
+            arguments.add(Arguments.of(transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS));
+        }
+        arguments.add(Arguments.of(UdpSubstrate.Transport.EPOLL, 3));
+        arguments.add(Arguments.of(UdpSubstrate.Transport.EPOLL, 0));
+        return arguments;
+    }
+
+    /**
+     * The outer UDP source port is flow entropy (RFC 7348 §5, RFC 8926 §3.3): 64 inner flows, three
+     * datagrams each, interleaved, to a plain socket standing in for the peer. Each flow leaves from
+     * the source port of its lane ({@link InnerHeaders#flowHash} modulo the pool), always the same one,
+     * in 49152..65535, and in order; the flows use every lane their hashes pick. With no pool
+     * ({@code sourcePorts} 0) everything leaves from the Geneve port.
+     */
+    @ParameterizedTest(name = "{0} sourcePorts {1}")
+    @MethodSource("sourcePortCases")
+    void shouldPutTheInnerFlowIntoTheOuterSourcePort(final UdpSubstrate.Transport transport, final int sourcePorts) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport, sourcePorts);
+             DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
+        {
+            peer.setSoTimeout(10_000);
+            peer.setReceiveBufferSize(1 << 20);
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))));
+            final List<Integer> pool = a.substrate.sourcePorts();
+            assertEquals(sourcePorts, pool.size(), "source ports " + pool);
+            assertEquals(sourcePorts, new java.util.HashSet<>(pool).size(), "distinct source ports " + pool);
+            for (final int port : pool)
+            {
+                assertTrue(port >= 49152 && port <= 65535, "source port in 49152..65535: " + port);
+            }
+            final int flows = 64;
+            final int rounds = 3;
+            final java.util.Map<Integer, Integer> expected = new java.util.HashMap<>();
+            for (int round = 0; round < rounds; round++)
+            {
+                final Frame[] burst = new Frame[flows];
+                for (int flow = 0; flow < flows; flow++)
+                {
+                    final Frame frame = a.dataPlane.pool().acquire();
+                    final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+                    builder.ethernet(MAC_B, MAC_A).ipv4(IP_A, IP_B).udp(30000 + flow, 5000).payload(64, round);
+                    frame.length(builder.build());
+                    if (round == 0)
+                    {
+                        final int hash = InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length());
+                        expected.put(30000 + flow, sourcePorts == 0 ? a.substrate.genevePort() : pool.get(hash % sourcePorts));
+                    }
+                    burst[flow] = frame.vni(VNI).peerDevice(2);
+                }
+                assertEquals(flows, a.substrate.transmit(burst, flows));
+            }
+            final java.util.Map<Integer, Integer> seen = new java.util.HashMap<>();
+            final java.util.Map<Integer, Integer> lastRound = new java.util.HashMap<>();
+            final byte[] buffer = new byte[2048];
+            for (int i = 0; i < flows * rounds; i++)
+            {
+                final DatagramPacket datagram = new DatagramPacket(buffer, buffer.length);
+                peer.receive(datagram);
+                // Geneve (8 bytes, no options) + Ethernet + IPv4: the inner UDP source port numbers the flow
+                final int innerPort = (buffer[8 + 14 + 20] & 0xFF) << 8 | buffer[8 + 14 + 20 + 1] & 0xFF;
+                final int round = buffer[8 + 14 + 20 + 8] & 0xFF;
+                assertEquals(expected.get(innerPort), datagram.getPort(), "outer source port of inner flow " + innerPort);
+                assertEquals(datagram.getPort(), seen.merge(innerPort, datagram.getPort(), (was, now) -> was),
+                    "one flow, one source port");
+                final Integer before = lastRound.put(innerPort, round);
+                assertTrue(before == null ? round == 0 : round == before + 1, "flow " + innerPort + " in order");
+            }
+            assertEquals(flows, seen.size());
+            assertEquals(new java.util.HashSet<>(expected.values()), new java.util.HashSet<>(seen.values()),
+                "the flows left from every source port their hashes pick");
+            if (sourcePorts == UdpSubstrate.Config.DEFAULT_SOURCE_PORTS)
+            {
+                assertTrue(seen.values().stream().distinct().count() >= 12, "64 flows spread over the 16 source ports: " + seen.values());
+            }
         }
     }
 

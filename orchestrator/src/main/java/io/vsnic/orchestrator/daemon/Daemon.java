@@ -208,6 +208,11 @@ public final class Daemon implements AutoCloseable
                 throw new StartException("substrate: " + ex.getMessage(), ex);
             }
             dataPlane.overlayPort(substrate);
+            final List<Integer> sourcePorts = substrate.sourcePorts();
+            LOG.log(Level.INFO, "substrate: Geneve on port " + substrate.genevePort() +
+                (substrate.vxlanPort() != 0 ? ", VXLAN on port " + substrate.vxlanPort() : "") +
+                (sourcePorts.isEmpty() ? "; plaintext overlay leaves from those ports (sourcePorts 0, no flow entropy)" :
+                    "; plaintext overlay leaves from " + sourcePorts.size() + " source ports picked by inner flow hash " + sourcePorts));
             if (substrate.wireguardPublicKey() != null)
             {
                 LOG.log(Level.INFO, "substrate: WireGuard on port " + substrate.wireguardPort() + ", public key " +

@@ -27,6 +27,7 @@ import io.vsnic.orchestrator.model.Validator;
  * device:    { name: edge-1, id: 1 }
  * api:       { listen: 127.0.0.1:9470, auth: none|token|mtls, tls: { cert: server.crt, key: server.key, clientCa: ca.crt } }
  * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 2,
+ *              sourcePorts: 16,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536,
  *              timeouts: { tcpSyn: 60s, tcpEstablished: 5d, tcpClosing: 120s, udp: 30s, udpReplied: 120s, icmp: 30s } }
@@ -95,9 +96,11 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      *                      (default: {@code dataplane.workers}, at most 16).
      * @param wireguard     the encrypted substrate (WireGuard sessions with peers of {@code encryption: wireguard}),
      *                      or absent for a device whose peers are all {@code encryption: none}.
+     * @param sourcePorts   send-only sockets on ports in 49152..65535 that plaintext overlay datagrams leave from,
+     *                      picked by a hash of the inner flow (default 16; 0 sends from 6081/4789, no entropy).
      */
     public record Substrate(Boolean enabled, String bindAddress, Integer genevePort, Integer vxlanPort, String transport,
-        Integer receiveQueues, Wireguard wireguard)
+        Integer receiveQueues, Wireguard wireguard, Integer sourcePorts)
     {
     }
 
@@ -301,7 +304,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         final String listen = api == null || api.listen() == null ? DEFAULT_LISTEN : api.listen();
         final InetSocketAddress address = socketAddress("api.listen", listen);
         final Api validatedApi = validatedApi(listen, address);
-        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null) : substrate;
+        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null, null) : substrate;
         final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
         literal("substrate.bindAddress", bind);
         final int geneve = port("substrate.genevePort", s.genevePort(), 6081);
@@ -348,6 +351,12 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         {
             throw new ConfigException("substrate.receiveQueues", "must be in 1..16: " + queues);
         }
+        final int sourcePorts = s.sourcePorts() == null ? UdpSubstrate.Config.DEFAULT_SOURCE_PORTS : s.sourcePorts();
+        if (sourcePorts < 0 || sourcePorts > UdpSubstrate.Config.MAX_SOURCE_PORTS)
+        {
+            throw new ConfigException("substrate.sourcePorts", "must be in 0.." + UdpSubstrate.Config.MAX_SOURCE_PORTS +
+                " (0: send from the Geneve/VXLAN ports): " + sourcePorts);
+        }
         final int slots = d.frameSlots() == null ? 8192 : d.frameSlots();
         if (slots < 512 || slots > (1 << 20))
         {
@@ -365,7 +374,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         final Timeouts t = validatedTimeouts(d.timeouts());
         return new DeviceConfig(new Device(device.name(), id), validatedApi,
-            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg),
+            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg, sourcePorts),
             new Dataplane(workers, slots, connections, t), new JournalSettings(snapshotEvery), validatedTasks(),
             cluster == null ? null : validatedCluster(), validatedFlowLogs());
     }
@@ -709,7 +718,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
-            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds())), dataplane, journal,
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds()), substrate.sourcePorts()),
+            dataplane, journal,
             tasks, cluster, flowLogs);
     }
 
@@ -728,7 +738,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     public UdpSubstrate.Config substrateConfig()
     {
         return new UdpSubstrate.Config(substrate.bindAddress(), substrate.genevePort(), substrate.vxlanPort(),
-            UdpSubstrate.Transport.valueOf(substrate.transport().toUpperCase(Locale.ROOT)), substrate.receiveQueues(), 4096);
+            UdpSubstrate.Transport.valueOf(substrate.transport().toUpperCase(Locale.ROOT)), substrate.receiveQueues(), 4096, null,
+            substrate.sourcePorts());
     }
 
     /**
