@@ -229,6 +229,16 @@ public final class DataPlane implements AutoCloseable
                 holds[least.id()] = true;
             }
             superFrameReceivers = anySuperFrameReceiver(next);
+            port.onOffloadsChanged(this::offloadsChanged);
+        }
+    }
+
+    /** A port's transmit offloads changed (a TAP lost super-frames): whether ingress GRO still pays off. */
+    private void offloadsChanged()
+    {
+        synchronized (control)
+        {
+            superFrameReceivers = anySuperFrameReceiver(ports);
         }
     }
 
@@ -293,6 +303,7 @@ public final class DataPlane implements AutoCloseable
             final Port[] next = ports.clone();
             next[id] = null;
             ports = next;
+            port.onOffloadsChanged(null);
             superFrameReceivers = anySuperFrameReceiver(next);
             for (final Worker worker : workers)
             {

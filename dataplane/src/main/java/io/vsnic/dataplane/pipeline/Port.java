@@ -36,6 +36,16 @@ public interface Port
     }
 
     /**
+     * Sets what to run (from any thread, rarely) after {@link #txOffloads()} changed, for a port whose
+     * offloads can be lost at run time (a TAP whose kernel refuses a coalesced write); the data plane sets
+     * it when the port is added and clears it (null) when the port is removed. Ports whose offloads never
+     * change ignore it (the default).
+     */
+    default void onOffloadsChanged(final Runnable listener)
+    {
+    }
+
+    /**
      * @return the port id (the index of its counters and of its entry in the forwarding state).
      */
     int id();

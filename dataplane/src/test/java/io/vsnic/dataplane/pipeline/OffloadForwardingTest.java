@@ -3,6 +3,7 @@ package io.vsnic.dataplane.pipeline;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.protocol.IpProtocol;
 import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
+import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.security.Direction;
 import io.vsnic.dataplane.security.SecurityGroup;
 import io.vsnic.dataplane.security.SecurityRule;
@@ -333,5 +335,78 @@ class OffloadForwardingTest
         out.forEach(Frame::release);
         assertEquals(0, harness.counters().superFramesCoalesced());
         assertEquals(0, harness.counters().superFramesSegmented());
+    }
+
+    /** A vNIC port whose transmit offloads can be lost at run time, like a TAP whose kernel refuses a coalesced write. */
+    private static final class FallingBackPort implements Port
+    {
+        volatile int offloads = Port.OFFLOAD_PARTIAL_CHECKSUM | Port.OFFLOAD_SUPER_FRAMES;
+        volatile Runnable listener;
+
+        @Override
+        public int txOffloads()
+        {
+            return offloads;
+        }
+
+        @Override
+        public void onOffloadsChanged(final Runnable value)
+        {
+            listener = value;
+        }
+
+        @Override
+        public int id()
+        {
+            return 5;
+        }
+
+        @Override
+        public int kind()
+        {
+            return Port.KIND_VNIC;
+        }
+
+        @Override
+        public int receive(final Frame[] frames, final int max)
+        {
+            return 0;
+        }
+
+        @Override
+        public int transmit(final Frame[] frames, final int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                frames[i].release();
+            }
+            return count;
+        }
+
+        void loseSuperFrames()
+        {
+            offloads = Port.OFFLOAD_PARTIAL_CHECKSUM;
+            final Runnable callback = listener;
+            if (callback != null)
+            {
+                callback.run();
+            }
+        }
+    }
+
+    @Test
+    void shouldStopIngressMergingWhenTheLastSuperFrameReceiverLosesTheOffload()
+    {
+        try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 4096, ConnectionTimeouts.DEFAULTS)))
+        {
+            final FallingBackPort port = new FallingBackPort();
+            assertFalse(dataPlane.superFrameReceivers(), "no port yet");
+            dataPlane.addPort(port);
+            assertTrue(dataPlane.superFrameReceivers(), "a vNIC that takes super-frames with partial checksums");
+            port.loseSuperFrames();
+            assertFalse(dataPlane.superFrameReceivers(), "its kernel refused a coalesced write: merging would only be cut again");
+            dataPlane.removePort(port.id());
+            assertNull(port.listener, "a removed port no longer reports to the data plane");
+        }
     }
 }

@@ -418,7 +418,7 @@ public final class Lab
             final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
             Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS"),
-                System.getenv("VSNIC_LAB_WORKERS")));
+                System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_SOURCE_PORTS")));
             if (spec.cluster())
             {
                 clusterIdentity(state, d, config, stateDir, progress);
@@ -635,16 +635,20 @@ public final class Lab
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
         final String rekeySeconds)
     {
-        return deviceConfig(lab, device, keyFile, keylog, cluster, rekeySeconds, null);
+        return deviceConfig(lab, device, keyFile, keylog, cluster, rekeySeconds, null, null);
     }
 
     /**
-     * @param workers {@code dataplane.workers} (from {@code $VSNIC_LAB_WORKERS}; the substrate then opens as many
-     *                receive queues), or null or blank for one worker. The daemon validates it (1..64).
+     * @param workers     {@code dataplane.workers} (from {@code $VSNIC_LAB_WORKERS}; the substrate then opens as many
+     *                    receive queues), or null or blank for one worker. The daemon validates it (1..64).
+     * @param sourcePorts {@code substrate.sourcePorts} (from {@code $VSNIC_LAB_SOURCE_PORTS}), or null or blank for
+     *                    the default. The daemon validates it (0..64).
      */
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
-        final String rekeySeconds, final String workers)
+        final String rekeySeconds, final String workers, final String sourcePorts)
     {
+        final String sourcePortsSetting = sourcePorts == null || sourcePorts.isBlank() ? "" : ", sourcePorts: " +
+            (sourcePorts.trim().matches("[0-9]{1,9}") ? sourcePorts.trim() : "\"" + sourcePorts.trim() + "\"");
         final String workerCount = workers == null || workers.isBlank() ? "1" :
             workers.trim().matches("[0-9]{1,9}") ? workers.trim() : "\"" + workers.trim() + "\"";
         final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
@@ -656,9 +660,10 @@ public final class Lab
             # vsnic lab %s, device d%d (written by 'vsnic lab up')
             device: {name: %s-d%d, id: %d}
             api: {listen: "127.0.0.1:%d"}
-            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll%s}
+            substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll%s%s}
             dataplane: {workers: %s, frameSlots: 4096, connectionCapacity: 16384}
-            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, wireguard, workerCount) +
+            """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, sourcePortsSetting, wireguard,
+                workerCount) +
             clusterSection;
     }
 

@@ -81,6 +81,14 @@ class LabNamesTest
         final DeviceConfig rekeying = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
             Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "30").getBytes(StandardCharsets.UTF_8));
         assertEquals(30, rekeying.substrate().wireguard().rekeyAfterSeconds());
+        assertEquals(16, rekeying.substrate().sourcePorts(), "the default source port pool");
+        final DeviceConfig fixedPorts = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
+            null, false, null, "2", "0").getBytes(StandardCharsets.UTF_8));
+        assertEquals(0, fixedPorts.substrate().sourcePorts());
+        assertEquals(2, fixedPorts.substrate().receiveQueues());
+        final ConfigException tooMany = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
+            Path.of("/run/vsnic-lab/lab/d3/device.key"), null, false, null, null, "65").getBytes(StandardCharsets.UTF_8)));
+        assertEquals("substrate.sourcePorts", tooMany.field(), tooMany.getMessage());
         final ConfigException bad = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
             Path.of("/run/vsnic-lab/lab/d3/device.key"), Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "soon")
             .getBytes(StandardCharsets.UTF_8)));

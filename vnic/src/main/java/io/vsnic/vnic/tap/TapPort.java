@@ -77,6 +77,8 @@ public final class TapPort implements Port, AutoCloseable
     private final boolean superFrames;
     /** What {@link #transmit} takes; loses {@link #OFFLOAD_SUPER_FRAMES} once a coalesced write is refused. */
     private volatile int txOffloads;
+    /** Told when {@link #txOffloads} loses super-frames (the data plane then re-decides its ingress GRO). */
+    private volatile Runnable offloadsListener;
     /** The gso_type whose coalesced write was refused while the data plane ran ({@code -1}: none). */
     private volatile int refusedAtRun = -1;
     /** Cuts a refused super-frame in software (cold path: only until {@link #txOffloads} drops super-frames). */
@@ -145,6 +147,12 @@ public final class TapPort implements Port, AutoCloseable
 
     /** Most segments a refused super-frame is cut into by the port itself (more: a tx error). */
     static final int MAX_FALLBACK_SEGMENTS = 1024;
+
+    @Override
+    public void onOffloadsChanged(final Runnable listener)
+    {
+        this.offloadsListener = listener;
+    }
 
     @Override
     public int txOffloads()
@@ -510,6 +518,11 @@ public final class TapPort implements Port, AutoCloseable
                 {
                     refusedAtRun = superFrame.gsoType();
                     txOffloads = txOffloads & ~OFFLOAD_SUPER_FRAMES;
+                    final Runnable listener = offloadsListener;
+                    if (listener != null)
+                    {
+                        listener.run();
+                    }
                 }
                 counters.increment(EndpointCounter.TX_COALESCED_REFUSED);
             }
