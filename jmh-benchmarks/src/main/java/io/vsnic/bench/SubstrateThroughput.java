@@ -209,7 +209,7 @@ public final class SubstrateThroughput
             final int index = r;
             final Port[] mine = receivers == 1 ? queues : new Port[] {queues[r]};
             final long quota = receivers == 1 ? DRAIN_DATAGRAMS : DRAIN_DATAGRAMS / 2;
-            threads[r] = new Thread(() ->
+            threads[r] = new io.vsnic.dataplane.buffer.FrameCacheThread(() ->
             {
                 final Frame[] received = new Frame[RECEIVED];
                 final java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
@@ -354,7 +354,7 @@ public final class SubstrateThroughput
         for (int r = 0; r < receivers; r++)
         {
             final Port[] mine = receivers == 1 ? queues : new Port[] {queues[r]};
-            threads[r] = new Thread(() ->
+            threads[r] = new io.vsnic.dataplane.buffer.FrameCacheThread(() ->
             {
                 final Frame[] received = new Frame[RECEIVED];
                 while (running.get())

@@ -14,6 +14,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * jumbo slot that carries 1500-byte frames, costs address space but no memory. Free slots are kept in a lock-free {@link IntMpmcQueue}, so
  * {@link #acquire()} and {@link #release(Frame)} allocate nothing and may be called from any thread.
  *
+ * <p>A {@link FrameCacheThread} (the data plane's workers) keeps up to {@link #cacheSlots()} free slots
+ * of its own and moves them to and from the shared free list half a cache at a time, so that workers
+ * sharing the pool do not contend on its free list per frame. Pools of fewer than
+ * {@link #CACHE_MIN_SLOTS} slots keep no caches: a slot cached by one thread is invisible to the
+ * others, so at most {@code cacheSlots() × threads} slots may idle in caches while another thread finds
+ * the pool exhausted. {@code -Dvsnic.dataplane.frameCaches=false} turns the caches off.
+ *
  * <p>Exhaustion is not an error: {@link #acquire()} returns {@code null}, the pool counts it in
  * {@link #exhaustedCount()}, and the caller drops the frame with
  * {@link io.vsnic.dataplane.status.DropReason#POOL_EXHAUSTED}. A release of a frame that is already
@@ -62,6 +69,10 @@ public final class FramePool implements AutoCloseable
     private final int slotBytes;
     private final int headroomBytes;
     private final AtomicLong exhausted = new AtomicLong();
+    /** Slots a {@link FrameCacheThread} may keep for itself (0: no caches). */
+    private final int cacheSlots;
+    /** The threads' caches, for {@link #available()} (guarded by itself). */
+    private final java.util.List<Cache> caches = new java.util.ArrayList<>();
     private final AtomicLong doubleReleases = new AtomicLong();
 
     /**
@@ -97,6 +108,7 @@ public final class FramePool implements AutoCloseable
         this.memory = PageMemory.allocate(arena, (long)slotCount * slotBytes, SLOT_ALIGNMENT);
         this.frames = new Frame[slotCount];
         this.free = new IntMpmcQueue(slotCount);
+        this.cacheSlots = slotCount < CACHE_MIN_SLOTS || !THREAD_CACHES ? 0 : Math.min(CACHE_SLOTS, slotCount / 64);
         for (int i = 0; i < slotCount; i++)
         {
             frames[i] = new Frame(this, i, memory.asSlice((long)i * slotBytes, slotBytes));
@@ -111,7 +123,20 @@ public final class FramePool implements AutoCloseable
      */
     public Frame acquire()
     {
-        final int index = free.poll();
+        final int index;
+        final Cache cache = cacheSlots == 0 ? null : cacheOfThisThread();
+        if (cache != null)
+        {
+            if (cache.count == 0)
+            {
+                cache.count = free.poll(cache.slots, 0, cacheSlots / 2);
+            }
+            index = cache.count == 0 ? -1 : cache.slots[--cache.count];
+        }
+        else
+        {
+            index = free.poll();
+        }
         if (index < 0)
         {
             exhausted.incrementAndGet();
@@ -141,7 +166,94 @@ public final class FramePool implements AutoCloseable
             doubleReleases.incrementAndGet();
             return;
         }
-        free.offer(frame.index());
+        final Cache cache = cacheSlots == 0 ? null : cacheOfThisThread();
+        if (cache == null)
+        {
+            free.offer(frame.index());
+            return;
+        }
+        if (cache.count == cacheSlots)
+        {
+            // the upper half goes back in one burst
+            final int half = cacheSlots / 2;
+            offerAll(cache.slots, half, cacheSlots - half);
+            cache.count = half;
+        }
+        cache.slots[cache.count++] = frame.index();
+    }
+
+    /**
+     * Queues every given slot. The free list has a cell for every slot of the pool, so there is room
+     * for slots that are not in it; a burst offer may still claim fewer while it reads an old head.
+     */
+    private void offerAll(final int[] slots, final int offset, final int count)
+    {
+        int done = 0;
+        while (done < count)
+        {
+            final int queued = free.offer(slots, offset + done, count - done);
+            if (queued == 0)
+            {
+                Thread.onSpinWait();
+            }
+            done += queued;
+        }
+    }
+
+    /** The calling thread's cache of this pool, or null when it keeps none. */
+    private Cache cacheOfThisThread()
+    {
+        return Thread.currentThread() instanceof FrameCacheThread thread ? thread.cache(this) : null;
+    }
+
+    /** Slots one {@link FrameCacheThread} keeps at most. */
+    public static final int CACHE_SLOTS = 64;
+    /** Pools smaller than this keep no per-thread caches. */
+    public static final int CACHE_MIN_SLOTS = 1024;
+    /** {@code -Dvsnic.dataplane.frameCaches=false}: no pool keeps per-thread caches (for comparison). */
+    public static final String CACHES_PROPERTY = "vsnic.dataplane.frameCaches";
+    private static final boolean THREAD_CACHES = Boolean.parseBoolean(System.getProperty(CACHES_PROPERTY, "true"));
+
+    /**
+     * @return how many free slots a {@link FrameCacheThread} may keep for itself (0 for a small pool).
+     */
+    public int cacheSlots()
+    {
+        return cacheSlots;
+    }
+
+    /** A thread's private stack of free slots; only its thread touches {@link #slots}. */
+    static final class Cache
+    {
+        final int[] slots;
+        /** Written by the owning thread only; read (possibly stale) by {@link #available()}. */
+        int count;
+
+        Cache(final int capacity)
+        {
+            this.slots = new int[capacity];
+        }
+    }
+
+    Cache newCache()
+    {
+        final Cache cache = new Cache(cacheSlots);
+        synchronized (caches)
+        {
+            caches.add(cache);
+        }
+        return cache;
+    }
+
+    /** A thread that kept a cache ends: its slots go back to the shared free list. */
+    void returnCache(final Cache cache)
+    {
+        synchronized (caches)
+        {
+            caches.remove(cache);
+        }
+        offerAll(cache.slots, 0, cache.count);
+        cache.count = 0;
     }
 
     /**
@@ -162,11 +274,20 @@ public final class FramePool implements AutoCloseable
     }
 
     /**
-     * @return number of free slots (exact when no other thread acquires or releases).
+     * @return number of free slots, those in the threads' caches included (exact when no other thread
+     *         acquires or releases).
      */
     public int available()
     {
-        return free.size();
+        int cached = 0;
+        synchronized (caches)
+        {
+            for (final Cache cache : caches)
+            {
+                cached += cache.count;
+            }
+        }
+        return free.size() + cached;
     }
 
     /**

@@ -382,7 +382,8 @@ public final class DataPlane implements AutoCloseable
             {
                 if (threads[i] == null)
                 {
-                    threads[i] = new Thread(workers[i], "vsnic-worker-" + i);
+                    // a thread with its own cache of free frames (no contention on the pools' free lists per frame)
+                    threads[i] = new io.vsnic.dataplane.buffer.FrameCacheThread(workers[i], "vsnic-worker-" + i);
                     threads[i].setDaemon(true);
                     threads[i].start();
                 }

@@ -564,4 +564,199 @@ class FramePoolTest
         }
         return indices.size();
     }
+
+    /** Runs {@code task} on a {@link FrameCacheThread} and waits for it (rethrowing what it threw). */
+    private static void onCachingThread(final ThrowingRunnable task) throws Exception
+    {
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final Thread thread = new FrameCacheThread(() ->
+        {
+            try
+            {
+                task.run();
+            }
+            catch (final Throwable ex)
+            {
+                failure.set(ex);
+            }
+        }, "caching");
+        thread.start();
+        thread.join();
+        if (failure.get() instanceof Error error)
+        {
+            throw error;
+        }
+        if (failure.get() != null)
+        {
+            throw new AssertionError(failure.get());
+        }
+    }
+
+    private interface ThrowingRunnable
+    {
+        void run() throws Exception;
+    }
+
+    @Test
+    void shouldCountCachedSlotsAsAvailableAndReturnThemWhenTheThreadEnds() throws Exception
+    {
+        try (FramePool shared = new FramePool(2048, 128, 0))
+        {
+            assertEquals(32, shared.cacheSlots(), "a sixty-fourth of the pool, at most 64");
+            assertEquals(0, pool.cacheSlots(), "a small pool keeps no caches");
+            onCachingThread(() ->
+            {
+                final Frame frame = shared.acquire();
+                assertEquals(shared.capacity() - 1, shared.available(), "the other slots of the burst wait in the cache");
+                frame.release();
+                assertEquals(shared.capacity(), shared.available());
+                final Frame[] all = new Frame[shared.capacity()];
+                for (int i = 0; i < all.length; i++)
+                {
+                    all[i] = shared.acquire();
+                    assertNotNull(all[i], "slot " + i);
+                }
+                assertNull(shared.acquire(), "every slot is in use");
+                assertEquals(1, shared.exhaustedCount());
+                assertEquals(0, shared.available());
+                for (final Frame each : all)
+                {
+                    each.release();
+                }
+                assertEquals(shared.capacity(), shared.available());
+                // keep some in the cache when the thread ends
+                shared.acquire().release();
+            });
+            assertEquals(shared.capacity(), shared.available(), "the ended thread's cache went back");
+            final Set<Frame> handedOut = new HashSet<>();
+            Frame frame;
+            while ((frame = shared.acquire()) != null)
+            {
+                assertTrue(handedOut.add(frame), "slot " + frame.index() + " handed out twice");
+            }
+            assertEquals(shared.capacity(), handedOut.size());
+        }
+    }
+
+    /**
+     * Two caching threads and a plain one share a pool: each takes bursts of frames, marks each slot as
+     * its own (a slot held twice fails the mark), and hands half of them to the next thread to release,
+     * so slots flow between the caches and the shared free list. Every slot ends free, once.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldNeverHandOutASlotTwiceWhenCachingThreadsShareThePool() throws Exception
+    {
+        final int threads = 3;
+        final int rounds = 20_000;
+        try (FramePool shared = new FramePool(1024, 128, 0))
+        {
+            final java.util.concurrent.atomic.AtomicIntegerArray owner = new java.util.concurrent.atomic.AtomicIntegerArray(shared.capacity());
+            final java.util.List<java.util.concurrent.ConcurrentLinkedQueue<Frame>> handOff = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++)
+            {
+                handOff.add(new java.util.concurrent.ConcurrentLinkedQueue<>());
+            }
+            final AtomicReference<Throwable> failure = new AtomicReference<>();
+            final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(threads);
+            final AtomicInteger finished = new AtomicInteger();
+            final Thread[] workers = new Thread[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                final int id = t + 1;
+                final Runnable task = () ->
+                {
+                    try
+                    {
+                        final java.util.Random random = new java.util.Random(id);
+                        final Frame[] burst = new Frame[100];
+                        for (int round = 0; round < rounds && failure.get() == null; round++)
+                        {
+                            final int want = 1 + random.nextInt(burst.length);
+                            int got = 0;
+                            while (got < want)
+                            {
+                                final Frame frame = shared.acquire();
+                                if (frame == null)
+                                {
+                                    break;
+                                }
+                                if (!owner.compareAndSet(frame.index(), 0, id))
+                                {
+                                    throw new AssertionError("slot " + frame.index() + " handed out while held by " + owner.get(frame.index()));
+                                }
+                                burst[got++] = frame;
+                            }
+                            for (int i = 0; i < got; i++)
+                            {
+                                owner.set(burst[i].index(), 0);
+                                if ((i & 1) == 0)
+                                {
+                                    burst[i].release();
+                                }
+                                else
+                                {
+                                    handOff.get(id % threads).add(burst[i]);
+                                }
+                            }
+                            Frame given;
+                            while ((given = handOff.get(id - 1).poll()) != null)
+                            {
+                                given.release();
+                            }
+                        }
+                        finished.incrementAndGet();
+                        // frames handed to this thread by the slower ones still get released
+                        while (finished.get() < threads)
+                        {
+                            Frame given;
+                            while ((given = handOff.get(id - 1).poll()) != null)
+                            {
+                                given.release();
+                            }
+                            Thread.onSpinWait();
+                        }
+                        Frame given;
+                        while ((given = handOff.get(id - 1).poll()) != null)
+                        {
+                            given.release();
+                        }
+                    }
+                    catch (final Throwable ex)
+                    {
+                        failure.compareAndSet(null, ex);
+                        finished.incrementAndGet();
+                    }
+                    finally
+                    {
+                        done.countDown();
+                    }
+                };
+                workers[t] = id == threads ? new Thread(task, "plain") : new FrameCacheThread(task, "caching-" + id);
+                workers[t].start();
+            }
+            for (final Thread worker : workers)
+            {
+                worker.join();
+            }
+            assertNull(failure.get(), () -> "failure: " + failure.get());
+            for (final java.util.concurrent.ConcurrentLinkedQueue<Frame> queue : handOff)
+            {
+                Frame left;
+                while ((left = queue.poll()) != null)
+                {
+                    left.release();
+                }
+            }
+            assertEquals(0, shared.doubleReleaseCount());
+            assertEquals(shared.capacity(), shared.available(), "every slot back, the caches of the ended threads too");
+            final Set<Integer> slots = new HashSet<>();
+            Frame frame;
+            while ((frame = shared.acquire()) != null)
+            {
+                assertTrue(slots.add(frame.index()), "slot " + frame.index() + " free twice");
+            }
+            assertEquals(shared.capacity(), slots.size());
+        }
+    }
 }
