@@ -30,6 +30,7 @@ public final class DataPlane implements AutoCloseable
     private final Thread[] threads;
     private volatile ForwardingState state = ForwardingState.empty();
     private volatile Port[] ports = new Port[ForwardingState.MAX_PORTS];
+    private static final java.util.concurrent.atomic.AtomicBoolean CHECKSUMS_WARMED_UP = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Port overlay;
     /** Whether an attached vNIC port takes super-frames with partial checksums (see {@link #superFrameReceivers()}). */
     private volatile boolean superFrameReceivers;
@@ -376,6 +377,17 @@ public final class DataPlane implements AutoCloseable
      */
     public void start()
     {
+        if (CHECKSUMS_WARMED_UP.compareAndSet(false, true))
+        {
+            // once per process: the checksum's vector kernel compiled before the first traffic
+            final io.vsnic.dataplane.buffer.Frame frame = pool.acquire();
+            if (frame != null)
+            {
+                io.vsnic.dataplane.protocol.Checksums.warmUp(frame.segment().asSlice(frame.start(), 1500),
+                    java.util.concurrent.TimeUnit.SECONDS.toNanos(3));
+                frame.release();
+            }
+        }
         synchronized (control)
         {
             for (int i = 0; i < workers.length; i++)

@@ -238,4 +238,46 @@ class ChecksumsTest
         }
         return (int)sum;
     }
+
+    /**
+     * The vector kernel (long ranges) against the scalar sum and the naive 16-bit sum: random bytes and
+     * runs of 0xFF (carries in every lane), every offset modulo 16, lengths around each 64-byte step and
+     * up to a jumbo frame, with and without a running sum.
+     */
+    @Test
+    void shouldSumLongRangesWithTheVectorKernelAsTheScalarSumDoes()
+    {
+        final Random random = new Random(8926);
+        final byte[] bytes = new byte[9200];
+        final MemorySegment segment = Arena.ofAuto().allocate(bytes.length);
+        int checked = 0;
+        for (int round = 0; round < 6; round++)
+        {
+            random.nextBytes(bytes);
+            if (round % 2 == 1)
+            {
+                Arrays.fill(bytes, 100 * round, 100 * round + 4000, (byte)0xFF);
+            }
+            if (round == 5)
+            {
+                Arrays.fill(bytes, (byte)0xFF);
+            }
+            MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            for (int offset = 0; offset < 16; offset++)
+            {
+                for (final int length : new int[] {255, 256, 257, 319, 320, 321, 383, 1399, 1400, 1401, 1448, 4096, 9001, 9000 + (offset & 7)})
+                {
+                    final long initial = round % 3 == 0 ? 0 : random.nextInt(1 << 24);
+                    final int expected = naiveSum(bytes, offset, length, initial);
+                    assertEquals(expected, Checksums.fold(Checksums.scalarSum(segment, offset, length, initial)));
+                    assertEquals(expected, Checksums.fold(Checksums.sum(segment, offset, length, initial)),
+                        "round " + round + " offset " + offset + " length " + length + " (vector kernel " + Checksums.vectorKernel() + ")");
+                    checked++;
+                }
+            }
+        }
+        assertEquals(6 * 16 * 14, checked);
+        assertEquals(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), Checksums.vectorKernel(),
+            "the vector kernel runs wherever the JVM has the module (the build's JVM flags add it)");
+    }
 }
