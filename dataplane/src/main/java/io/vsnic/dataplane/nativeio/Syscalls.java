@@ -39,6 +39,10 @@ public final class Syscalls
     /** errno values the callers branch on. */
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
+    /** {@code ENODEV}: no such device (an unknown interface name). */
+    public static final int ENODEV = 19;
+    /** {@code ENOSYS}: not implemented here. */
+    public static final int ENOSYS = 38;
 
     private static final StructLayout CALL_STATE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -322,6 +326,41 @@ public final class Syscalls
             final MemorySegment value = arena.allocate(4, 4);
             value.set(JAVA_INT, 0, 1);
             final int result = (int)SETSOCKOPT.invokeExact(state, fd, 17, MessageBatch.UDP_GRO, value.address(), 4);
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("setsockopt", ex);
+        }
+    }
+
+    /** {@code SOL_SOCKET} and {@code SO_BINDTODEVICE} on Linux. */
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_BINDTODEVICE = 25;
+    /** {@code IFNAMSIZ}: interface names are shorter than this (with their terminating zero). */
+    public static final int IFNAMSIZ = 16;
+
+    /**
+     * Binds a socket to a network interface ({@code setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name)}):
+     * it then sends only through that interface and receives only what arrived on it. Needs
+     * {@code CAP_NET_RAW} on kernels before 5.7.
+     *
+     * @param name an interface name, 1..15 ASCII characters.
+     * @return 0 when the kernel took it, else {@code -errno} ({@code ENODEV}: no such interface).
+     */
+    public static int bindToDevice(final int fd, final String name)
+    {
+        final byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (bytes.length == 0 || bytes.length >= IFNAMSIZ)
+        {
+            throw new IllegalArgumentException("interface name must be 1.." + (IFNAMSIZ - 1) + " characters: " + name);
+        }
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(IFNAMSIZ, 1);
+            MemorySegment.copy(bytes, 0, value, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+            final int result = (int)SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_BINDTODEVICE, value.address(), bytes.length + 1);
             return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
         }
         catch (final Throwable ex)

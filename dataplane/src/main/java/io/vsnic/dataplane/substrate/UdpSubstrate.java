@@ -120,10 +120,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
      *                      source port is flow entropy for the substrate's ECMP and the receivers'
      *                      {@code SO_REUSEPORT} queues, RFC 7348 §5, RFC 8926 §3.3); 0 sends from the
      *                      Geneve/VXLAN listening sockets (source port 6081/4789, no entropy).
+     * @param interfaceName the network interface every substrate socket is bound to ({@code SO_BINDTODEVICE}:
+     *                      overlay traffic leaves and is accepted only there), or null for any; epoll and
+     *                      io_uring only.
      */
     public record Config(
         String bindAddress, int genevePort, int vxlanPort, Transport transport, int receiveQueues, int rxQueueFrames,
-        WireguardConfig wireguard, int sourcePorts)
+        WireguardConfig wireguard, int sourcePorts, String interfaceName)
     {
         /** Source ports by default: enough distinct values for ECMP and receive queues, few descriptors. */
         public static final int DEFAULT_SOURCE_PORTS = 16;
@@ -147,7 +150,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final String bindAddress, final int genevePort, final int vxlanPort, final Transport transport, final int receiveQueues,
             final int rxQueueFrames, final WireguardConfig wireguard)
         {
-            this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, DEFAULT_SOURCE_PORTS);
+            this(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, DEFAULT_SOURCE_PORTS, null);
         }
 
         public Config
@@ -172,6 +175,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 throw new IllegalArgumentException("substrate.sourcePorts must be in 0.." + MAX_SOURCE_PORTS + ": " + sourcePorts);
             }
+            if (interfaceName != null && !interfaceName.matches("[A-Za-z0-9_.:@-]{1,15}"))
+            {
+                throw new IllegalArgumentException("substrate.interface must be an interface name of 1..15 characters: " + interfaceName);
+            }
+            if (interfaceName != null && transport == Transport.NIO)
+            {
+                throw new IllegalArgumentException("substrate.interface needs the epoll or io_uring transport (NIO cannot bind to a device)");
+            }
         }
 
         /**
@@ -187,7 +198,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
          */
         public Config withWireguard(final WireguardConfig value)
         {
-            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value, sourcePorts);
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, value, sourcePorts,
+                interfaceName);
         }
 
         /**
@@ -195,7 +207,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
          */
         public Config withSourcePorts(final int value)
         {
-            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, value);
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, value,
+                interfaceName);
+        }
+
+        /**
+         * @return a copy whose sockets are bound to the interface {@code name} (null: any).
+         */
+        public Config withInterface(final String name)
+        {
+            return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, sourcePorts, name);
         }
     }
 
@@ -508,7 +529,19 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES));
             default -> throw new IllegalStateException();
         }
-        return bootstrap.bind(new InetSocketAddress(config.bindAddress(), port)).syncUninterruptibly().channel();
+        final Channel channel = bootstrap.bind(new InetSocketAddress(config.bindAddress(), port)).syncUninterruptibly().channel();
+        if (config.interfaceName() != null)
+        {
+            final int result = Syscalls.AVAILABLE ? Syscalls.bindToDevice(((UnixChannel)channel).fd().intValue(), config.interfaceName()) :
+                -Syscalls.ENOSYS;
+            if (result != 0)
+            {
+                channel.close().syncUninterruptibly();
+                throw new IllegalStateException("cannot bind substrate socket " + config.bindAddress() + ":" + port + " to interface " +
+                    config.interfaceName() + ": " + (result == -Syscalls.ENODEV ? "no such interface" : "errno " + -result));
+            }
+        }
+        return channel;
     }
 
     /**

@@ -391,6 +391,48 @@ class OverlaySubstrateTest
         }
     }
 
+    /**
+     * {@code substrate.interface}: every socket bound to the loopback interface carries traffic as
+     * before; an interface that does not exist stops the start with a message naming it; NIO, which
+     * cannot bind to a device, is refused in the configuration.
+     */
+    @org.junit.jupiter.api.Test
+    void shouldBindEverySocketToTheConfiguredInterface() throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(UdpSubstrate.Transport.EPOLL), "epoll is not available here");
+        try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 4096, ConnectionTimeouts.DEFAULTS));
+             DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
+        {
+            final UdpSubstrate bound = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
+                new UdpSubstrate.Config("127.0.0.1", 0, 0, UdpSubstrate.Transport.EPOLL, 2, 1024).withInterface("lo"));
+            try
+            {
+                bound.start();
+                dataPlane.publish(ForwardingState.build(dataPlane.state(), List.of(new NetworkSpec("blue", VNI, 1500,
+                    List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")), List.of(), List.of())), List.of(),
+                    List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI)))));
+                final Frame frame = udpFrame(dataPlane, MAC_B, MAC_A, IP_A, IP_B, 100);
+                frame.vni(VNI).peerDevice(2);
+                assertEquals(1, bound.transmit(new Frame[] {frame}, 1));
+                peer.setSoTimeout(10_000);
+                final DatagramPacket datagram = new DatagramPacket(new byte[2048], 2048);
+                peer.receive(datagram);
+                assertEquals(8 + 14 + 20 + 8 + 100, datagram.getLength(), "the Geneve datagram left through lo");
+            }
+            finally
+            {
+                bound.close();
+            }
+            final UdpSubstrate nowhere = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
+                new UdpSubstrate.Config("127.0.0.1", 0, 0, UdpSubstrate.Transport.EPOLL, 1, 1024).withInterface("vsnicnone0"));
+            final IOException error = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, nowhere::start);
+            assertTrue(error.getMessage().contains("vsnicnone0") && error.getMessage().contains("no such interface"), error.getMessage());
+            final IllegalArgumentException nio = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new UdpSubstrate.Config("127.0.0.1", 0, 0, UdpSubstrate.Transport.NIO, 1, 1024).withInterface("lo"));
+            assertTrue(nio.getMessage().contains("substrate.interface"), nio.getMessage());
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void shouldRefuseToStartOnABindItCannotGet() throws IOException
     {

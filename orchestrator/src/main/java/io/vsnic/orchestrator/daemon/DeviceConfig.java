@@ -27,7 +27,7 @@ import io.vsnic.orchestrator.model.Validator;
  * device:    { name: edge-1, id: 1 }
  * api:       { listen: 127.0.0.1:9470, auth: none|token|mtls, tls: { cert: server.crt, key: server.key, clientCa: ca.crt } }
  * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 2,
- *              sourcePorts: 16,
+ *              sourcePorts: 16, interface: eth1,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
  * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536,
  *              timeouts: { tcpSyn: 60s, tcpEstablished: 5d, tcpClosing: 120s, udp: 30s, udpReplied: 120s, icmp: 30s } }
@@ -98,9 +98,12 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      *                      or absent for a device whose peers are all {@code encryption: none}.
      * @param sourcePorts   send-only sockets on ports in 49152..65535 that plaintext overlay datagrams leave from,
      *                      picked by a hash of the inner flow (default 16; 0 sends from 6081/4789, no entropy).
+     * @param interfaceName YAML {@code interface}: the network interface every substrate socket is bound to
+     *                      ({@code SO_BINDTODEVICE}), or absent for any; epoll and io_uring only.
      */
     public record Substrate(Boolean enabled, String bindAddress, Integer genevePort, Integer vxlanPort, String transport,
-        Integer receiveQueues, Wireguard wireguard, Integer sourcePorts)
+        Integer receiveQueues, Wireguard wireguard, Integer sourcePorts,
+        @com.fasterxml.jackson.annotation.JsonProperty("interface") String interfaceName)
     {
     }
 
@@ -304,7 +307,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         final String listen = api == null || api.listen() == null ? DEFAULT_LISTEN : api.listen();
         final InetSocketAddress address = socketAddress("api.listen", listen);
         final Api validatedApi = validatedApi(listen, address);
-        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null, null) : substrate;
+        final Substrate s = substrate == null ? new Substrate(null, null, null, null, null, null, null, null, null) : substrate;
         final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
         literal("substrate.bindAddress", bind);
         final int geneve = port("substrate.genevePort", s.genevePort(), 6081);
@@ -313,6 +316,14 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         if (!transport.equals("epoll") && !transport.equals("io_uring") && !transport.equals("nio"))
         {
             throw new ConfigException("substrate.transport", "must be epoll, io_uring or nio: " + s.transport());
+        }
+        if (s.interfaceName() != null && !s.interfaceName().matches("[A-Za-z0-9_.:@-]{1,15}"))
+        {
+            throw new ConfigException("substrate.interface", "must be an interface name of 1..15 characters: " + s.interfaceName());
+        }
+        if (s.interfaceName() != null && transport.equals("nio"))
+        {
+            throw new ConfigException("substrate.interface", "needs transport epoll or io_uring (NIO cannot bind to a device)");
         }
         Wireguard wg = null;
         if (s.wireguard() != null)
@@ -374,7 +385,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         final Timeouts t = validatedTimeouts(d.timeouts());
         return new DeviceConfig(new Device(device.name(), id), validatedApi,
-            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg, sourcePorts),
+            new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg, sourcePorts, s.interfaceName()),
             new Dataplane(workers, slots, connections, t), new JournalSettings(snapshotEvery), validatedTasks(),
             cluster == null ? null : validatedCluster(), validatedFlowLogs());
     }
@@ -718,7 +729,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         }
         return new DeviceConfig(device, api, new Substrate(substrate.enabled(), substrate.bindAddress(), substrate.genevePort(),
             substrate.vxlanPort(), substrate.transport(), substrate.receiveQueues(),
-            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds()), substrate.sourcePorts()),
+            new Wireguard(w.privateKeyFile(), w.listenPort(), w.innerAddress(), file, w.rekeyAfterSeconds()), substrate.sourcePorts(),
+            substrate.interfaceName()),
             dataplane, journal,
             tasks, cluster, flowLogs);
     }
@@ -739,7 +751,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     {
         return new UdpSubstrate.Config(substrate.bindAddress(), substrate.genevePort(), substrate.vxlanPort(),
             UdpSubstrate.Transport.valueOf(substrate.transport().toUpperCase(Locale.ROOT)), substrate.receiveQueues(), 4096, null,
-            substrate.sourcePorts());
+            substrate.sourcePorts(), substrate.interfaceName());
     }
 
     /**

@@ -55,6 +55,18 @@ class DeviceConfigTest
     }
 
     @Test
+    void shouldReadTheSubstrateInterfaceAndSourcePorts() throws ConfigException
+    {
+        final DeviceConfig config = parse("device: {name: d}\nsubstrate: {interface: eth1, sourcePorts: 4}\n");
+        assertEquals("eth1", config.substrate().interfaceName());
+        assertEquals("eth1", config.substrateConfig().interfaceName());
+        assertEquals(4, config.substrateConfig().sourcePorts());
+        final DeviceConfig defaults = parse("device: {name: d}\n");
+        assertEquals(null, defaults.substrateConfig().interfaceName());
+        assertEquals(16, defaults.substrateConfig().sourcePorts());
+    }
+
+    @Test
     void shouldParseTheDocumentedExample() throws Exception
     {
         final java.nio.file.Path example = java.nio.file.Path.of(System.getProperty("vsnic.repo.root", ".."))
@@ -127,6 +139,9 @@ class DeviceConfigTest
         "wireguard port out of range    | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, listenPort: 65536}}' | substrate.wireguard.listenPort",
         "wireguard rekey too short      | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 5}}' | substrate.wireguard.rekeyAfterSeconds",
         "wireguard rekey too long       | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 121}}' | substrate.wireguard.rekeyAfterSeconds",
+        "source ports too many          | 'device: {name: d}\nsubstrate: {sourcePorts: 65}'        | substrate.sourcePorts",
+        "interface name too long        | 'device: {name: d}\nsubstrate: {interface: abcdefghijklmnop}' | substrate.interface",
+        "interface with nio             | 'device: {name: d}\nsubstrate: {interface: eth1, transport: nio}' | substrate.interface",
         "cluster without a name         | 'device: {name: d}\ncluster: {raft: \"127.0.0.1:9480\"}'   | cluster.name",
         "cluster without raft address   | 'device: {name: d}\ncluster: {name: lab}'                | cluster.raft",
         "raft on port 0                 | 'device: {name: d}\ncluster: {name: lab, raft: \"127.0.0.1:0\"}' | cluster.raft",
