@@ -116,7 +116,7 @@ class WireguardGoInteropTest
                     .start();
             }
             final Process wgProcess = wireguardGo;
-            awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "wg", "show", wgIf).ok(), "wireguard-go's interface",
+            Waits.awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "wg", "show", wgIf).ok(), "wireguard-go's interface",
                 () -> readLog(directory) + " alive=" + wgProcess.isAlive());
             require(scope.exec(nsW, Duration.ofSeconds(10), "wg", "set", wgIf, "private-key", wgKeyFile.toString(),
                 "listen-port", "51820", "peer", vsnicKeys.publicKeyBase64(), "endpoint", vsnicSubstrate + ":51820",
@@ -130,7 +130,7 @@ class WireguardGoInteropTest
             scope.addAddress(nsW, "vxw", "10.0.1.50/24");
             scope.up(nsW, "vxw");
             // wireguard-go opens its UDP port once the link is up
-            awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "wg", "show", wgIf, "listen-port").stdout().strip().equals("51820"),
+            Waits.awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "wg", "show", wgIf, "listen-port").stdout().strip().equals("51820"),
                 "wireguard-go listening", () -> readLog(directory));
 
             final UdpSubstrate substrate = NetNs.callIn(nsS, () ->
@@ -165,7 +165,7 @@ class WireguardGoInteropTest
                     ", wg: " + scope.exec(nsW, Duration.ofSeconds(5), "wg", "show", wgIf).stdout() + ", log: " + readLog(directory);
 
                 // 1. vsnic initiates: the VM's first packets are staged until the session is up
-                awaitTrue(() -> scope.exec(nsV, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", "10.0.1.50").ok(),
+                Waits.awaitTrue(() -> scope.exec(nsV, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", "10.0.1.50").ok(),
                     "first VM -> wireguard-go ping", state);
                 final NetNs.Result ping = scope.exec(nsV, Duration.ofSeconds(20), "ping", "-c", "3", "-W", "2", "10.0.1.50");
                 assertEquals(0, ping.exitCode(), "VM -> wireguard-go VXLAN ping: " + ping.describe() + "; " + state.get());
@@ -188,7 +188,7 @@ class WireguardGoInteropTest
                 require(scope.exec(nsW, Duration.ofSeconds(10), "wg", "set", wgIf, "peer", vsnicKeys.publicKeyBase64(),
                     "endpoint", vsnicSubstrate + ":51820", "allowed-ips", vsnicInner + "/32"));
                 final long rxBefore = substrate.wireguardPeers().get(0).rxBytes();
-                awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", "10.0.1.11").ok(),
+                Waits.awaitTrue(() -> scope.exec(nsW, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", "10.0.1.11").ok(),
                     "wireguard-go -> VM ping after wireguard-go initiated", state);
                 final NetNs.Result again = scope.exec(nsV, Duration.ofSeconds(20), "ping", "-c", "3", "-W", "2", "10.0.1.50");
                 assertEquals(0, again.exitCode(), "VM -> wireguard-go after its handshake: " + again.describe() + "; " + state.get());
@@ -233,20 +233,6 @@ class WireguardGoInteropTest
         catch (final java.io.IOException ex)
         {
             return ex.toString();
-        }
-    }
-
-    private static void awaitTrue(final java.util.function.BooleanSupplier condition, final String what,
-        final java.util.function.Supplier<String> state) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("timed out waiting for " + what + ": " + state.get());
-            }
-            Thread.sleep(100);
         }
     }
 
