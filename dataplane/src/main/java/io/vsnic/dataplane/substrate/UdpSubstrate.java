@@ -175,7 +175,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 throw new IllegalArgumentException("substrate.sourcePorts must be in 0.." + MAX_SOURCE_PORTS + ": " + sourcePorts);
             }
-            if (interfaceName != null && !interfaceName.matches("[A-Za-z0-9_.:@-]{1,15}"))
+            if (interfaceName != null && !isInterfaceName(interfaceName))
             {
                 throw new IllegalArgumentException("substrate.interface must be an interface name of 1..15 characters: " + interfaceName);
             }
@@ -209,6 +209,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             return new Config(bindAddress, genevePort, vxlanPort, transport, receiveQueues, rxQueueFrames, wireguard, value,
                 interfaceName);
+        }
+
+        /**
+         * @return whether {@code name} can name a Linux network interface: 1..15 letters, digits and
+         *         {@code _ . : @ -} (no slash, no white space).
+         */
+        public static boolean isInterfaceName(final String name)
+        {
+            return name.matches("[A-Za-z0-9_.:@-]{1,15}");
         }
 
         /**

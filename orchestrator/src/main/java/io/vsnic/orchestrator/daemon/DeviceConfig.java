@@ -317,7 +317,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         {
             throw new ConfigException("substrate.transport", "must be epoll, io_uring or nio: " + s.transport());
         }
-        if (s.interfaceName() != null && !s.interfaceName().matches("[A-Za-z0-9_.:@-]{1,15}"))
+        if (s.interfaceName() != null && !UdpSubstrate.Config.isInterfaceName(s.interfaceName()))
         {
             throw new ConfigException("substrate.interface", "must be an interface name of 1..15 characters: " + s.interfaceName());
         }

@@ -647,13 +647,11 @@ public final class Lab
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
         final String rekeySeconds, final String workers, final String sourcePorts)
     {
-        final String sourcePortsSetting = sourcePorts == null || sourcePorts.isBlank() ? "" : ", sourcePorts: " +
-            (sourcePorts.trim().matches("[0-9]{1,9}") ? sourcePorts.trim() : "\"" + sourcePorts.trim() + "\"");
-        final String workerCount = workers == null || workers.isBlank() ? "1" :
-            workers.trim().matches("[0-9]{1,9}") ? workers.trim() : "\"" + workers.trim() + "\"";
+        final String sourcePortsSetting = sourcePorts == null || sourcePorts.isBlank() ? "" : ", sourcePorts: " + yamlNumber(sourcePorts);
+        final String workerCount = workers == null || workers.isBlank() ? "1" : yamlNumber(workers);
         final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
         final String rekey = rekeySeconds == null || rekeySeconds.isBlank() ? "" :
-            ", rekeyAfterSeconds: " + (rekeySeconds.trim().matches("[0-9]{1,9}") ? rekeySeconds.trim() : "\"" + rekeySeconds.trim() + "\"");
+            ", rekeyAfterSeconds: " + yamlNumber(rekeySeconds);
         final String wireguard = keylog == null ? "" : ", wireguard: {privateKeyFile: \"%s\", listenPort: %d, innerAddress: %s, keylog: \"%s\"%s}"
             .formatted(keyFile, WIREGUARD_PORT, innerAddress(device), keylog, rekey);
         return """
@@ -665,6 +663,16 @@ public final class Lab
             """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, sourcePortsSetting, wireguard,
                 workerCount) +
             clusterSection;
+    }
+
+    /**
+     * An environment variable's value for a numeric YAML field: the number itself, or anything else
+     * quoted, so that the daemon's validation names the field instead of the YAML parser failing.
+     */
+    private static String yamlNumber(final String value)
+    {
+        final String trimmed = value.trim();
+        return trimmed.matches("[0-9]{1,9}") ? trimmed : "\"" + trimmed + "\"";
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import io.vsnic.orchestrator.Waits;
 import io.vsnic.vnic.netns.NetNs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -230,16 +231,21 @@ class OffloadLabTest
     /** The sender's checksum file is written by a process substitution that may finish just after the pipe. */
     private static String awaitFile(final Path file) throws Exception
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline)
+        Waits.awaitTrue(Duration.ofSeconds(30), () -> !readQuietly(file).isBlank(), () -> file + " to be written");
+        return Files.readString(file);
+    }
+
+    /** The file's text, or "" when it is not there (yet). */
+    private static String readQuietly(final Path file)
+    {
+        try
         {
-            if (Files.exists(file) && !Files.readString(file).isBlank())
-            {
-                return Files.readString(file);
-            }
-            Thread.sleep(50);
+            return Files.exists(file) ? Files.readString(file) : "";
         }
-        throw new AssertionError(file + " was not written");
+        catch (final java.io.IOException ex)
+        {
+            return "";
+        }
     }
 
     // ---- IPv6 ----
@@ -492,21 +498,14 @@ class OffloadLabTest
         final String route = NetNs.ipIn(vm.namespace(), "-4", "route", "show", "default").stdout().strip();
         final int mtu = mtu(vm);
         put(Lab.api(device), "/v1/vnics/" + vm.vnic(), vnicBody(vm, "off"));
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!NetNs.ipIn(device.namespace(), "link", "show", "dev", vm.tap()).ok())
-        {
-            assertTrue(System.nanoTime() < deadline, "device d" + device.index() + " did not open " + vm.tap() + " again");
-            Thread.sleep(50);
-        }
+        Waits.awaitTrue(Duration.ofSeconds(20), () -> NetNs.ipIn(device.namespace(), "link", "show", "dev", vm.tap()).ok(),
+            () -> "device d" + device.index() + " to open " + vm.tap() + " again");
         // the old TAP leaves the VM's namespace only once the kernel has unregistered it (after the
-        // daemon closed it): until then the move fails with "same name exists"; retry until the deadline
-        NetNs.Result moved = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace());
-        while (!moved.ok() && System.nanoTime() < deadline)
-        {
-            Thread.sleep(50);
-            moved = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace());
-        }
-        assertTrue(moved.ok(), moved.describe());
+        // daemon closed it): until then the move fails with "same name exists"; retry until it goes
+        final NetNs.Result[] moved = new NetNs.Result[1];
+        Waits.awaitTrue(Duration.ofSeconds(20),
+            () -> (moved[0] = NetNs.ipIn(device.namespace(), "link", "set", "dev", vm.tap(), "netns", vm.namespace())).ok(),
+            () -> "moving " + vm.tap() + " into " + vm.namespace() + ": " + moved[0].describe());
         sh(vm, "ip link set dev " + vm.tap() + " address " + vm.mac() + " && ip link set dev " + vm.tap() + " mtu " + mtu);
         guestIpv6(vm);
         sh(vm, "ip link set dev " + vm.tap() + " up && ip addr add " + cidr.group(1) + " dev " + vm.tap() +

@@ -311,6 +311,41 @@ public final class NetNs implements Closeable
     }
 
     /**
+     * Reads one counter of the kernel's {@code /proc/net/snmp} in a namespace (a header line
+     * {@code Group: names...} followed by {@code Group: values...}), e.g. {@code ("Udp", "NoPorts")}.
+     *
+     * @param ns a namespace, or null for the current one.
+     * @throws IllegalStateException when the file cannot be read or has no such counter.
+     */
+    public static long snmpCounter(final String ns, final String group, final String name)
+    {
+        final List<String> command = ns == null ? List.of("cat", "/proc/net/snmp") :
+            List.of(findExecutable("ip").map(Path::toString).orElse("ip"), "netns", "exec", ns, "cat", "/proc/net/snmp");
+        final Result result = run(IP_TIMEOUT, command);
+        if (!result.ok())
+        {
+            throw new IllegalStateException(result.describe());
+        }
+        final String[] lines = result.stdout().split("\n");
+        for (int i = 0; i + 1 < lines.length; i++)
+        {
+            final String[] names = lines[i].trim().split("\\s+");
+            final String[] values = lines[i + 1].trim().split("\\s+");
+            if (names[0].equals(group + ":") && values[0].equals(group + ":"))
+            {
+                for (int k = 1; k < names.length && k < values.length; k++)
+                {
+                    if (names[k].equals(name))
+                    {
+                        return Long.parseLong(values[k]);
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no " + group + ": " + name + " in /proc/net/snmp of " + (ns == null ? "this namespace" : ns));
+    }
+
+    /**
      * Runs {@code ip [-n ns] args...}.
      *
      * @param ns a namespace, or null for the current one.

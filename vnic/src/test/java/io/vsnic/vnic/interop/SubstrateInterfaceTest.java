@@ -1,12 +1,10 @@
 package io.vsnic.vnic.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.pipeline.DataPlane;
@@ -97,30 +95,6 @@ class SubstrateInterfaceTest
     /** {@code Udp NoPorts} of the namespace's {@code /proc/net/snmp}. */
     private static long noPorts(final String ns)
     {
-        final NetNs.Result snmp = NetNs.run(Duration.ofSeconds(10), java.util.List.of("ip", "netns", "exec", ns, "cat", "/proc/net/snmp"));
-        assertTrue(snmp.ok(), snmp.describe());
-        String[] names = null;
-        for (final String line : snmp.stdout().split("\n"))
-        {
-            if (line.startsWith("Udp: "))
-            {
-                if (names == null)
-                {
-                    names = line.split("\\s+");
-                }
-                else
-                {
-                    final String[] values = line.split("\\s+");
-                    for (int i = 1; i < names.length; i++)
-                    {
-                        if (names[i].equals("NoPorts"))
-                        {
-                            return Long.parseLong(values[i]);
-                        }
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no Udp NoPorts in /proc/net/snmp of " + ns);
+        return NetNs.snmpCounter(ns, "Udp", "NoPorts");
     }
 }

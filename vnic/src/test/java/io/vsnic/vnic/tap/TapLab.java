@@ -133,28 +133,7 @@ final class TapLab implements AutoCloseable
      */
     long udpCounter(final String name)
     {
-        final NetNs.Result result = net.exec(ns, NetNs.IP_TIMEOUT, "cat", "/proc/net/snmp");
-        if (!result.ok())
-        {
-            throw new IllegalStateException(result.describe());
-        }
-        final String[] lines = result.stdout().split("\n");
-        for (int i = 0; i + 1 < lines.length; i++)
-        {
-            final String[] names = lines[i].trim().split("\\s+");
-            final String[] values = lines[i + 1].trim().split("\\s+");
-            if (names[0].equals("Udp:") && values[0].equals("Udp:"))
-            {
-                for (int k = 1; k < names.length && k < values.length; k++)
-                {
-                    if (names[k].equals(name))
-                    {
-                        return Long.parseLong(values[k]);
-                    }
-                }
-            }
-        }
-        throw new IllegalStateException("no Udp: " + name + " in /proc/net/snmp of " + ns);
+        return NetNs.snmpCounter(ns, "Udp", name);
     }
 
     @Override
