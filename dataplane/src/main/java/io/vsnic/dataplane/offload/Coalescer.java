@@ -39,6 +39,11 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * super-frame pool is acquired and both are copied into it (the segment frames are released).
  * When that pool is empty the segments pass through uncoalesced ({@link #poolExhausted()}).
  * Nothing else is allocated. One instance per thread.
+ *
+ * <p>Segments in someone else's buffer ({@link #addRange}: the datagrams of a UDP GRO batch, read by
+ * the substrate) are merged without a frame of their own: the first is held as a range, and the
+ * second and later ones are copied once, straight into the super-frame, instead of into a frame
+ * each and then again into the super-frame. Only a range that stays alone gets a frame of its own.
  */
 public final class Coalescer
 {
@@ -59,8 +64,20 @@ public final class Coalescer
     private final boolean completeChecksums;
     private final PacketHeaders headers = new PacketHeaders();
 
-    /** The open super-frame: the first segment itself while {@link #segments} is 1, a super-pool frame after. */
+    /**
+     * The open super-frame: the first segment itself while {@link #segments} is 1, a super-pool frame
+     * after; null while the first segment is a range ({@link #rangeOpen}).
+     */
     private Frame open;
+    /** Whether the open first segment is a range of someone else's buffer ({@link #addRange}), not yet copied. */
+    private boolean rangeOpen;
+    private MemorySegment rangeSegment;
+    private int rangeStart;
+    private int rangeLength;
+    private int rangeVni;
+    private int rangePeer;
+    /** Where a range that ends up alone is copied to ({@link #addRange}'s pool). */
+    private FramePool rangePool;
     private int segments;
     private int l3Type;
     private int l3Relative;
@@ -76,6 +93,8 @@ public final class Coalescer
     private long superFrames;
     private long passed;
     private long poolExhausted;
+    private long rangeBytes;
+    private long rangeDrops;
 
     /**
      * @param superPool         where merged super-frames come from (slots large enough for 64 KiB).
@@ -105,14 +124,16 @@ public final class Coalescer
     public int add(final Frame frame, final Frame[] out, final int at)
     {
         int next = at;
-        if (!eligible(frame))
+        final MemorySegment segment = frame.segment();
+        if (frame.isSuperFrame() ||
+            !eligible(segment, frame.start(), frame.length(), frame.checksumPartial() || frame.checksumVerified()))
         {
             next = flush(out, next);
             out[next++] = frame;
             passed++;
             return next;
         }
-        if (open != null && canMerge(frame))
+        if (isOpen() && canMerge(segment, frame.start(), frame.vni(), frame.peerDevice()))
         {
             if (segments == 1 && !promote())
             {
@@ -121,15 +142,65 @@ public final class Coalescer
                 start(frame);
                 return next;
             }
-            append(frame);
-            if ((headerFlags(frame) & CLOSING_FLAGS) != 0 || headers.payloadLength < gsoSize)
-            {
-                next = flush(out, next);
-            }
-            return next;
+            append(segment);
+            final boolean closes = closes(segment);
+            frame.release();
+            return closes ? flush(out, next) : next;
         }
         next = flush(out, next);
         start(frame);
+        if ((firstFlags & CLOSING_FLAGS) != 0)
+        {
+            next = flush(out, next);
+        }
+        return next;
+    }
+
+    /**
+     * Offers one decapsulated segment that sits in a buffer the caller owns (a datagram of a UDP GRO
+     * batch), so that a segment which merges is copied once, straight into the super-frame, instead of
+     * into a frame of its own first. The range must stay readable and unchanged until the next
+     * {@link #flush}. A range that is not an eligible TCP segment is not taken: the open super-frame is
+     * emitted (order is kept) and the caller handles the range itself. A range that stays alone is copied
+     * at {@link #flush} into a frame of {@code pool} (its checksum marked verified); when that pool is
+     * empty it is lost and counted ({@link #rangeDrops()}). A range longer than a frame of {@code pool}
+     * is not taken.
+     *
+     * @param segment    the buffer.
+     * @param start      where the inner Ethernet frame starts.
+     * @param length     its length.
+     * @param outer      bytes of outer header that preceded it in the datagram (only counted in {@link #rangeBytes()}).
+     * @param vni        the VNI it arrived with (set on the frames made from it).
+     * @param peerDevice the device it came from (likewise).
+     * @param pool       the pool of ordinary frames for a range that stays alone.
+     * @param out        receives finished frames; room for two is needed (and one more for the final {@link #flush}).
+     * @param at         the next free index of {@code out}.
+     * @return the next free index of {@code out} when the range was taken, or {@code ~next} (negative)
+     *     when it was not: then {@code out[at..next)} holds what was emitted before it.
+     */
+    public int addRange(final MemorySegment segment, final int start, final int length, final int outer, final int vni,
+        final int peerDevice, final FramePool pool, final Frame[] out, final int at)
+    {
+        int next = at;
+        if (length > pool.slotBytes() - pool.headroomBytes() || !eligible(segment, start, length, false))
+        {
+            return ~flush(out, next);
+        }
+        rangeBytes += outer + length;
+        rangePool = pool;
+        if (isOpen() && canMerge(segment, start, vni, peerDevice))
+        {
+            if (segments == 1 && !promote())
+            {
+                next = flush(out, next);
+                startRange(segment, start, vni, peerDevice);
+                return next;
+            }
+            append(segment);
+            return closes(segment) ? flush(out, next) : next;
+        }
+        next = flush(out, next);
+        startRange(segment, start, vni, peerDevice);
         if ((firstFlags & CLOSING_FLAGS) != 0)
         {
             next = flush(out, next);
@@ -144,6 +215,22 @@ public final class Coalescer
      */
     public int flush(final Frame[] out, final int at)
     {
+        if (rangeOpen)
+        {
+            rangeOpen = false;
+            segments = 0;
+            final Frame frame = rangePool.acquire();
+            if (frame == null)
+            {
+                rangeDrops++;
+                return at;
+            }
+            frame.copyFrom(rangeSegment, rangeStart, rangeLength);
+            frame.vni(rangeVni).peerDevice(rangePeer).checksumVerified(true);
+            rangeSegment = null;
+            out[at] = frame;
+            return at + 1;
+        }
         if (open == null)
         {
             return at;
@@ -165,7 +252,12 @@ public final class Coalescer
      */
     public boolean hasOpen()
     {
-        return open != null;
+        return isOpen();
+    }
+
+    private boolean isOpen()
+    {
+        return open != null || rangeOpen;
     }
 
     /**
@@ -193,6 +285,22 @@ public final class Coalescer
     }
 
     /**
+     * @return bytes of the datagrams whose ranges {@link #addRange} took (merged or emitted alone), outer headers included.
+     */
+    public long rangeBytes()
+    {
+        return rangeBytes;
+    }
+
+    /**
+     * @return ranges lost because the pool of ordinary frames was empty when one had to stand alone.
+     */
+    public long rangeDrops()
+    {
+        return rangeDrops;
+    }
+
+    /**
      * @return times the super-frame pool was empty when two segments could have been merged.
      */
     public long poolExhausted()
@@ -200,15 +308,10 @@ public final class Coalescer
         return poolExhausted;
     }
 
-    private boolean eligible(final Frame frame)
+    /** Parses the segment into {@link #headers} and says whether it may be merged at all. */
+    private boolean eligible(final MemorySegment segment, final int start, final int length, final boolean trusted)
     {
-        if (frame.isSuperFrame())
-        {
-            return false;
-        }
-        final MemorySegment segment = frame.segment();
-        if (!headers.parse(segment, frame.start(), frame.length()) || headers.protocol != IpProtocol.TCP ||
-            headers.payloadLength == 0)
+        if (!headers.parse(segment, start, length) || headers.protocol != IpProtocol.TCP || headers.payloadLength == 0)
         {
             return false;
         }
@@ -216,11 +319,11 @@ public final class Coalescer
         {
             return false;
         }
-        if ((headerFlags(frame) & PASS_FLAGS) != 0)
+        if ((headerFlags(segment) & PASS_FLAGS) != 0)
         {
             return false;
         }
-        if (frame.checksumPartial() || frame.checksumVerified())
+        if (trusted)
         {
             return true;
         }
@@ -229,48 +332,71 @@ public final class Coalescer
         return Checksums.fold(Checksums.sum(segment, headers.l4Offset, l4Length, pseudo)) == 0xFFFF;
     }
 
-    private int headerFlags(final Frame frame)
+    private int headerFlags(final MemorySegment segment)
     {
-        return frame.segment().get(ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF;
+        return segment.get(ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF;
+    }
+
+    /** Whether the segment just appended closes the super-frame (PSH or FIN, or shorter than the others). */
+    private boolean closes(final MemorySegment segment)
+    {
+        return (headerFlags(segment) & CLOSING_FLAGS) != 0 || headers.payloadLength < gsoSize;
     }
 
     private void start(final Frame frame)
     {
-        final MemorySegment segment = frame.segment();
         open = frame;
+        startState(frame.segment(), frame.start());
+        // The open frame may carry padding after the IP packet: trim it so appends land right after the payload.
+        frame.length(headers.l3Offset - frame.start() + headers.l3Length);
+    }
+
+    private void startRange(final MemorySegment segment, final int start, final int vni, final int peerDevice)
+    {
+        rangeOpen = true;
+        rangeSegment = segment;
+        rangeStart = start;
+        rangeVni = vni;
+        rangePeer = peerDevice;
+        startState(segment, start);
+        rangeLength = headers.l3Offset - start + headers.l3Length;
+    }
+
+    /** The flow state of a new super-frame from its first segment (parsed into {@link #headers}). */
+    private void startState(final MemorySegment segment, final int start)
+    {
         segments = 1;
         l3Type = headers.l3Type;
-        l3Relative = headers.l3Offset - frame.start();
-        l4Relative = headers.l4Offset - frame.start();
+        l3Relative = headers.l3Offset - start;
+        l4Relative = headers.l4Offset - start;
         ipHeaderLength = headers.ipHeaderLength;
         tcpHeaderLength = headers.l4HeaderLength;
         gsoSize = headers.payloadLength;
-        firstFlags = headerFlags(frame);
+        firstFlags = headerFlags(segment);
         lastIpId = l3Type == PacketHeaders.L3_IPV4 ?
             segment.get(Flyweight.U16, headers.l3Offset + Ipv4Flyweight.IDENTIFICATION_OFFSET) & 0xFFFF : 0;
         nextSequence = ((segment.get(Flyweight.U32, headers.l4Offset + TcpFlyweight.SEQUENCE_OFFSET) & 0xFFFF_FFFFL) +
             headers.payloadLength) & 0xFFFF_FFFFL;
-        // The open frame may carry padding after the IP packet: trim it so appends land right after the payload.
-        frame.length(headers.l3Offset - frame.start() + headers.l3Length);
     }
 
     /**
      * Compares the offered segment (parsed into {@link #headers}) with the open super-frame.
      */
-    private boolean canMerge(final Frame frame)
+    private boolean canMerge(final MemorySegment b, final int start, final int vni, final int peerDevice)
     {
-        final MemorySegment a = open.segment();
-        final MemorySegment b = frame.segment();
-        final int openL3 = open.start() + l3Relative;
-        final int openL4 = open.start() + l4Relative;
+        final MemorySegment a = rangeOpen ? rangeSegment : open.segment();
+        final int openStart = rangeOpen ? rangeStart : open.start();
+        final int openLength = rangeOpen ? rangeLength : open.length();
+        final int openL3 = openStart + l3Relative;
+        final int openL4 = openStart + l4Relative;
         final int l3 = headers.l3Offset;
         final int l4 = headers.l4Offset;
-        if (headers.l3Type != l3Type || headers.l4HeaderLength != tcpHeaderLength || headers.l3Offset - frame.start() != l3Relative)
+        if (headers.l3Type != l3Type || headers.l4HeaderLength != tcpHeaderLength || headers.l3Offset - start != l3Relative)
         {
             return false;
         }
         // Same network and sender: frames from the overlay carry their VNI and peer device.
-        if (frame.vni() != open.vni() || frame.peerDevice() != open.peerDevice())
+        if (vni != (rangeOpen ? rangeVni : open.vni()) || peerDevice != (rangeOpen ? rangePeer : open.peerDevice()))
         {
             return false;
         }
@@ -292,7 +418,7 @@ public final class Coalescer
             return false;
         }
         // Frame layer: same MACs and EtherType / tag.
-        if (MemorySegment.mismatch(a, open.start(), openL3, b, frame.start(), l3) != -1)
+        if (MemorySegment.mismatch(a, openStart, openL3, b, start, l3) != -1)
         {
             return false;
         }
@@ -316,7 +442,7 @@ public final class Coalescer
         {
             return false;
         }
-        final int flags = headerFlags(frame);
+        final int flags = headerFlags(b);
         if (((flags ^ firstFlags) & ~MERGEABLE_FLAG_MASK) != 0 || (flags & TcpFlyweight.CWR) != 0)
         {
             return false;
@@ -341,9 +467,9 @@ public final class Coalescer
         {
             return false;
         }
-        final int openIpLength = open.length() - l3Relative;
+        final int openIpLength = openLength - l3Relative;
         return openIpLength + payload <= MAX_IP_LENGTH &&
-            (segments > 1 ? open.tailroom() : superPool.slotBytes() - superPool.headroomBytes() - open.length()) >= payload;
+            (segments > 1 ? open.tailroom() : superPool.slotBytes() - superPool.headroomBytes() - openLength) >= payload;
     }
 
     /**
@@ -357,21 +483,32 @@ public final class Coalescer
             poolExhausted++;
             return false;
         }
-        final Frame first = open;
-        target.copyFrom(first.segment(), first.start(), first.length());
-        target.port(first.port()).vni(first.vni()).peerDevice(first.peerDevice()).timestampNs(first.timestampNs());
-        first.release();
+        if (rangeOpen)
+        {
+            target.copyFrom(rangeSegment, rangeStart, rangeLength);
+            target.vni(rangeVni).peerDevice(rangePeer);
+            rangeOpen = false;
+            rangeSegment = null;
+        }
+        else
+        {
+            final Frame first = open;
+            target.copyFrom(first.segment(), first.start(), first.length());
+            target.port(first.port()).vni(first.vni()).peerDevice(first.peerDevice()).timestampNs(first.timestampNs());
+            first.release();
+        }
         open = target;
         return true;
     }
 
-    private void append(final Frame frame)
+    /** Appends the payload of the offered segment (parsed into {@link #headers}) to the open super-frame. */
+    private void append(final MemorySegment source)
     {
         final int payload = headers.payloadLength;
         final int at = open.start() + open.length();
-        MemorySegment.copy(frame.segment(), headers.l4Offset + headers.l4HeaderLength, open.segment(), at, payload);
+        MemorySegment.copy(source, headers.l4Offset + headers.l4HeaderLength, open.segment(), at, payload);
         open.length(open.length() + payload);
-        final int flags = headerFlags(frame);
+        final int flags = headerFlags(source);
         final int openFlagsAt = open.start() + l4Relative + TcpFlyweight.FLAGS_OFFSET;
         final MemorySegment segment = open.segment();
         segment.set(ValueLayout.JAVA_BYTE, openFlagsAt,
@@ -383,7 +520,6 @@ public final class Coalescer
         nextSequence = (nextSequence + payload) & 0xFFFF_FFFFL;
         segments++;
         merged++;
-        frame.release();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.pipeline;
 
 import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.offload.Coalescer;
 
 /**
  * A data plane port: where a worker reads bursts of frames and where frames leave. A vNIC's
@@ -61,6 +62,22 @@ public interface Port
      * @return the number of frames, 0 when none is waiting.
      */
     int receive(Frame[] frames, int max);
+
+    /**
+     * Like {@link #receive(Frame[], int)}, for an overlay port that may already decapsulate and merge
+     * in-order TCP segments while it reads ({@link Coalescer#addRange}), copying each merged segment
+     * once instead of twice. A frame it decapsulated carries its VNI ({@link Frame#vni()} 0 or more,
+     * the VNI allowed for its peer) and holds the inner Ethernet frame; every other frame is still
+     * encapsulated, with VNI -1, as {@link #receive(Frame[], int)} returns them. The caller reads
+     * {@code coalescer}'s counters around the call. The default ignores {@code coalescer}.
+     *
+     * @param coalescer the caller's coalescer (flushed before this returns), or null to merge nothing.
+     * @return the number of frames, 0 when none is waiting.
+     */
+    default int receive(final Frame[] frames, final int max, final Coalescer coalescer)
+    {
+        return receive(frames, max);
+    }
 
     /**
      * Hands {@code frames[0..count)} to the port for sending. The port owns (and eventually releases)

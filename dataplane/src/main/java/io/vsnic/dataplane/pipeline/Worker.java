@@ -85,6 +85,12 @@ public final class Worker implements Runnable
      * batch, after the pipeline).
      */
     static final boolean INGRESS_GRO = Boolean.parseBoolean(System.getProperty("vsnic.dataplane.ingressGro", "true"));
+    /**
+     * Whether ingress GRO runs inside the overlay port's read, on the datagrams of a UDP GRO batch
+     * (one copy per merged segment instead of two; {@code -Dvsnic.dataplane.mergeOnReceive=false}
+     * merges only after each datagram has a frame of its own).
+     */
+    static final boolean PORT_MERGE = Boolean.parseBoolean(System.getProperty("vsnic.dataplane.mergeOnReceive", "true"));
     /** How long a first fragment's decision is kept for the later fragments. */
     public static final long FRAGMENT_TIMEOUT_NS = 5_000_000_000L;
 
@@ -152,6 +158,9 @@ public final class Worker implements Runnable
     private final Frame[] failedFrames = new Frame[BURST];
     private final int[] failedReasons = new int[BURST];
     private boolean vectorFromOverlay;
+    /** Segments the ingress port merged while reading the current vector, and the bytes of the datagrams they came in. */
+    private long portMerged;
+    private long portMergedBytes;
     /** Whether this vector's overlay segments were merged at ingress ({@link #coalesceIngress}). */
     private boolean vectorCoalesced;
 
@@ -415,7 +424,28 @@ public final class Worker implements Runnable
         final Port[] ports = owned;
         for (final Port port : ports)
         {
-            final int count = port.receive(frames, BURST);
+            final int count;
+            if (port.kind() == Port.KIND_OVERLAY && mergesOnReceive(port))
+            {
+                // segments the port merged while reading count as received (and as coalesced)
+                final long mergedBefore = coalescer.mergedCount();
+                final long superBefore = coalescer.superFrameCount();
+                final long bytesBefore = coalescer.rangeBytes();
+                count = port.receive(frames, BURST, coalescer);
+                portMerged = coalescer.mergedCount() - mergedBefore;
+                portMergedBytes = coalescer.rangeBytes() - bytesBefore;
+                if (portMerged > 0)
+                {
+                    counters.add(WorkerCounters.SEGMENTS_COALESCED, portMerged);
+                    counters.add(WorkerCounters.SUPER_FRAMES_COALESCED, coalescer.superFrameCount() - superBefore);
+                }
+            }
+            else
+            {
+                count = port.receive(frames, BURST);
+                portMerged = 0;
+                portMergedBytes = 0;
+            }
             if (count > 0)
             {
                 processVector(port, count);
@@ -423,6 +453,21 @@ public final class Worker implements Runnable
             }
         }
         return work;
+    }
+
+    /**
+     * Whether the overlay port may merge TCP segments while it reads ({@link Port#receive(Frame[], int,
+     * Coalescer)}): ingress GRO is on and some vNIC takes super-frames, and no capture runs on the port
+     * (a capture of the overlay port records the datagrams as they arrived).
+     */
+    private boolean mergesOnReceive(final Port port)
+    {
+        if (!INGRESS_GRO || !PORT_MERGE || coalescer == null || !dataPlane.superFrameReceivers())
+        {
+            return false;
+        }
+        final PortCapture running = dataPlane.capture();
+        return running == null || running.portId() != port.id();
     }
 
     private void processVector(final Port ingress, final int received)
@@ -440,24 +485,39 @@ public final class Worker implements Runnable
         vectorFromOverlay = fromOverlay;
         final PortEntry source = fromOverlay ? null : state.port(ingressId);
         counters.increment(WorkerCounters.VECTORS);
-        counters.add(WorkerCounters.RX_FRAMES, received);
-        counters.add(WorkerCounters.PORT_RX_PACKETS + ingressId, received);
+        counters.add(WorkerCounters.RX_FRAMES, received + portMerged);
+        counters.add(WorkerCounters.PORT_RX_PACKETS + ingressId, received + portMerged);
 
-        long rxBytes = 0;
+        // frames the port decapsulated (and merged) count with the datagrams they came from
+        long rxBytes = portMergedBytes;
         for (int i = 0; i < received; i++)
         {
             final Frame frame = frames[i];
-            rxBytes += frame.length();
             outputs[i] = NO_OUTPUT;
             networkSlots[i] = -1;
             frame.port(ingressId);
             if (fromOverlay)
             {
                 final PeerEntry peer = state.peer(frame.peerDevice());
-                reasons[i] = peer == null ? DropReason.UNKNOWN_PEER.ordinal() : overlayHeaders.decapsulate(frame, peer);
+                if (peer == null)
+                {
+                    rxBytes += frame.length();
+                    reasons[i] = DropReason.UNKNOWN_PEER.ordinal();
+                }
+                else if (frame.vni() >= 0)
+                {
+                    // decapsulated by the port; the peer may have lost the VNI since (a newer state)
+                    reasons[i] = peer.allowsVni(frame.vni()) ? 0 : DropReason.VNI_NOT_ALLOWED.ordinal();
+                }
+                else
+                {
+                    rxBytes += frame.length();
+                    reasons[i] = overlayHeaders.decapsulate(frame, peer);
+                }
             }
             else
             {
+                rxBytes += frame.length();
                 reasons[i] = 0;
             }
         }

@@ -26,6 +26,7 @@ public final class OverlayHeaders
 
     private final GeneveFlyweight geneve = new GeneveFlyweight();
     private final VxlanFlyweight vxlan = new VxlanFlyweight();
+    private int vni;
 
     /**
      * Prepends the overlay header for {@code vni}.
@@ -60,56 +61,80 @@ public final class OverlayHeaders
      */
     public int decapsulate(final Frame frame, final PeerEntry peer)
     {
-        final MemorySegment segment = frame.segment();
-        final int length = frame.length();
+        final int header = check(frame.segment(), frame.start(), frame.length(), peer);
+        if (header < 0)
+        {
+            return -header;
+        }
+        frame.strip(header);
+        frame.vni(vni);
+        return 0;
+    }
+
+    /**
+     * Checks the overlay header of a datagram from {@code peer} that sits in {@code segment} at
+     * {@code offset} (the same checks as {@link #decapsulate}, nothing written); on success
+     * {@link #vni()} is its VNI.
+     *
+     * @return the header length (the inner Ethernet frame starts after it), or minus the {@link DropReason} ordinal.
+     */
+    public int check(final MemorySegment segment, final int offset, final int length, final PeerEntry peer)
+    {
         if (length < HEADER_LENGTH)
         {
-            return DropReason.TRUNCATED.ordinal();
+            return -DropReason.TRUNCATED.ordinal();
         }
-        final int vni;
+        final int checked;
         final int headerLength;
         if (peer.encapsulation() == Encapsulation.GENEVE)
         {
-            geneve.wrap(segment, frame.start());
+            geneve.wrap(segment, offset);
             if (geneve.version() != 0)
             {
-                return DropReason.BAD_GENEVE_VERSION.ordinal();
+                return -DropReason.BAD_GENEVE_VERSION.ordinal();
             }
             headerLength = geneve.headerLength();
             if (headerLength > length || !geneve.areOptionsValid())
             {
-                return DropReason.GENEVE_OPTION_OVERFLOW.ordinal();
+                return -DropReason.GENEVE_OPTION_OVERFLOW.ordinal();
             }
             if (geneve.hasCriticalOptions() || geneve.anyCriticalOption())
             {
-                return DropReason.GENEVE_CRITICAL_OPTION.ordinal();
+                return -DropReason.GENEVE_CRITICAL_OPTION.ordinal();
             }
             if (geneve.isOam())
             {
-                return DropReason.GENEVE_OAM.ordinal();
+                return -DropReason.GENEVE_OAM.ordinal();
             }
             if (geneve.protocolType() != EthernetFlyweight.ETHER_TYPE_TEB)
             {
-                return DropReason.UNSUPPORTED_GENEVE_PROTOCOL.ordinal();
+                return -DropReason.UNSUPPORTED_GENEVE_PROTOCOL.ordinal();
             }
-            vni = geneve.vni();
+            checked = geneve.vni();
         }
         else
         {
-            vxlan.wrap(segment, frame.start());
+            vxlan.wrap(segment, offset);
             if (!vxlan.isVniValid())
             {
-                return DropReason.BAD_VXLAN_FLAGS.ordinal();
+                return -DropReason.BAD_VXLAN_FLAGS.ordinal();
             }
             headerLength = VxlanFlyweight.HEADER_LENGTH;
-            vni = vxlan.vni();
+            checked = vxlan.vni();
         }
-        if (!peer.allowsVni(vni))
+        if (!peer.allowsVni(checked))
         {
-            return DropReason.VNI_NOT_ALLOWED.ordinal();
+            return -DropReason.VNI_NOT_ALLOWED.ordinal();
         }
-        frame.strip(headerLength);
-        frame.vni(vni);
-        return 0;
+        vni = checked;
+        return headerLength;
+    }
+
+    /**
+     * @return the VNI of the last header {@link #check} accepted.
+     */
+    public int vni()
+    {
+        return vni;
     }
 }

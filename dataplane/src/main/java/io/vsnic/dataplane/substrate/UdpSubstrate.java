@@ -46,6 +46,7 @@ import io.vsnic.dataplane.buffer.IntMpmcQueue;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.nativeio.MessageBatch;
+import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
@@ -675,6 +676,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
     @Override
     public int receive(final Frame[] frames, final int max)
     {
+        return receive(frames, max, null);
+    }
+
+    /** Frames the event loops queued, then (direct path) queue 0's sockets; see {@link Port#receive(Frame[], int, Coalescer)}. */
+    @Override
+    public int receive(final Frame[] frames, final int max, final Coalescer coalescer)
+    {
         int count = 0;
         while (count < max)
         {
@@ -687,7 +695,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
         if (direct)
         {
-            count = queues[0].read(frames, count, max);
+            count = queues[0].read(frames, count, max, coalescer);
         }
         return count;
     }
@@ -783,6 +791,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final MessageBatch rxBatch = new MessageBatch(DIRECT_BATCH);
         /** UDP GRO receive buffers, used when {@link #gro} is on. */
         private final GroReader groReader = new GroReader();
+        /** Checks overlay headers in the GRO buffers for merging on receive (this queue's owner only). */
+        private final OverlayHeaders overlayHeaders = new OverlayHeaders();
         private final Frame[] spare = new Frame[DIRECT_BATCH];
         private int spareCount;
         /** Sender address to peer cache, valid for {@link #cachedState}. */
@@ -818,7 +828,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
         @Override
         public int receive(final Frame[] frames, final int max)
         {
-            return read(frames, 0, max);
+            return read(frames, 0, max, null);
+        }
+
+        @Override
+        public int receive(final Frame[] frames, final int max, final Coalescer coalescer)
+        {
+            return read(frames, 0, max, coalescer);
         }
 
         /** Frames go out through the substrate port: a queue only receives. */
@@ -849,11 +865,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
         }
 
         /**
-         * Reads this queue's sockets into {@code frames[at..max)}.
+         * Reads this queue's sockets into {@code frames[at..max)}; with a coalescer, the plaintext GRO
+         * batches' in-order TCP segments are decapsulated and merged on the way ({@link #drainGro}).
          *
          * @return the new frame count.
          */
-        int read(final Frame[] frames, final int at, final int max)
+        int read(final Frame[] frames, final int at, final int max, final Coalescer coalescer)
         {
             if (!running)
             {
@@ -863,10 +880,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final int[] plain = plainFds;
             final int[] sealed = sealedFds;
             final long before = datagramsRead;
-            int count = drainGro(frames, at, max);
+            int count = drainGro(frames, at, max, coalescer);
             if (gro)
             {
-                count = receiveGro(frames, count, max, plain, false);
+                count = receiveGro(frames, count, max, plain, false, coalescer);
             }
             else
             {
@@ -883,7 +900,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (sealed.length > 0)
             {
-                count = receiveGro(frames, count, max, sealed, true);
+                count = receiveGro(frames, count, max, sealed, true, null);
             }
             if (datagramsRead != before)
             {
@@ -910,7 +927,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
          * Takes datagrams left from the last GRO read, then reads the sockets while there is room; each
          * datagram is copied into a pool frame (a coalesced message holds several). Returns the new count.
          */
-        private int receiveGro(final Frame[] frames, final int at, final int max, final int[] fds, final boolean fromWireguard)
+        private int receiveGro(final Frame[] frames, final int at, final int max, final int[] fds, final boolean fromWireguard,
+            final Coalescer coalescer)
         {
             int count = at;
             for (final int fd : fds)
@@ -931,7 +949,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     {
                         groMessages.addAndGet(coalesced);
                     }
-                    count = drainGro(frames, count, max);
+                    count = drainGro(frames, count, max, coalescer);
                 }
                 if (count >= max)
                 {
@@ -941,7 +959,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
             return count;
         }
 
-        private int drainGro(final Frame[] frames, final int at, final int max)
+        /**
+         * Turns the pending GRO datagrams into frames: each copied into a pool frame, or, with a
+         * coalescer and for plaintext datagrams whose overlay header checks out, decapsulated in place
+         * and offered to it ({@link Coalescer#addRange}), so that in-order TCP segments of one flow are
+         * copied once, into one super-frame. The coalescer is flushed before this returns: no frame
+         * refers to the GRO buffers afterwards. Returns the new count.
+         */
+        private int drainGro(final Frame[] frames, final int at, final int max, final Coalescer coalescer)
         {
             if (!groReader.hasPending())
             {
@@ -958,7 +983,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
             long bytes = 0;
             final boolean fromWireguard = groReader.fromWireguard();
             final io.vsnic.crypto.wireguard.TransportCodec codec = fromWireguard ? wireguard.codec() : null;   // one lookup per read
-            while (count < max && groReader.next())
+            final Coalescer merging = fromWireguard || enclave ? null : coalescer;
+            final long lostBefore = merging == null ? 0 : merging.rangeDrops();
+            // the coalescer may emit two frames per datagram and one more when flushed
+            final int limit = merging == null ? max : max - 2;
+            while (count < limit && groReader.next())
             {
                 final int length = groReader.datagramLength();
                 datagrams++;
@@ -984,19 +1013,46 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
                     continue;
                 }
+                final MemorySegment buffers = groReader.buffers();
+                final int offset = groReader.datagramOffset();
+                if (merging != null)
+                {
+                    // a header that does not check out goes on encapsulated: the worker names the drop
+                    final int header = overlayHeaders.check(buffers, offset, length, peer);
+                    if (header > 0)
+                    {
+                        final int next = merging.addRange(buffers, offset + header, length - header, header, overlayHeaders.vni(),
+                            peer.device(), pool, frames, count);
+                        if (next >= 0)
+                        {
+                            count = next;
+                            continue;
+                        }
+                        count = ~next;
+                    }
+                }
                 final Frame frame = pool.acquire();
                 if (frame == null)
                 {
                     drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
                     continue;
                 }
-                if (!frame.copyFrom(groReader.buffers(), groReader.datagramOffset(), length))
+                if (!frame.copyFrom(buffers, offset, length))
                 {
                     drop(DropReason.OVERSIZE, frame);
                     continue;
                 }
                 frame.peerDevice(peer.device()).vni(-1);
                 frames[count++] = frame;
+            }
+            if (merging != null)
+            {
+                count = merging.flush(frames, count);
+                final long lost = merging.rangeDrops() - lostBefore;
+                if (lost > 0)
+                {
+                    drops.addAndGet(DropReason.POOL_EXHAUSTED.ordinal(), lost);
+                }
             }
             traffic.addAndGet(RX_DATAGRAMS, datagrams);
             datagramsRead += datagrams;

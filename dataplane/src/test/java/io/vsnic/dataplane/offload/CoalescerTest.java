@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -266,6 +268,130 @@ class CoalescerTest
         {
             frame.release();
         }
+    }
+
+    /** Lays frames out one after the other in one native buffer, each after an 8-byte stand-in for the overlay header. */
+    private static MemorySegment datagrams(final Arena arena, final List<byte[]> frames, final int[] starts)
+    {
+        final MemorySegment buffer = arena.allocate(65_536, 64);
+        int at = 0;
+        for (int i = 0; i < frames.size(); i++)
+        {
+            buffer.asSlice(at, 8).fill((byte)0x5A);
+            starts[i] = at + 8;
+            MemorySegment.copy(MemorySegment.ofArray(frames.get(i)), 0, buffer, at + 8, frames.get(i).length);
+            at += 8 + frames.get(i).length;
+        }
+        return buffer;
+    }
+
+    private int addRange(final MemorySegment buffer, final int start, final int length)
+    {
+        return coalescer.addRange(buffer, start, length, 8, 300, 9, pool, out, emitted);
+    }
+
+    /**
+     * Segments that sit in one buffer (a UDP GRO batch) are merged straight into the super-frame: no
+     * frame of the ordinary pool is taken, the result is the same super-frame as from frames, and the
+     * bytes counted are the datagrams' (outer headers included).
+     */
+    @Test
+    void shouldMergeRangesOfABufferWithoutAFrameEach()
+    {
+        for (final boolean v6 : List.of(false, true))
+        {
+            final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+            flow.v6 = v6;
+            flow.payload = OffloadFrames.payload(5 * MSS, 21);
+            final List<byte[]> frames = new ArrayList<>();
+            for (int k = 0; k < 5; k++)
+            {
+                frames.add(OffloadFrames.build(segmentSpec(flow, k, MSS)));
+            }
+            final long bytesBefore = coalescer.rangeBytes();
+            try (Arena arena = Arena.ofConfined())
+            {
+                final int[] starts = new int[5];
+                final MemorySegment buffer = datagrams(arena, frames, starts);
+                for (int k = 0; k < 5; k++)
+                {
+                    emitted = addRange(buffer, starts[k], frames.get(k).length);
+                    assertEquals(pool.capacity(), pool.available(), "no ordinary frame taken");
+                }
+                flush();
+            }
+            assertEquals(1, emitted);
+            assertArrayEquals(OffloadFrames.build(flow), out[0].toByteArray(), "v6=" + v6);
+            assertEquals(MSS, out[0].gsoSize());
+            assertEquals(300, out[0].vni());
+            assertEquals(9, out[0].peerDevice());
+            assertEquals(5 * 8 + frames.stream().mapToLong(f -> f.length).sum(), coalescer.rangeBytes() - bytesBefore);
+            out[0].release();
+            out[0] = null;
+            emitted = 0;
+        }
+        assertEquals(8, coalescer.mergedCount());
+        assertEquals(2, coalescer.superFrameCount());
+    }
+
+    /**
+     * A range that stays alone gets an ordinary frame (padding after the IP packet trimmed, checksum
+     * marked verified); one that is not an eligible TCP segment (UDP, SYN, a bad checksum) is not
+     * taken, after the open super-frame was emitted; and a lone range is counted lost when the ordinary
+     * pool is empty.
+     */
+    @Test
+    void shouldHandRangesBackOrGiveThemAFrame()
+    {
+        final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+        flow.payload = OffloadFrames.payload(4 * MSS, 22);
+        final OffloadFrames.Spec udp = flow.copy();
+        udp.protocol = OffloadFrames.UDP;
+        udp.payload = OffloadFrames.slice(flow.payload, 0, 100);
+        final OffloadFrames.Spec syn = segmentSpec(flow, 2, MSS);
+        syn.flags |= TcpFlyweight.SYN;
+        final byte[] corrupt = OffloadFrames.build(segmentSpec(flow, 3, MSS));
+        corrupt[corrupt.length - 1] ^= 1;
+        final byte[] first = OffloadFrames.build(segmentSpec(flow, 0, MSS));
+        final byte[] padded = java.util.Arrays.copyOf(first, first.length + 6);
+        final List<byte[]> frames = List.of(padded, OffloadFrames.build(udp), OffloadFrames.build(syn), corrupt);
+        try (Arena arena = Arena.ofConfined())
+        {
+            final int[] starts = new int[4];
+            final MemorySegment buffer = datagrams(arena, frames, starts);
+            emitted = addRange(buffer, starts[0], padded.length);
+            assertEquals(0, emitted, "held as a range");
+            final int next = addRange(buffer, starts[1], frames.get(1).length);
+            assertTrue(next < 0, "a UDP datagram is not taken");
+            emitted = ~next;
+            assertEquals(1, emitted, "the lone range was emitted first, in a frame of its own");
+            assertArrayEquals(first, out[0].toByteArray(), "padding trimmed");
+            assertTrue(out[0].checksumVerified());
+            assertEquals(300, out[0].vni());
+            assertFalse(out[0].isSuperFrame());
+            for (int k = 2; k < 4; k++)
+            {
+                final int result = addRange(buffer, starts[k], frames.get(k).length);
+                assertTrue(result < 0, "not taken: " + k);
+                emitted = ~result;
+            }
+            assertEquals(1, emitted);
+
+            final Frame[] held = new Frame[pool.available()];
+            for (int i = 0; i < held.length; i++)
+            {
+                held[i] = pool.acquire();
+            }
+            emitted = addRange(buffer, starts[0], padded.length);
+            flush();
+            assertEquals(1, emitted, "nothing emitted: no frame for the lone range");
+            assertEquals(1, coalescer.rangeDrops());
+            for (final Frame frame : held)
+            {
+                frame.release();
+            }
+        }
+        assertEquals(0, coalescer.mergedCount());
     }
 
     @Test

@@ -79,7 +79,15 @@ class OverlaySubstrateTest
 
         Device(final String address, final UdpSubstrate.Transport transport, final int sourcePorts) throws IOException
         {
-            vm = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024);
+            this(address, transport, sourcePorts, 0);
+        }
+
+        /** @param vmOffloads what the VM port takes ({@link Port#OFFLOAD_SUPER_FRAMES}, ...). */
+        Device(final String address, final UdpSubstrate.Transport transport, final int sourcePorts, final int vmOffloads)
+            throws IOException
+        {
+            vm = vmOffloads == 0 ? new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 1024) :
+                new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), dataPlane.superPool(), 1024, vmOffloads);
             // Ephemeral port: the peers learn it below. Each peer's encapsulation decides the header.
             substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
                 new UdpSubstrate.Config(address, 0, 0, transport, 1, 1024).withSourcePorts(sourcePorts));
@@ -202,6 +210,81 @@ class OverlaySubstrateTest
             {
                 assertEquals(0, a.substrate.udpGsoMessages());
             }
+        }
+    }
+
+    /**
+     * The segments of a TCP flow cut at device A cross as one UDP GSO send and arrive at B as one UDP
+     * GRO batch; B's overlay port decapsulates and merges them while reading (one copy each) into
+     * super-frames for a VM port that takes them. The VM gets every payload byte in order, the
+     * super-frames carry the flow's headers, and the counters still count every segment and datagram.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldMergeTheTcpSegmentsOfAGroBatchWhileReading(
+        final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws Exception
+    {
+        Assumptions.assumeTrue(transport != UdpSubstrate.Transport.NIO, "the event-loop path reads no GRO batches");
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport);
+             Device b = new Device("127.0.0.2", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
+                 Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM))
+        {
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), encapsulation, List.of(VNI))));
+            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
+                List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), encapsulation, List.of(VNI))));
+            Assumptions.assumeTrue(a.substrate.udpGso() && b.substrate.udpGro(), "UDP GSO and GRO are not both available");
+
+            final int count = 40;
+            final int mss = 1200;
+            final long firstSequence = 0xFFFF_F000L;   // wraps inside the flow
+            final byte[] payload = new byte[count * mss];
+            new java.util.Random(31).nextBytes(payload);
+            final Frame[] burst = new Frame[count];
+            int wireBytes = 0;
+            for (int k = 0; k < count; k++)
+            {
+                final Frame frame = a.dataPlane.pool().acquire();
+                final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+                builder.ethernet(MAC_B, MAC_A).ipv4(IP_A, IP_B, 64, 0x2000 + k, Ipv4Flyweight.FLAG_DONT_FRAGMENT, null)
+                    .tcp(40000, 5201, (firstSequence + (long)k * mss) & 0xFFFF_FFFFL, 77, k == count - 1 ? 0x18 : 0x10, null)
+                    .payload(java.util.Arrays.copyOfRange(payload, k * mss, (k + 1) * mss));
+                frame.length(builder.build());
+                wireBytes += frame.length() + 8;   // + the overlay header
+                burst[k] = frame.vni(VNI).peerDevice(2);
+            }
+            assertEquals(count, a.substrate.transmit(burst, count));
+
+            final List<Frame> arrived = new ArrayList<>();
+            final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+            awaitTrue(() ->
+            {
+                for (Frame frame = b.vm.poll(); frame != null; frame = b.vm.poll())
+                {
+                    arrived.add(frame);
+                    final int l4 = frame.start() + 14 + 20;
+                    final int tcpHeader = ((frame.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, l4 + 12) & 0xF0) >> 2);
+                    received.write(frame.toByteArray(), 14 + 20 + tcpHeader, frame.length() - 14 - 20 - tcpHeader);
+                }
+                return received.size() >= payload.length;
+            }, "the payload at B: " + received.size() + " bytes; drops at B " + b.dataPlane.counters().dropsByReason());
+            assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
+            assertTrue(arrived.size() < count, "merged into super-frames: " + arrived.size() + " frames for " + count);
+            final Frame first = arrived.get(0);
+            assertTrue(first.isSuperFrame(), "the first frame is a super-frame");
+            assertEquals(mss, first.gsoSize());
+            assertEquals((int)firstSequence, first.segment().get(io.vsnic.dataplane.protocol.Flyweight.U32, first.start() + 14 + 20 + 4));
+            for (final Frame frame : arrived)
+            {
+                frame.release();
+            }
+            final io.vsnic.dataplane.status.CounterSnapshot counters = b.dataPlane.counters();
+            assertEquals(count, counters.rxFrames(), "every segment counted as received");
+            assertEquals(count - arrived.size(), counters.segmentsCoalesced());
+            assertEquals(count, counters.portRxPackets(b.substrate.id()));
+            assertEquals(wireBytes, counters.portRxBytes(b.substrate.id()), "the datagrams' bytes");
+            assertEquals(count, b.substrate.rxDatagrams());
         }
     }
 
