@@ -172,6 +172,8 @@ public final class Coalescer
      * @param outer      bytes of outer header that preceded it in the datagram (only counted in {@link #rangeBytes()}).
      * @param vni        the VNI it arrived with (set on the frames made from it).
      * @param peerDevice the device it came from (likewise).
+     * @param verified   whether its bytes were already authenticated (opened from a WireGuard message):
+     *                   then its TCP checksum is not checked.
      * @param pool       the pool of ordinary frames for a range that stays alone.
      * @param out        receives finished frames; room for two is needed (and one more for the final {@link #flush}).
      * @param at         the next free index of {@code out}.
@@ -179,10 +181,10 @@ public final class Coalescer
      *     when it was not: then {@code out[at..next)} holds what was emitted before it.
      */
     public int addRange(final MemorySegment segment, final int start, final int length, final int outer, final int vni,
-        final int peerDevice, final FramePool pool, final Frame[] out, final int at)
+        final int peerDevice, final boolean verified, final FramePool pool, final Frame[] out, final int at)
     {
         int next = at;
-        if (length > pool.slotBytes() - pool.headroomBytes() || !eligible(segment, start, length, false))
+        if (length > pool.slotBytes() - pool.headroomBytes() || !eligible(segment, start, length, verified))
         {
             return ~flush(out, next);
         }

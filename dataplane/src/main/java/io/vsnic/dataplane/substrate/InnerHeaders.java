@@ -187,10 +187,28 @@ public final class InnerHeaders
         final Frame frame, final int plaintext, final int length, final int peerV4, final long peerHigh, final long peerLow,
         final int ourV4, final long ourHigh, final long ourLow, final boolean ipv6, final int port)
     {
-        final MemorySegment segment = frame.segment();
+        final long located = locate(frame.segment(), plaintext, length, peerV4, peerHigh, peerLow, ourV4, ourHigh, ourLow, ipv6, port);
+        if (located < 0)
+        {
+            return (int)-located;
+        }
+        frame.window((int)(located >>> 32), (int)located);
+        return 0;
+    }
+
+    /**
+     * The checks of {@link #strip} on a plaintext that sits in any segment, nothing written.
+     *
+     * @return the overlay packet's offset in the high 32 bits and its length in the low 32 bits, or
+     *     minus the {@link DropReason} ordinal.
+     */
+    public static long locate(
+        final MemorySegment segment, final int plaintext, final int length, final int peerV4, final long peerHigh,
+        final long peerLow, final int ourV4, final long ourHigh, final long ourLow, final boolean ipv6, final int port)
+    {
         if (length < 1)
         {
-            return DropReason.TRUNCATED.ordinal();
+            return -DropReason.TRUNCATED.ordinal();
         }
         final int version = (segment.get(U8, plaintext) & 0xFF) >>> 4;
         final int udp;
@@ -200,25 +218,25 @@ public final class InnerHeaders
             final int ihl = (segment.get(U8, plaintext) & 0x0F) * 4;
             if (ihl < IPV4_LENGTH || length < ihl + UDP_LENGTH)
             {
-                return DropReason.TRUNCATED.ordinal();
+                return -DropReason.TRUNCATED.ordinal();
             }
             final int total = segment.get(U16, plaintext + 2) & 0xFFFF;
             if (total > length || total < ihl + UDP_LENGTH)
             {
-                return DropReason.BAD_IP_LENGTH.ordinal();
+                return -DropReason.BAD_IP_LENGTH.ordinal();
             }
             if (Checksums.checksum(segment, plaintext, ihl) != 0)
             {
-                return DropReason.BAD_CHECKSUM.ordinal();
+                return -DropReason.BAD_CHECKSUM.ordinal();
             }
             if (segment.get(U32, plaintext + 12) != peerV4)
             {
-                return DropReason.WG_INNER_SOURCE.ordinal();
+                return -DropReason.WG_INNER_SOURCE.ordinal();
             }
             if ((segment.get(U16, plaintext + 6) & 0x3FFF) != 0 || (segment.get(U8, plaintext + 9) & 0xFF) != PROTOCOL_UDP ||
                 segment.get(U32, plaintext + 16) != ourV4)
             {
-                return DropReason.WG_INNER_NOT_OVERLAY.ordinal();
+                return -DropReason.WG_INNER_NOT_OVERLAY.ordinal();
             }
             udp = plaintext + ihl;
             ipPayload = total - ihl;
@@ -227,39 +245,38 @@ public final class InnerHeaders
         {
             if (length < IPV6_LENGTH + UDP_LENGTH)
             {
-                return DropReason.TRUNCATED.ordinal();
+                return -DropReason.TRUNCATED.ordinal();
             }
             final int payload = segment.get(U16, plaintext + 4) & 0xFFFF;
             if (IPV6_LENGTH + payload > length || payload < UDP_LENGTH)
             {
-                return DropReason.BAD_IP_LENGTH.ordinal();
+                return -DropReason.BAD_IP_LENGTH.ordinal();
             }
             if (segment.get(U64, plaintext + 8) != peerHigh || segment.get(U64, plaintext + 16) != peerLow)
             {
-                return DropReason.WG_INNER_SOURCE.ordinal();
+                return -DropReason.WG_INNER_SOURCE.ordinal();
             }
             if ((segment.get(U8, plaintext + 6) & 0xFF) != PROTOCOL_UDP || segment.get(U64, plaintext + 24) != ourHigh ||
                 segment.get(U64, plaintext + 32) != ourLow)
             {
-                return DropReason.WG_INNER_NOT_OVERLAY.ordinal();
+                return -DropReason.WG_INNER_NOT_OVERLAY.ordinal();
             }
             udp = plaintext + IPV6_LENGTH;
             ipPayload = payload;
         }
         else
         {
-            return DropReason.BAD_IP_VERSION.ordinal();
+            return -DropReason.BAD_IP_VERSION.ordinal();
         }
         final int udpLength = segment.get(U16, udp + 4) & 0xFFFF;
         if (udpLength < UDP_LENGTH || udpLength > ipPayload)
         {
-            return DropReason.BAD_UDP_LENGTH.ordinal();
+            return -DropReason.BAD_UDP_LENGTH.ordinal();
         }
         if ((segment.get(U16, udp + 2) & 0xFFFF) != port)
         {
-            return DropReason.WG_INNER_NOT_OVERLAY.ordinal();
+            return -DropReason.WG_INNER_NOT_OVERLAY.ordinal();
         }
-        frame.window(udp + UDP_LENGTH, udpLength - UDP_LENGTH);
-        return 0;
+        return (long)(udp + UDP_LENGTH) << 32 | (udpLength - UDP_LENGTH);
     }
 }

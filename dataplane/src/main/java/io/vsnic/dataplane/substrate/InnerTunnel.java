@@ -108,4 +108,15 @@ public final class InnerTunnel
         return InnerHeaders.strip(frame, messageOffset + WireguardMessages.TRANSPORT_DATA_OFFSET, plaintextLength, peerV4, peerHigh,
             peerLow, ourV4, ourHigh, ourLow, ipv6, overlayPort);
     }
+
+    /**
+     * The checks of {@link #strip} on a message opened in place in any segment.
+     *
+     * @return the overlay packet's offset (high 32 bits) and length (low 32 bits), or minus the drop reason ordinal.
+     */
+    public long locate(final MemorySegment segment, final int messageOffset, final int plaintextLength)
+    {
+        return InnerHeaders.locate(segment, messageOffset + WireguardMessages.TRANSPORT_DATA_OFFSET, plaintextLength, peerV4,
+            peerHigh, peerLow, ourV4, ourHigh, ourLow, ipv6, overlayPort);
+    }
 }

@@ -793,6 +793,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final GroReader groReader = new GroReader();
         /** Checks overlay headers in the GRO buffers for merging on receive (this queue's owner only). */
         private final OverlayHeaders overlayHeaders = new OverlayHeaders();
+        /** Where {@link WireguardPath#openInPlace} found the overlay packet: offset, length, peer device. */
+        private final int[] located = new int[3];
         private final Frame[] spare = new Frame[DIRECT_BATCH];
         private int spareCount;
         /** Sender address to peer cache, valid for {@link #cachedState}. */
@@ -900,7 +902,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (sealed.length > 0)
             {
-                count = receiveGro(frames, count, max, sealed, true, null);
+                count = receiveGro(frames, count, max, sealed, true, coalescer);
             }
             if (datagramsRead != before)
             {
@@ -983,7 +985,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             long bytes = 0;
             final boolean fromWireguard = groReader.fromWireguard();
             final io.vsnic.crypto.wireguard.TransportCodec codec = fromWireguard ? wireguard.codec() : null;   // one lookup per read
-            final Coalescer merging = fromWireguard || enclave ? null : coalescer;
+            final Coalescer merging = enclave ? null : coalescer;
             final long lostBefore = merging == null ? 0 : merging.rangeDrops();
             // the coalescer may emit two frames per datagram and one more when flushed
             final int limit = merging == null ? max : max - 2;
@@ -999,7 +1001,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 }
                 if (fromWireguard)
                 {
-                    count = wireguardDatagram(frames, count, length, codec);
+                    count = merging == null ? wireguardDatagram(frames, count, length, codec) :
+                        wireguardMerging(frames, count, length, codec, merging, current);
                     continue;
                 }
                 if (enclave)
@@ -1022,7 +1025,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     if (header > 0)
                     {
                         final int next = merging.addRange(buffers, offset + header, length - header, header, overlayHeaders.vni(),
-                            peer.device(), pool, frames, count);
+                            peer.device(), false, pool, frames, count);
                         if (next >= 0)
                         {
                             count = next;
@@ -1058,6 +1061,62 @@ public final class UdpSubstrate implements Port, AutoCloseable
             datagramsRead += datagrams;
             traffic.addAndGet(RX_BYTES, bytes);
             return count;
+        }
+
+        /**
+         * One datagram from the WireGuard socket when the worker merges while this queue reads: a
+         * transport message is opened in place in the GRO buffer and its overlay packet offered to the
+         * coalescer like a plaintext datagram (its TCP checksum not checked again: the AEAD tag covered
+         * it); what is not merged is copied into a frame (the overlay packet, checksum marked verified).
+         * Handshake messages go as in {@link #wireguardDatagram}.
+         *
+         * @return the new frame count.
+         */
+        private int wireguardMerging(final Frame[] frames, final int count, final int length,
+            final io.vsnic.crypto.wireguard.TransportCodec codec, final Coalescer merging, final ForwardingState current)
+        {
+            final MemorySegment buffers = groReader.buffers();
+            final int offset = groReader.datagramOffset();
+            if (length < 4 || buffers.get(LE_INT, offset) != WireguardMessages.TYPE_TRANSPORT)
+            {
+                return wireguardDatagram(frames, count, length, codec);
+            }
+            if (!wireguard.openInPlace(codec, buffers, offset, length, groReader.senderHigh(), groReader.senderLow(),
+                groReader.senderPort(), located))
+            {
+                return count;
+            }
+            final int start = located[0];
+            final int packet = located[1];
+            final int device = located[2];
+            int next = count;
+            final PeerEntry peer = current.peer(device);
+            final int header = peer == null ? -1 : overlayHeaders.check(buffers, start, packet, peer);
+            if (header > 0)
+            {
+                next = merging.addRange(buffers, start + header, packet - header, header, overlayHeaders.vni(), device, true,
+                    pool, frames, next);
+                if (next >= 0)
+                {
+                    return next;
+                }
+                next = ~next;
+            }
+            // the worker decapsulates it (and names the drop when the header or the peer is wrong)
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                return next;
+            }
+            if (!frame.copyFrom(buffers, start, packet))
+            {
+                drop(DropReason.OVERSIZE, frame);
+                return next;
+            }
+            frame.peerDevice(device).vni(-1).checksumVerified(true);
+            frames[next] = frame;
+            return next + 1;
         }
 
         /**

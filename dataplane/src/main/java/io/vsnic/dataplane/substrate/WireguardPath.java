@@ -661,16 +661,77 @@ final class WireguardPath
         final int start = frame.start();
         final long now = device.nanoTime();
         final int n = codec.open(frame.segment(), start, frame.length(), now);
+        final Session s = accept(codec, n, frame.length(), sender, senderHigh, senderLow, senderPort, now);
+        if (s == null || n == 0)
+        {
+            frame.release();                  // dropped (counted) or a keepalive
+            return false;
+        }
+        final InnerTunnel tunnel = s.tunnel;
+        final int reason = tunnel == null ? DropReason.WG_INNER_SOURCE.ordinal() : tunnel.strip(frame, start, n);
+        if (reason != 0)
+        {
+            owner.dropFrame(DropReason.of(reason), frame);
+            return false;
+        }
+        // the AEAD tag covered every byte: no need to verify the inner checksum again (as Linux's WireGuard)
+        frame.peerDevice(s.device).vni(-1).checksumVerified(true);
+        return true;
+    }
+
+    /**
+     * Like {@link #open}, for a transport message that sits in a buffer of the direct path's (a UDP
+     * GRO batch), opened in place there.
+     *
+     * @param located receives the overlay packet's offset and length in {@code segment} and the
+     *                peer's device (indices 0, 1, 2).
+     * @return true when {@code located} says where the overlay packet is; false when the message was
+     *     consumed (keepalive) or dropped (counted).
+     */
+    boolean openInPlace(final TransportCodec codec, final MemorySegment segment, final int offset, final int length,
+        final long senderHigh, final long senderLow, final int senderPort, final int[] located)
+    {
+        final long now = device.nanoTime();
+        final int n = codec.open(segment, offset, length, now);
+        final Session s = accept(codec, n, length, null, senderHigh, senderLow, senderPort, now);
+        if (s == null || n == 0)
+        {
+            return false;
+        }
+        final InnerTunnel tunnel = s.tunnel;
+        final long where = tunnel == null ? -DropReason.WG_INNER_SOURCE.ordinal() : tunnel.locate(segment, offset, n);
+        if (where < 0)
+        {
+            owner.countDrop(DropReason.of((int)-where));
+            return false;
+        }
+        located[0] = (int)(where >>> 32);
+        located[1] = (int)where;
+        located[2] = s.device;
+        return true;
+    }
+
+    /**
+     * What follows a transport message's opening either way: the drop when it failed, cryptokey
+     * routing (the session of the key it opened with), roaming and the staged frames that session
+     * waited to send.
+     *
+     * @param n what {@link TransportCodec#open} returned.
+     * @return the session, or null when the message was dropped (counted).
+     */
+    private Session accept(final TransportCodec codec, final int n, final int length, final InetSocketAddress sender,
+        final long senderHigh, final long senderLow, final int senderPort, final long now)
+    {
         if (n < 0)
         {
-            owner.dropFrame(dropReason(Rejection.ofCode(n)), frame);
-            return false;
+            owner.countDrop(dropReason(Rejection.ofCode(n)));
+            return null;
         }
         final Session s = byPeer.get(codec.lastPeer());
         if (s == null)
         {
-            owner.dropFrame(DropReason.UNKNOWN_PEER, frame);
-            return false;
+            owner.countDrop(DropReason.UNKNOWN_PEER);
+            return null;
         }
         if (sender != null)
         {
@@ -680,7 +741,7 @@ final class WireguardPath
         {
             s.roam(senderHigh, senderLow, senderPort);
         }
-        s.rxBytes.addAndGet(frame.length());
+        s.rxBytes.addAndGet(length);
         if (s.staged.size() > 0)
         {
             final Channel ch = channel;
@@ -696,21 +757,7 @@ final class WireguardPath
                 scheduleTick(ch);                  // staged frames are written by the socket's event loop
             }
         }
-        if (n == 0)
-        {
-            frame.release();                  // keepalive
-            return false;
-        }
-        final InnerTunnel tunnel = s.tunnel;
-        final int reason = tunnel == null ? DropReason.WG_INNER_SOURCE.ordinal() : tunnel.strip(frame, start, n);
-        if (reason != 0)
-        {
-            owner.dropFrame(DropReason.of(reason), frame);
-            return false;
-        }
-        // the AEAD tag covered every byte: no need to verify the inner checksum again (as Linux's WireGuard)
-        frame.peerDevice(s.device).vni(-1).checksumVerified(true);
-        return true;
+        return s;
     }
 
     private void scheduleTick(final Channel ch)

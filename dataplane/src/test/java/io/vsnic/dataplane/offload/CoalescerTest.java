@@ -287,7 +287,7 @@ class CoalescerTest
 
     private int addRange(final MemorySegment buffer, final int start, final int length)
     {
-        return coalescer.addRange(buffer, start, length, 8, 300, 9, pool, out, emitted);
+        return coalescer.addRange(buffer, start, length, 8, 300, 9, false, pool, out, emitted);
     }
 
     /**

@@ -236,55 +236,22 @@ class OverlaySubstrateTest
                 List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), encapsulation, List.of(VNI))));
             Assumptions.assumeTrue(a.substrate.udpGso() && b.substrate.udpGro(), "UDP GSO and GRO are not both available");
 
-            final int count = 40;
-            final int mss = 1200;
-            final long firstSequence = 0xFFFF_F000L;   // wraps inside the flow
-            final byte[] payload = new byte[count * mss];
-            new java.util.Random(31).nextBytes(payload);
-            final Frame[] burst = new Frame[count];
-            int wireBytes = 0;
-            for (int k = 0; k < count; k++)
-            {
-                final Frame frame = a.dataPlane.pool().acquire();
-                final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
-                builder.ethernet(MAC_B, MAC_A).ipv4(IP_A, IP_B, 64, 0x2000 + k, Ipv4Flyweight.FLAG_DONT_FRAGMENT, null)
-                    .tcp(40000, 5201, (firstSequence + (long)k * mss) & 0xFFFF_FFFFL, 77, k == count - 1 ? 0x18 : 0x10, null)
-                    .payload(java.util.Arrays.copyOfRange(payload, k * mss, (k + 1) * mss));
-                frame.length(builder.build());
-                wireBytes += frame.length() + 8;   // + the overlay header
-                burst[k] = frame.vni(VNI).peerDevice(2);
-            }
-            assertEquals(count, a.substrate.transmit(burst, count));
-
-            final List<Frame> arrived = new ArrayList<>();
-            final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
-            awaitTrue(() ->
-            {
-                for (Frame frame = b.vm.poll(); frame != null; frame = b.vm.poll())
-                {
-                    arrived.add(frame);
-                    final int l4 = frame.start() + 14 + 20;
-                    final int tcpHeader = ((frame.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, l4 + 12) & 0xF0) >> 2);
-                    received.write(frame.toByteArray(), 14 + 20 + tcpHeader, frame.length() - 14 - 20 - tcpHeader);
-                }
-                return received.size() >= payload.length;
-            }, "the payload at B: " + received.size() + " bytes; drops at B " + b.dataPlane.counters().dropsByReason());
-            assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
-            assertTrue(arrived.size() < count, "merged into super-frames: " + arrived.size() + " frames for " + count);
-            final Frame first = arrived.get(0);
-            assertTrue(first.isSuperFrame(), "the first frame is a super-frame");
-            assertEquals(mss, first.gsoSize());
-            assertEquals((int)firstSequence, first.segment().get(io.vsnic.dataplane.protocol.Flyweight.U32, first.start() + 14 + 20 + 4));
-            for (final Frame frame : arrived)
-            {
-                frame.release();
-            }
+            final TcpSegments flow = new TcpSegments(40, 1200, 31);
+            assertEquals(flow.count, a.substrate.transmit(flow.build(a.dataPlane.pool(), MAC_B, MAC_A, IP_A, IP_B, VNI, 2), flow.count));
+            awaitTrue(() -> flow.collect(b.vm), "the payload at B; drops at B " + b.dataPlane.counters().dropsByReason());
+            assertTrue(java.util.Arrays.equals(flow.payload, flow.received()), "every payload byte, in order");
+            final int frames = flow.arrived.size();
+            assertTrue(frames < flow.count, "merged into super-frames: " + frames + " frames for " + flow.count);
+            assertTrue(flow.arrived.get(0).isSuperFrame(), "the first frame is a super-frame");
+            assertEquals(flow.mss, flow.arrived.get(0).gsoSize());
+            assertEquals((int)flow.firstSequence, flow.firstArrivedSequence());
+            flow.release();
             final io.vsnic.dataplane.status.CounterSnapshot counters = b.dataPlane.counters();
-            assertEquals(count, counters.rxFrames(), "every segment counted as received");
-            assertEquals(count - arrived.size(), counters.segmentsCoalesced());
-            assertEquals(count, counters.portRxPackets(b.substrate.id()));
-            assertEquals(wireBytes, counters.portRxBytes(b.substrate.id()), "the datagrams' bytes");
-            assertEquals(count, b.substrate.rxDatagrams());
+            assertEquals(flow.count, counters.rxFrames(), "every segment counted as received");
+            assertEquals(flow.count - frames, counters.segmentsCoalesced());
+            assertEquals(flow.count, counters.portRxPackets(b.substrate.id()));
+            assertEquals(flow.datagramBytes, counters.portRxBytes(b.substrate.id()), "the datagrams' bytes");
+            assertEquals(flow.count, b.substrate.rxDatagrams());
         }
     }
 

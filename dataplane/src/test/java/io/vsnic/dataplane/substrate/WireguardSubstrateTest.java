@@ -88,9 +88,17 @@ class WireguardSubstrateTest
         Device(final String address, final String inner, final UdpSubstrate.Transport transport, final WireguardTimers timers,
             final int workers) throws IOException
         {
+            this(address, inner, transport, timers, workers, 0);
+        }
+
+        /** @param vmOffloads what the VM port takes ({@link Port#OFFLOAD_SUPER_FRAMES}, ...). */
+        Device(final String address, final String inner, final UdpSubstrate.Transport transport, final WireguardTimers timers,
+            final int workers, final int vmOffloads) throws IOException
+        {
             this.inner = inner;
             dataPlane = new DataPlane(new DataPlaneConfig(workers, 2048, 4096, ConnectionTimeouts.DEFAULTS));
-            vm = new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 4096);
+            vm = vmOffloads == 0 ? new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), 4096) :
+                new MemoryPort(1, Port.KIND_VNIC, dataPlane.pool(), dataPlane.superPool(), 4096, vmOffloads);
             final WireguardConfig wg = WireguardConfig.of(keys.privateKey(), inner).withListenPort(0).withTimers(timers);
             substrate = new UdpSubstrate(OVERLAY, dataPlane.pool(), dataPlane::state,
                 new UdpSubstrate.Config(address, 0, 0, transport, workers, 2048).withWireguard(wg));
@@ -253,6 +261,45 @@ class WireguardSubstrateTest
             assertOnlyWireguardOnTheWire(p.relay().all());
             assertEquals(1, p.a().substrate.wireguardPeers().size());
             assertTrue(p.a().substrate.wireguardPeers().get(0).sessionUp());
+        }
+    }
+
+    /**
+     * The segments of a TCP flow sealed at A arrive at B's WireGuard socket; B opens each message in
+     * place in its receive buffer and merges the overlay packets' segments while reading (their TCP
+     * checksums not checked again: the tag covered them) into super-frames for a VM port that takes
+     * them. Every payload byte arrives in order, and every segment is counted.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("transports")
+    void shouldMergeOpenedSegmentsWhileReading(final UdpSubstrate.Transport transport, final Encapsulation encapsulation)
+        throws Exception
+    {
+        Assumptions.assumeTrue(transport != UdpSubstrate.Transport.NIO, "the event-loop path opens messages into frames");
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", "10.99.0.1", transport, WireguardTimers.DEFAULT);
+             Device b = new Device("127.0.0.2", "10.99.0.2", transport, WireguardTimers.DEFAULT, 1,
+                 Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM))
+        {
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(b.asPeer("127.0.0.2:" + b.substrate.wireguardPort(), encapsulation)));
+            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
+                List.of(a.asPeer("127.0.0.1:" + a.substrate.wireguardPort(), encapsulation)));
+            sendAndExpect(a, b, MAC_B, MAC_A, IP_A, IP_B, 1);   // the handshake first
+            final long rxBefore = b.dataPlane.counters().rxFrames();
+
+            final TcpSegments flow = new TcpSegments(40, 1200, 37);
+            assertEquals(flow.count, a.substrate.transmit(flow.build(a.dataPlane.pool(), MAC_B, MAC_A, IP_A, IP_B, VNI, 2), flow.count));
+            awaitTrue(() -> flow.collect(b.vm), "the payload at B; drops at B " + b.dataPlane.counters().dropsByReason(), b.substrate);
+            assertTrue(java.util.Arrays.equals(flow.payload, flow.received()), "every payload byte, in order");
+            final int frames = flow.arrived.size();
+            assertTrue(frames < flow.count, "merged into super-frames: " + frames + " frames for " + flow.count);
+            assertEquals(flow.mss, flow.arrived.get(0).gsoSize());
+            assertEquals((int)flow.firstSequence, flow.firstArrivedSequence());
+            flow.release();
+            final io.vsnic.dataplane.status.CounterSnapshot counters = b.dataPlane.counters();
+            assertEquals(flow.count, counters.rxFrames() - rxBefore, "every segment counted as received");
+            assertEquals(flow.count - frames, counters.segmentsCoalesced());
         }
     }
 
