@@ -1034,15 +1034,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
                         count = ~next;
                     }
                 }
-                final Frame frame = pool.acquire();
+                final Frame frame = copied(buffers, offset, length);
                 if (frame == null)
                 {
-                    drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
-                    continue;
-                }
-                if (!frame.copyFrom(buffers, offset, length))
-                {
-                    drop(DropReason.OVERSIZE, frame);
                     continue;
                 }
                 frame.peerDevice(peer.device()).vni(-1);
@@ -1061,6 +1055,26 @@ public final class UdpSubstrate implements Port, AutoCloseable
             datagramsRead += datagrams;
             traffic.addAndGet(RX_BYTES, bytes);
             return count;
+        }
+
+        /**
+         * A pool frame holding a copy of {@code length} bytes of the GRO buffer, or null when the pool
+         * is empty or the bytes do not fit a frame (each a counted drop).
+         */
+        private Frame copied(final MemorySegment buffers, final int offset, final int length)
+        {
+            final Frame frame = pool.acquire();
+            if (frame == null)
+            {
+                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
+                return null;
+            }
+            if (!frame.copyFrom(buffers, offset, length))
+            {
+                drop(DropReason.OVERSIZE, frame);
+                return null;
+            }
+            return frame;
         }
 
         /**
@@ -1103,15 +1117,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 next = ~next;
             }
             // the worker decapsulates it (and names the drop when the header or the peer is wrong)
-            final Frame frame = pool.acquire();
+            final Frame frame = copied(buffers, start, packet);
             if (frame == null)
             {
-                drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
-                return next;
-            }
-            if (!frame.copyFrom(buffers, start, packet))
-            {
-                drop(DropReason.OVERSIZE, frame);
                 return next;
             }
             frame.peerDevice(device).vni(-1).checksumVerified(true);
@@ -1138,15 +1146,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final int type = buffers.get(LE_INT, offset);
             if (type == WireguardMessages.TYPE_TRANSPORT)
             {
-                final Frame frame = pool.acquire();
+                final Frame frame = copied(buffers, offset, length);
                 if (frame == null)
                 {
-                    drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
-                    return count;
-                }
-                if (!frame.copyFrom(buffers, offset, length))
-                {
-                    drop(DropReason.OVERSIZE, frame);
                     return count;
                 }
                 if (wireguard.open(codec, frame, null, groReader.senderHigh(), groReader.senderLow(), groReader.senderPort()))

@@ -70,6 +70,18 @@ class CoalescerTest
         emitted = coalescer.flush(out, emitted);
     }
 
+    /** Checks that exactly one frame was emitted, the whole flow as one super-frame, and releases it. */
+    private void takeTheSuperFrame(final OffloadFrames.Spec flow)
+    {
+        assertEquals(1, emitted);
+        assertArrayEquals(OffloadFrames.build(flow), out[0].toByteArray(), "v6=" + flow.v6);
+        assertEquals(flow.v6 ? VirtioNetHeader.GSO_TCPV6 : VirtioNetHeader.GSO_TCPV4, out[0].gsoType());
+        assertEquals(MSS, out[0].gsoSize());
+        out[0].release();
+        out[0] = null;
+        emitted = 0;
+    }
+
     @Test
     void shouldMergeInOrderSegmentsIntoOneSuperFrame()
     {
@@ -84,15 +96,8 @@ class CoalescerTest
             }
             assertEquals(0, emitted, "held until the end of the batch");
             flush();
-
-            assertEquals(1, emitted);
-            assertArrayEquals(OffloadFrames.build(flow), out[0].toByteArray(), "v6=" + v6);
-            assertEquals(v6 ? VirtioNetHeader.GSO_TCPV6 : VirtioNetHeader.GSO_TCPV4, out[0].gsoType());
-            assertEquals(MSS, out[0].gsoSize());
             assertFalse(out[0].checksumPartial());
-            out[0].release();
-            out[0] = null;
-            emitted = 0;
+            takeTheSuperFrame(flow);
         }
         assertEquals(8, coalescer.mergedCount());
         assertEquals(2, coalescer.superFrameCount());
@@ -320,15 +325,10 @@ class CoalescerTest
                 }
                 flush();
             }
-            assertEquals(1, emitted);
-            assertArrayEquals(OffloadFrames.build(flow), out[0].toByteArray(), "v6=" + v6);
-            assertEquals(MSS, out[0].gsoSize());
             assertEquals(300, out[0].vni());
             assertEquals(9, out[0].peerDevice());
             assertEquals(5 * 8 + frames.stream().mapToLong(f -> f.length).sum(), coalescer.rangeBytes() - bytesBefore);
-            out[0].release();
-            out[0] = null;
-            emitted = 0;
+            takeTheSuperFrame(flow);
         }
         assertEquals(8, coalescer.mergedCount());
         assertEquals(2, coalescer.superFrameCount());
