@@ -18,6 +18,7 @@
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
+#   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
@@ -25,6 +26,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
+# seconds of unmeasured TCP before the measured runs of every path (vsnicd's JIT compiles its hot path
+# during the first seconds of traffic: a fresh lab's first 6-second iperf3 run measured 2.0-2.8 Gbit/s,
+# the next ones 5.3-6.2); 0 measures from a cold start, as before
+warmup=${E2E_WARMUP:-10}
 paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 pings=${E2E_PINGS:-500}
 udp_rate=${E2E_UDP_RATE:-0}   # iperf3 -b for the 64-byte UDP run: 0 = as fast as one sender can
@@ -118,6 +123,10 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   # reachable first (ARP, a WireGuard handshake: wireguard-go drops what it is sent before its first session)
   for _ in $(seq 30); do ip netns exec "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && { up=1; break; }; done
   [ $up = 1 ] || { echo "e2e.sh: $name: $ip not reachable from $client in 30 s" >&2; return 1; }
+  if [ "$warmup" -gt 0 ]; then
+    echo "  $name: warm-up, iperf3 TCP 1 stream, ${warmup} s (not measured)"
+    seconds=$warmup iperf "$client" "$server" "$ip" 1 >/dev/null
+  fi
   echo "  $name: iperf3 TCP 1 stream, ${seconds} s"
   local busy0 busy1
   busy0=$(busy_jiffies)
@@ -260,7 +269,7 @@ list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate)",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
