@@ -332,6 +332,7 @@ public final class DataPlane implements AutoCloseable
         {
             throw new IllegalArgumentException("not an overlay port: " + port.id());
         }
+        port.superFramePool(superPool);
         addPort(port);
         overlay = port;
     }

@@ -80,6 +80,17 @@ public interface Port
     }
 
     /**
+     * Gives an overlay port the data plane's super-frame pool, for datagrams too long for an ordinary
+     * frame (a peer's kernel that hands over a whole tunnel GSO packet: see {@code Worker}). The
+     * default ignores it.
+     *
+     * @param superPool the pool of 64 KiB slots, or null when the data plane has none.
+     */
+    default void superFramePool(final io.vsnic.dataplane.buffer.FramePool superPool)
+    {
+    }
+
+    /**
      * Hands {@code frames[0..count)} to the port for sending. The port owns (and eventually releases)
      * the frames it accepts; the caller keeps the rest.
      *

@@ -563,6 +563,10 @@ public final class Worker implements Runnable
             {
                 network = state.network(source.network());
             }
+            if (fromOverlay && !frame.isSuperFrame() && layouts[i].l3Length() > network.mtuBytes())
+            {
+                adoptTunnelGso(frame, layouts[i], network.mtuBytes());
+            }
             final int slot = network.counterSlot();
             networkSlots[i] = slot;
             if (slot != runSlot)
@@ -581,6 +585,50 @@ public final class Worker implements Runnable
 
         nameIsolationDrops(count, fromOverlay);
         enqueue(count, ingressId);
+    }
+
+    /**
+     * A Linux peer on the same host (its VXLAN device over a veth substrate) hands its UDP socket a
+     * tunnel GSO packet whole: one datagram holding an inner TCP packet of up to 64 KiB whose checksum
+     * field is the pseudo-header sum (CHECKSUM_PARTIAL), where a NIC would have cut MTU-sized
+     * segments. Such a packet, and only such (TCP, not a fragment, the field exactly the pseudo-header
+     * sum over its length), is taken as a super-frame cut at the network MTU, as if a TAP had handed it
+     * over; anything else longer than the MTU meets the MTU check as before.
+     */
+    private static void adoptTunnelGso(final Frame frame, final FrameLayout layout, final int mtu)
+    {
+        if (layout.l4Protocol() != IpProtocol.TCP ||
+            (layout.flags() & (FrameLayout.FLAG_FRAGMENT | FrameLayout.FLAG_LATER_FRAGMENT)) != 0)
+        {
+            return;
+        }
+        final MemorySegment segment = frame.segment();
+        final int l3 = layout.l3Offset();
+        final int l4 = layout.l4Offset();
+        final int l4Length = layout.l3Length() - (l4 - l3);
+        final long pseudo;
+        final int type;
+        if (layout.l3Type() == FrameLayout.L3_IPV4)
+        {
+            pseudo = Checksums.pseudoHeaderSumIpv4(segment.get(Ipv4Flyweight.U32, l3 + Ipv4Flyweight.SOURCE_OFFSET),
+                segment.get(Ipv4Flyweight.U32, l3 + Ipv4Flyweight.DESTINATION_OFFSET), IpProtocol.TCP, l4Length);
+            type = io.vsnic.dataplane.offload.VirtioNetHeader.GSO_TCPV4;
+        }
+        else if (layout.l3Type() == FrameLayout.L3_IPV6 && l4 - l3 == Ipv6Flyweight.HEADER_LENGTH)
+        {
+            pseudo = Checksums.pseudoHeaderSumIpv6(segment, l3 + 8, IpProtocol.TCP, l4Length);
+            type = io.vsnic.dataplane.offload.VirtioNetHeader.GSO_TCPV6;
+        }
+        else
+        {
+            return;
+        }
+        final int gsoSize = mtu - (l4 - l3) - layout.l4HeaderLength();
+        if (gsoSize <= 0 || (segment.get(Ipv4Flyweight.U16, l4 + TcpFlyweight.CHECKSUM_OFFSET) & 0xFFFF) != Checksums.fold(pseudo))
+        {
+            return;
+        }
+        frame.gso(type, gsoSize).checksumPartial(l4 - frame.start(), TcpFlyweight.CHECKSUM_OFFSET);
     }
 
     /** Adds a run of frames received for one network (the counters are written once per run, not per frame). */

@@ -236,6 +236,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final Config config;
     private final IntMpmcQueue rx;
     private final AtomicLongArray drops = new AtomicLongArray(DropReason.count());
+    /** See {@link #superFramePool}; null: such datagrams are dropped as oversize. */
+    private volatile FramePool oversizePool;
     private final AtomicLongArray traffic = new AtomicLongArray(4);
     private final ThreadLocal<OverlayHeaders> headers = ThreadLocal.withInitial(OverlayHeaders::new);
     private final ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
@@ -679,6 +681,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
         return receive(frames, max, null);
     }
 
+    /**
+     * Datagrams longer than an ordinary frame go into a frame of this pool (the data plane's super-frame
+     * pool) on the GRO path: a Linux peer on the same host hands a tunnel GSO packet over whole, up to 64 KiB.
+     */
+    @Override
+    public void superFramePool(final FramePool superPool)
+    {
+        oversizePool = superPool;
+    }
+
     /** Frames the event loops queued, then (direct path) queue 0's sockets; see {@link Port#receive(Frame[], int, Coalescer)}. */
     @Override
     public int receive(final Frame[] frames, final int max, final Coalescer coalescer)
@@ -1063,7 +1075,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
          */
         private Frame copied(final MemorySegment buffers, final int offset, final int length)
         {
-            final Frame frame = pool.acquire();
+            final FramePool large = oversizePool;
+            final boolean big = large != null && length > pool.slotBytes() - pool.headroomBytes();
+            final Frame frame = big ? large.acquire() : pool.acquire();
             if (frame == null)
             {
                 drops.incrementAndGet(DropReason.POOL_EXHAUSTED.ordinal());
