@@ -136,6 +136,10 @@ public final class Worker implements Runnable
     /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
     private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Thread thread;
+    /** Passes over the owned ports completed ({@link #doWork}); read by {@link #awaitPass}. */
+    private final java.util.concurrent.atomic.AtomicLong passes = new java.util.concurrent.atomic.AtomicLong();
+    /** Longest wait of {@link #unassign} for the worker's current pass. */
+    private static final long UNASSIGN_WAIT_NS = 200_000_000L;
 
     private final Frame[] frames = new Frame[BURST];
     private final FrameLayout[] layouts = new FrameLayout[BURST];
@@ -226,6 +230,28 @@ public final class Worker implements Runnable
         port.onReadable(null);
         final Port[] current = owned;
         owned = java.util.Arrays.stream(current).filter(p -> p != port).toArray(Port[]::new);
+        awaitPass();
+    }
+
+    /**
+     * Waits until the pass over the ports that may have started before a change of {@link #owned} has
+     * ended, so that no pass reads a port after it was unassigned (bounded: a stopped or stuck worker
+     * does not hold the control thread for more than {@link #UNASSIGN_WAIT_NS}).
+     */
+    private void awaitPass()
+    {
+        final Thread self = thread;
+        if (!running || self == null || self == Thread.currentThread() || !self.isAlive())
+        {
+            return;
+        }
+        final long target = passes.get() + 1;
+        final long deadline = System.nanoTime() + UNASSIGN_WAIT_NS;
+        wake();
+        while (passes.get() < target && running && self.isAlive() && System.nanoTime() < deadline)
+        {
+            LockSupport.parkNanos(50_000);
+        }
     }
 
     void stop()
@@ -452,6 +478,7 @@ public final class Worker implements Runnable
                 work += count;
             }
         }
+        passes.lazySet(passes.get() + 1);   // one writer: this worker
         return work;
     }
 
@@ -593,7 +620,8 @@ public final class Worker implements Runnable
      * field is the pseudo-header sum (CHECKSUM_PARTIAL), where a NIC would have cut MTU-sized
      * segments. Such a packet, and only such (TCP, not a fragment, the field exactly the pseudo-header
      * sum over its length), is taken as a super-frame cut at the network MTU, as if a TAP had handed it
-     * over; anything else longer than the MTU meets the MTU check as before.
+     * over; anything else longer than the MTU is forwarded as before (the MTU check applies towards
+     * other devices).
      */
     private static void adoptTunnelGso(final Frame frame, final FrameLayout layout, final int mtu)
     {

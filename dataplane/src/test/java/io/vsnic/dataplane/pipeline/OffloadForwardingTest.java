@@ -302,6 +302,64 @@ class OffloadForwardingTest
         assertEquals(2, harness.counters().portTxPackets(2));
     }
 
+    /**
+     * A Linux VXLAN peer on the same host sends a whole tunnel GSO packet: one overlay datagram with an
+     * inner TCP packet far over the MTU whose checksum field is the pseudo-header sum. It is taken as a
+     * super-frame cut at the network MTU: whole to a port that takes super-frames, in MTU-sized
+     * segments to one that does not. The same packet with a complete checksum is not such a packet:
+     * it passes unchanged, as every frame from the overlay to a local port did before.
+     */
+    @Test
+    void shouldTakeAWholeTunnelGsoPacketFromTheOverlayAsASuperFrame()
+    {
+        for (final int offloads : new int[] {BOTH, 0})
+        {
+            for (final boolean partialChecksum : new boolean[] {true, false})
+            {
+                configure(true, false, offloads);
+                final OffloadFrames.Spec flow = flow(false, 20 * MSS);
+                flow.partialChecksum = partialChecksum;
+                final MemoryPort overlay = harness.ports.get(OVERLAY);
+                final OverlayHeaders overlayHeaders = new OverlayHeaders();
+                for (final byte[] bytes : List.of(OffloadFrames.build(syn(flow)), OffloadFrames.build(flow)))
+                {
+                    final Frame frame = OffloadFrames.load(bytes.length > 9000 ? harness.dataPlane.superPool() :
+                        harness.dataPlane.pool(), bytes);
+                    overlayHeaders.encapsulate(frame, Encapsulation.GENEVE, VNI);
+                    harness.send(overlay, frame, -1, 7);
+                }
+                harness.drain();
+                final List<Frame> out = drainPort(2);
+                final String what = "offloads " + offloads + ", partial checksum " + partialChecksum;
+                if (!partialChecksum)
+                {
+                    assertEquals(2, out.size(), what);
+                    assertFalse(out.get(1).isSuperFrame(), "not taken as a super-frame: " + what);
+                    assertArrayEquals(OffloadFrames.build(flow), out.get(1).toByteArray(), "passed unchanged: " + what);
+                }
+                else if (offloads == BOTH)
+                {
+                    assertEquals(2, out.size(), what);
+                    assertEquals(VirtioNetHeader.GSO_TCPV4, out.get(1).gsoType());
+                    assertEquals(MSS, out.get(1).gsoSize(), "cut at the network MTU: 1500 - 20 - 32");
+                    assertArrayEquals(OffloadFrames.build(flow), out.get(1).toByteArray(), what);
+                }
+                else
+                {
+                    assertEquals(21, out.size(), "the SYN and twenty segments: " + what);
+                    for (int k = 1; k < out.size(); k++)
+                    {
+                        assertTrue(OffloadFrames.checksumsValid(out.get(k).toByteArray()), "segment " + k);
+                        assertEquals(14 + 20 + 32 + MSS, out.get(k).length());
+                    }
+                }
+                out.forEach(Frame::release);
+                harness.close();
+                harness = null;
+            }
+        }
+    }
+
     @Test
     void shouldNotCoalesceFromTheOverlayWhenNoPortTakesSuperFrames()
     {

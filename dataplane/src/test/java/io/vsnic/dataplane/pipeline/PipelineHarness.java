@@ -61,7 +61,8 @@ final class PipelineHarness implements AutoCloseable
 
     MemoryPort overlay(final int id)
     {
-        final MemoryPort port = new MemoryPort(id, Port.KIND_OVERLAY, dataPlane.pool(), 4096);
+        // takes ordinary frames only on transmit, but may carry super-pool frames in (a peer kernel's whole GSO packet)
+        final MemoryPort port = new MemoryPort(id, Port.KIND_OVERLAY, dataPlane.pool(), dataPlane.superPool(), 4096, 0);
         dataPlane.overlayPort(port);
         ports.put(id, port);
         return port;
