@@ -133,27 +133,7 @@ public final class Coalescer
             passed++;
             return next;
         }
-        if (isOpen() && canMerge(segment, frame.start(), frame.vni(), frame.peerDevice()))
-        {
-            if (segments == 1 && !promote())
-            {
-                // No super-frame slot: emit what is open and start over with this segment.
-                next = flush(out, next);
-                start(frame);
-                return next;
-            }
-            append(segment);
-            final boolean closes = closes(segment);
-            frame.release();
-            return closes ? flush(out, next) : next;
-        }
-        next = flush(out, next);
-        start(frame);
-        if ((firstFlags & CLOSING_FLAGS) != 0)
-        {
-            next = flush(out, next);
-        }
-        return next;
+        return offer(segment, frame.start(), frame.vni(), frame.peerDevice(), frame, out, next);
     }
 
     /**
@@ -190,24 +170,56 @@ public final class Coalescer
         }
         rangeBytes += outer + length;
         rangePool = pool;
+        return offer(segment, start, vni, peerDevice, null, out, next);
+    }
+
+    /**
+     * The merge step of {@link #add} and {@link #addRange} for an eligible segment (parsed into
+     * {@link #headers}): appended to the open super-frame, or emitting it and starting the next.
+     *
+     * @param frame the segment as a frame (released once appended, held when it starts a super-frame),
+     *              or null for a range.
+     */
+    private int offer(final MemorySegment segment, final int start, final int vni, final int peerDevice, final Frame frame,
+        final Frame[] out, final int at)
+    {
+        int next = at;
         if (isOpen() && canMerge(segment, start, vni, peerDevice))
         {
             if (segments == 1 && !promote())
             {
+                // No super-frame slot: emit what is open and start over with this segment.
                 next = flush(out, next);
-                startRange(segment, start, vni, peerDevice);
+                begin(segment, start, vni, peerDevice, frame);
                 return next;
             }
             append(segment);
-            return closes(segment) ? flush(out, next) : next;
+            final boolean closes = closes(segment);
+            if (frame != null)
+            {
+                frame.release();
+            }
+            return closes ? flush(out, next) : next;
         }
         next = flush(out, next);
-        startRange(segment, start, vni, peerDevice);
+        begin(segment, start, vni, peerDevice, frame);
         if ((firstFlags & CLOSING_FLAGS) != 0)
         {
             next = flush(out, next);
         }
         return next;
+    }
+
+    private void begin(final MemorySegment segment, final int start, final int vni, final int peerDevice, final Frame frame)
+    {
+        if (frame != null)
+        {
+            start(frame);
+        }
+        else
+        {
+            startRange(segment, start, vni, peerDevice);
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.pipeline;
 
 import io.vsnic.dataplane.buffer.Frame;
+import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.offload.Coalescer;
 
 /**
@@ -86,7 +87,7 @@ public interface Port
      *
      * @param superPool the pool of 64 KiB slots, or null when the data plane has none.
      */
-    default void superFramePool(final io.vsnic.dataplane.buffer.FramePool superPool)
+    default void superFramePool(final FramePool superPool)
     {
     }
 

@@ -13,6 +13,7 @@ import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.offload.ChecksumOffload;
 import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.offload.Segmenter;
+import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.protocol.ArpFlyweight;
 import io.vsnic.dataplane.protocol.Checksums;
 import io.vsnic.dataplane.protocol.EthernetFlyweight;
@@ -640,12 +641,12 @@ public final class Worker implements Runnable
         {
             pseudo = Checksums.pseudoHeaderSumIpv4(segment.get(Ipv4Flyweight.U32, l3 + Ipv4Flyweight.SOURCE_OFFSET),
                 segment.get(Ipv4Flyweight.U32, l3 + Ipv4Flyweight.DESTINATION_OFFSET), IpProtocol.TCP, l4Length);
-            type = io.vsnic.dataplane.offload.VirtioNetHeader.GSO_TCPV4;
+            type = VirtioNetHeader.GSO_TCPV4;
         }
         else if (layout.l3Type() == FrameLayout.L3_IPV6 && l4 - l3 == Ipv6Flyweight.HEADER_LENGTH)
         {
             pseudo = Checksums.pseudoHeaderSumIpv6(segment, l3 + 8, IpProtocol.TCP, l4Length);
-            type = io.vsnic.dataplane.offload.VirtioNetHeader.GSO_TCPV6;
+            type = VirtioNetHeader.GSO_TCPV6;
         }
         else
         {

@@ -46,8 +46,8 @@ import io.vsnic.dataplane.buffer.IntMpmcQueue;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.nativeio.MessageBatch;
-import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.nativeio.Syscalls;
+import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -1028,31 +1028,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     drops.incrementAndGet(DropReason.UNKNOWN_PEER.ordinal());
                     continue;
                 }
-                final MemorySegment buffers = groReader.buffers();
-                final int offset = groReader.datagramOffset();
-                if (merging != null)
-                {
-                    // a header that does not check out goes on encapsulated: the worker names the drop
-                    final int header = overlayHeaders.check(buffers, offset, length, peer);
-                    if (header > 0)
-                    {
-                        final int next = merging.addRange(buffers, offset + header, length - header, header, overlayHeaders.vni(),
-                            peer.device(), false, pool, frames, count);
-                        if (next >= 0)
-                        {
-                            count = next;
-                            continue;
-                        }
-                        count = ~next;
-                    }
-                }
-                final Frame frame = copied(buffers, offset, length);
-                if (frame == null)
-                {
-                    continue;
-                }
-                frame.peerDevice(peer.device()).vni(-1);
-                frames[count++] = frame;
+                count = offer(frames, count, merging, groReader.datagramOffset(), length, peer, peer.device(), false);
             }
             if (merging != null)
             {
@@ -1114,29 +1090,44 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 return count;
             }
-            final int start = located[0];
-            final int packet = located[1];
             final int device = located[2];
+            return offer(frames, count, merging, located[0], located[1], current.peer(device), device, true);
+        }
+
+        /**
+         * One overlay packet of the GRO buffer from {@code peer} (null: unknown): offered to the coalescer
+         * when there is one and its header checks out, else (or when not taken) copied into a frame still
+         * encapsulated, with VNI -1, for the worker, which also names the drop when the header or the peer
+         * is wrong.
+         *
+         * @param verified whether it was opened from an authenticated WireGuard message.
+         * @return the new frame count.
+         */
+        private int offer(final Frame[] frames, final int count, final Coalescer merging, final int start, final int length,
+            final PeerEntry peer, final int device, final boolean verified)
+        {
+            final MemorySegment buffers = groReader.buffers();
             int next = count;
-            final PeerEntry peer = current.peer(device);
-            final int header = peer == null ? -1 : overlayHeaders.check(buffers, start, packet, peer);
-            if (header > 0)
+            if (merging != null && peer != null)
             {
-                next = merging.addRange(buffers, start + header, packet - header, header, overlayHeaders.vni(), device, true,
-                    pool, frames, next);
-                if (next >= 0)
+                final int header = overlayHeaders.check(buffers, start, length, peer);
+                if (header > 0)
                 {
-                    return next;
+                    next = merging.addRange(buffers, start + header, length - header, header, overlayHeaders.vni(), device,
+                        verified, pool, frames, next);
+                    if (next >= 0)
+                    {
+                        return next;
+                    }
+                    next = ~next;
                 }
-                next = ~next;
             }
-            // the worker decapsulates it (and names the drop when the header or the peer is wrong)
-            final Frame frame = copied(buffers, start, packet);
+            final Frame frame = copied(buffers, start, length);
             if (frame == null)
             {
                 return next;
             }
-            frame.peerDevice(device).vni(-1).checksumVerified(true);
+            frame.peerDevice(device).vni(-1).checksumVerified(verified);
             frames[next] = frame;
             return next + 1;
         }
