@@ -7,7 +7,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -25,10 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  *       into the callers.)</li>
  *   <li>{@link #polyBlocks}: Poly1305 over groups of four 16-byte blocks in four lanes, radix
  *       2^26 (five 26-bit limbs per lane, so that every product is a 32×32→64-bit
- *       {@code vpmuludq}; operands are masked to 32 bits so that C2 sees that). Lane {@code k}
- *       takes blocks {@code k, k+4, k+8, ...} and multiplies by r^4; the last group multiplies the
- *       lanes by r^4, r^3, r^2, r, and the lanes are summed: the same polynomial as Horner's rule
- *       one block at a time. The multipliers are computed once per call (masked there: C2 then
+ *       {@code vpmuludq}; operands are masked to 32 bits so that C2 sees that). Lanes 0-3 take
+ *       blocks 0, 2, 1, 3 of each group of four and multiply by r^4; the last group multiplies the
+ *       lanes by r^4, r^2, r^3, r, and the lanes are summed: the same polynomial as Horner's rule
+ *       one block at a time. That lane order lets two overlapping loads and a blend split a group
+ *       into low and high halves ({@code at} and {@code at+24}, {@code at+8} and {@code at+32},
+ *       lanes 1 and 3 from the second): no cross-lane permutes (four {@code vpermd} and two
+ *       {@code vpblendvb} before, about 10 % of the kernel). The multipliers are computed once per call (masked there: C2 then
  *       still uses {@code vpmuludq}; unmasked, a 64-bit vector multiply on AVX2 costs three), the
  *       last group's powers are stored lane-ordered (plain loads, no gather), and the carries
  *       after each group run as two chains side by side (d3→d4→d0 next to d0→d1→d2, then
@@ -41,8 +44,10 @@ final class VectorKernels
     private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final IntVector LANE_INDEX = IntVector.fromArray(INTS, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
-    private static final VectorShuffle<Long> EVEN = VectorShuffle.fromValues(LONGS, 0, 2, 4, 6);
-    private static final VectorShuffle<Long> ODD = VectorShuffle.fromValues(LONGS, 1, 3, 5, 7);
+    /** Lanes 1 and 3: {@link #polyBlocks} takes them from the second of two overlapping loads. */
+    private static final VectorMask<Long> ODD_LANES = VectorMask.fromValues(LONGS, false, true, false, true);
+    /** All ones in lane 0 only: puts a broadcast accumulator limb into lane 0. */
+    private static final LongVector LANE0 = LongVector.fromArray(LONGS, new long[] {-1, 0, 0, 0}, 0);
     private static final long M26 = 0x3FFFFFF;
     private static final long LOW32 = 0xFFFF_FFFFL;
 
@@ -232,12 +237,13 @@ final class VectorKernels
         multiply(powers, 0, powers, 0, powers, 5);
         multiply(powers, 5, powers, 0, powers, 10);
         multiply(powers, 5, powers, 5, powers, 15);
-        // the same, lane-ordered for the last group (lane k takes r^(4−k)): powers[20 + 4·limb + k]
+        // the same, lane-ordered for the last group (lanes 0-3 hold blocks 0, 2, 1, 3 of a group, so
+        // they take r^4, r^2, r^3, r): powers[20 + 4·limb + lane]
         for (int limb = 0; limb < 5; limb++)
         {
             powers[LANE_POWERS + 4 * limb] = powers[15 + limb];
-            powers[LANE_POWERS + 4 * limb + 1] = powers[10 + limb];
-            powers[LANE_POWERS + 4 * limb + 2] = powers[5 + limb];
+            powers[LANE_POWERS + 4 * limb + 1] = powers[5 + limb];
+            powers[LANE_POWERS + 4 * limb + 2] = powers[10 + limb];
             powers[LANE_POWERS + 4 * limb + 3] = powers[limb];
         }
 
@@ -245,11 +251,11 @@ final class VectorKernels
         final long h0 = poly.h0();
         final long h1 = poly.h1();
         final long h2 = poly.h2();
-        LongVector a0 = LongVector.zero(LONGS).withLane(0, h0 & M26);
-        LongVector a1 = LongVector.zero(LONGS).withLane(0, (h0 >>> 26) & M26);
-        LongVector a2 = LongVector.zero(LONGS).withLane(0, ((h0 >>> 52) | (h1 << 12)) & M26);
-        LongVector a3 = LongVector.zero(LONGS).withLane(0, (h1 >>> 14) & M26);
-        LongVector a4 = LongVector.zero(LONGS).withLane(0, (h1 >>> 40) | (h2 << 24));
+        LongVector a0 = LongVector.broadcast(LONGS, h0 & M26).and(LANE0);
+        LongVector a1 = LongVector.broadcast(LONGS, (h0 >>> 26) & M26).and(LANE0);
+        LongVector a2 = LongVector.broadcast(LONGS, ((h0 >>> 52) | (h1 << 12)) & M26).and(LANE0);
+        LongVector a3 = LongVector.broadcast(LONGS, (h1 >>> 14) & M26).and(LANE0);
+        LongVector a4 = LongVector.broadcast(LONGS, (h1 >>> 40) | (h2 << 24)).and(LANE0);
 
         // every group but the last: all lanes times r^4, the constants computed once. Every
         // multiplication operand is masked to 32 bits (also the hoisted ones), which is what lets C2
@@ -267,10 +273,10 @@ final class VectorKernels
         final long last = offset + length - 64;
         for (long at = offset; at < last; at += 64)
         {
-            final LongVector v1 = LongVector.fromMemorySegment(LONGS, data, at, LE);
-            final LongVector v2 = LongVector.fromMemorySegment(LONGS, data, at + 32, LE);
-            final LongVector lo = v1.rearrange(EVEN, v2);
-            final LongVector hi = v1.rearrange(ODD, v2);
+            final LongVector lo = LongVector.fromMemorySegment(LONGS, data, at, LE)
+                .blend(LongVector.fromMemorySegment(LONGS, data, at + 24, LE), ODD_LANES);
+            final LongVector hi = LongVector.fromMemorySegment(LONGS, data, at + 8, LE)
+                .blend(LongVector.fromMemorySegment(LONGS, data, at + 32, LE), ODD_LANES);
             final LongVector b0 = a0.add(lo.and(M26)).and(LOW32);
             final LongVector b1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26)).and(LOW32);
             final LongVector b2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52)
@@ -308,12 +314,12 @@ final class VectorKernels
             a4 = a4.add(c);
         }
 
-        // the last group: lane k times r^(4−k) (lane-ordered powers: plain loads, no gather), then
+        // the last group: lanes times r^4, r^2, r^3, r (lane-ordered powers: plain loads, no gather), then
         // the lanes summed: the same polynomial as Horner's rule one block at a time
-        final LongVector v1 = LongVector.fromMemorySegment(LONGS, data, last, LE);
-        final LongVector v2 = LongVector.fromMemorySegment(LONGS, data, last + 32, LE);
-        final LongVector lo = v1.rearrange(EVEN, v2);
-        final LongVector hi = v1.rearrange(ODD, v2);
+        final LongVector lo = LongVector.fromMemorySegment(LONGS, data, last, LE)
+            .blend(LongVector.fromMemorySegment(LONGS, data, last + 24, LE), ODD_LANES);
+        final LongVector hi = LongVector.fromMemorySegment(LONGS, data, last + 8, LE)
+            .blend(LongVector.fromMemorySegment(LONGS, data, last + 32, LE), ODD_LANES);
         final LongVector b0 = a0.add(lo.and(M26)).and(LOW32);
         final LongVector b1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(M26)).and(LOW32);
         final LongVector b2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52)
