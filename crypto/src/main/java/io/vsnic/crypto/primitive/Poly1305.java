@@ -199,6 +199,34 @@ public final class Poly1305
         return h2;
     }
 
+    /**
+     * r^2, r^3 and r^4 for the vector kernel: three words each (radix 2^64, partially reduced: below
+     * 5·2^128), r^k at {@code out[3·(k−2)]}. Each is the previous one times the clamped r, with the
+     * block arithmetic (four 64×64→128-bit products instead of the 25 of radix 2^26). The
+     * accumulator is left as it was.
+     *
+     * @param out at least nine longs.
+     */
+    void powersOfR(final long[] out)
+    {
+        final long a0 = h0;
+        final long a1 = h1;
+        final long a2 = h2;
+        h0 = r0;
+        h1 = r1;
+        h2 = 0;
+        for (int k = 0; k < 9; k += 3)
+        {
+            block(0, 0, 0);
+            out[k] = h0;
+            out[k + 1] = h1;
+            out[k + 2] = h2;
+        }
+        h0 = a0;
+        h1 = a1;
+        h2 = a2;
+    }
+
     /** Replaces the accumulator (radix 2^64, {@code a2} small) after a vector kernel absorbed blocks. */
     void setAccumulator(final long a0, final long a1, final long a2)
     {

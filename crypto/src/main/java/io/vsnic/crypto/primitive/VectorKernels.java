@@ -53,7 +53,7 @@ final class VectorKernels
 
     /** Words per ChaCha20 block times lanes: the size of the {@code soa} and {@code keystream} scratch. */
     static final int SOA_LENGTH = 128;
-    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r .. r^4 in 5 limbs, and again lane-ordered. */
+    /** Size of the {@code powers} scratch of {@link #polyBlocks}: r^2 .. r^4 in radix 2^64, then r .. r^4 in 5 limbs, lane-ordered. */
     static final int POWERS_LENGTH = 40;
 
     private VectorKernels()
@@ -226,26 +226,14 @@ final class VectorKernels
     static void polyBlocks(final Poly1305 poly, final MemorySegment data, final long offset, final long length,
         final long[] powers)
     {
-        // r, r^2, r^3, r^4 in radix 2^26: powers[5·(p−1) + limb]
-        final long r0 = poly.r0();
-        final long r1 = poly.r1();
-        powers[0] = r0 & M26;
-        powers[1] = (r0 >>> 26) & M26;
-        powers[2] = ((r0 >>> 52) | (r1 << 12)) & M26;
-        powers[3] = (r1 >>> 14) & M26;
-        powers[4] = r1 >>> 40;
-        multiply(powers, 0, powers, 0, powers, 5);
-        multiply(powers, 5, powers, 0, powers, 10);
-        multiply(powers, 5, powers, 5, powers, 15);
-        // the same, lane-ordered for the last group (lanes 0-3 hold blocks 0, 2, 1, 3 of a group, so
-        // they take r^4, r^2, r^3, r): powers[20 + 4·limb + lane]
-        for (int limb = 0; limb < 5; limb++)
-        {
-            powers[LANE_POWERS + 4 * limb] = powers[15 + limb];
-            powers[LANE_POWERS + 4 * limb + 1] = powers[5 + limb];
-            powers[LANE_POWERS + 4 * limb + 2] = powers[10 + limb];
-            powers[LANE_POWERS + 4 * limb + 3] = powers[limb];
-        }
+        // r^2, r^3, r^4 (radix 2^64) into powers[0..8], then r .. r^4 in radix 2^26, lane-ordered
+        // for the last group (lanes 0-3 hold blocks 0, 2, 1, 3 of a group, so they take r^4, r^2,
+        // r^3, r): powers[20 + 4·limb + lane]
+        poly.powersOfR(powers);
+        limbs(powers[6], powers[7], powers[8], powers, 0);
+        limbs(powers[0], powers[1], powers[2], powers, 1);
+        limbs(powers[3], powers[4], powers[5], powers, 2);
+        limbs(poly.r0(), poly.r1(), 0, powers, 3);
 
         // the accumulator so far goes into lane 0
         final long h0 = poly.h0();
@@ -260,15 +248,15 @@ final class VectorKernels
         // every group but the last: all lanes times r^4, the constants computed once. Every
         // multiplication operand is masked to 32 bits (also the hoisted ones), which is what lets C2
         // emit one vpmuludq instead of a 64×64-bit multiplication built from three.
-        final LongVector m0 = LongVector.broadcast(LONGS, powers[15]).and(LOW32);
-        final LongVector m1 = LongVector.broadcast(LONGS, powers[16]).and(LOW32);
-        final LongVector m2 = LongVector.broadcast(LONGS, powers[17]).and(LOW32);
-        final LongVector m3 = LongVector.broadcast(LONGS, powers[18]).and(LOW32);
-        final LongVector m4 = LongVector.broadcast(LONGS, powers[19]).and(LOW32);
-        final LongVector s1 = LongVector.broadcast(LONGS, 5 * powers[16]).and(LOW32);
-        final LongVector s2 = LongVector.broadcast(LONGS, 5 * powers[17]).and(LOW32);
-        final LongVector s3 = LongVector.broadcast(LONGS, 5 * powers[18]).and(LOW32);
-        final LongVector s4 = LongVector.broadcast(LONGS, 5 * powers[19]).and(LOW32);
+        final LongVector m0 = LongVector.broadcast(LONGS, powers[LANE_POWERS]).and(LOW32);
+        final LongVector m1 = LongVector.broadcast(LONGS, powers[LANE_POWERS + 4]).and(LOW32);
+        final LongVector m2 = LongVector.broadcast(LONGS, powers[LANE_POWERS + 8]).and(LOW32);
+        final LongVector m3 = LongVector.broadcast(LONGS, powers[LANE_POWERS + 12]).and(LOW32);
+        final LongVector m4 = LongVector.broadcast(LONGS, powers[LANE_POWERS + 16]).and(LOW32);
+        final LongVector s1 = LongVector.broadcast(LONGS, 5 * powers[LANE_POWERS + 4]).and(LOW32);
+        final LongVector s2 = LongVector.broadcast(LONGS, 5 * powers[LANE_POWERS + 8]).and(LOW32);
+        final LongVector s3 = LongVector.broadcast(LONGS, 5 * powers[LANE_POWERS + 12]).and(LOW32);
+        final LongVector s4 = LongVector.broadcast(LONGS, 5 * powers[LANE_POWERS + 16]).and(LOW32);
         final LongVector hibit = LongVector.broadcast(LONGS, 1L << 24);
         final long last = offset + length - 64;
         for (long at = offset; at < last; at += 64)
@@ -381,51 +369,16 @@ final class VectorKernels
     /** Where {@link #polyBlocks} keeps the lane-ordered powers in its scratch. */
     private static final int LANE_POWERS = 20;
 
-    /** {@code out = a · b mod 2^130 − 5} in radix 2^26, limbs carried (each below 2^26 + small). */
-    private static void multiply(final long[] a, final int ai, final long[] b, final int bi, final long[] out,
-        final int oi)
+    /**
+     * Splits {@code w0 + w1·2^64 + w2·2^128} (partially reduced: {@code w2} at most 4) into five
+     * 26-bit limbs (the top one below 2^26 + 2^24) at {@code out[20 + 4·limb + lane]}.
+     */
+    private static void limbs(final long w0, final long w1, final long w2, final long[] out, final int lane)
     {
-        final long a0 = a[ai];
-        final long a1 = a[ai + 1];
-        final long a2 = a[ai + 2];
-        final long a3 = a[ai + 3];
-        final long a4 = a[ai + 4];
-        final long b0 = b[bi];
-        final long b1 = b[bi + 1];
-        final long b2 = b[bi + 2];
-        final long b3 = b[bi + 3];
-        final long b4 = b[bi + 4];
-        final long s1 = 5 * b1;
-        final long s2 = 5 * b2;
-        final long s3 = 5 * b3;
-        final long s4 = 5 * b4;
-        long d0 = a0 * b0 + a1 * s4 + a2 * s3 + a3 * s2 + a4 * s1;
-        long d1 = a0 * b1 + a1 * b0 + a2 * s4 + a3 * s3 + a4 * s2;
-        long d2 = a0 * b2 + a1 * b1 + a2 * b0 + a3 * s4 + a4 * s3;
-        long d3 = a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0 + a4 * s4;
-        long d4 = a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0;
-        long c = d0 >>> 26;
-        d0 &= M26;
-        d1 += c;
-        c = d1 >>> 26;
-        d1 &= M26;
-        d2 += c;
-        c = d2 >>> 26;
-        d2 &= M26;
-        d3 += c;
-        c = d3 >>> 26;
-        d3 &= M26;
-        d4 += c;
-        c = d4 >>> 26;
-        d4 &= M26;
-        d0 += c * 5;
-        c = d0 >>> 26;
-        d0 &= M26;
-        d1 += c;
-        out[oi] = d0;
-        out[oi + 1] = d1;
-        out[oi + 2] = d2;
-        out[oi + 3] = d3;
-        out[oi + 4] = d4;
+        out[LANE_POWERS + lane] = w0 & M26;
+        out[LANE_POWERS + 4 + lane] = (w0 >>> 26) & M26;
+        out[LANE_POWERS + 8 + lane] = ((w0 >>> 52) | (w1 << 12)) & M26;
+        out[LANE_POWERS + 12 + lane] = (w1 >>> 14) & M26;
+        out[LANE_POWERS + 16 + lane] = (w1 >>> 40) | (w2 << 24);
     }
 }
