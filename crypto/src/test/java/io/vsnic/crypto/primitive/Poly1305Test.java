@@ -94,4 +94,36 @@ class Poly1305Test
             assertFalse(poly.verify(MemorySegment.ofArray(bad), 0), "bit " + bit);
         }
     }
+
+    @Test
+    void shouldPadAShortLastBlockWithZerosWhateverFollowsTheMessage()
+    {
+        final SplittableRandom random = new SplittableRandom(1305);
+        for (int length = 1; length < 80; length++)
+        {
+            final byte[] key = new byte[32];
+            random.nextBytes(key);
+            final byte[] message = new byte[length];
+            random.nextBytes(message);
+            // the same message at the very end of its segment (byte-by-byte path) and followed by
+            // 16 bytes of 0xFF (whole-word path with the bytes past the end masked off)
+            final byte[] followed = Arrays.copyOf(message, length + 16);
+            Arrays.fill(followed, length, length + 16, (byte)0xFF);
+            final byte[] padded = Arrays.copyOf(message, (length + 15) & ~15);
+            final byte[] expected = new byte[16];
+            final org.bouncycastle.crypto.macs.Poly1305 bc = new org.bouncycastle.crypto.macs.Poly1305();
+            bc.init(new KeyParameter(key));
+            bc.update(padded, 0, padded.length);
+            bc.doFinal(expected, 0);
+            for (final byte[] buffer : new byte[][] {message, followed})
+            {
+                final Poly1305 poly = new Poly1305();
+                poly.init(key, 0);
+                poly.updatePadded(MemorySegment.ofArray(buffer), 0, length);
+                final byte[] tag = new byte[16];
+                poly.finish(MemorySegment.ofArray(tag), 0);
+                assertArrayEquals(expected, tag, "length " + length + ", segment " + buffer.length);
+            }
+        }
+    }
 }
