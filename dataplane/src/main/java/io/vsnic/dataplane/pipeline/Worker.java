@@ -890,11 +890,13 @@ public final class Worker implements Runnable
             reasons[i] = DropReason.NO_ROUTE.ordinal();
             return;
         }
-        if (!routed && location < 0 && layout.l3Length() > network.mtuBytes() &&
+        if (!routed && layout.l3Length() > network.mtuBytes() &&
             (l3Type == FrameLayout.L3_IPV4 || l3Type == FrameLayout.L3_IPV6))
         {
-            // Switched towards another device: the overlay carries at most the network MTU, so path-MTU
-            // discovery must see the limit here rather than a silent loss on the substrate.
+            // Switched: the network MTU holds on every port (the overlay carries at most that much, and
+            // a vNIC's guest drops what exceeds it), so path-MTU discovery must see the limit here
+            // rather than a silent loss on the substrate or in the receiving guest. Super-frames pass
+            // when their segments fit.
             if (!checkMtu(i, frame, layout, network))
             {
                 return;

@@ -325,6 +325,45 @@ class ForwardingTest
     }
 
     @Test
+    void shouldHoldTheMtuOnSwitchedFramesForLocalPortsFromVmsAndFromTheOverlay()
+    {
+        configure(1400, List.of());
+        // from vm1 to vm2 (same subnet, same device): DF IPv4, IPv4 without DF, IPv6, and one that fits
+        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(1500 - 28, 6));
+        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2, 64, 1, 0, null).udp(1, 2).payload(1500 - 28, 6));
+        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv6(IP6_1, IP6_2).udp(1, 2).payload(1500 - 48, 7));
+        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(1400 - 28, 6));
+        // from a VM at device 7 to vm1 through the overlay: too big (DF), and one that fits
+        final MemoryPort overlay = harness.ports.get(OVERLAY);
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(1500 - 28, 0)), -1, 7);
+        harness.send(overlay, harness.buildGeneve(VNI_BLUE,
+            b -> b.ethernet(MAC1, REMOTE_MAC).ipv4(ip("10.0.1.21"), IP1).udp(2, 1).payload(1400 - 28, 0)), -1, 7);
+        harness.drain();
+
+        final List<PipelineHarness.Out> toVm2 = harness.received(2);
+        assertEquals(1, toVm2.size(), "only the frame that fits reaches vm2");
+        assertEquals(14 + 1400, toVm2.get(0).bytes().length);
+        final List<PipelineHarness.Out> toVm1 = harness.received(1);
+        assertEquals(3, toVm1.size(), "two ICMP errors for vm1's own frames, then the overlay frame that fits");
+        final IcmpFlyweight icmp = new IcmpFlyweight();
+        icmp.wrap(toVm1.get(0).segment(), toVm1.get(0).layout().l4Offset());
+        assertEquals(IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, icmp.code());
+        assertEquals(1400, icmp.nextHopMtu());
+        icmp.wrap(toVm1.get(1).segment(), toVm1.get(1).layout().l4Offset());
+        assertEquals(IcmpFlyweight.V6_PACKET_TOO_BIG, icmp.type());
+        assertEquals(1400, icmp.v6Mtu());
+        assertEquals(REMOTE_MAC, toVm1.get(2).layout().sourceMac());
+        assertEquals(14 + 1400, toVm1.get(2).bytes().length);
+        final List<PipelineHarness.Out> back = harness.received(OVERLAY);
+        assertEquals(1, back.size(), "the overlay sender gets fragmentation-needed back over the overlay");
+        assertEquals(7, back.get(0).peerDevice());
+        icmp.wrap(back.get(0).segment(), back.get(0).layout().l4Offset());
+        assertEquals(IcmpFlyweight.V4_CODE_FRAGMENTATION_NEEDED, icmp.code());
+        assertEquals(4, harness.counters().drops(DropReason.MTU_EXCEEDED));
+    }
+
+    @Test
     void shouldSpreadFlowsOverEcmpMembersAndKeepEachFlowOnOneMember()
     {
         configure(1500, List.of(new RouteSpec("192.168.0.0/16",
