@@ -282,13 +282,22 @@ class ForwardingTest
         assertEquals(1, harness.counters().icmpErrorsSent());
     }
 
+    /**
+     * From vm1, three packets of 1,500 bytes: IPv4 with DF, IPv4 without DF, IPv6.
+     */
+    private void sendOverMtu(final long destinationMac, final int destination)
+    {
+        harness.send(1, b -> b.ethernet(destinationMac, MAC1).ipv4(IP1, destination).udp(1, 2).payload(1500 - 28, 6));
+        harness.send(1, b -> b.ethernet(destinationMac, MAC1).ipv4(IP1, destination, 64, 1, 0, null).udp(1, 2)
+            .payload(1500 - 28, 6));
+        harness.send(1, b -> b.ethernet(destinationMac, MAC1).ipv6(IP6_1, IP6_2).udp(1, 2).payload(1500 - 48, 7));
+    }
+
     @Test
     void shouldSendFragmentationNeededAndPacketTooBigWhenOverMtu()
     {
         configure(1400, List.of());
-        harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv4(IP1, IP3).udp(1, 2).payload(1500 - 28, 6));
-        harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv4(IP1, IP3, 64, 1, 0, null).udp(1, 2).payload(1500 - 28, 6));
-        harness.send(1, b -> b.ethernet(GW_MAC, MAC1).ipv6(IP6_1, IP6_2).udp(1, 2).payload(1500 - 48, 7));
+        sendOverMtu(GW_MAC, IP3);
         harness.drain();
         assertTrue(harness.received(3).isEmpty());
         assertTrue(harness.received(2).isEmpty());
@@ -329,9 +338,7 @@ class ForwardingTest
     {
         configure(1400, List.of());
         // from vm1 to vm2 (same subnet, same device): DF IPv4, IPv4 without DF, IPv6, and one that fits
-        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(1500 - 28, 6));
-        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2, 64, 1, 0, null).udp(1, 2).payload(1500 - 28, 6));
-        harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv6(IP6_1, IP6_2).udp(1, 2).payload(1500 - 48, 7));
+        sendOverMtu(MAC2, IP2);
         harness.send(1, b -> b.ethernet(MAC2, MAC1).ipv4(IP1, IP2).udp(1, 2).payload(1400 - 28, 6));
         // from a VM at device 7 to vm1 through the overlay: too big (DF), and one that fits
         final MemoryPort overlay = harness.ports.get(OVERLAY);
