@@ -341,6 +341,14 @@ public final class Coalescer
         {
             return true;
         }
+        // Untrusted bytes: the IPv4 header checksum too, as Linux's inet_gro_receive checks it. The
+        // super-frame gets a fresh header checksum when it is emitted, so a damaged first header would
+        // otherwise leave with a valid one.
+        if (headers.l3Type == PacketHeaders.L3_IPV4 &&
+            Checksums.fold(Checksums.sum(segment, headers.l3Offset, Ipv4Flyweight.MIN_HEADER_LENGTH, 0)) != 0xFFFF)
+        {
+            return false;
+        }
         final int l4Length = headers.l3Length - headers.ipHeaderLength;
         final long pseudo = headers.pseudoHeaderSum(segment, headers.l3Offset, l4Length);
         return Checksums.fold(Checksums.sum(segment, headers.l4Offset, l4Length, pseudo)) == 0xFFFF;
