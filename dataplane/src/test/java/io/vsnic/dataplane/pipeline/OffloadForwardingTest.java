@@ -73,7 +73,6 @@ class OffloadForwardingTest
     private void configure(final boolean aRemote, final boolean bRemote, final int portOffloads)
     {
         harness = new PipelineHarness();
-        final DataPlane dataPlane = harness.dataPlane;
         final List<RemoteSpec> remotes = new ArrayList<>();
         final List<PortSpec> ports = new ArrayList<>();
         // open, but tracked (rules per protocol, not "everything"): the flow count proves one decision per super-frame
@@ -100,10 +99,7 @@ class OffloadForwardingTest
         }
         for (final PortSpec spec : ports)
         {
-            final MemoryPort port = new MemoryPort(spec.id(), Port.KIND_VNIC, dataPlane.pool(), dataPlane.superPool(), 4096,
-                spec.id() == 2 ? portOffloads : 0);
-            dataPlane.addPort(port);
-            harness.ports.put(spec.id(), port);
+            harness.offloadVnic(spec.id(), spec.id() == 2 ? portOffloads : 0);
         }
         final NetworkSpec blue = new NetworkSpec("blue", VNI, 1500,
             List.of(new SubnetSpec("10.60.1.0/24", "10.60.1.1"), new SubnetSpec("fd00:0:0:1::/64", "fd00:0:0:1::1")),

@@ -59,6 +59,18 @@ final class PipelineHarness implements AutoCloseable
         return this;
     }
 
+    /**
+     * Adds a vNIC memory port that takes ordinary and super-pool frames, with the given offloads
+     * ({@link Port#OFFLOAD_SUPER_FRAMES}, {@link Port#OFFLOAD_PARTIAL_CHECKSUM} or 0).
+     */
+    MemoryPort offloadVnic(final int id, final int offloads)
+    {
+        final MemoryPort port = new MemoryPort(id, Port.KIND_VNIC, dataPlane.pool(), dataPlane.superPool(), 4096, offloads);
+        dataPlane.addPort(port);
+        ports.put(id, port);
+        return port;
+    }
+
     MemoryPort overlay(final int id)
     {
         // takes ordinary frames only on transmit, but may carry super-pool frames in (a peer kernel's whole GSO packet)
