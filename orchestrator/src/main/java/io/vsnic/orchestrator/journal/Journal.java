@@ -37,8 +37,11 @@ import net.openhft.chronicle.wire.DocumentContext;
  *   int magic 'VSNJ' | int type | long revision | long timeMs | int length | byte[length] JSON | int crc32
  * </pre>
  * The CRC covers everything before it. On {@link #open}, entries are read until the first one that
- * is incomplete, fails its checks (magic, length, CRC, revision order) or makes Chronicle throw;
- * everything after that point is reported as the corrupt or torn tail and left out. The caller then
+ * is incomplete, fails its checks (magic, length, CRC, revision order) or makes Chronicle throw.
+ * Because a damaged Chronicle record header can also read as the end of the queue, without an
+ * error, the queue files are then scanned for this format's records: intact ones that carry on the
+ * revisions in order are replayed as well, and one after a gap shows which revisions are lost.
+ * Anything cut off or recovered that way is reported as corruption. The caller then
  * starts a new generation with a snapshot of what was replayed ({@link #startGeneration}), so the
  * damaged queue is never appended to; a damaged generation is kept aside as
  * {@code gen-N.corrupt} for inspection.
@@ -174,11 +177,129 @@ public final class Journal implements AutoCloseable
             // InternalError: a fault in an unsafe access to the mapped file (e.g. truncated under the mapping)
             corruption = "reading entry " + (entries.size() + 1) + " failed: " + ex;
         }
+        // Chronicle may also stop early without an error (a damaged record header reads as the end of
+        // the queue): look for this journal's own records in the files. Entries that carry on the
+        // revisions in order are intact (magic, length and CRC) and are replayed; a later one after a
+        // gap proves that acknowledged changes were lost, which must not pass silently.
+        int recovered = 0;
+        long lost = -1;
+        if (!entries.isEmpty())
+        {
+            for (final JournalEntry entry : scanFiles(queueDirectory))
+            {
+                if (entry.revision() <= previous)
+                {
+                    continue;
+                }
+                if (entry.type() == JournalEntry.CHANGE && entry.revision() == previous + 1)
+                {
+                    entries.add(entry);
+                    previous = entry.revision();
+                    recovered++;
+                    continue;
+                }
+                lost = entry.revision();
+                break;
+            }
+        }
+        if (recovered > 0 || lost >= 0)
+        {
+            final String found = (recovered > 0 ? recovered + " more intact entries found by scanning the queue files" : "") +
+                (recovered > 0 && lost >= 0 ? "; " : "") +
+                (lost >= 0 ? "revision " + lost + " is in the files but revisions " + (previous + 1) + " to " + (lost - 1) +
+                    " are unreadable: they are lost" : "");
+            corruption = (corruption == null ? "the queue ended early at entry " + (entries.size() - recovered + 1) :
+                corruption) + "; " + found;
+        }
         if (corruption != null)
         {
             corruption += "; replayed " + entries.size() + " intact entries up to revision " + previous;
         }
         return new Replay(entries, generation, corruption, corruption == null ? null : queueDirectory);
+    }
+
+    /**
+     * Every record of this journal's format (magic, a sane length, a matching CRC) in the queue files
+     * of a generation, in file order, read straight from the files without Chronicle; empty when they
+     * cannot be read.
+     */
+    private static List<JournalEntry> scanFiles(final Path queueDirectory)
+    {
+        final List<JournalEntry> found = new ArrayList<>();
+        final List<Path> files;
+        try (Stream<Path> list = Files.list(queueDirectory))
+        {
+            files = list.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "journal: cannot list " + queueDirectory + " to scan it: " + ex);
+            return found;
+        }
+        for (final Path file : files)
+        {
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+            {
+                final long size = channel.size();
+                if (size > Integer.MAX_VALUE)
+                {
+                    LOG.log(Level.WARNING, "journal: " + file + " is too large to scan (" + size + " bytes)");
+                    continue;
+                }
+                final ByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.BIG_ENDIAN);
+                int at = 0;
+                final int limit = (int)size - HEADER_BYTES - 4;
+                while (at <= limit)
+                {
+                    if (at + 8 <= limit && map.getLong(at) == 0)
+                    {
+                        at += 8; // no record starts in eight zero bytes (the magic's first byte is not zero)
+                        continue;
+                    }
+                    if (map.getInt(at) != MAGIC)
+                    {
+                        at++;
+                        continue;
+                    }
+                    final JournalEntry entry = decodeAt(map, at);
+                    if (entry == null)
+                    {
+                        at++;
+                        continue;
+                    }
+                    found.add(entry);
+                    at += HEADER_BYTES + entry.payload().length + 4;
+                }
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                LOG.log(Level.WARNING, "journal: cannot scan " + file + ": " + ex);
+            }
+        }
+        return found;
+    }
+
+    /** The entry whose record starts at {@code at}, or null when its length or CRC does not hold. */
+    private static JournalEntry decodeAt(final ByteBuffer map, final int at)
+    {
+        final int type = map.getInt(at + 4);
+        final long revision = map.getLong(at + 8);
+        final long timeMs = map.getLong(at + 16);
+        final int length = map.getInt(at + 24);
+        if (length < 0 || length > MAX_PAYLOAD_BYTES || (long)at + HEADER_BYTES + length + 4 > map.limit() ||
+            (type != JournalEntry.SNAPSHOT && type != JournalEntry.CHANGE))
+        {
+            return null;
+        }
+        final byte[] record = new byte[HEADER_BYTES + length];
+        map.get(at, record);
+        final CRC32 crc = new CRC32();
+        crc.update(record);
+        if ((int)crc.getValue() != map.getInt(at + HEADER_BYTES + length))
+        {
+            return null;
+        }
+        return new JournalEntry(type, revision, timeMs, java.util.Arrays.copyOfRange(record, HEADER_BYTES, record.length));
     }
 
     private static JournalEntry decode(final Bytes<?> bytes)

@@ -140,6 +140,43 @@ class JournalTest
         }
     }
 
+    /**
+     * Chronicle's own header of a record in the middle zeroed: Chronicle then reads the queue as ending
+     * there, without an error. The records after it are intact (magic, CRC) and found by scanning the
+     * file: every entry is replayed, and the damage is reported so that the generation is rewritten.
+     */
+    @Test
+    void shouldRecoverTheEntriesAfterADamagedRecordHeaderAndReportIt() throws IOException
+    {
+        writeEntries(10);
+        final Path file = queueFile();
+        final byte[] bytes = Files.readAllBytes(file);
+        final List<Integer> records = new ArrayList<>();
+        for (int i = 0; i + 4 <= bytes.length; i++)
+        {
+            if (bytes[i] == 'V' && bytes[i + 1] == 'S' && bytes[i + 2] == 'N' && bytes[i + 3] == 'J')
+            {
+                records.add(i);
+            }
+        }
+        assertEquals(11, records.size(), "one record per entry");
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
+        {
+            raf.seek(records.get(5) - 4); // the 4-byte document header before entry 5
+            raf.write(new byte[4]);
+        }
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        holder.get(0).close();
+        assertTrue(replay.corrupt(), "the damage is reported");
+        assertTrue(replay.corruption().contains("found by scanning"), replay.corruption());
+        assertEquals(11, replay.entries().size(), replay.corruption());
+        for (int i = 0; i < 11; i++)
+        {
+            assertEquals(i, replay.entries().get(i).revision());
+        }
+    }
+
     @Test
     void shouldDetectTruncatedTailAndKeepEveryIntactEntry() throws IOException
     {
