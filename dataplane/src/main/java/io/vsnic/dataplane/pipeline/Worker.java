@@ -1531,6 +1531,18 @@ public final class Worker implements Runnable
             reasons[i] = DropReason.TO_GATEWAY.ordinal();
             return;
         }
+        // The reply's checksum is the request's, updated: a request whose checksum is wrong is dropped,
+        // as a host drops it, instead of being answered with a wrong checksum of its own.
+        if (!frame.checksumVerified() && (layout.flags() & FrameLayout.FLAG_L4_CHECKSUM_VERIFIED) == 0)
+        {
+            final int icmpLength = layout.l3Offset() + layout.l3Length() - layout.l4Offset();
+            final long pseudo = v4 ? 0 : Checksums.pseudoHeaderSumIpv6(segment, layout.l3Offset() + 8, IpProtocol.ICMPV6, icmpLength);
+            if (icmpLength < 8 || Checksums.fold(Checksums.sum(segment, layout.l4Offset(), icmpLength, pseudo)) != 0xFFFF)
+            {
+                reasons[i] = DropReason.BAD_CHECKSUM.ordinal();
+                return;
+            }
+        }
         ethernet.wrap(segment, frame.start());
         final long requesterMac = ethernet.source();
         ethernet.destination(requesterMac).source(network.gatewayMac());

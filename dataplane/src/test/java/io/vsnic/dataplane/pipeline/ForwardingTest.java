@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
@@ -261,6 +262,24 @@ class ForwardingTest
             assertTrue(type == IcmpFlyweight.V4_ECHO_REPLY || type == IcmpFlyweight.V6_ECHO_REPLY, "type " + type);
             assertEquals(GW_MAC, reply.layout().sourceMac());
         }
+    }
+
+    @Test
+    void shouldDropEchoRequestsToTheGatewayWhoseChecksumIsWrong()
+    {
+        for (final boolean v6 : new boolean[] {false, true})
+        {
+            final Frame frame = harness.build(v6 ?
+                b -> b.ethernet(GW_MAC, MAC1).ipv6(IP6_1, GW6).icmpEcho(true, 79, 7).payload(56, 5) :
+                b -> b.ethernet(GW_MAC, MAC1).ipv4(IP1, ip("10.0.1.1")).icmpEcho(true, 79, 7).payload(56, 5));
+            final int last = frame.start() + frame.length() - 1 - (v6 ? 0 : 4);
+            frame.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, last,
+                (byte)(frame.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, last) ^ 0x10));
+            harness.send(harness.ports.get(1), frame, -1, -1);
+        }
+        harness.drain();
+        assertTrue(harness.received(1).isEmpty(), "no reply to a damaged request");
+        assertEquals(2, harness.counters().drops(DropReason.BAD_CHECKSUM));
     }
 
     @Test
