@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * Seeded fuzzing of what a guest can send to the data plane's local answers: DHCP messages with
  * damaged BOOTP fields and options (lengths past the end, no end option, a wrong magic cookie,
  * random message types and hardware addresses), ARP requests with odd hardware and protocol fields,
- * IPv6 neighbour solicitations with odd options, and echo requests to the gateway, whole or
+ * IPv6 neighbour and router solicitations (and other ICMPv6 types) with odd options, codes and hop
+ * limits, and echo requests to the gateway, whole or
  * damaged after they were built. Whatever comes in: no exception, every frame back in its pool, and
  * every answer the data plane sends is a well-formed frame (valid lengths and checksums).
  */
@@ -123,8 +124,11 @@ class LocalAnswersFuzzTest
                     body[16] = 1; // source link-layer address option, its length (in 8 bytes) random
                     body[17] = (byte)random.nextInt(4);
                 }
-                b.ethernet(0x33_33_ff_00_00_01L, MAC).ipv6(IP6, random.nextBoolean() ? GW6 : solicitedNode(), 255, 0)
-                    .icmp(135, 0, 0, 0).payload(body);
+                // mostly solicitations; also router solicitations, advertisements and unknown types
+                final int[] types = {135, 135, 135, 133, 133, 136, 134, 137, 143, random.nextInt(256)};
+                b.ethernet(0x33_33_ff_00_00_01L, MAC).ipv6(IP6, random.nextBoolean() ? GW6 : solicitedNode(),
+                        random.nextInt(8) == 0 ? random.nextInt(256) : 255, 0)
+                    .icmp(types[random.nextInt(types.length)], random.nextInt(8) == 0 ? random.nextInt(256) : 0, 0, 0).payload(body);
             }
             default ->
             {
