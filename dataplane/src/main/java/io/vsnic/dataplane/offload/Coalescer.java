@@ -63,6 +63,7 @@ public final class Coalescer
     private final FramePool superPool;
     private final boolean completeChecksums;
     private final PacketHeaders headers = new PacketHeaders();
+    private final Ipv4Flyweight ipv4 = new Ipv4Flyweight();
 
     /**
      * The open super-frame: the first segment itself while {@link #segments} is 1, a super-pool frame
@@ -344,10 +345,13 @@ public final class Coalescer
         // Untrusted bytes: the IPv4 header checksum too, as Linux's inet_gro_receive checks it. The
         // super-frame gets a fresh header checksum when it is emitted, so a damaged first header would
         // otherwise leave with a valid one.
-        if (headers.l3Type == PacketHeaders.L3_IPV4 &&
-            Checksums.fold(Checksums.sum(segment, headers.l3Offset, Ipv4Flyweight.MIN_HEADER_LENGTH, 0)) != 0xFFFF)
+        if (headers.l3Type == PacketHeaders.L3_IPV4)
         {
-            return false;
+            ipv4.wrap(segment, headers.l3Offset);
+            if (!ipv4.isChecksumValid())
+            {
+                return false;
+            }
         }
         final int l4Length = headers.l3Length - headers.ipHeaderLength;
         final long pseudo = headers.pseudoHeaderSum(segment, headers.l3Offset, l4Length);

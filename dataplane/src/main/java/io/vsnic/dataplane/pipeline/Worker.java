@@ -1533,11 +1533,11 @@ public final class Worker implements Runnable
         }
         // The reply's checksum is the request's, updated: a request whose checksum is wrong is dropped,
         // as a host drops it, instead of being answered with a wrong checksum of its own.
+        icmp.wrap(segment, layout.l4Offset());
         if (!frame.checksumVerified() && (layout.flags() & FrameLayout.FLAG_L4_CHECKSUM_VERIFIED) == 0)
         {
             final int icmpLength = layout.l3Offset() + layout.l3Length() - layout.l4Offset();
-            final long pseudo = v4 ? 0 : Checksums.pseudoHeaderSumIpv6(segment, layout.l3Offset() + 8, IpProtocol.ICMPV6, icmpLength);
-            if (icmpLength < 8 || Checksums.fold(Checksums.sum(segment, layout.l4Offset(), icmpLength, pseudo)) != 0xFFFF)
+            if (icmpLength < 8 || !(v4 ? icmp.isChecksumValidV4(icmpLength) : icmp.isChecksumValidV6(layout.l3Offset(), icmpLength)))
             {
                 reasons[i] = DropReason.BAD_CHECKSUM.ordinal();
                 return;
@@ -1546,7 +1546,6 @@ public final class Worker implements Runnable
         ethernet.wrap(segment, frame.start());
         final long requesterMac = ethernet.source();
         ethernet.destination(requesterMac).source(network.gatewayMac());
-        icmp.wrap(segment, layout.l4Offset());
         final int oldWord = icmp.type() << 8 | icmp.code();
         if (v4)
         {

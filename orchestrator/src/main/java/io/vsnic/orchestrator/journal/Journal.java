@@ -14,6 +14,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -256,11 +257,6 @@ public final class Journal implements AutoCloseable
                         at += 8; // no record starts in eight zero bytes (the magic's first byte is not zero)
                         continue;
                     }
-                    if (map.getInt(at) != MAGIC)
-                    {
-                        at++;
-                        continue;
-                    }
                     final JournalEntry entry = decodeAt(map, at);
                     if (entry == null)
                     {
@@ -279,9 +275,16 @@ public final class Journal implements AutoCloseable
         return found;
     }
 
-    /** The entry whose record starts at {@code at}, or null when its length or CRC does not hold. */
+    /**
+     * The entry whose record starts at {@code at} (big-endian), or null when its magic, type, length
+     * or CRC does not hold.
+     */
     private static JournalEntry decodeAt(final ByteBuffer map, final int at)
     {
+        if (map.getInt(at) != MAGIC)
+        {
+            return null;
+        }
         final int type = map.getInt(at + 4);
         final long revision = map.getLong(at + 8);
         final long timeMs = map.getLong(at + 16);
@@ -299,40 +302,20 @@ public final class Journal implements AutoCloseable
         {
             return null;
         }
-        return new JournalEntry(type, revision, timeMs, java.util.Arrays.copyOfRange(record, HEADER_BYTES, record.length));
+        return new JournalEntry(type, revision, timeMs, Arrays.copyOfRange(record, HEADER_BYTES, record.length));
     }
 
+    /** The entry in one Chronicle document, or null when it fails the record checks of {@link #decodeAt}. */
     private static JournalEntry decode(final Bytes<?> bytes)
     {
-        if (bytes.readRemaining() < HEADER_BYTES + 4)
+        final long remaining = bytes.readRemaining();
+        if (remaining < HEADER_BYTES + 4 || remaining > Integer.MAX_VALUE)
         {
             return null;
         }
-        final byte[] header = new byte[HEADER_BYTES];
-        bytes.read(header);
-        final ByteBuffer fields = ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN);
-        final int magic = fields.getInt();
-        final int type = fields.getInt();
-        final long revision = fields.getLong();
-        final long timeMs = fields.getLong();
-        final int length = fields.getInt();
-        if (magic != MAGIC || length < 0 || length > MAX_PAYLOAD_BYTES || bytes.readRemaining() < length + 4L)
-        {
-            return null;
-        }
-        final byte[] payload = new byte[length];
-        bytes.read(payload);
-        final byte[] trailer = new byte[4];
-        bytes.read(trailer);
-        final CRC32 crc = new CRC32();
-        crc.update(header);
-        crc.update(payload);
-        if ((int)crc.getValue() != ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).getInt() ||
-            (type != JournalEntry.SNAPSHOT && type != JournalEntry.CHANGE))
-        {
-            return null;
-        }
-        return new JournalEntry(type, revision, timeMs, payload);
+        final byte[] document = new byte[(int)remaining];
+        bytes.read(document);
+        return decodeAt(ByteBuffer.wrap(document), 0);
     }
 
     private static SingleChronicleQueueBuilder builder(final Path queueDirectory)
