@@ -18,10 +18,15 @@ import java.util.List;
  * @param innerAddress  the peer's inner substrate address (literal IPv4 or IPv6): the source of the
  *                      overlay packets it sends inside the tunnel, like a WireGuard AllowedIP /32 or
  *                      /128; required with WireGuard, else null.
+ * @param remoteChecksum whether TCP/UDP checksums this device leaves partial (offloaded segments) go to
+ *                      this peer partial, flagged in a Geneve option for the peer to finish or pass on to
+ *                      its VM as {@code NEEDS_CSUM} (remote checksum offload between vsnic devices; the
+ *                      outer UDP checksum or the WireGuard tag covers the bytes). Geneve only; the peer
+ *                      must be a vsnic device (others drop the critical option).
  */
 public record PeerSpec(
     int device, String name, String endpoint, Encapsulation encapsulation, List<Integer> allowedVnis,
-    Encryption encryption, String publicKey, String innerAddress)
+    Encryption encryption, String publicKey, String innerAddress, boolean remoteChecksum)
 {
     public PeerSpec
     {
@@ -33,12 +38,30 @@ public record PeerSpec(
     }
 
     /**
+     * A peer without remote checksum offload.
+     */
+    public PeerSpec(
+        final int device, final String name, final String endpoint, final Encapsulation encapsulation, final List<Integer> allowedVnis,
+        final Encryption encryption, final String publicKey, final String innerAddress)
+    {
+        this(device, name, endpoint, encapsulation, allowedVnis, encryption, publicKey, innerAddress, false);
+    }
+
+    /**
+     * @return this peer with remote checksum offload on or off.
+     */
+    public PeerSpec withRemoteChecksum(final boolean value)
+    {
+        return new PeerSpec(device, name, endpoint, encapsulation, allowedVnis, encryption, publicKey, innerAddress, value);
+    }
+
+    /**
      * A plaintext peer ({@link Encryption#NONE}).
      */
     public PeerSpec(
         final int device, final String name, final String endpoint, final Encapsulation encapsulation, final List<Integer> allowedVnis)
     {
-        this(device, name, endpoint, encapsulation, allowedVnis, Encryption.NONE, null, null);
+        this(device, name, endpoint, encapsulation, allowedVnis, Encryption.NONE, null, null, false);
     }
 
     /**
@@ -50,6 +73,6 @@ public record PeerSpec(
         final int device, final String name, final String endpoint, final Encapsulation encapsulation, final List<Integer> allowedVnis,
         final String publicKey, final String innerAddress)
     {
-        return new PeerSpec(device, name, endpoint, encapsulation, allowedVnis, Encryption.WIREGUARD, publicKey, innerAddress);
+        return new PeerSpec(device, name, endpoint, encapsulation, allowedVnis, Encryption.WIREGUARD, publicKey, innerAddress, false);
     }
 }

@@ -30,7 +30,8 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * The caller calls {@link #flush} at the end of each receive batch, so nothing waits longer.
  *
  * <p>Checksums: a segment is merged only when its TCP checksum verifies or is already marked
- * partial by a trusted local sender ({@link Frame#checksumPartial()}) or verified on the way in
+ * partial by a trusted local sender ({@link Frame#checksumPartial()}) or a peer device that left it
+ * partial (the remote checksum Geneve option, see {@code OverlayHeaders}) or verified on the way in
  * ({@link Frame#checksumVerified()}: opened from an authenticated WireGuard message): the merged super-frame's
  * checksum is partial ({@link #CHECKSUM_PARTIAL}, NEEDS_CSUM for the receiver, as Linux hands GRO
  * packets on) or complete, as chosen. A single segment leaves as it came (no copy).
@@ -77,6 +78,10 @@ public final class Coalescer
     private int rangeLength;
     private int rangeVni;
     private int rangePeer;
+    /** The open range's TCP checksum was left partial by its sender. */
+    private boolean rangePartial;
+    /** Whether the range {@link #addRange} is offering has its TCP checksum left partial. */
+    private boolean offeredPartial;
     /** Where a range that ends up alone is copied to ({@link #addRange}'s pool). */
     private FramePool rangePool;
     private int segments;
@@ -127,7 +132,7 @@ public final class Coalescer
         int next = at;
         final MemorySegment segment = frame.segment();
         if (frame.isSuperFrame() ||
-            !eligible(segment, frame.start(), frame.length(), frame.checksumPartial() || frame.checksumVerified()))
+            !eligible(segment, frame.start(), frame.length(), frame.checksumPartial() || frame.checksumVerified(), -1, 0))
         {
             next = flush(out, next);
             out[next++] = frame;
@@ -155,6 +160,10 @@ public final class Coalescer
      * @param peerDevice the device it came from (likewise).
      * @param verified   whether its bytes were already authenticated (opened from a WireGuard message):
      *                   then its TCP checksum is not checked.
+     * @param csumStart  where its sender left the TCP checksum partial (from {@code start}; the remote
+     *                   checksum option), or -1: a range whose partial checksum is not its TCP checksum
+     *                   is not taken; one that stays alone becomes a frame marked partial.
+     * @param csumOffset the checksum field's offset from {@code csumStart}.
      * @param pool       the pool of ordinary frames for a range that stays alone.
      * @param out        receives finished frames; room for two is needed (and one more for the final {@link #flush}).
      * @param at         the next free index of {@code out}.
@@ -162,15 +171,17 @@ public final class Coalescer
      *     when it was not: then {@code out[at..next)} holds what was emitted before it.
      */
     public int addRange(final MemorySegment segment, final int start, final int length, final int outer, final int vni,
-        final int peerDevice, final boolean verified, final FramePool pool, final Frame[] out, final int at)
+        final int peerDevice, final boolean verified, final int csumStart, final int csumOffset, final FramePool pool,
+        final Frame[] out, final int at)
     {
         int next = at;
-        if (length > pool.slotBytes() - pool.headroomBytes() || !eligible(segment, start, length, verified))
+        if (length > pool.slotBytes() - pool.headroomBytes() || !eligible(segment, start, length, verified, csumStart, csumOffset))
         {
             return ~flush(out, next);
         }
         rangeBytes += outer + length;
         rangePool = pool;
+        offeredPartial = csumStart >= 0;
         return offer(segment, start, vni, peerDevice, null, out, next);
     }
 
@@ -219,7 +230,7 @@ public final class Coalescer
         }
         else
         {
-            startRange(segment, start, vni, peerDevice);
+            startRange(segment, start, vni, peerDevice, offeredPartial);
         }
     }
 
@@ -242,6 +253,10 @@ public final class Coalescer
             }
             frame.copyFrom(rangeSegment, rangeStart, rangeLength);
             frame.vni(rangeVni).peerDevice(rangePeer).checksumVerified(true);
+            if (rangePartial)
+            {
+                frame.checksumPartial(l4Relative, TcpFlyweight.CHECKSUM_OFFSET);
+            }
             rangeSegment = null;
             out[at] = frame;
             return at + 1;
@@ -324,7 +339,8 @@ public final class Coalescer
     }
 
     /** Parses the segment into {@link #headers} and says whether it may be merged at all. */
-    private boolean eligible(final MemorySegment segment, final int start, final int length, final boolean trusted)
+    private boolean eligible(final MemorySegment segment, final int start, final int length, final boolean trusted,
+        final int csumStart, final int csumOffset)
     {
         if (!headers.parse(segment, start, length) || headers.protocol != IpProtocol.TCP || headers.payloadLength == 0)
         {
@@ -337,6 +353,11 @@ public final class Coalescer
         if ((headerFlags(segment) & PASS_FLAGS) != 0)
         {
             return false;
+        }
+        if (csumStart >= 0)
+        {
+            // left partial by the sender: nothing to verify, but it must be the TCP checksum
+            return csumStart == headers.l4Offset - start && csumOffset == TcpFlyweight.CHECKSUM_OFFSET;
         }
         if (trusted)
         {
@@ -377,9 +398,11 @@ public final class Coalescer
         frame.length(headers.l3Offset - frame.start() + headers.l3Length);
     }
 
-    private void startRange(final MemorySegment segment, final int start, final int vni, final int peerDevice)
+    private void startRange(final MemorySegment segment, final int start, final int vni, final int peerDevice,
+        final boolean partial)
     {
         rangeOpen = true;
+        rangePartial = partial;
         rangeSegment = segment;
         rangeStart = start;
         rangeVni = vni;

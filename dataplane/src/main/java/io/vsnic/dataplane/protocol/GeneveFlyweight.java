@@ -127,6 +127,32 @@ public final class GeneveFlyweight extends Flyweight
     }
 
     /**
+     * Writes one option TLV with four bytes of data at {@code optionOffset} bytes into the option area
+     * (allocation-free, for the hot path).
+     *
+     * @param data the option data, big-endian.
+     * @return the offset of the next option in the option area.
+     */
+    public int option32(final int optionOffset, final int optionClass, final int type, final int data)
+    {
+        final int at = OPTIONS_OFFSET + optionOffset;
+        u16(at, optionClass);
+        u8(at + 2, type);
+        u8(at + 3, 1);
+        i32(at + OPTION_HEADER_LENGTH, data);
+        return optionOffset + OPTION_HEADER_LENGTH + 4;
+    }
+
+    /**
+     * @return the first four data bytes (big-endian) of the option at {@code optionOffset} bytes into the
+     *     option area; the caller has checked that it has them ({@link #optionDataLength}).
+     */
+    public int optionData32(final int optionOffset)
+    {
+        return i32(OPTIONS_OFFSET + optionOffset + OPTION_HEADER_LENGTH);
+    }
+
+    /**
      * @return option class of the option at {@code optionOffset} bytes into the option area.
      */
     public int optionClass(final int optionOffset)

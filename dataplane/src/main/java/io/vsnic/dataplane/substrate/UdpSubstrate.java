@@ -47,6 +47,7 @@ import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.nativeio.MessageBatch;
 import io.vsnic.dataplane.nativeio.Syscalls;
+import io.vsnic.dataplane.offload.ChecksumOffload;
 import io.vsnic.dataplane.offload.Coalescer;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
@@ -675,6 +676,16 @@ public final class UdpSubstrate implements Port, AutoCloseable
         return KIND_OVERLAY;
     }
 
+    /**
+     * Partial checksums are taken: they go to a peer with remote checksum offload as they are (in the
+     * Geneve option), and are finished here for every other peer.
+     */
+    @Override
+    public int txOffloads()
+    {
+        return OFFLOAD_PARTIAL_CHECKSUM;
+    }
+
     @Override
     public int receive(final Frame[] frames, final int max)
     {
@@ -1114,7 +1125,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 if (header > 0)
                 {
                     next = merging.addRange(buffers, start + header, length - header, header, overlayHeaders.vni(), device,
-                        verified, pool, frames, next);
+                        verified, overlayHeaders.checksumStart(), overlayHeaders.checksumOffset(), pool, frames, next);
                     if (next >= 0)
                     {
                         return next;
@@ -1313,7 +1324,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
             // the source port pool's lane: a hash of the inner flow, taken before the overlay header goes on
             final int lane = sourceLanes == 0 || peer.encryption() == Encryption.WIREGUARD ? -1 :
                 InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length()) % sourceLanes;
-            if (!running || !overlay.encapsulate(frame, peer.encapsulation(), frame.vni()))
+            if (!peer.remoteChecksum() && !ChecksumOffload.complete(frame))
+            {
+                drop(DropReason.BAD_CHECKSUM, frame);
+                continue;
+            }
+            if (!running || !overlay.encapsulate(frame, peer.encapsulation(), frame.vni(), peer.remoteChecksum()))
             {
                 drop(DropReason.SUBSTRATE_TX_ERROR, frame);
                 continue;

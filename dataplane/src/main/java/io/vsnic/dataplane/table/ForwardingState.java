@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
@@ -233,8 +234,13 @@ public final class ForwardingState
             {
                 throw new IllegalArgumentException(where + ": publicKey and innerAddress need encryption wireguard");
             }
+            if (peer.remoteChecksum() && peer.encapsulation() != Encapsulation.GENEVE)
+            {
+                throw new IllegalArgumentException(where + ": remoteChecksum needs encapsulation geneve (it is a Geneve option)");
+            }
             final PeerEntry entry = new PeerEntry(peer.device(), peer.name(), endpoint, peer.encapsulation(),
-                peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray(), peer.encryption(), publicKey, innerAddress);
+                peer.allowedVnis().stream().mapToInt(Integer::intValue).toArray(), peer.encryption(), publicKey, innerAddress,
+                peer.remoteChecksum());
             // WireGuard peers are told apart by their key; only plaintext peers by their address.
             if (peer.encryption() == Encryption.NONE && peersByEndpoint.put(endpoint.getAddress(), entry) != null)
             {

@@ -20,10 +20,13 @@ public final class PeerEntry
     final Encryption encryption;
     final byte[] publicKey;
     final InetAddress innerAddress;
+    final boolean remoteChecksum;
 
     PeerEntry(final int device, final String name, final InetSocketAddress endpoint, final Encapsulation encapsulation,
-        final int[] allowedVnis, final Encryption encryption, final byte[] publicKey, final InetAddress innerAddress)
+        final int[] allowedVnis, final Encryption encryption, final byte[] publicKey, final InetAddress innerAddress,
+        final boolean remoteChecksum)
     {
+        this.remoteChecksum = remoteChecksum;
         this.encryption = encryption;
         this.publicKey = publicKey;
         this.innerAddress = innerAddress;
@@ -53,6 +56,15 @@ public final class PeerEntry
     public Encapsulation encapsulation()
     {
         return encapsulation;
+    }
+
+    /**
+     * @return whether partial TCP/UDP checksums go to this peer partial, in the remote checksum Geneve
+     *     option ({@link io.vsnic.dataplane.config.PeerSpec#remoteChecksum()}).
+     */
+    public boolean remoteChecksum()
+    {
+        return remoteChecksum;
     }
 
     /**

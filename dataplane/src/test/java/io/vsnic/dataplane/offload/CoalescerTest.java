@@ -292,7 +292,7 @@ class CoalescerTest
 
     private int addRange(final MemorySegment buffer, final int start, final int length)
     {
-        return coalescer.addRange(buffer, start, length, 8, 300, 9, false, pool, out, emitted);
+        return coalescer.addRange(buffer, start, length, 8, 300, 9, false, -1, 0, pool, out, emitted);
     }
 
     /**
@@ -332,6 +332,58 @@ class CoalescerTest
         }
         assertEquals(8, coalescer.mergedCount());
         assertEquals(2, coalescer.superFrameCount());
+    }
+
+    /**
+     * Ranges whose sender left the TCP checksum partial (the remote checksum option): merged without a
+     * check (there is no checksum to verify), a lone one handed on marked partial at its TCP header; a
+     * range whose partial checksum is not at its TCP checksum field is not taken.
+     */
+    @Test
+    void shouldMergeRangesWithAPartialChecksumAndMarkALoneOnePartial()
+    {
+        final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+        flow.payload = OffloadFrames.payload(3 * MSS, 24);
+        final List<byte[]> frames = new ArrayList<>();
+        for (int k = 0; k < 3; k++)
+        {
+            final OffloadFrames.Spec segment = segmentSpec(flow, k, MSS);
+            segment.partialChecksum = true;
+            frames.add(OffloadFrames.build(segment));
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            final int[] starts = new int[3];
+            final MemorySegment buffer = datagrams(arena, frames, starts);
+            assertTrue(coalescer.addRange(buffer, starts[0], frames.get(0).length, 8, 300, 9, false, 34, 7, pool, out, emitted) < 0,
+                "a partial checksum that is not the TCP checksum: not taken");
+            assertTrue(addRange(buffer, starts[0], frames.get(0).length) < 0, "without the option it does not verify: not taken");
+            for (int k = 0; k < 2; k++)
+            {
+                emitted = coalescer.addRange(buffer, starts[k], frames.get(k).length, 8, 300, 9, false, 34,
+                    TcpFlyweight.CHECKSUM_OFFSET, pool, out, emitted);
+            }
+            flush();
+            assertEquals(1, emitted);
+            assertTrue(out[0].isSuperFrame(), "merged");
+            assertFalse(out[0].checksumPartial(), "this coalescer finishes the super-frame's checksum");
+            assertTrue(OffloadFrames.checksumsValid(out[0].toByteArray()), "the super-frame's checksum, finished, verifies");
+            out[0].release();
+            emitted = 0;
+
+            emitted = coalescer.addRange(buffer, starts[2], frames.get(2).length, 8, 300, 9, false, 34,
+                TcpFlyweight.CHECKSUM_OFFSET, pool, out, emitted);
+            flush();
+            assertEquals(1, emitted);
+            assertFalse(out[0].isSuperFrame());
+            assertTrue(out[0].checksumPartial(), "alone, still partial");
+            assertEquals(34, out[0].csumStart());
+            assertEquals(TcpFlyweight.CHECKSUM_OFFSET, out[0].csumOffset());
+            assertTrue(ChecksumOffload.complete(out[0]));
+            assertTrue(OffloadFrames.checksumsValid(out[0].toByteArray()));
+            out[0].release();
+            emitted = 0;
+        }
     }
 
     /**

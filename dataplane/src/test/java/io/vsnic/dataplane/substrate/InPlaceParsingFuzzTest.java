@@ -119,7 +119,7 @@ class InPlaceParsingFuzzTest
                     assertTrue(header >= 8 && header <= length, "header " + header + " of " + length);
                     final boolean damaged = lastDamagedPayload;
                     final int next = coalescer.addRange(buffer, position + header, length - header, header,
-                        headers.vni(), 7, authenticated, pool, out, emitted);
+                        headers.vni(), 7, authenticated, headers.checksumStart(), headers.checksumOffset(), pool, out, emitted);
                     if (next < 0)
                     {
                         notTaken++;

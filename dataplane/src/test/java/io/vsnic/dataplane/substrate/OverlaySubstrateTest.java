@@ -1,6 +1,7 @@
 package io.vsnic.dataplane.substrate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +21,8 @@ import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
 import io.vsnic.dataplane.config.RemoteSpec;
 import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.offload.OffloadFrames;
+import io.vsnic.dataplane.offload.VirtioNetHeader;
 import io.vsnic.dataplane.pipeline.DataPlane;
 import io.vsnic.dataplane.pipeline.DataPlaneConfig;
 import io.vsnic.dataplane.pipeline.MemoryPort;
@@ -29,6 +32,7 @@ import io.vsnic.dataplane.protocol.FrameClassifier;
 import io.vsnic.dataplane.protocol.FrameLayout;
 import io.vsnic.dataplane.protocol.GeneveFlyweight;
 import io.vsnic.dataplane.protocol.Ipv4Flyweight;
+import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.status.DropReason;
@@ -96,7 +100,13 @@ class OverlaySubstrateTest
 
         void configure(final String vmIp, final long vmMac, final String remoteIp, final long remoteMac, final List<PeerSpec> peers)
         {
-            final NetworkSpec network = new NetworkSpec("blue", VNI, 1500, List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")),
+            configure(new SubnetSpec("10.0.1.0/24", "10.0.1.1"), vmIp, vmMac, remoteIp, remoteMac, peers);
+        }
+
+        void configure(final SubnetSpec subnet, final String vmIp, final long vmMac, final String remoteIp, final long remoteMac,
+            final List<PeerSpec> peers)
+        {
+            final NetworkSpec network = new NetworkSpec("blue", VNI, 1500, List.of(subnet),
                 List.of(), List.of(new RemoteSpec(remoteIp, remoteMac, 2)));
             final PortSpec port = new PortSpec(1, "vm", "blue", vmMac, vmIp, null, CompiledPolicy.allowAll(), true);
             dataPlane.publish(ForwardingState.build(dataPlane.state(), List.of(network), List.of(port), peers));
@@ -438,6 +448,146 @@ class OverlaySubstrateTest
             {
                 assertTrue(seen.values().stream().distinct().count() >= 12, "64 flows spread over the 16 source ports: " + seen.values());
             }
+        }
+    }
+
+    static List<Arguments> remoteChecksumCases()
+    {
+        final List<Arguments> arguments = new ArrayList<>();
+        for (final UdpSubstrate.Transport transport : UdpSubstrate.Transport.values())
+        {
+            arguments.add(Arguments.of(transport, true));
+            arguments.add(Arguments.of(transport, false));
+        }
+        return arguments;
+    }
+
+    private static final SubnetSpec OFFLOAD_SUBNET = new SubnetSpec("10.60.1.0/24", "10.60.1.1");
+    private static final long OFFLOAD_MAC_SRC = java.nio.ByteBuffer.allocate(8).put(new byte[2]).put(OffloadFrames.MAC_SRC).getLong(0);
+    private static final long OFFLOAD_MAC_DST = java.nio.ByteBuffer.allocate(8).put(new byte[2]).put(OffloadFrames.MAC_DST).getLong(0);
+    private static final int SEGMENT = 1200;
+
+    /** A TCP super-frame from OffloadFrames' 10.60.1.10 to .20, its checksum partial, as a TAP with TSO hands it over. */
+    private static Frame offloadedSuperFrame(final DataPlane dataPlane, final byte[] payload)
+    {
+        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
+        spec.payload = payload;
+        spec.partialChecksum = true;
+        final Frame frame = OffloadFrames.load(dataPlane.superPool(), OffloadFrames.build(spec));
+        frame.gso(VirtioNetHeader.GSO_TCPV4, SEGMENT).checksumPartial(34, TcpFlyweight.CHECKSUM_OFFSET);
+        return frame;
+    }
+
+    /** The TCP payload of an untagged IPv4 frame. */
+    private static byte[] tcpPayload(final byte[] frame)
+    {
+        final int l4 = 34;
+        final int ipEnd = 14 + ((frame[16] & 0xFF) << 8 | frame[17] & 0xFF);
+        return java.util.Arrays.copyOfRange(frame, l4 + ((frame[l4 + 12] & 0xF0) >>> 4) * 4, ipEnd);
+    }
+
+    /**
+     * Remote checksum offload on the wire: a super-frame whose checksum the VM left partial is cut with
+     * each segment's TCP checksum left partial, and each datagram carries the remote checksum option (class
+     * 0xFF56, type 0x81, critical, the C flag set) naming where the checksum starts and where it goes; without
+     * remote checksum towards the peer every segment leaves with its checksum finished and no option.
+     */
+    @ParameterizedTest(name = "{0} remoteChecksum {1}")
+    @MethodSource("remoteChecksumCases")
+    void shouldSendTheSegmentsOfASuperFrameWithTheirChecksumsPartialOnlyToAPeerWithRemoteChecksum(
+        final UdpSubstrate.Transport transport, final boolean remoteChecksum) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
+                Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
+             DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
+        {
+            peer.setSoTimeout((int)java.util.concurrent.TimeUnit.SECONDS.toMillis(Waits.HANG_GUARD_SECONDS));
+            a.configure(OFFLOAD_SUBNET, "10.60.1.10", OFFLOAD_MAC_SRC, "10.60.1.20", OFFLOAD_MAC_DST,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))
+                    .withRemoteChecksum(remoteChecksum)));
+            final byte[] payload = OffloadFrames.payload(5 * SEGMENT + 300, 17);
+            assertTrue(a.vm.inject(offloadedSuperFrame(a.dataPlane, payload)));
+
+            final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+            final byte[] buffer = new byte[2048];
+            for (int k = 0; k < 6; k++)
+            {
+                final DatagramPacket datagram = new DatagramPacket(buffer, buffer.length);
+                peer.receive(datagram);
+                final MemorySegment bytes = MemorySegment.ofArray(java.util.Arrays.copyOf(buffer, datagram.getLength()));
+                final GeneveFlyweight geneve = new GeneveFlyweight();
+                geneve.wrap(bytes, 0);
+                final byte[] inner = java.util.Arrays.copyOfRange(buffer, geneve.headerLength(), datagram.getLength());
+                if (remoteChecksum)
+                {
+                    assertEquals(16, geneve.headerLength(), "segment " + k + ": the option is there");
+                    assertTrue(geneve.hasCriticalOptions());
+                    assertEquals(OverlayHeaders.OPTION_CLASS, geneve.optionClass(0));
+                    assertEquals(OverlayHeaders.OPTION_REMOTE_CHECKSUM, geneve.optionType(0));
+                    assertEquals(34 << 16 | TcpFlyweight.CHECKSUM_OFFSET, geneve.optionData32(0));
+                    assertFalse(OffloadFrames.checksumsValid(inner), "segment " + k + ": the checksum is left partial");
+                    final Frame check = OffloadFrames.load(a.dataPlane.pool(), inner);
+                    check.checksumPartial(34, TcpFlyweight.CHECKSUM_OFFSET);
+                    assertTrue(io.vsnic.dataplane.offload.ChecksumOffload.complete(check));
+                    assertTrue(OffloadFrames.checksumsValid(check.toByteArray()), "segment " + k + ": it verifies once finished");
+                    check.release();
+                }
+                else
+                {
+                    assertEquals(8, geneve.headerLength(), "segment " + k + ": no option");
+                    assertTrue(OffloadFrames.checksumsValid(inner), "segment " + k + ": the checksum is finished");
+                }
+                received.write(tcpPayload(inner));
+            }
+            assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
+        }
+    }
+
+    /**
+     * Remote checksum offload between two devices: what B receives with the option is marked partial and
+     * handed on unfinished to a VM port that takes partial checksums (super-frames merged from it too),
+     * finished to one that does not; either way every payload byte arrives and every checksum verifies
+     * once finished.
+     */
+    @ParameterizedTest(name = "{0} B's VM takes offloads {1}")
+    @MethodSource("remoteChecksumCases")
+    void shouldHandOnWhatArrivesWithThePartialChecksumOptionFinishedOrNotAsTheVmTakesIt(
+        final UdpSubstrate.Transport transport, final boolean vmOffloads) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
+                Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
+             Device b = new Device("127.0.0.2", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
+                 vmOffloads ? Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM : 0))
+        {
+            a.configure(OFFLOAD_SUBNET, "10.60.1.10", OFFLOAD_MAC_SRC, "10.60.1.20", OFFLOAD_MAC_DST,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), Encapsulation.GENEVE, List.of(VNI))
+                    .withRemoteChecksum(true)));
+            b.configure(OFFLOAD_SUBNET, "10.60.1.20", OFFLOAD_MAC_DST, "10.60.1.10", OFFLOAD_MAC_SRC,
+                List.of(new PeerSpec(2, "a", "127.0.0.1:" + a.substrate.genevePort(), Encapsulation.GENEVE, List.of(VNI))
+                    .withRemoteChecksum(true)));
+            final byte[] payload = OffloadFrames.payload(7 * SEGMENT + 1, 23);
+            assertTrue(a.vm.inject(offloadedSuperFrame(a.dataPlane, payload)));
+
+            final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+            final List<Boolean> partial = new ArrayList<>();
+            awaitTrue(() ->
+            {
+                for (Frame frame = b.vm.poll(); frame != null; frame = b.vm.poll())
+                {
+                    partial.add(frame.checksumPartial());
+                    assertTrue(io.vsnic.dataplane.offload.ChecksumOffload.complete(frame));
+                    final byte[] bytes = frame.toByteArray();
+                    assertTrue(OffloadFrames.checksumsValid(bytes), "frame " + partial.size() + " verifies once finished");
+                    received.writeBytes(tcpPayload(bytes));
+                    frame.release();
+                }
+                return received.size() >= payload.length;
+            }, "the payload at B; drops at B " + b.dataPlane.counters().dropsByReason());
+            assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
+            assertTrue(vmOffloads ? partial.stream().allMatch(p -> p) : partial.stream().noneMatch(p -> p),
+                "handed on partial exactly when the VM takes it: " + partial);
         }
     }
 

@@ -69,12 +69,13 @@ public final class LocalView
                 continue;
             }
             peerIds.add(member.id());
-            // WireGuard when both ends have an encrypted substrate; plain Geneve only between devices without one
+            // WireGuard when both ends have an encrypted substrate; plain Geneve only between devices without one.
+            // Members are vsnic devices: remote checksum offload between them.
             final boolean encrypted = self != null && self.publicKey() != null && member.publicKey() != null &&
                 member.innerAddress() != null;
             local = local.with(Kind.PEER, new PeerResource(member.name(), member.id(), member.substrate(),
                 encrypted ? member.publicKey() : null, encrypted ? member.innerAddress() : null, encrypted ? "wireguard" : "none",
-                "geneve", List.of(), desired.revision()));
+                "geneve", List.of(), true, desired.revision()));
         }
         // remotes: every vNIC on another member (reachable through a peer) in each network
         for (final NetworkResource network : desired.networks().values())

@@ -539,10 +539,11 @@ public final class Reconciler
         for (final PeerResource peer : state.peers().values())
         {
             final Encapsulation encapsulation = Encapsulation.valueOf(peer.encapsulation().toUpperCase(Locale.ROOT));
-            specs.add("wireguard".equals(peer.encryption())
+            final PeerSpec spec = "wireguard".equals(peer.encryption())
                 ? PeerSpec.wireguard(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis(),
                     peer.publicKey(), peer.innerAddress())
-                : new PeerSpec(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis()));
+                : new PeerSpec(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis());
+            specs.add(spec.withRemoteChecksum(Boolean.TRUE.equals(peer.remoteChecksum())));
         }
         return specs;
     }

@@ -666,6 +666,16 @@ public final class Lab
     }
 
     /**
+     * @return whether the lab's devices use remote checksum offload between them: on unless
+     *     {@code $VSNIC_LAB_REMOTE_CHECKSUM} is 0 or false (for measuring without it).
+     */
+    static boolean remoteChecksum()
+    {
+        final String value = System.getenv("VSNIC_LAB_REMOTE_CHECKSUM");
+        return value == null || !(value.trim().equals("0") || value.trim().equalsIgnoreCase("false"));
+    }
+
+    /**
      * An environment variable's value for a numeric YAML field: the number itself, or anything else
      * quoted, so that the daemon's validation names the field instead of the YAML parser failing.
      */
@@ -700,6 +710,7 @@ public final class Lab
             peer.put("endpoint", other.address() + ":" + (spec.encryption() ? WIREGUARD_PORT : GENEVE_PORT));
             peer.put("publicKey", other.publicKey());
             peer.put("encapsulation", "geneve");
+            peer.put("remoteChecksum", remoteChecksum());
             if (spec.encryption())
             {
                 peer.put("encryption", "wireguard");

@@ -747,8 +747,13 @@ public final class Validator
             }
             vnis.add(vni);
         }
+        final boolean remoteChecksum = Boolean.TRUE.equals(peer.remoteChecksum());
+        if (remoteChecksum && !encapsulation.equals("geneve"))
+        {
+            throw ResourceException.invalid(p + "remoteChecksum", "remoteChecksum needs encapsulation geneve (it is a Geneve option)");
+        }
         return new PeerResource(peer.name(), device, endpoint, peer.publicKey(), innerAddress, encryption, encapsulation,
-            List.copyOf(vnis), null);
+            List.copyOf(vnis), remoteChecksum, null);
     }
 
     private static String endpoint(final String text, final String f)

@@ -217,6 +217,10 @@ class InvalidRequestTest
             "duplicate_endpoint", "endpoint"));
         cases.add(c("unknown encapsulation", "POST", "/v1/peers", peer("\"encapsulation\": \"gre\""), 400, "invalid_field",
             "encapsulation"));
+        cases.add(c("remote checksum over vxlan (it is a Geneve option)", "POST", "/v1/peers",
+            peer("\"encapsulation\": \"vxlan\", \"remoteChecksum\": true"), 400, "invalid_field", "remoteChecksum"));
+        cases.add(c("remote checksum not a boolean", "POST", "/v1/peers", peer("\"remoteChecksum\": \"maybe\""), 400,
+            "invalid_field", "remoteChecksum"));
         // references, versions, routes
         cases.add(c("delete a network with vnics", "DELETE", "/v1/networks/blue", null, 409, "in_use", null));
         cases.add(c("delete a security group in use", "DELETE", "/v1/security-groups/web", null, 409, "in_use", null));
