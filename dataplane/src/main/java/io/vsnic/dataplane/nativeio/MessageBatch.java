@@ -50,18 +50,28 @@ public final class MessageBatch
     private final int[] sendNameLengths = new int[NAME_SLOTS];
 
     /**
-     * @param capacity most datagrams per call.
+     * @param capacity most datagrams per call (one iovec each).
      */
     public MessageBatch(final int capacity)
     {
-        if (capacity < 1 || capacity > 1024)
+        this(capacity, capacity);
+    }
+
+    /**
+     * @param capacity   most datagrams per call.
+     * @param iovecCount iovecs for all of them together (at least {@code capacity}).
+     */
+    public MessageBatch(final int capacity, final int iovecCount)
+    {
+        if (capacity < 1 || capacity > 1024 || iovecCount < capacity || iovecCount > 4096)
         {
-            throw new IllegalArgumentException("batch capacity must be in 1..1024: " + capacity);
+            throw new IllegalArgumentException("batch capacity must be in 1..1024 and its iovecs in capacity..4096: " + capacity +
+                ", " + iovecCount);
         }
         this.capacity = capacity;
         final Arena arena = Arena.ofAuto();
         this.messages = arena.allocate((long)capacity * MMSGHDR_BYTES, 64);
-        this.iovecs = arena.allocate((long)capacity * IOVEC_BYTES, 64);
+        this.iovecs = arena.allocate((long)iovecCount * IOVEC_BYTES, 64);
         this.receiveNames = arena.allocate((long)capacity * NAME_BYTES, 64);
         this.sendNames = arena.allocate((long)NAME_SLOTS * NAME_BYTES, 64);
         this.controls = arena.allocate((long)capacity * CONTROL_BYTES, 64);
