@@ -50,28 +50,18 @@ public final class MessageBatch
     private final int[] sendNameLengths = new int[NAME_SLOTS];
 
     /**
-     * @param capacity most datagrams per call (one iovec each).
+     * @param capacity most datagrams per call.
      */
     public MessageBatch(final int capacity)
     {
-        this(capacity, capacity);
-    }
-
-    /**
-     * @param capacity   most datagrams per call.
-     * @param iovecCount iovecs for all of them together (at least {@code capacity}).
-     */
-    public MessageBatch(final int capacity, final int iovecCount)
-    {
-        if (capacity < 1 || capacity > 1024 || iovecCount < capacity || iovecCount > 4096)
+        if (capacity < 1 || capacity > 1024)
         {
-            throw new IllegalArgumentException("batch capacity must be in 1..1024 and its iovecs in capacity..4096: " + capacity +
-                ", " + iovecCount);
+            throw new IllegalArgumentException("batch capacity must be in 1..1024: " + capacity);
         }
         this.capacity = capacity;
         final Arena arena = Arena.ofAuto();
         this.messages = arena.allocate((long)capacity * MMSGHDR_BYTES, 64);
-        this.iovecs = arena.allocate((long)iovecCount * IOVEC_BYTES, 64);
+        this.iovecs = arena.allocate((long)capacity * IOVEC_BYTES, 64);
         this.receiveNames = arena.allocate((long)capacity * NAME_BYTES, 64);
         this.sendNames = arena.allocate((long)NAME_SLOTS * NAME_BYTES, 64);
         this.controls = arena.allocate((long)capacity * CONTROL_BYTES, 64);

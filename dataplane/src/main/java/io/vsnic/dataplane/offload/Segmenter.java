@@ -30,10 +30,6 @@ import io.vsnic.dataplane.status.DropReason;
  * {@code GSO_UDP_L4}, over untagged or single-tagged Ethernet, IPv4 with options, IPv6 without
  * extension headers. {@code GSO_UDP} (UFO, which fragments at the IP layer) is refused.
  *
- * <p>{@link #segmentHeaders} builds the same segments without their payload: each frame holds only
- * the headers, and its payload stays in the super-frame ({@link #payloadOffset}, {@link #payloadLength}),
- * for a sender that hands both to the kernel as two iovecs of one datagram (no copy of the payload).
- *
  * <p>Per call: one {@link FramePool#acquire()} and one copy per segment; nothing else is allocated.
  * A failure is a drop reason, never an exception; segments already built are released. One
  * instance per thread.
@@ -46,9 +42,6 @@ public final class Segmenter
     public static final boolean CHECKSUM_PARTIAL = false;
 
     private final PacketHeaders headers = new PacketHeaders();
-    private long lastPayloadStart;
-    private int lastPayloadLength;
-    private int lastGsoSize;
     private long segmentsBuilt;
     private long superFramesCut;
 
@@ -67,44 +60,6 @@ public final class Segmenter
      */
     public int segment(
         final Frame superFrame, final FramePool pool, final boolean completeChecksums, final Frame[] out, final int at)
-    {
-        return cut(superFrame, pool, completeChecksums, out, at, false);
-    }
-
-    /**
-     * Like {@link #segment}, but each segment frame holds only the headers (with the same lengths, IDs,
-     * sequence numbers, flags and checksum, computed over the payload where it stays): segment k's
-     * payload is {@link #payloadLength(int)} bytes at {@link #payloadOffset(int)} of the super-frame's
-     * segment, which must stay unchanged until the segments are sent.
-     *
-     * @return as {@link #segment}.
-     */
-    public int segmentHeaders(
-        final Frame superFrame, final FramePool pool, final boolean completeChecksums, final Frame[] out, final int at)
-    {
-        return cut(superFrame, pool, completeChecksums, out, at, true);
-    }
-
-    /**
-     * @return where segment {@code k}'s payload starts in the super-frame's segment (after the last
-     *     successful {@link #segmentHeaders}).
-     */
-    public long payloadOffset(final int k)
-    {
-        return lastPayloadStart + (long)k * lastGsoSize;
-    }
-
-    /**
-     * @return segment {@code k}'s payload length (after the last successful {@link #segmentHeaders}).
-     */
-    public int payloadLength(final int k)
-    {
-        return Math.max(0, Math.min(lastGsoSize, lastPayloadLength - k * lastGsoSize));
-    }
-
-    private int cut(
-        final Frame superFrame, final FramePool pool, final boolean completeChecksums, final Frame[] out, final int at,
-        final boolean headersOnly)
     {
         final MemorySegment source = superFrame.segment();
         final int base = superFrame.start();
@@ -129,17 +84,13 @@ public final class Segmenter
         final long sequence = tcp ? source.get(Flyweight.U32, headers.l4Offset + TcpFlyweight.SEQUENCE_OFFSET) & 0xFFFF_FFFFL : 0;
         final int flags = tcp ? source.get(ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF : 0;
         final int checksumField = headers.checksumFieldOffset();
-        lastPayloadStart = base + headerLength;
-        lastPayloadLength = payload;
-        lastGsoSize = gsoSize;
 
         for (int k = 0; k < count; k++)
         {
             final int chunk = Math.min(gsoSize, payload - k * gsoSize);
             final Frame segment = pool.acquire();
-            final int copied = headersOnly ? 0 : Math.max(chunk, 0);
             final int reason = segment == null ? DropReason.POOL_EXHAUSTED.ordinal() :
-                headerLength + copied > segment.maxFrameBytes() ? DropReason.OVERSIZE.ordinal() : 0;
+                headerLength + Math.max(chunk, 0) > segment.maxFrameBytes() ? DropReason.OVERSIZE.ordinal() : 0;
             if (reason != 0)
             {
                 if (segment != null)
@@ -156,11 +107,11 @@ public final class Segmenter
             final MemorySegment target = segment.segment();
             final int start = segment.start();
             MemorySegment.copy(source, base, target, start, headerLength);
-            if (copied > 0)
+            if (chunk > 0)
             {
-                MemorySegment.copy(source, base + headerLength + (long)k * gsoSize, target, start + headerLength, copied);
+                MemorySegment.copy(source, base + headerLength + (long)k * gsoSize, target, start + headerLength, chunk);
             }
-            segment.length(headerLength + copied);
+            segment.length(headerLength + Math.max(chunk, 0));
             segment.port(superFrame.port()).vni(superFrame.vni()).peerDevice(superFrame.peerDevice())
                 .timestampNs(superFrame.timestampNs());
             final int l3 = start + l3Relative;
@@ -200,10 +151,7 @@ public final class Segmenter
             if (completeChecksums)
             {
                 target.set(Flyweight.U16, l4 + checksumField, (short)0);
-                // the L4 header is a whole number of 16-bit words, so the payload's sum continues it
-                final long sum = headersOnly ? Checksums.sum(source, base + headerLength + (long)k * gsoSize, Math.max(chunk, 0),
-                    Checksums.sum(target, l4, headers.l4HeaderLength, pseudo)) : Checksums.sum(target, l4, l4Length, pseudo);
-                int checksum = ~Checksums.fold(sum) & 0xFFFF;
+                int checksum = ~Checksums.fold(Checksums.sum(target, l4, l4Length, pseudo)) & 0xFFFF;
                 if (checksum == 0 && !tcp)
                 {
                     checksum = 0xFFFF;

@@ -49,7 +49,6 @@ import io.vsnic.dataplane.nativeio.MessageBatch;
 import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.offload.ChecksumOffload;
 import io.vsnic.dataplane.offload.Coalescer;
-import io.vsnic.dataplane.offload.Segmenter;
 import io.vsnic.dataplane.pipeline.Port;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
@@ -288,8 +287,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private static final int EAGAIN_RETRIES = 256;
     /** Random ports tried per source port socket before an ephemeral one. */
     private static final int SOURCE_PORT_ATTEMPTS = 64;
-    /** Most segments of one super-frame (a 64 KiB frame cut at the smallest MSS). */
-    private static final int MAX_SEGMENTS = 512;
     /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
     private static final int GSO_MAX_SEGMENTS = 64;
     /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
@@ -301,17 +298,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * at the receiving device, cross the substrate as one packet (docs/performance.md).
      */
     public static final String GSO_PROPERTY = "vsnic.substrate.gso";
-    /**
-     * The direct path takes super-frames and cuts them itself, a plaintext peer's without copying their
-     * payload (default); "false" leaves the cutting to the workers, one copy per segment (read at construction).
-     */
-    public static final String SUPER_FRAMES_PROPERTY = "vsnic.substrate.superFrames";
-    private final boolean takesSuperFrames;
     /** UDP GSO on send (probed at start unless {@link #GSO_PROPERTY} is false). */
     private volatile boolean gso;
     private final java.util.concurrent.atomic.AtomicLong gsoMessages = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong superFramesCut = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong segmentsCut = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong gsoFallbacks = new java.util.concurrent.atomic.AtomicLong();
     /**
      * Turns UDP GRO on receive off ("false"; default on where the kernel takes {@code UDP_GRO}): the
@@ -340,7 +329,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.state = state;
         this.config = config;
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
-        this.takesSuperFrames = Boolean.parseBoolean(System.getProperty(SUPER_FRAMES_PROPERTY, "true"));
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
         this.queues = new ReceiveQueue[direct ? config.receiveQueues() : 0];
@@ -690,15 +678,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     /**
      * Partial checksums are taken: they go to a peer with remote checksum offload as they are (in the
-     * Geneve option), and are finished here for every other peer. On the direct path super-frames are
-     * taken too: they are cut here, on the sending worker, and a plaintext peer's segments leave without
-     * their payload being copied (each datagram two iovecs: the segment's headers, then its payload where
-     * it lies in the super-frame).
+     * Geneve option), and are finished here for every other peer.
      */
     @Override
     public int txOffloads()
     {
-        return OFFLOAD_PARTIAL_CHECKSUM | (direct && takesSuperFrames ? OFFLOAD_SUPER_FRAMES : 0);
+        return OFFLOAD_PARTIAL_CHECKSUM;
     }
 
     @Override
@@ -1339,12 +1324,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
             // the source port pool's lane: a hash of the inner flow, taken before the overlay header goes on
             final int lane = sourceLanes == 0 || peer.encryption() == Encryption.WIREGUARD ? -1 :
                 InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length()) % sourceLanes;
-            if (frame.isSuperFrame())
-            {
-                // only on the direct path (txOffloads)
-                encrypted = transmitSuperFrame(current, overlay, sender, peer, frame, lane, nowNs, encrypted);
-                continue;
-            }
             if (!peer.remoteChecksum() && !ChecksumOffload.complete(frame))
             {
                 drop(DropReason.BAD_CHECKSUM, frame);
@@ -1420,77 +1399,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
         }
         return count;
-    }
-
-    /**
-     * Cuts a super-frame for {@code peer} on the direct path: towards a plaintext peer with UDP GSO the
-     * segments hold only their headers and each datagram's payload is read by the kernel straight from the
-     * super-frame, which is released after the send; otherwise (WireGuard, no GSO) each segment is a copy,
-     * sent as any frame. Checksums are left partial for a peer with remote checksum offload, else finished.
-     *
-     * @return the WireGuard event-loop list (when that path is used).
-     */
-    private List<DatagramPacket> transmitSuperFrame(final ForwardingState current, final OverlayHeaders overlay, final Sender sender,
-        final PeerEntry peer, final Frame superFrame, final int lane, final long nowNs, final List<DatagramPacket> encryptedSoFar)
-    {
-        List<DatagramPacket> encrypted = encryptedSoFar;
-        final boolean wireguardPeer = peer.encryption() == Encryption.WIREGUARD;
-        final boolean inPlace = !wireguardPeer && gso;
-        final boolean complete = !peer.remoteChecksum();
-        final Segmenter segmenter = sender.segmenter;
-        final Frame[] segments = sender.segments;
-        final int count = inPlace ? segmenter.segmentHeaders(superFrame, pool, complete, segments, 0) :
-            segmenter.segment(superFrame, pool, complete, segments, 0);
-        if (count < 0)
-        {
-            drops.incrementAndGet(-count);
-            superFrame.release();
-            return encrypted;
-        }
-        superFramesCut.incrementAndGet();
-        segmentsCut.addAndGet(count);
-        final int plainLane = lane >= 0 ? lane : peer.encapsulation() == Encapsulation.GENEVE || vxlanFds.length == 0 ? 0 : 1;
-        final long base = superFrame.segment().address();
-        for (int k = 0; k < count; k++)
-        {
-            final Frame segment = segments[k];
-            segments[k] = null;
-            if (!running || !overlay.encapsulate(segment, peer.encapsulation(), segment.vni(), peer.remoteChecksum()))
-            {
-                drop(DropReason.SUBSTRATE_TX_ERROR, segment);
-                continue;
-            }
-            if (!wireguardPeer)
-            {
-                sender.add(this, segment, peer, plainLane, inPlace ? base + segmenter.payloadOffset(k) : 0,
-                    inPlace ? segmenter.payloadLength(k) : 0);
-            }
-            else if (wireguard == null)
-            {
-                drop(DropReason.SUBSTRATE_TX_ERROR, segment);
-            }
-            else if (wireguardFds.length > 0)
-            {
-                final InetSocketAddress endpoint = wireguard.seal(current, peer, segment, nowNs);
-                if (endpoint != null)
-                {
-                    sender.addSealed(this, segment, endpoint);
-                }
-            }
-            else
-            {
-                encrypted = wireguard.transmit(current, peer, segment, nowNs, allocator, encrypted);
-            }
-        }
-        if (inPlace)
-        {
-            sender.hold(this, superFrame, plainLane);
-        }
-        else
-        {
-            superFrame.release();
-        }
-        return encrypted;
     }
 
     static List<DatagramPacket> add(final List<DatagramPacket> packets, final DatagramPacket packet)
@@ -1668,20 +1576,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     /**
-     * @return super-frames the substrate cut itself (direct path: it takes them whole), and
-     *     {@link #segmentsBuilt()} the segments cut from them.
-     */
-    public long superFramesSegmented()
-    {
-        return superFramesCut.get();
-    }
-
-    public long segmentsBuilt()
-    {
-        return segmentsCut.get();
-    }
-
-    /**
      * @return datagrams dropped by the substrate (before or after the workers) for a reason.
      */
     public long drops(final DropReason reason)
@@ -1792,10 +1686,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final int[] pending;
         private int pendingCount;
         private final Batch wireguard = new Batch(SOCKET_WIREGUARD, 0);
-        /** Cuts the super-frames this thread sends (software TSO/USO at the substrate). */
-        final Segmenter segmenter = new Segmenter();
-        /** Its segments, one super-frame at a time. */
-        final Frame[] segments = new Frame[MAX_SEGMENTS];
 
         Sender(final int lanes)
         {
@@ -1805,32 +1695,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
         /** A plaintext datagram to a peer's configured endpoint, from the socket of {@code lane}. */
         void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final int lane)
-        {
-            add(substrate, frame, peer, lane, 0, 0);
-        }
-
-        /**
-         * A plaintext datagram of {@code frame}'s bytes followed by {@code payloadLength} bytes at native
-         * {@code payloadAddress} (a segment's payload left in its super-frame, which the caller then
-         * {@link #hold}s), from the socket of {@code lane}.
-         */
-        void add(final UdpSubstrate substrate, final Frame frame, final PeerEntry peer, final int lane,
-            final long payloadAddress, final int payloadLength)
-        {
-            final Batch target = lane(lane);
-            add(substrate, target, frame, peer, peer.endpoint(), payloadAddress, payloadLength);
-        }
-
-        /**
-         * Keeps {@code superFrame} until the datagrams of {@code lane} that point into it are sent, then
-         * releases it.
-         */
-        void hold(final UdpSubstrate substrate, final Frame superFrame, final int lane)
-        {
-            lane(lane).hold(substrate, superFrame);
-        }
-
-        private Batch lane(final int lane)
         {
             Batch target = plain[lane];
             if (target == null)
@@ -1843,17 +1707,17 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 target.listed = true;
                 pending[pendingCount++] = lane;
             }
-            return target;
+            add(substrate, target, frame, peer, peer.endpoint());
         }
 
         /** A sealed WireGuard message to a peer's current endpoint (the key: endpoints change when peers roam). */
         void addSealed(final UdpSubstrate substrate, final Frame frame, final InetSocketAddress endpoint)
         {
-            add(substrate, wireguard, frame, endpoint, endpoint, 0, 0);
+            add(substrate, wireguard, frame, endpoint, endpoint);
         }
 
         private static void add(final UdpSubstrate substrate, final Batch target, final Frame frame, final Object key,
-            final InetSocketAddress destination, final long payloadAddress, final int payloadLength)
+            final InetSocketAddress destination)
         {
             int slot = -1;
             for (int i = 0; i < target.keys.length; i++)
@@ -1878,7 +1742,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 }
                 target.keys[slot] = key;
             }
-            target.add(substrate, frame, slot, payloadAddress, payloadLength);
+            target.add(substrate, frame, slot);
         }
 
         void flush(final UdpSubstrate substrate)
@@ -1901,16 +1765,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final int lane;
         /** On the sender's pending list. */
         private boolean listed;
-        /** Two iovecs per datagram at most: its frame, and a payload left in a super-frame. */
-        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH, 2 * DIRECT_BATCH);
+        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
         /** What each name slot holds: a peer (plaintext) or an endpoint (WireGuard), compared by identity. */
         private final Object[] keys = new Object[MessageBatch.NAME_SLOTS];
         private int victim;
-        /** The datagrams' frames and the super-frames they point into, released after the send. */
         private final Frame[] frames = new Frame[DIRECT_BATCH];
         private int frameCount;
-        private int iovecCount;
-        private int datagramCount;
         private final int[] messageSlot = new int[DIRECT_BATCH];
         private final int[] messageFrames = new int[DIRECT_BATCH];
         private final int[] messageSegment = new int[DIRECT_BATCH];
@@ -1924,26 +1784,20 @@ public final class UdpSubstrate implements Port, AutoCloseable
             this.lane = lane;
         }
 
-        /** A datagram of the frame's bytes, then {@code payloadLength} bytes at {@code payloadAddress} (0: none). */
-        void add(final UdpSubstrate substrate, final Frame frame, final int slot, final long payloadAddress, final int payloadLength)
+        void add(final UdpSubstrate substrate, final Frame frame, final int slot)
         {
             if (frameCount == DIRECT_BATCH)
             {
                 flush(substrate);
             }
-            final int length = frame.length() + payloadLength;
+            final int length = frame.length();
             final long data = frame.segment().address() + frame.start();
             final int last = messageCount - 1;
-            datagramCount++;
             if (last >= 0 && substrate.gso && messageSlot[last] == slot && !messageClosed[last] &&
                 messageFrames[last] < GSO_MAX_SEGMENTS && length <= messageSegment[last] &&
                 messageBytes[last] + length <= GSO_MAX_BYTES)
             {
-                batch.appendSend(last, iovecCount++, data, frame.length());
-                if (payloadLength > 0)
-                {
-                    batch.appendSend(last, iovecCount++, payloadAddress, payloadLength);
-                }
+                batch.appendSend(last, frameCount, data, length);
                 frames[frameCount++] = frame;
                 if (++messageFrames[last] == 2)
                 {
@@ -1954,11 +1808,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 return;
             }
             final int message = messageCount++;
-            batch.prepareSend(message, iovecCount++, data, frame.length(), slot);
-            if (payloadLength > 0)
-            {
-                batch.appendSend(message, iovecCount++, payloadAddress, payloadLength);
-            }
+            batch.prepareSend(message, frameCount, data, length, slot);
             messageSlot[message] = slot;
             messageFrames[message] = 1;
             messageSegment[message] = length;
@@ -1967,26 +1817,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
             frames[frameCount++] = frame;
         }
 
-        /** Keeps a super-frame that datagrams of this batch point into; released with them after the send. */
-        void hold(final UdpSubstrate substrate, final Frame superFrame)
-        {
-            if (frameCount == DIRECT_BATCH)
-            {
-                flush(substrate);   // sends what points into it first
-            }
-            frames[frameCount++] = superFrame;
-        }
-
         void flush(final UdpSubstrate substrate)
         {
             if (messageCount == 0)
             {
-                for (int i = 0; i < frameCount; i++)
-                {
-                    frames[i].release();    // a held super-frame whose datagrams were all dropped
-                    frames[i] = null;
-                }
-                frameCount = 0;
                 return;
             }
             final int fd = substrate.sendFd(socket, lane);
@@ -2031,15 +1865,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             else
             {
-                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), datagramCount);
+                substrate.drops.addAndGet(DropReason.SUBSTRATE_TX_ERROR.ordinal(), frameCount);
             }
             for (int i = 0; i < frameCount; i++)
             {
                 frames[i].release();
                 frames[i] = null;
             }
-            datagramCount = 0;
-            iovecCount = 0;
             substrate.traffic.addAndGet(TX_DATAGRAMS, sent);
             substrate.traffic.addAndGet(TX_BYTES, bytes);
             if (segmented > 0)

@@ -130,60 +130,6 @@ class SegmenterTest
         }
     }
 
-    /**
-     * Header-only segments plus their payload where it lies in the super-frame are byte for byte the
-     * segments {@link Segmenter#segment} copies: TCP over IPv4 and IPv6 and UDP, checksums complete
-     * (summed over the payload in place) and partial, an odd last payload.
-     */
-    @Test
-    void shouldBuildHeaderOnlySegmentsWhosePayloadStaysInTheSuperFrame()
-    {
-        for (final int protocol : new int[] {OffloadFrames.TCP, OffloadFrames.UDP})
-        {
-            for (final boolean v6 : List.of(false, true))
-            {
-                for (final boolean complete : List.of(Segmenter.CHECKSUM_COMPLETE, Segmenter.CHECKSUM_PARTIAL))
-                {
-                    final OffloadFrames.Spec spec = new OffloadFrames.Spec();
-                    spec.v6 = v6;
-                    spec.protocol = protocol;
-                    spec.flags = TcpFlyweight.ACK | TcpFlyweight.PSH;
-                    spec.payload = OffloadFrames.payload(4 * MSS + 333, 9);
-                    spec.partialChecksum = true;
-                    final int type = protocol == OffloadFrames.UDP ? VirtioNetHeader.GSO_UDP_L4 :
-                        v6 ? VirtioNetHeader.GSO_TCPV6 : VirtioNetHeader.GSO_TCPV4;
-                    final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(type, MSS);
-                    final String what = "protocol " + protocol + " v6=" + v6 + " complete=" + complete;
-
-                    final int count = segmenter.segment(superFrame, pool, complete, out, 0);
-                    assertEquals(5, count, what);
-                    final byte[][] copied = new byte[count][];
-                    for (int k = 0; k < count; k++)
-                    {
-                        copied[k] = out[k].toByteArray();
-                        out[k].release();
-                        out[k] = null;
-                    }
-                    assertEquals(count, segmenter.segmentHeaders(superFrame, pool, complete, out, 0), what);
-                    for (int k = 0; k < count; k++)
-                    {
-                        final byte[] headers = out[k].toByteArray();
-                        assertEquals(spec.headerLength(), headers.length, what + " segment " + k + ": headers only");
-                        final byte[] payload = superFrame.segment().asSlice(segmenter.payloadOffset(k), segmenter.payloadLength(k))
-                            .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                        final byte[] whole = java.util.Arrays.copyOf(headers, headers.length + payload.length);
-                        System.arraycopy(payload, 0, whole, headers.length, payload.length);
-                        assertArrayEquals(copied[k], whole, what + " segment " + k);
-                        assertEquals(!complete, out[k].checksumPartial(), what);
-                        out[k].release();
-                        out[k] = null;
-                    }
-                    superFrame.release();
-                }
-            }
-        }
-    }
-
     @Test
     void shouldCutSegmentsOfExactlyGsoSize()
     {

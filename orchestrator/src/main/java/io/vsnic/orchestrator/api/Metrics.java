@@ -101,8 +101,7 @@ public final class Metrics
             counters.icmpErrorsSent());
         counter(out, "vsnic_dataplane_flows_created_total", "Connections entered into the connection table.",
             counters.flowsCreated());
-        counter(out, "vsnic_dataplane_super_frames_segmented_total",
-            "Offload super-frames cut into segments (software TSO/USO) by the workers for ports that do not take them.",
+        counter(out, "vsnic_dataplane_super_frames_segmented_total", "Offload super-frames cut into segments (software TSO/USO).",
             counters.superFramesSegmented());
         counter(out, "vsnic_dataplane_segments_built_total", "Segments cut from those super-frames.", counters.segmentsBuilt());
         counter(out, "vsnic_dataplane_super_frames_coalesced_total", "Super-frames built by coalescing segments (software GRO).",
@@ -128,10 +127,6 @@ public final class Metrics
             counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
             counter(out, "vsnic_substrate_udp_gso_messages_total",
                 "UDP GSO sends on the substrate (each several datagrams of one super-frame).", substrate.udpGsoMessages());
-            counter(out, "vsnic_substrate_super_frames_segmented_total",
-                "Offload super-frames the substrate cut into datagrams itself (software TSO/USO on the sending worker).",
-                substrate.superFramesSegmented());
-            counter(out, "vsnic_substrate_segments_built_total", "Segments cut from those super-frames.", substrate.segmentsBuilt());
             counter(out, "vsnic_substrate_udp_gro_messages_total",
                 "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
             header(out, "vsnic_substrate_rx_queue_datagrams_total",

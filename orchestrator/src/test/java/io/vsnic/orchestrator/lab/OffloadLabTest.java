@@ -130,8 +130,7 @@ class OffloadLabTest
             udpChecks(a, b, mtu);
 
             final List<Lab.DeviceStatus> statuses = Lab.deviceStatus(state);
-            // the substrate takes super-frames whole and cuts them itself (epoll: the direct path)
-            final double segmented = Lab.sum(statuses.get(0).counters(), "vsnic_substrate_super_frames_segmented_total");
+            final double segmented = Lab.sum(statuses.get(0).counters(), "vsnic_dataplane_super_frames_segmented_total");
             final double coalesced = Lab.sum(statuses.get(1).counters(), "vsnic_dataplane_super_frames_coalesced_total");
             final double gso = Lab.sum(statuses.get(0).counters(), "vsnic_substrate_udp_gso_messages_total");
             final double gro = Lab.sum(statuses.get(1).counters(), "vsnic_substrate_udp_gro_messages_total");
@@ -156,7 +155,7 @@ class OffloadLabTest
             transferIpv6(a, b, "offloads off");
             udpChecks(a, b, mtu);
             final List<Lab.DeviceStatus> after = Lab.deviceStatus(state);
-            assertEquals(segmented, Lab.sum(after.get(0).counters(), "vsnic_substrate_super_frames_segmented_total"),
+            assertEquals(segmented, Lab.sum(after.get(0).counters(), "vsnic_dataplane_super_frames_segmented_total"),
                 "offloads off: no super-frame from the TAP to cut");
             assertEquals(coalesced, Lab.sum(after.get(1).counters(), "vsnic_dataplane_super_frames_coalesced_total"),
                 "offloads off: nothing coalesced for a TAP without a virtio-net header");
