@@ -467,6 +467,14 @@ class OverlaySubstrateTest
     private static final long OFFLOAD_MAC_DST = java.nio.ByteBuffer.allocate(8).put(new byte[2]).put(OffloadFrames.MAC_DST).getLong(0);
     private static final int SEGMENT = 1200;
 
+    /** A device whose VM port takes super-frames and partial checksums (a TAP with offloads), or neither. */
+    private static Device offloadingDevice(final String address, final UdpSubstrate.Transport transport, final boolean vmOffloads)
+        throws IOException
+    {
+        return new Device(address, transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
+            vmOffloads ? Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM : 0);
+    }
+
     /** A TCP super-frame from OffloadFrames' 10.60.1.10 to .20, its checksum partial, as a TAP with TSO hands it over. */
     private static Frame offloadedSuperFrame(final DataPlane dataPlane, final byte[] payload)
     {
@@ -498,8 +506,7 @@ class OverlaySubstrateTest
         final UdpSubstrate.Transport transport, final boolean remoteChecksum) throws Exception
     {
         Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
-        try (Device a = new Device("127.0.0.1", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
-                Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
+        try (Device a = offloadingDevice("127.0.0.1", transport, true);
              DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
         {
             peer.setSoTimeout((int)java.util.concurrent.TimeUnit.SECONDS.toMillis(Waits.HANG_GUARD_SECONDS));
@@ -541,6 +548,8 @@ class OverlaySubstrateTest
                 received.write(tcpPayload(inner));
             }
             assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
+            assertEquals(1, a.dataPlane.counters().superFramesSegmented(), "the worker cut it");
+            assertEquals(6, a.dataPlane.counters().segmentsBuilt());
         }
     }
 
@@ -556,10 +565,8 @@ class OverlaySubstrateTest
         final UdpSubstrate.Transport transport, final boolean vmOffloads) throws Exception
     {
         Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
-        try (Device a = new Device("127.0.0.1", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
-                Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM);
-             Device b = new Device("127.0.0.2", transport, UdpSubstrate.Config.DEFAULT_SOURCE_PORTS,
-                 vmOffloads ? Port.OFFLOAD_SUPER_FRAMES | Port.OFFLOAD_PARTIAL_CHECKSUM : 0))
+        try (Device a = offloadingDevice("127.0.0.1", transport, true);
+             Device b = offloadingDevice("127.0.0.2", transport, vmOffloads))
         {
             a.configure(OFFLOAD_SUBNET, "10.60.1.10", OFFLOAD_MAC_SRC, "10.60.1.20", OFFLOAD_MAC_DST,
                 List.of(new PeerSpec(2, "b", "127.0.0.2:" + b.substrate.genevePort(), Encapsulation.GENEVE, List.of(VNI))
