@@ -141,6 +141,55 @@ class OverlayHeadersTest
         frame.release();
     }
 
+    /**
+     * Seeded fuzzing of the option area: random option data (any start and offset), random bytes in the
+     * option header and the Geneve flags. Nothing throws; an accepted remote checksum option always lies
+     * inside the inner frame, at a TCP or UDP checksum offset; finishing the checksum it names stays
+     * inside the frame.
+     */
+    @Test
+    void shouldAcceptOnlyRemoteChecksumOptionsThatFitTheFrame()
+    {
+        final java.util.Random random = new java.util.Random(0x5EED_0C5L);
+        int accepted = 0;
+        int refused = 0;
+        for (int round = 0; round < 20_000; round++)
+        {
+            final Frame frame = partialSegment(random.nextInt(1400));
+            assertTrue(headers.encapsulate(frame, Encapsulation.GENEVE, VNI, true));
+            final MemorySegment bytes = frame.segment();
+            final int at = frame.start();
+            final int option = at + GeneveFlyweight.OPTIONS_OFFSET;
+            switch (random.nextInt(4))
+            {
+                case 0 -> bytes.set(Flyweight.U32, option + GeneveFlyweight.OPTION_HEADER_LENGTH, random.nextInt());
+                case 1 -> bytes.set(Flyweight.U32, option + GeneveFlyweight.OPTION_HEADER_LENGTH,
+                    random.nextInt(200) << 16 | (random.nextBoolean() ? TcpFlyweight.CHECKSUM_OFFSET : random.nextInt(32)));
+                case 2 -> bytes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, option + random.nextInt(4), (byte)random.nextInt());
+                default -> bytes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + random.nextInt(2), (byte)random.nextInt());
+            }
+            final int innerLength = frame.length() - GeneveFlyweight.HEADER_LENGTH - OverlayHeaders.REMOTE_CHECKSUM_LENGTH;
+            final int result = headers.check(bytes, at, frame.length(), state.peer(7));
+            if (result > 0 && headers.checksumStart() >= 0)
+            {
+                accepted++;
+                final int start = headers.checksumStart();
+                final int offset = headers.checksumOffset();
+                assertTrue(start >= 14 && (offset == 16 || offset == 6) && start + offset + 2 <= frame.length() - result,
+                    "accepted start " + start + " offset " + offset + " of " + innerLength + " bytes");
+                assertEquals(0, headers.decapsulate(frame, state.peer(7)));
+                assertTrue(frame.checksumPartial());
+                ChecksumOffload.complete(frame);    // true or false, never outside the frame
+            }
+            else if (result < 0)
+            {
+                refused++;
+            }
+            frame.release();
+        }
+        assertTrue(accepted > 1_000 && refused > 1_000, "both kinds seen: accepted " + accepted + ", refused " + refused);
+    }
+
     @Test
     void shouldRefuseRemoteChecksumTowardsAVxlanPeer()
     {
