@@ -275,6 +275,7 @@ final class ClientCommands
                 columns.put("DEVICE", n -> text(n.get("device")));
                 columns.put("ENDPOINT", n -> text(n.get("endpoint")));
                 columns.put("ENCAP", n -> text(n.get("encapsulation")));
+                columns.put("REMOTE-CSUM", n -> n.path("remoteChecksum").asBoolean() ? "on" : "off");
                 columns.put("ENCRYPTION", n -> text(n.get("encryption")));
                 columns.put("VNIS", n -> n.path("allowedVnis").isEmpty() ? "all" : text(n.get("allowedVnis")));
                 columns.put("SESSION", n -> n.path("session").isTextual() ? n.path("session").asText() :
