@@ -80,8 +80,6 @@ public final class Coalescer
     private int rangePeer;
     /** The open range's TCP checksum was left partial by its sender. */
     private boolean rangePartial;
-    /** Whether the range {@link #addRange} is offering has its TCP checksum left partial. */
-    private boolean offeredPartial;
     /** Where a range that ends up alone is copied to ({@link #addRange}'s pool). */
     private FramePool rangePool;
     private int segments;
@@ -139,7 +137,7 @@ public final class Coalescer
             passed++;
             return next;
         }
-        return offer(segment, frame.start(), frame.vni(), frame.peerDevice(), frame, out, next);
+        return offer(segment, frame.start(), frame.vni(), frame.peerDevice(), frame, false, out, next);
     }
 
     /**
@@ -181,19 +179,19 @@ public final class Coalescer
         }
         rangeBytes += outer + length;
         rangePool = pool;
-        offeredPartial = csumStart >= 0;
-        return offer(segment, start, vni, peerDevice, null, out, next);
+        return offer(segment, start, vni, peerDevice, null, csumStart >= 0, out, next);
     }
 
     /**
      * The merge step of {@link #add} and {@link #addRange} for an eligible segment (parsed into
      * {@link #headers}): appended to the open super-frame, or emitting it and starting the next.
      *
-     * @param frame the segment as a frame (released once appended, held when it starts a super-frame),
-     *              or null for a range.
+     * @param frame   the segment as a frame (released once appended, held when it starts a super-frame),
+     *                or null for a range.
+     * @param partial whether the range's TCP checksum was left partial by its sender (remote checksum option).
      */
     private int offer(final MemorySegment segment, final int start, final int vni, final int peerDevice, final Frame frame,
-        final Frame[] out, final int at)
+        final boolean partial, final Frame[] out, final int at)
     {
         int next = at;
         if (isOpen() && canMerge(segment, start, vni, peerDevice))
@@ -202,7 +200,7 @@ public final class Coalescer
             {
                 // No super-frame slot: emit what is open and start over with this segment.
                 next = flush(out, next);
-                begin(segment, start, vni, peerDevice, frame);
+                begin(segment, start, vni, peerDevice, frame, partial);
                 return next;
             }
             append(segment);
@@ -214,7 +212,7 @@ public final class Coalescer
             return closes ? flush(out, next) : next;
         }
         next = flush(out, next);
-        begin(segment, start, vni, peerDevice, frame);
+        begin(segment, start, vni, peerDevice, frame, partial);
         if ((firstFlags & CLOSING_FLAGS) != 0)
         {
             next = flush(out, next);
@@ -222,7 +220,8 @@ public final class Coalescer
         return next;
     }
 
-    private void begin(final MemorySegment segment, final int start, final int vni, final int peerDevice, final Frame frame)
+    private void begin(final MemorySegment segment, final int start, final int vni, final int peerDevice, final Frame frame,
+        final boolean partial)
     {
         if (frame != null)
         {
@@ -230,7 +229,7 @@ public final class Coalescer
         }
         else
         {
-            startRange(segment, start, vni, peerDevice, offeredPartial);
+            startRange(segment, start, vni, peerDevice, partial);
         }
     }
 

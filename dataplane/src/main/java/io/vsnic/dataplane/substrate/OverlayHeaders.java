@@ -6,6 +6,8 @@ import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.protocol.EthernetFlyweight;
 import io.vsnic.dataplane.protocol.GeneveFlyweight;
+import io.vsnic.dataplane.protocol.TcpFlyweight;
+import io.vsnic.dataplane.protocol.UdpFlyweight;
 import io.vsnic.dataplane.protocol.VxlanFlyweight;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.PeerEntry;
@@ -39,9 +41,6 @@ public final class OverlayHeaders
     public static final int OPTION_REMOTE_CHECKSUM = GeneveFlyweight.OPTION_TYPE_CRITICAL | 1;
     /** Bytes the remote checksum option adds: its 4-byte header and 4 bytes of data. */
     public static final int REMOTE_CHECKSUM_LENGTH = 8;
-
-    private static final int TCP_CHECKSUM_OFFSET = 16;
-    private static final int UDP_CHECKSUM_OFFSET = 6;
 
     private final GeneveFlyweight geneve = new GeneveFlyweight();
     private final VxlanFlyweight vxlan = new VxlanFlyweight();
@@ -204,7 +203,7 @@ public final class OverlayHeaders
                 final int data = geneve.optionData32(at);
                 final int start = data >>> 16;
                 final int offset = data & 0xFFFF;
-                if (start < EthernetFlyweight.HEADER_LENGTH || (offset != TCP_CHECKSUM_OFFSET && offset != UDP_CHECKSUM_OFFSET) ||
+                if (start < EthernetFlyweight.HEADER_LENGTH || (offset != TcpFlyweight.CHECKSUM_OFFSET && offset != UdpFlyweight.CHECKSUM_OFFSET) ||
                     start + offset + 2 > innerLength)
                 {
                     return DropReason.BAD_CHECKSUM.ordinal();

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import io.vsnic.dataplane.config.Encapsulation;
+import io.vsnic.dataplane.config.Encryption;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
@@ -539,11 +540,10 @@ public final class Reconciler
         for (final PeerResource peer : state.peers().values())
         {
             final Encapsulation encapsulation = Encapsulation.valueOf(peer.encapsulation().toUpperCase(Locale.ROOT));
-            final PeerSpec spec = "wireguard".equals(peer.encryption())
-                ? PeerSpec.wireguard(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis(),
-                    peer.publicKey(), peer.innerAddress())
-                : new PeerSpec(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis());
-            specs.add(spec.withRemoteChecksum(Boolean.TRUE.equals(peer.remoteChecksum())));
+            final boolean wireguard = "wireguard".equals(peer.encryption());
+            specs.add(new PeerSpec(peer.device(), peer.name(), peer.endpoint(), encapsulation, peer.allowedVnis(),
+                wireguard ? Encryption.WIREGUARD : Encryption.NONE, wireguard ? peer.publicKey() : null,
+                wireguard ? peer.innerAddress() : null, Boolean.TRUE.equals(peer.remoteChecksum())));
         }
         return specs;
     }
