@@ -21,6 +21,7 @@
 #   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
+#   E2E_REPEAT=5 jmh-benchmarks/e2e.sh      # each TCP figure is the median of 5 runs (all of them in the JSON)
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -31,6 +32,11 @@ seconds=${E2E_SECONDS:-10}
 # the next ones 5.3-6.2); 0 measures from a cold start, as before
 warmup=${E2E_WARMUP:-10}
 paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
+# measured runs per TCP figure: the median is reported, every run is kept in the JSON (tcp1Runs, tcp4Runs).
+# On a shared 2-core machine one 10-second run of the same path swings by 10-25 %; a median of several
+# is what a ratio should be taken from
+repeat=${E2E_REPEAT:-1}
+case "$repeat" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_REPEAT must be a positive integer: $repeat" >&2; exit 1 ;; esac
 pings=${E2E_PINGS:-500}
 udp_rate=${E2E_UDP_RATE:-0}   # iperf3 -b for the 64-byte UDP run: 0 = as fast as one sender can
 vsnic="$root/bin/vsnic"
@@ -108,6 +114,12 @@ rtt() {
   ip netns exec "$ns" ping -c "$pings" -i 0.01 -W 2 "$ip" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -g |
     awk '{ v[NR]=$1 } END { if (NR==0) { print "n/a n/a"; exit } p50=v[int((NR-1)*0.50)+1]; p99=v[int((NR-1)*0.99)+1]; printf "%.0f %.0f\n", p50*1000, p99*1000 }'
 }
+median() {   # median FORMAT VALUE... -> the median (the mean of the middle two for an even count), or n/a
+  local format=$1
+  shift
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    awk -v f="$format" '{ v[NR]=$1 } END { if (NR==0) print "n/a"; else if (NR%2) printf f, v[(NR+1)/2]; else printf f, (v[NR/2]+v[NR/2+1])/2 }'
+}
 busy_jiffies() {   # CPU time the whole machine spent not idle (user, nice, system, irq, softirq, steal), in jiffies
   awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
@@ -127,16 +139,26 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
     echo "  $name: warm-up, iperf3 TCP 1 stream, ${warmup} s (not measured)"
     seconds=$warmup iperf "$client" "$server" "$ip" 1 >/dev/null
   fi
-  echo "  $name: iperf3 TCP 1 stream, ${seconds} s"
-  local busy0 busy1
-  busy0=$(busy_jiffies)
-  result[$name.tcp1]=$(iperf "$client" "$server" "$ip" 1)
-  busy1=$(busy_jiffies)
-  # CPU of the whole machine (both VMs' TCP stacks, the devices, softirq) per Gbit moved in that run
-  result[$name.cpu1]=$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="${result[$name.tcp1]}" -v s="$seconds" \
-    'BEGIN { if (g > 0) printf "%.2f", (j / hz) / (g * s); else print "n/a" }')
-  echo "  $name: iperf3 TCP 4 streams, ${seconds} s"
-  result[$name.tcp4]=$(iperf "$client" "$server" "$ip" 4)
+  local busy0 busy1 k gbps runs1=() runs4=() cpus=()
+  for ((k = 1; k <= repeat; k++)); do
+    echo "  $name: iperf3 TCP 1 stream, ${seconds} s ($k of $repeat)"
+    busy0=$(busy_jiffies)
+    gbps=$(iperf "$client" "$server" "$ip" 1)
+    busy1=$(busy_jiffies)
+    runs1+=("$gbps")
+    # CPU of the whole machine (both VMs' TCP stacks, the devices, softirq) per Gbit moved in that run
+    cpus+=("$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="$gbps" -v s="$seconds" \
+      'BEGIN { if (g > 0) printf "%.2f", (j / hz) / (g * s); else print "n/a" }')")
+  done
+  for ((k = 1; k <= repeat; k++)); do
+    echo "  $name: iperf3 TCP 4 streams, ${seconds} s ($k of $repeat)"
+    runs4+=("$(iperf "$client" "$server" "$ip" 4)")
+  done
+  result[$name.tcp1]=$(median %.3f "${runs1[@]}")
+  result[$name.cpu1]=$(median %.2f "${cpus[@]}")
+  result[$name.tcp4]=$(median %.3f "${runs4[@]}")
+  result[$name.tcp1runs]="${runs1[*]}"
+  result[$name.tcp4runs]="${runs4[*]}"
   echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
   read -r pps loss < <(udp64 "$client" "$server" "$ip")
   result[$name.udp64]=$pps
@@ -255,6 +277,9 @@ row "UDP 64 B loss %" udp64loss noratio
 row "ping p50 us" p50
 row "ping p99 us" p99
 row "CPU s per Gbit (TCP 1)" cpu1 noratio
+if [ "$repeat" -gt 1 ]; then
+  echo "(TCP and CPU figures: the median of $repeat runs each; every run is in the JSON)"
+fi
 echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
 
 mkdir -p "$root/docs/performance"
@@ -263,13 +288,13 @@ json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
 path_json() {   # path_json KEY
-  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}")"
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}"), \"tcp1Runs\": $(list "${result[$1.tcp1runs]:-}"), \"tcp4Runs\": $(list "${result[$1.tcp4runs]:-}")"
 }
-list() { echo "[$(echo "$1" | xargs | tr ' ' ',')]"; }
+list() { echo "[$(echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | paste -sd, -)]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat)",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},

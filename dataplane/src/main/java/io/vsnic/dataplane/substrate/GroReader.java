@@ -26,6 +26,8 @@ final class GroReader
     private final MessageBatch batch = new MessageBatch(MESSAGES);
     private final MemorySegment buffers = Arena.ofAuto().allocate((long)MESSAGES * MESSAGE_BYTES, 64);
     private int received;
+    /** Entries of {@link #batch} to prepare again before the next read (all of them at first). */
+    private int dirty = MESSAGES;
     private int message;
     private int offset;
     private int datagramOffset;
@@ -43,7 +45,8 @@ final class GroReader
     int read(final int fd, final boolean fromWireguard)
     {
         wireguard = fromWireguard;
-        for (int i = 0; i < MESSAGES; i++)
+        // the kernel rewrote the lengths of the entries the last call filled (and of the one it failed at)
+        for (int i = 0; i < dirty; i++)
         {
             batch.prepareReceiveWithControl(i, buffers.address() + (long)i * MESSAGE_BYTES, MESSAGE_BYTES);
         }
@@ -51,9 +54,11 @@ final class GroReader
         if (result <= 0)
         {
             received = 0;
+            dirty = result == -Syscalls.EAGAIN ? 0 : 1;
             return result == -Syscalls.EAGAIN ? 0 : result;
         }
         received = result;
+        dirty = Math.min(MESSAGES, result + 1);
         message = 0;
         offset = 0;
         int coalesced = 0;
