@@ -27,7 +27,8 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
  * shorter than {@code gso_size}, is merged and closes the super-frame. Segments with SYN, RST or
  * URG, IPv4 options or fragments, no payload, non-TCP frames, super-frames and frames whose TCP
  * checksum does not verify pass through unchanged, after the open super-frame (order is kept).
- * The caller calls {@link #flush} at the end of each receive batch, so nothing waits longer.
+ * The caller calls {@link #flush} at the end of each receive batch, so nothing waits longer (a batch
+ * that reads a buffer several times calls {@link #flushRange} before each refill).
  *
  * <p>Checksums: a segment is merged only when its TCP checksum verifies or is already marked
  * partial by a trusted local sender ({@link Frame#checksumPartial()}) or a peer device that left it
@@ -274,6 +275,19 @@ public final class Coalescer
         segments = 0;
         out[at] = frame;
         return at + 1;
+    }
+
+    /**
+     * Emits the open super-frame only while it is a range of the caller's buffer ({@link #addRange}), so
+     * that the buffer may be refilled: a super-frame already in a frame of its own stays open for the
+     * segments of the next read (Linux holds GRO packets across polls the same way until the queue runs
+     * dry). Call {@link #flush} once the reads are done.
+     *
+     * @return the next free index of {@code out}.
+     */
+    public int flushRange(final Frame[] out, final int at)
+    {
+        return rangeOpen ? flush(out, at) : at;
     }
 
     /**

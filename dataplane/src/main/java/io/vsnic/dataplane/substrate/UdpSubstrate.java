@@ -906,6 +906,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
             final int[] sealed = sealedFds;
             final long before = datagramsRead;
             int count = drainGro(frames, at, max, coalescer);
+            if (coalescer != null)
+            {
+                // what the last call left pending is done: the direct reads below may fill the vector
+                count = coalescer.flush(frames, count);
+            }
             if (gro)
             {
                 count = receiveGro(frames, count, max, plain, false, coalescer);
@@ -926,6 +931,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
             if (sealed.length > 0)
             {
                 count = receiveGro(frames, count, max, sealed, true, coalescer);
+            }
+            if (coalescer != null)
+            {
+                // the super-frame the GRO reads above left open (drainGro leaves room for it)
+                count = coalescer.flush(frames, count);
             }
             if (datagramsRead != before)
             {
@@ -988,8 +998,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
          * Turns the pending GRO datagrams into frames: each copied into a pool frame, or, with a
          * coalescer and for plaintext datagrams whose overlay header checks out, decapsulated in place
          * and offered to it ({@link Coalescer#addRange}), so that in-order TCP segments of one flow are
-         * copied once, into one super-frame. The coalescer is flushed before this returns: no frame
-         * refers to the GRO buffers afterwards. Returns the new count.
+         * copied once, into one super-frame. No frame refers to the GRO buffers when this returns: a
+         * lone range is emitted ({@link Coalescer#flushRange}); an open super-frame stays open across the
+         * GRO reads of one {@link #read}, which flushes it (one sender's GSO batches of one 64 KiB TSO
+         * frame arrive as two datagrams: 48 segments of 1,430 bytes exceed one UDP GSO send). Returns the
+         * new count; at most {@code max - 1} when the coalescer holds a super-frame.
          */
         private int drainGro(final Frame[] frames, final int at, final int max, final Coalescer coalescer)
         {
@@ -1043,7 +1056,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             if (merging != null)
             {
-                count = merging.flush(frames, count);
+                // a lone segment still in the GRO buffer goes now (the next read refills the buffer); a
+                // super-frame in a frame of its own stays open for the next datagrams of this read
+                count = merging.flushRange(frames, count);
                 final long lost = merging.rangeDrops() - lostBefore;
                 if (lost > 0)
                 {

@@ -335,6 +335,60 @@ class CoalescerTest
     }
 
     /**
+     * A batch that refills its buffer (one UDP GRO read after another): {@link Coalescer#flushRange}
+     * before each refill emits a lone segment still in the buffer, copied, but keeps a super-frame that
+     * has a frame of its own open, so the next buffer's segments join it.
+     */
+    @Test
+    void shouldKeepASuperFrameOpenAcrossBufferRefillsButNotALoneRange()
+    {
+        final OffloadFrames.Spec flow = new OffloadFrames.Spec();
+        flow.payload = OffloadFrames.payload(6 * MSS, 41);
+        final List<byte[]> frames = new ArrayList<>();
+        for (int k = 0; k < 6; k++)
+        {
+            frames.add(OffloadFrames.build(segmentSpec(flow, k, MSS)));
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            final int[] starts = new int[3];
+            final MemorySegment first = datagrams(arena, frames.subList(0, 3), starts);
+            for (int k = 0; k < 3; k++)
+            {
+                emitted = addRange(first, starts[k], frames.get(k).length);
+            }
+            emitted = coalescer.flushRange(out, emitted);
+            assertEquals(0, emitted, "the super-frame stays open");
+            first.fill((byte)0xEE);   // the buffer is refilled
+            final MemorySegment second = datagrams(arena, frames.subList(3, 6), starts);
+            for (int k = 0; k < 3; k++)
+            {
+                emitted = addRange(second, starts[k], frames.get(3 + k).length);
+            }
+            emitted = coalescer.flushRange(out, emitted);
+            assertEquals(0, emitted);
+            flush();
+        }
+        takeTheSuperFrame(flow);
+
+        // a lone range goes at flushRange, as a copy that outlives the buffer
+        try (Arena arena = Arena.ofConfined())
+        {
+            final int[] starts = new int[1];
+            final MemorySegment buffer = datagrams(arena, frames.subList(0, 1), starts);
+            emitted = addRange(buffer, starts[0], frames.get(0).length);
+            emitted = coalescer.flushRange(out, emitted);
+            assertEquals(1, emitted, "a lone range is emitted before the refill");
+            buffer.fill((byte)0xEE);
+            assertFalse(coalescer.hasOpen());
+            flush();
+            assertEquals(1, emitted, "nothing else was open");
+        }
+        assertArrayEquals(frames.get(0), out[0].toByteArray());
+        assertEquals(1, coalescer.superFrameCount());
+    }
+
+    /**
      * Ranges whose sender left the TCP checksum partial (the remote checksum option): merged without a
      * check (there is no checksum to verify), a lone one handed on marked partial at its TCP header; a
      * range whose partial checksum is not at its TCP checksum field is not taken.
