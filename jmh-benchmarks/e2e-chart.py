@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams), the UDP 64-byte packet
 rate received, and ping RTT (p50, p99) for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
-up to three orders of magnitude). Standard library only.
+up to three orders of magnitude). A TCP bar measured more than once (E2E_REPEAT) is the median, with a whisker from the slowest
+to the fastest run. Standard library only.
 
     e2e-chart.py docs/performance/e2e-TIME.json docs/performance/e2e-TIME.svg
 """
@@ -22,11 +23,14 @@ PANELS = [
     ("ping RTT, µs, log scale (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
 ]
 PANEL_W, PANEL_H, TOP, LEFT, BOTTOM = 460, 300, 70, 50, 60
+# the individual runs behind a median (E2E_REPEAT), drawn as a whisker over its bar
+RUNS = {"tcp1Gbps": "tcp1Runs", "tcp4Gbps": "tcp4Runs"}
 
 
 def panel(out, x0, title, metrics, fmt, data):
     values = [data.get(key) or {} for key, _, _ in PATHS]
     present = [v.get(m) for v in values for m, _ in metrics if (v.get(m) or 0) > 0]
+    present += [r for v in values for m, _ in metrics for r in (v.get(RUNS.get(m, "")) or []) if r > 0]
     peak = max(present + [1e-9])
     floor = min(present + [peak]) / 3   # the smallest value still gets a visible bar
     span = math.log10(peak) - math.log10(floor) or 1.0
@@ -46,7 +50,16 @@ def panel(out, x0, title, metrics, fmt, data):
                 continue
             h = plot_h * max(0.0, math.log10(max(v, floor)) - math.log10(floor)) / span
             out.append(f'<rect x="{bx:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w * 0.9:.1f}" height="{h:.1f}" fill="{colour}"/>')
-            out.append(f'<text x="{bx + bar_w * 0.45:.1f}" y="{TOP + plot_h - h - 4:.1f}" text-anchor="middle" '
+            top = TOP + plot_h - h
+            runs = [r for r in (values[i].get(RUNS.get(metric, "")) or []) if r > 0]
+            if len(runs) > 1:
+                y_of = lambda r: TOP + plot_h - plot_h * max(0.0, math.log10(max(r, floor)) - math.log10(floor)) / span
+                cx, lo, hi = bx + bar_w * 0.45, y_of(min(runs)), y_of(max(runs))
+                out.append(f'<line x1="{cx:.1f}" y1="{lo:.1f}" x2="{cx:.1f}" y2="{hi:.1f}" stroke="#222"/>')
+                for y in (lo, hi):
+                    out.append(f'<line x1="{cx - 3:.1f}" y1="{y:.1f}" x2="{cx + 3:.1f}" y2="{y:.1f}" stroke="#222"/>')
+                top = min(top, hi)
+            out.append(f'<text x="{bx + bar_w * 0.45:.1f}" y="{top - 4:.1f}" text-anchor="middle" '
                        f'font-size="10">{fmt.format(v)}</text>')
 
 
