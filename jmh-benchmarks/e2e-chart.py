@@ -35,6 +35,9 @@ def panel(out, x0, title, metrics, fmt, data):
     floor = min(present + [peak]) / 3   # the smallest value still gets a visible bar
     span = math.log10(peak) - math.log10(floor) or 1.0
     plot_h = PANEL_H - TOP - BOTTOM
+
+    def y_of(value):   # the height on the log scale, as a y coordinate
+        return TOP + plot_h - plot_h * max(0.0, math.log10(max(value, floor)) - math.log10(floor)) / span
     out.append(f'<text x="{x0 + PANEL_W / 2}" y="{TOP - 30}" text-anchor="middle" font-weight="bold">{escape(title)}</text>')
     out.append(f'<line x1="{x0 + LEFT}" y1="{TOP + plot_h}" x2="{x0 + PANEL_W - 10}" y2="{TOP + plot_h}" stroke="#333"/>')
     group_w = (PANEL_W - LEFT - 10) / len(metrics)
@@ -48,12 +51,10 @@ def panel(out, x0, title, metrics, fmt, data):
             if v is None:
                 out.append(f'<text x="{bx + bar_w / 2}" y="{TOP + plot_h - 4}" text-anchor="middle" font-size="10">n/a</text>')
                 continue
-            h = plot_h * max(0.0, math.log10(max(v, floor)) - math.log10(floor)) / span
-            out.append(f'<rect x="{bx:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w * 0.9:.1f}" height="{h:.1f}" fill="{colour}"/>')
-            top = TOP + plot_h - h
+            top = y_of(v)
+            out.append(f'<rect x="{bx:.1f}" y="{top:.1f}" width="{bar_w * 0.9:.1f}" height="{TOP + plot_h - top:.1f}" fill="{colour}"/>')
             runs = [r for r in (values[i].get(RUNS.get(metric, "")) or []) if r > 0]
             if len(runs) > 1:
-                y_of = lambda r: TOP + plot_h - plot_h * max(0.0, math.log10(max(r, floor)) - math.log10(floor)) / span
                 cx, lo, hi = bx + bar_w * 0.45, y_of(min(runs)), y_of(max(runs))
                 out.append(f'<line x1="{cx:.1f}" y1="{lo:.1f}" x2="{cx:.1f}" y2="{hi:.1f}" stroke="#222"/>')
                 for y in (lo, hi):
