@@ -42,7 +42,7 @@ public final class ChaCha20Poly1305 implements TransportAead
     private final boolean vector;
     private final int[] soa;
     private final int[] keystream;
-    /** {@link #verifyTransport} left the first eight keystream blocks of this counter in {@link #keystream}. */
+    /** {@link #verifyTransport} left the first pass of keystream blocks of this counter in {@link #keystream}. */
     private long soaCounter;
     /** The key array (by identity) that {@link #verifyTransport} used; no copy of the key is kept. */
     private int[] soaKey;
@@ -149,7 +149,7 @@ public final class ChaCha20Poly1305 implements TransportAead
     /**
      * Transport decryption in place, without a tag check: only after {@link #verifyTransport}. When
      * it directly follows {@code verifyTransport} with the same key array (unchanged) and counter,
-     * the first eight keystream blocks computed there are reused.
+     * the first keystream blocks computed there (one pass: 8 or 16) are reused.
      *
      * @param key     eight key words.
      * @param counter the message counter.
@@ -166,7 +166,7 @@ public final class ChaCha20Poly1305 implements TransportAead
         {
             if (!soaReady || soaCounter != counter || key != soaKey)
             {
-                VectorKernels.keystream8(key, 0, 0, n1, n2, soa, keystream);
+                VectorKernels.keystream(key, 0, 0, n1, n2, soa, keystream);
             }
             soaReady = false;
             soaKey = null;
@@ -331,13 +331,13 @@ public final class ChaCha20Poly1305 implements TransportAead
         }
     }
 
-    /** Like {@link #startTag}, but computes keystream blocks 0-7 into {@link #keystream}; block 0 keys Poly1305. */
+    /** Like {@link #startTag}, but computes the first pass of keystream blocks into {@link #keystream}; block 0 keys Poly1305. */
     private void startTagVector(final int[] key, final int n0, final int n1, final int n2,
         final MemorySegment aad, final long aadOffset, final long aadLength)
     {
         final int[] s = keystream;
         soaReady = false;
-        VectorKernels.keystream8(key, 0, n0, n1, n2, soa, s);
+        VectorKernels.keystream(key, 0, n0, n1, n2, soa, s);
         poly.init(words(VectorKernels.word(s, 0, 0), VectorKernels.word(s, 0, 1)),
             words(VectorKernels.word(s, 0, 2), VectorKernels.word(s, 0, 3)),
             words(VectorKernels.word(s, 0, 4), VectorKernels.word(s, 0, 5)),
@@ -349,8 +349,9 @@ public final class ChaCha20Poly1305 implements TransportAead
     }
 
     /**
-     * XORs keystream blocks 1, 2, ... into {@code length} bytes of data; blocks 0-7 must already be
-     * in {@link #keystream} (block 0 is the Poly1305 key and is skipped).
+     * XORs keystream blocks 1, 2, ... into {@code length} bytes of data; the first pass (blocks 0 to
+     * {@link VectorKernels#BLOCKS}−1) must already be in {@link #keystream} (block 0 is the Poly1305
+     * key and is skipped).
      */
     private void xorVector(final int[] key, final int n0, final int n1, final int n2, final MemorySegment data,
         final long offset, final long length)
@@ -361,7 +362,7 @@ public final class ChaCha20Poly1305 implements TransportAead
         int lane = 1;
         while (true)
         {
-            for (; lane < 8; lane++)
+            for (; lane < VectorKernels.BLOCKS; lane++)
             {
                 final long remaining = length - done;
                 if (remaining >= ChaCha20.BLOCK_LENGTH)
@@ -382,9 +383,9 @@ public final class ChaCha20Poly1305 implements TransportAead
             {
                 return;
             }
-            counter += 8;
+            counter += VectorKernels.BLOCKS;
             lane = 0;
-            VectorKernels.keystream8(key, counter, n0, n1, n2, soa, s);
+            VectorKernels.keystream(key, counter, n0, n1, n2, soa, s);
         }
     }
 

@@ -103,7 +103,7 @@ public final class Poly1305
         long done = 0;
         if (powers != null && full >= VECTOR_MIN_BYTES && data.isNative())
         {
-            done = full & ~63L;
+            done = full - full % VectorKernels.POLY_GROUP_BYTES;
             VectorKernels.polyBlocks(this, data, offset, done, powers);
         }
         blocks(data, offset + done, full - done);
@@ -200,14 +200,15 @@ public final class Poly1305
     }
 
     /**
-     * r^2, r^3 and r^4 for the vector kernel: three words each (radix 2^64, partially reduced: below
-     * 5·2^128), r^k at {@code out[3·(k−2)]}. Each is the previous one times the clamped r, with the
-     * block arithmetic (four 64×64→128-bit products instead of the 25 of radix 2^26). The
-     * accumulator is left as it was.
+     * r^2 .. r^{@code highest} for the vector kernel: three words each (radix 2^64, partially
+     * reduced: below 5·2^128), r^k at {@code out[3·(k−2)]}. Each is the previous one times the
+     * clamped r, with the block arithmetic (four 64×64→128-bit products instead of the 25 of radix
+     * 2^26). The accumulator is left as it was.
      *
-     * @param out at least nine longs.
+     * @param out     at least {@code 3·(highest−1)} longs.
+     * @param highest the highest power, at least 2.
      */
-    void powersOfR(final long[] out)
+    void powersOfR(final long[] out, final int highest)
     {
         final long a0 = h0;
         final long a1 = h1;
@@ -215,7 +216,7 @@ public final class Poly1305
         h0 = r0;
         h1 = r1;
         h2 = 0;
-        for (int k = 0; k < 9; k += 3)
+        for (int k = 0, end = 3 * (highest - 1); k < end; k += 3)
         {
             block(0, 0, 0);
             out[k] = h0;

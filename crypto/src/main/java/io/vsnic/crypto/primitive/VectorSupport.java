@@ -16,6 +16,16 @@ public final class VectorSupport
     /** System property that turns the vector kernels off when set to {@code false}. */
     public static final String PROPERTY = "vsnic.crypto.vector";
 
+    /**
+     * System property that fixes the kernels' width: {@code 256} (AVX2-sized) or {@code 512}
+     * (AVX-512-sized). Unset, the kernels take 512 bits when the CPU runs that width natively
+     * (C2's preferred species), else 256. Either width gives the same bytes; a width the CPU lacks
+     * runs as slow plain Java (tests use that to check both widths on any machine).
+     */
+    public static final String BITS_PROPERTY = "vsnic.crypto.vectorBits";
+
+    private static final int REQUESTED_BITS = parseBits(System.getProperty(BITS_PROPERTY));
+
     private static final boolean ENABLED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() &&
         !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
 
@@ -29,6 +39,37 @@ public final class VectorSupport
     public static boolean enabled()
     {
         return ENABLED;
+    }
+
+    /**
+     * @return the width {@value #BITS_PROPERTY} asks for (256 or 512), or 0 to take the CPU's.
+     */
+    public static int requestedBits()
+    {
+        return REQUESTED_BITS;
+    }
+
+    /**
+     * @return the width of the kernels in bits (256 or 512), or 0 when they are not enabled.
+     */
+    public static int vectorBits()
+    {
+        return ENABLED ? VectorKernels.BITS : 0;
+    }
+
+    private static int parseBits(final String value)
+    {
+        if (value == null || value.isBlank())
+        {
+            return 0;
+        }
+        return switch (value.trim())
+        {
+            case "256" -> 256;
+            case "512" -> 512;
+            default -> throw new IllegalArgumentException("-D" + BITS_PROPERTY + "=" + value +
+                ": expected 256 or 512 (or unset, to take the CPU's widest native width)");
+        };
     }
 
     /**

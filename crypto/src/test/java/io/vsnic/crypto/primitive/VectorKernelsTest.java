@@ -38,6 +38,27 @@ class VectorKernelsTest
     }
 
     @Test
+    void shouldRunAtTheRequestedWidth()
+    {
+        // the build runs these tests three times: at the CPU's width, and with -Dvsnic.crypto.vectorBits=256
+        // and =512 (a width the CPU lacks runs as plain Java: slow, but the same bytes)
+        final int requested = VectorSupport.requestedBits();
+        final int width = VectorSupport.vectorBits();
+        System.out.println("VectorKernelsTest: kernels " + width + " bits wide (requested: " +
+            (requested == 0 ? "the CPU's" : requested) + ")");
+        if (requested != 0)
+        {
+            assertEquals(requested, width);
+        }
+        else
+        {
+            assertTrue(width == 256 || width == 512, "width " + width);
+        }
+        assertEquals(width / 32, VectorKernels.BLOCKS);
+        assertEquals(width / 64, VectorKernels.POLY_LANES);
+    }
+
+    @Test
     void shouldSealLikeTheJdkAndThePlainPathOnNativeMemory() throws Exception
     {
         final SplittableRandom random = new SplittableRandom(256);
