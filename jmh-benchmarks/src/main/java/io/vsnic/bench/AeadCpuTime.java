@@ -31,6 +31,9 @@ public final class AeadCpuTime
         final int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         final int ops = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         final AeadBenchmark bench = new AeadBenchmark();
+        final int bits = io.vsnic.crypto.primitive.VectorSupport.vectorBits();
+        System.out.println("vsnic kernels: " + (bits == 0 ? "plain Java" : "Vector API, " + bits + " bits wide"));
+        System.out.println();
         System.out.println("| operation | bytes | min ns/op | median ns/op | MB/s per core (median) "
             + "| packets/s per core (median) |");
         System.out.println("|---|---|---|---|---|---|");

@@ -23,6 +23,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.vsnic.crypto.DeviceKeys;
+import io.vsnic.crypto.primitive.VectorSupport;
 import io.vsnic.crypto.wireguard.HandshakeResult;
 import io.vsnic.crypto.wireguard.Keypair;
 import io.vsnic.crypto.wireguard.Peer;
@@ -66,6 +67,8 @@ import io.vsnic.dataplane.table.PeerEntry;
  */
 final class WireguardPath
 {
+    private static final System.Logger LOG = System.getLogger(WireguardPath.class.getName());
+
     /** Timer period. */
     static final int TICK_MS = 50;
 
@@ -138,8 +141,16 @@ final class WireguardPath
             final Frame frame = pool.acquire();
             if (frame != null)
             {
-                TransportCodec.warmUp(frame.segment(), TimeUnit.SECONDS.toNanos(5));
+                final long t0 = System.nanoTime();
+                final boolean fast = TransportCodec.warmUp(frame.segment(), TimeUnit.SECONDS.toNanos(5));
                 frame.release();
+                final int bits = VectorSupport.vectorBits();
+                LOG.log(fast ? System.Logger.Level.INFO : System.Logger.Level.WARNING, "substrate encryption: " +
+                    (bits == 0 ? "plain Java ChaCha20-Poly1305 (no jdk.incubator.vector, or -D" +
+                        VectorSupport.PROPERTY + "=false)"
+                        : "ChaCha20-Poly1305 Vector API kernels, " + bits + " bits wide") +
+                    (fast ? ", compiled in " : ", still not at compiled speed after ") +
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
             }
         }
         ticker = wgChannel.eventLoop().scheduleAtFixedRate(tickTask, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
