@@ -101,11 +101,14 @@ final class VectorKernels
     }
 
     /**
-     * Computes ChaCha20 blocks {@code counter .. counter+BLOCKS-1} into {@code keystream},
-     * block-major ({@code soa} is scratch).
+     * Computes {@link #BLOCKS} ChaCha20 blocks into {@code keystream}, block-major ({@code soa} is
+     * scratch): lanes below {@code split} take blocks {@code counter, counter+1, ...} of the nonce
+     * {@code (n0, n1, n2)}, and lanes from {@code split} on blocks {@code 0, 1, ...} of the nonce
+     * {@code (n0, n1b, n2b)} (the next message's, so that a message's last pass leaves no lane
+     * idle; {@code split = BLOCKS} for one message only).
      */
     static void keystream(final int[] key, final int counter, final int n0, final int n1, final int n2,
-        final int[] soa, final int[] keystream)
+        final int split, final int n1b, final int n2b, final int[] soa, final int[] keystream)
     {
         IntVector x0 = IntVector.broadcast(INTS, ChaCha20.C0);
         IntVector x1 = IntVector.broadcast(INTS, ChaCha20.C1);
@@ -119,11 +122,14 @@ final class VectorKernels
         IntVector x9 = IntVector.broadcast(INTS, key[5]);
         IntVector x10 = IntVector.broadcast(INTS, key[6]);
         IntVector x11 = IntVector.broadcast(INTS, key[7]);
-        final IntVector counters = LANE_INDEX.add(counter);
+        final VectorMask<Integer> next = LANE_INDEX.compare(VectorOperators.GE, split);
+        final IntVector counters = LANE_INDEX.add(counter).blend(LANE_INDEX.sub(split), next);
+        final IntVector nonce1 = IntVector.broadcast(INTS, n1).blend(n1b, next);
+        final IntVector nonce2 = IntVector.broadcast(INTS, n2).blend(n2b, next);
         IntVector x12 = counters;
         IntVector x13 = IntVector.broadcast(INTS, n0);
-        IntVector x14 = IntVector.broadcast(INTS, n1);
-        IntVector x15 = IntVector.broadcast(INTS, n2);
+        IntVector x14 = nonce1;
+        IntVector x15 = nonce2;
         for (int i = 0; i < 10; i++)
         {
             // column round
@@ -211,8 +217,8 @@ final class VectorKernels
             final IntVector a11 = x11.add(key[7]);
             final IntVector a12 = x12.add(counters);
             final IntVector a13 = x13.add(n0);
-            final IntVector a14 = x14.add(n1);
-            final IntVector a15 = x15.add(n2);
+            final IntVector a14 = x14.add(nonce1);
+            final IntVector a15 = x15.add(nonce2);
             final IntVector b0 = LOW_0.selectFrom(a0, a1);
             final IntVector b1 = HIGH_0.selectFrom(a0, a1);
             final IntVector b2 = LOW_0.selectFrom(a2, a3);
@@ -309,8 +315,8 @@ final class VectorKernels
         x11.add(key[7]).intoArray(soa, 11 * BLOCKS);
         x12.add(counters).intoArray(soa, 12 * BLOCKS);
         x13.add(n0).intoArray(soa, 13 * BLOCKS);
-        x14.add(n1).intoArray(soa, 14 * BLOCKS);
-        x15.add(n2).intoArray(soa, 15 * BLOCKS);
+        x14.add(nonce1).intoArray(soa, 14 * BLOCKS);
+        x15.add(nonce2).intoArray(soa, 15 * BLOCKS);
         for (int block = 0; block < BLOCKS; block++)
         {
             for (int word = 0; word < 16; word++)

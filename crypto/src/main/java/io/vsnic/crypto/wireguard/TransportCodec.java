@@ -117,7 +117,7 @@ public final class TransportCodec
             Arrays.fill(keyWords, 0);
             return fail(Rejection.EXPIRED_KEYPAIR);
         }
-        aead.sealTransport(keyWords, counter, buf, dataOffset, padded);
+        aead.sealTransport(keyWords, kp.sendKey(), counter, buf, dataOffset, padded);
         Arrays.fill(keyWords, 0);
         kp.peer().onSent(kp, plaintextLength > 0, nowNs);
         return total;
@@ -168,7 +168,7 @@ public final class TransportCodec
             Arrays.fill(keyWords, 0);
             return fail(Rejection.EXPIRED_KEYPAIR);
         }
-        if (!aead.verifyTransport(keyWords, counter, buf, dataOffset, length))
+        if (!aead.verifyTransport(keyWords, kp.receiveKey(), counter, buf, dataOffset, length))
         {
             Arrays.fill(keyWords, 0);
             return fail(Rejection.DECRYPT_FAILED);
@@ -178,7 +178,7 @@ public final class TransportCodec
             Arrays.fill(keyWords, 0);
             return fail(Rejection.REPLAY);
         }
-        aead.decryptTransport(keyWords, counter, buf, dataOffset, length);
+        aead.decryptTransport(keyWords, kp.receiveKey(), counter, buf, dataOffset, length);
         Arrays.fill(keyWords, 0);
         kp.peer().onReceived(kp, length > 0, nowNs);
         lastKeypair = kp;
