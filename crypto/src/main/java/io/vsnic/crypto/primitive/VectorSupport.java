@@ -24,7 +24,9 @@ public final class VectorSupport
      */
     public static final String BITS_PROPERTY = "vsnic.crypto.vectorBits";
 
-    private static final int REQUESTED_BITS = parseBits(System.getProperty(BITS_PROPERTY));
+    /** Why {@value #BITS_PROPERTY} was refused, or null ({@link #checkConfiguration}). */
+    private static final String BITS_ERROR = bitsError(System.getProperty(BITS_PROPERTY));
+    private static final int REQUESTED_BITS = BITS_ERROR == null ? parseBits(System.getProperty(BITS_PROPERTY)) : 0;
 
     private static final boolean ENABLED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() &&
         !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
@@ -39,6 +41,20 @@ public final class VectorSupport
     public static boolean enabled()
     {
         return ENABLED;
+    }
+
+    /**
+     * Refuses a malformed {@value #BITS_PROPERTY}; a process that must not run on a silent fallback
+     * (the daemon) calls this at start. Until then such a value counts as unset.
+     *
+     * @throws IllegalArgumentException naming the property and the values it takes.
+     */
+    public static void checkConfiguration()
+    {
+        if (BITS_ERROR != null)
+        {
+            throw new IllegalArgumentException(BITS_ERROR);
+        }
     }
 
     /**
@@ -67,9 +83,14 @@ public final class VectorSupport
         {
             case "256" -> 256;
             case "512" -> 512;
-            default -> throw new IllegalArgumentException("-D" + BITS_PROPERTY + "=" + value +
-                ": expected 256 or 512 (or unset, to take the CPU's widest native width)");
+            default -> 0;
         };
+    }
+
+    static String bitsError(final String value)
+    {
+        return value == null || value.isBlank() || parseBits(value) != 0 ? null
+            : "-D" + BITS_PROPERTY + "=" + value + ": expected 256 or 512 (or unset, to take the CPU's widest native width)";
     }
 
     /**

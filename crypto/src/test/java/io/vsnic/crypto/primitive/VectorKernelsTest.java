@@ -3,6 +3,8 @@ package io.vsnic.crypto.primitive;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -56,6 +58,23 @@ class VectorKernelsTest
         }
         assertEquals(width / 32, VectorKernels.BLOCKS);
         assertEquals(width / 64, VectorKernels.POLY_LANES);
+    }
+
+    @Test
+    void shouldRefuseAWidthOtherThan256Or512WithTheValuesItTakes()
+    {
+        assertNull(VectorSupport.bitsError(null));
+        assertNull(VectorSupport.bitsError(""));
+        assertNull(VectorSupport.bitsError("256"));
+        assertNull(VectorSupport.bitsError(" 512 "));
+        for (final String bad : new String[] {"384", "1024", "avx2", "0"})
+        {
+            final String error = VectorSupport.bitsError(bad);
+            assertNotNull(error, bad);
+            assertTrue(error.contains("vsnic.crypto.vectorBits=" + bad) && error.contains("expected 256 or 512"), error);
+        }
+        // this JVM's own setting is one of those (the build sets nothing, 256 or 512)
+        VectorSupport.checkConfiguration();
     }
 
     @Test

@@ -124,6 +124,13 @@ public final class Daemon implements AutoCloseable
             daemon.close();
             throw new StartException(ex.getMessage() == null ? ex.toString() : ex.getMessage(), ex);
         }
+        catch (final Error ex)
+        {
+            // e.g. a class that fails to initialise: stop what already runs (event loops, workers), so that
+            // the process ends instead of idling without an API
+            daemon.close();
+            throw ex;
+        }
     }
 
     /**
@@ -163,6 +170,7 @@ public final class Daemon implements AutoCloseable
 
     private void run(final VnicBackends backends) throws IOException, StartException
     {
+        io.vsnic.crypto.primitive.VectorSupport.checkConfiguration();
         Files.createDirectories(stateDirectory);
         lockChannel = FileChannel.open(stateDirectory.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try
