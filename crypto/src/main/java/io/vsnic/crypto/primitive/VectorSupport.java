@@ -24,9 +24,11 @@ public final class VectorSupport
      */
     public static final String BITS_PROPERTY = "vsnic.crypto.vectorBits";
 
+    private static final String BITS_VALUE = System.getProperty(BITS_PROPERTY);
+    /** 256 or 512 when {@value #BITS_PROPERTY} asks for it, else 0 (unset or refused). */
+    private static final int REQUESTED_BITS = parseBits(BITS_VALUE);
     /** Why {@value #BITS_PROPERTY} was refused, or null ({@link #checkConfiguration}). */
-    private static final String BITS_ERROR = bitsError(System.getProperty(BITS_PROPERTY));
-    private static final int REQUESTED_BITS = BITS_ERROR == null ? parseBits(System.getProperty(BITS_PROPERTY)) : 0;
+    private static final String BITS_ERROR = bitsError(BITS_VALUE);
 
     private static final boolean ENABLED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() &&
         !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
@@ -73,13 +75,10 @@ public final class VectorSupport
         return ENABLED ? VectorKernels.BITS : 0;
     }
 
+    /** 256 or 512 for those values (blanks around them allowed), else 0. */
     private static int parseBits(final String value)
     {
-        if (value == null || value.isBlank())
-        {
-            return 0;
-        }
-        return switch (value.trim())
+        return value == null ? 0 : switch (value.trim())
         {
             case "256" -> 256;
             case "512" -> 512;
@@ -87,6 +86,7 @@ public final class VectorSupport
         };
     }
 
+    /** The operator's message for a value of {@value #BITS_PROPERTY} that is set but neither 256 nor 512, else null. */
     static String bitsError(final String value)
     {
         return value == null || value.isBlank() || parseBits(value) != 0 ? null

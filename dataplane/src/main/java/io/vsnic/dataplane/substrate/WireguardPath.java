@@ -144,13 +144,13 @@ final class WireguardPath
                 final long t0 = System.nanoTime();
                 final boolean fast = TransportCodec.warmUp(frame.segment(), TimeUnit.SECONDS.toNanos(5));
                 frame.release();
+                final long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 final int bits = VectorSupport.vectorBits();
-                LOG.log(fast ? System.Logger.Level.INFO : System.Logger.Level.WARNING, "substrate encryption: " +
-                    (bits == 0 ? "plain Java ChaCha20-Poly1305 (no jdk.incubator.vector, or -D" +
-                        VectorSupport.PROPERTY + "=false)"
-                        : "ChaCha20-Poly1305 Vector API kernels, " + bits + " bits wide") +
-                    (fast ? ", compiled in " : ", still not at compiled speed after ") +
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
+                final String kernels = bits == 0
+                    ? "plain Java ChaCha20-Poly1305 (no jdk.incubator.vector, or -D" + VectorSupport.PROPERTY + "=false)"
+                    : "ChaCha20-Poly1305 Vector API kernels, " + bits + " bits wide";
+                LOG.log(fast ? System.Logger.Level.INFO : System.Logger.Level.WARNING, "substrate encryption: " + kernels +
+                    (fast ? ", compiled in " : ", still not at compiled speed after ") + ms + " ms");
             }
         }
         ticker = wgChannel.eventLoop().scheduleAtFixedRate(tickTask, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
