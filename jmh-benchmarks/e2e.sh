@@ -23,6 +23,8 @@
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_REPEAT=5 jmh-benchmarks/e2e.sh      # each TCP figure is the median of 5 runs (all of them in the JSON)
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
+#   E2E_CC=cubic jmh-benchmarks/e2e.sh     # the senders' TCP congestion control (iperf3 -C) on every path;
+#                                          # default: the kernel's default (net.ipv4.tcp_congestion_control)
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -38,6 +40,15 @@ paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
 repeat=${E2E_REPEAT:-1}
 case "$repeat" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_REPEAT must be a positive integer: $repeat" >&2; exit 1 ;; esac
 pings=${E2E_PINGS:-500}
+cc=${E2E_CC:-$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)}
+if [ -n "${E2E_CC:-}" ]; then
+  [[ $cc =~ ^[a-z0-9_]{1,16}$ ]] || { echo "e2e.sh: E2E_CC must be a congestion control name: $cc" >&2; exit 1; }
+  grep -qw "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control ||
+    modprobe "tcp_$cc" 2>/dev/null || { echo "e2e.sh: E2E_CC=$cc is not available in this kernel ($(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2; exit 1; }
+  cc_opt=(-C "$cc")
+else
+  cc_opt=()
+fi
 udp_rate=${E2E_UDP_RATE:-0}   # iperf3 -b for the 64-byte UDP run: 0 = as fast as one sender can
 vsnic="$root/bin/vsnic"
 lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
@@ -81,7 +92,7 @@ iperf() {
   ip netns exec "$server" iperf3 -s -1 >/dev/null 2>&1 &
   local listener=$!
   for _ in $(seq 50); do
-    if out=$(ip netns exec "$client" iperf3 -c "$ip" -t "$seconds" -P "$streams" -f m 2>&1); then break; fi
+    if out=$(ip netns exec "$client" iperf3 -c "$ip" -t "$seconds" -P "$streams" "${cc_opt[@]}" -f m 2>&1); then break; fi
     echo "$out" | grep -q "Connection refused" || { echo "iperf3 failed: $out" >&2; kill $listener 2>/dev/null; return 1; }
     sleep 0.1
   done
@@ -260,6 +271,7 @@ fi
 # --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
 echo
+echo "TCP congestion control of the iperf3 senders: $cc"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
 row() {   # row LABEL KEY [noratio]
@@ -294,7 +306,8 @@ list() { echo "[$(echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | paste -sd, -)]
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_CC=$cc)",
+  "tcpCongestionControl": "$cc",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},

@@ -58,6 +58,8 @@ public final class Syscalls
     private static final MethodHandle CLOSE;
     private static final MethodHandle GETSOCKOPT;
     private static final MethodHandle SETSOCKOPT;
+    private static final MethodHandle SCHED_SETAFFINITY;
+    private static final MethodHandle SCHED_GETAFFINITY;
 
     /** True when the calls are bound (Linux on x86-64 or AArch64). */
     public static final boolean AVAILABLE;
@@ -75,6 +77,8 @@ public final class Syscalls
         MethodHandle close = null;
         MethodHandle getsockopt = null;
         MethodHandle setsockopt = null;
+        MethodHandle setaffinity = null;
+        MethodHandle getaffinity = null;
         boolean available = false;
         if (os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64")))
         {
@@ -90,6 +94,8 @@ public final class Syscalls
                 close = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
                 getsockopt = bind("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 setsockopt = bind("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), errno);
+                setaffinity = bind("sched_setaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                getaffinity = bind("sched_getaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 available = true;
             }
             catch (final RuntimeException | UnsatisfiedLinkError ex)
@@ -106,6 +112,8 @@ public final class Syscalls
         CLOSE = close;
         GETSOCKOPT = getsockopt;
         SETSOCKOPT = setsockopt;
+        SCHED_SETAFFINITY = setaffinity;
+        SCHED_GETAFFINITY = getaffinity;
         AVAILABLE = available;
     }
 
@@ -366,6 +374,76 @@ public final class Syscalls
         catch (final Throwable ex)
         {
             throw unexpected("setsockopt", ex);
+        }
+    }
+
+    /** {@code CPU_SETSIZE}: CPU numbers a {@code cpu_set_t} holds (0..1023). */
+    public static final int CPU_SETSIZE = 1024;
+
+    /**
+     * Pins the calling thread to one CPU ({@code sched_setaffinity(0, ...)}: on Linux, 0 is the calling
+     * thread, not the whole process).
+     *
+     * @param cpu a CPU number, 0..{@value #CPU_SETSIZE} - 1.
+     * @return 0 when the kernel took it, else {@code -errno} ({@code EINVAL}: the CPU is not in this
+     *         thread's cgroup or is offline).
+     */
+    public static int pinCurrentThread(final int cpu)
+    {
+        if (cpu < 0 || cpu >= CPU_SETSIZE)
+        {
+            throw new IllegalArgumentException("CPU must be in 0.." + (CPU_SETSIZE - 1) + ": " + cpu);
+        }
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment mask = arena.allocate(CPU_SETSIZE / 8, 8);
+            mask.set(JAVA_LONG, (cpu >>> 6) * 8L, 1L << (cpu & 63));
+            final int result = (int)SCHED_SETAFFINITY.invokeExact(state, 0, mask.byteSize(), mask.address());
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("sched_setaffinity", ex);
+        }
+    }
+
+    /**
+     * The CPUs the calling thread may run on ({@code sched_getaffinity(0, ...)}), ascending.
+     *
+     * @return the CPU numbers, or null when the call failed or is not available here.
+     */
+    public static int[] allowedCpus()
+    {
+        if (!AVAILABLE)
+        {
+            return null;
+        }
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment mask = arena.allocate(CPU_SETSIZE / 8, 8);
+            final int result = (int)SCHED_GETAFFINITY.invokeExact(state, 0, mask.byteSize(), mask.address());
+            if (result < 0)
+            {
+                return null;
+            }
+            final int[] cpus = new int[CPU_SETSIZE];
+            int count = 0;
+            for (int word = 0; word < CPU_SETSIZE / 64; word++)
+            {
+                long bits = mask.get(JAVA_LONG, word * 8L);
+                while (bits != 0)
+                {
+                    cpus[count++] = word * 64 + Long.numberOfTrailingZeros(bits);
+                    bits &= bits - 1;
+                }
+            }
+            return java.util.Arrays.copyOf(cpus, count);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("sched_getaffinity", ex);
         }
     }
 }

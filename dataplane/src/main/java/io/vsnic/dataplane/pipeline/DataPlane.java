@@ -361,6 +361,19 @@ public final class DataPlane implements AutoCloseable
     }
 
     /**
+     * @return per worker, the CPU its thread is pinned to, or -1 (not pinned, or not started yet).
+     */
+    public int[] pinnedCpus()
+    {
+        final int[] cpus = new int[workers.length];
+        for (int i = 0; i < workers.length; i++)
+        {
+            cpus[i] = workers[i].pinnedCpu();
+        }
+        return cpus;
+    }
+
+    /**
      * @return every worker's counters summed.
      */
     public CounterSnapshot counters()

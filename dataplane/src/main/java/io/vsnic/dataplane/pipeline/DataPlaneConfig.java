@@ -1,6 +1,8 @@
 package io.vsnic.dataplane.pipeline;
 
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
+import java.util.List;
 
 /**
  * Sizing of a {@link DataPlane}, validated once when it is built.
@@ -14,9 +16,12 @@ import io.vsnic.dataplane.security.ConnectionTimeouts;
  * @param superFrameSlots    offload super-frames held at once (each a {@link io.vsnic.dataplane.buffer.FramePool#SUPER_SLOT_BYTES}
  *                           slot, 64.5 KiB, in a second pool: a 64 KiB super-frame does not fit an ordinary slot).
  *                           0 turns super-frames off: TAP vNICs then negotiate no segmentation offload.
+ * @param workerCpus         the CPU each worker is pinned to: worker {@code i} runs on CPU number
+ *                           {@code i % size} of this list (so a list shorter than the workers is reused);
+ *                           empty for workers the scheduler places freely.
  */
 public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacity, ConnectionTimeouts timeouts,
-    int superFrameSlots)
+    int superFrameSlots, List<Integer> workerCpus)
 {
     /** Super-frame slots when not configured: 256 slots, 16.1 MiB of native memory. */
     public static final int DEFAULT_SUPER_FRAME_SLOTS = 256;
@@ -27,6 +32,15 @@ public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacit
     public DataPlaneConfig(final int workers, final int frameSlots, final int connectionCapacity, final ConnectionTimeouts timeouts)
     {
         this(workers, frameSlots, connectionCapacity, timeouts, DEFAULT_SUPER_FRAME_SLOTS);
+    }
+
+    /**
+     * With unpinned workers.
+     */
+    public DataPlaneConfig(final int workers, final int frameSlots, final int connectionCapacity, final ConnectionTimeouts timeouts,
+        final int superFrameSlots)
+    {
+        this(workers, frameSlots, connectionCapacity, timeouts, superFrameSlots, List.of());
     }
 
     public DataPlaneConfig
@@ -51,6 +65,22 @@ public record DataPlaneConfig(int workers, int frameSlots, int connectionCapacit
         {
             throw new IllegalArgumentException("timeouts are required");
         }
+        workerCpus = workerCpus == null ? List.of() : List.copyOf(workerCpus);
+        for (final int cpu : workerCpus)
+        {
+            if (cpu < 0 || cpu >= Syscalls.CPU_SETSIZE)
+            {
+                throw new IllegalArgumentException("worker CPUs must be in 0.." + (Syscalls.CPU_SETSIZE - 1) + ": " + cpu);
+            }
+        }
+    }
+
+    /**
+     * @return the CPU worker {@code worker} is pinned to, or -1 when workers are not pinned.
+     */
+    public int workerCpu(final int worker)
+    {
+        return workerCpus.isEmpty() ? -1 : workerCpus.get(worker % workerCpus.size());
     }
 
     /**

@@ -133,6 +133,7 @@ public final class Worker implements Runnable
     private Port[] pollPorts;
     private int pollCount;
     private volatile int eventFd = -1;
+    private volatile int pinnedCpu = -1;
     private volatile boolean sleeping;
     /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
     private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
@@ -265,6 +266,7 @@ public final class Worker implements Runnable
     public void run()
     {
         thread = Thread.currentThread();
+        pin();
         try
         {
             long idleSince = 0;
@@ -307,6 +309,38 @@ public final class Worker implements Runnable
                 eventFd = -1;
             }
         }
+    }
+
+    /**
+     * Pins this thread to its configured CPU ({@link DataPlaneConfig#workerCpu}), once at start. A CPU the
+     * kernel refuses (taken away since the configuration was checked) leaves the worker unpinned, with a warning.
+     */
+    private void pin()
+    {
+        final int cpu = dataPlane.config().workerCpu(id);
+        if (cpu < 0)
+        {
+            return;
+        }
+        final int result = Syscalls.AVAILABLE ? Syscalls.pinCurrentThread(cpu) : -Syscalls.ENOSYS;
+        if (result == 0)
+        {
+            pinnedCpu = cpu;
+        }
+        else
+        {
+            System.getLogger(Worker.class.getName()).log(System.Logger.Level.WARNING,
+                "worker " + id + ": cannot pin to CPU " + cpu + " (errno " + -result + "); it runs unpinned");
+        }
+    }
+
+    /**
+     * @return the CPU this worker's thread is pinned to, or -1 when it is not (not configured, refused, or
+     *         the thread has not started).
+     */
+    public int pinnedCpu()
+    {
+        return pinnedCpu;
     }
 
     private static MemorySegment one()

@@ -169,6 +169,19 @@ final class Views
         journal.put("quarantined", replay.quarantined() == null ? null : replay.quarantined().toString());
         final ObjectNode dataplane = root.putObject("dataplane");
         dataplane.put("workers", daemon.dataPlane().workerCount());
+        dataplane.put("workerCpus", daemon.config().dataplane().workerCpus());
+        final com.fasterxml.jackson.databind.node.ArrayNode pinned = dataplane.putArray("pinnedCpus");
+        for (final int cpu : daemon.dataPlane().pinnedCpus())
+        {
+            if (cpu < 0)
+            {
+                pinned.addNull();
+            }
+            else
+            {
+                pinned.add(cpu);
+            }
+        }
         dataplane.put("frameSlots", daemon.config().dataplane().frameSlots());
         dataplane.put("connectionCapacity", daemon.config().dataplane().connectionCapacity());
         dataplane.put("attachedVnics", daemon.controller().reconciler().attached().size());

@@ -46,7 +46,28 @@ final class ApiCredentials
      */
     ApiClient client(final String url) throws ApiClient.ApiException
     {
+        checkUrl(url);
         return new ApiClient(url, token(), sslContext());
+    }
+
+    /**
+     * @throws ApiClient.ApiException when {@code url} is not an http:// or https:// URL with a host.
+     */
+    static void checkUrl(final String url) throws ApiClient.ApiException
+    {
+        final java.net.URI uri;
+        try
+        {
+            uri = new java.net.URI(url);
+        }
+        catch (final java.net.URISyntaxException ex)
+        {
+            throw new ApiClient.ApiException("not an API URL: " + url + " (expected http://HOST:PORT or https://HOST:PORT)");
+        }
+        if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https")) || uri.getHost() == null)
+        {
+            throw new ApiClient.ApiException("not an API URL: " + url + " (expected http://HOST:PORT or https://HOST:PORT)");
+        }
     }
 
     private String token() throws ApiClient.ApiException

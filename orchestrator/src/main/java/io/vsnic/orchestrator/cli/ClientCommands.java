@@ -213,6 +213,21 @@ final class ClientCommands
         }
     }
 
+    /**
+     * @return " (on CPUs 0,1)" for workers pinned to CPUs ("-" for one not pinned), "" when none is pinned.
+     */
+    static String pinning(final JsonNode pinnedCpus)
+    {
+        if (!pinnedCpus.isArray() || pinnedCpus.isEmpty() || java.util.stream.StreamSupport.stream(pinnedCpus.spliterator(), false)
+            .allMatch(JsonNode::isNull))
+        {
+            return "";
+        }
+        final List<String> cpus = new ArrayList<>();
+        pinnedCpus.forEach(n -> cpus.add(n.isNull() ? "-" : n.asText()));
+        return " (on CPUs " + String.join(",", cpus) + ")";
+    }
+
     private static String text(final JsonNode node)
     {
         if (node == null || node.isNull() || node.isMissingNode())
@@ -491,8 +506,8 @@ final class ClientCommands
             out.printf("journal     %s, generation %s, %s entries replayed at start%s%n", status.at("/journal/directory").asText(),
                 status.at("/journal/generation").asText(), status.at("/journal/entriesReplayed").asText(),
                 status.at("/journal/corruptTail").isNull() ? "" : "; CORRUPT TAIL CUT OFF: " + status.at("/journal/corruptTail").asText());
-            out.printf("dataplane   %s workers, %s frame slots, %s connections, %s vnics attached%n",
-                status.at("/dataplane/workers").asText(), status.at("/dataplane/frameSlots").asText(),
+            out.printf("dataplane   %s workers%s, %s frame slots, %s connections, %s vnics attached%n",
+                status.at("/dataplane/workers").asText(), pinning(status.at("/dataplane/pinnedCpus")), status.at("/dataplane/frameSlots").asText(),
                 status.at("/dataplane/connectionCapacity").asText(), status.at("/dataplane/attachedVnics").asText());
             out.printf("substrate   %s%n", status.at("/substrate/enabled").asBoolean() ? status.at("/substrate/bindAddress").asText() +
                 " geneve " + status.at("/substrate/genevePort").asText() + ", vxlan " +

@@ -228,6 +228,11 @@ public final class Daemon implements AutoCloseable
             }
         }
         dataPlane.start();
+        if (config.dataplane().workerCpus() != null)
+        {
+            LOG.log(Level.INFO, "dataplane: " + dataPlane.workerCount() + " workers, pinned to CPUs " + config.dataplane().workerCpus() +
+                " (worker i on the list's CPU i, wrapping around)");
+        }
         if (config.cluster() != null)
         {
             startCluster(backends);

@@ -10,6 +10,8 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import io.vsnic.dataplane.nativeio.CpuList;
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.pipeline.DataPlaneConfig;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.substrate.UdpSubstrate;
@@ -29,7 +31,7 @@ import io.vsnic.orchestrator.model.Validator;
  * substrate: { enabled: true, bindAddress: 0.0.0.0, genevePort: 6081, vxlanPort: 4789, transport: epoll, receiveQueues: 2,
  *              sourcePorts: 16, interface: eth1,
  *              wireguard: { privateKeyFile: /etc/vsnic/device.key, listenPort: 51820, innerAddress: 10.99.0.1 } }
- * dataplane: { workers: 1, frameSlots: 8192, connectionCapacity: 65536,
+ * dataplane: { workers: 1, workerCpus: "1-3", frameSlots: 8192, connectionCapacity: 65536,
  *              timeouts: { tcpSyn: 60s, tcpEstablished: 5d, tcpClosing: 120s, udp: 30s, udpReplied: 120s, icmp: 30s } }
  * journal:   { snapshotEvery: 10000 }
  * tasks:     { retryInitialMs: 500, retryMaxMs: 30000, keepFinished: 100 }
@@ -136,9 +138,29 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
      * @param frameSlots         frame buffers (default 8192, 9472 bytes each).
      * @param connectionCapacity connection-table slots (default 65536).
      * @param timeouts           connection-table timeouts (defaults: Linux conntrack's).
+     * @param workerCpus         CPUs to pin the workers to, a Linux CPU list ({@code 1-3}, {@code 2,5}): worker
+     *                           {@code i} runs on the list's CPU {@code i % size}. Each must be one vsnicd may run
+     *                           on ({@code taskset}, cgroup cpuset). Absent: the scheduler places the workers.
      */
-    public record Dataplane(Integer workers, Integer frameSlots, Integer connectionCapacity, Timeouts timeouts)
+    public record Dataplane(Integer workers, Integer frameSlots, Integer connectionCapacity, Timeouts timeouts,
+        String workerCpus)
     {
+        /**
+         * With unpinned workers.
+         */
+        public Dataplane(final Integer workers, final Integer frameSlots, final Integer connectionCapacity, final Timeouts timeouts)
+        {
+            this(workers, frameSlots, connectionCapacity, timeouts, null);
+        }
+
+        /**
+         * @return the CPUs of {@link #workerCpus()} (a validated configuration's), empty when not set.
+         */
+        public java.util.List<Integer> workerCpuList()
+        {
+            return workerCpus == null ? java.util.List.of() :
+                java.util.Arrays.stream(CpuList.parse(workerCpus)).boxed().toList();
+        }
     }
 
     /**
@@ -368,6 +390,7 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
             throw new ConfigException("substrate.sourcePorts", "must be in 0.." + UdpSubstrate.Config.MAX_SOURCE_PORTS +
                 " (0: send from the Geneve/VXLAN ports): " + sourcePorts);
         }
+        final String workerCpus = validatedWorkerCpus(d.workerCpus());
         final int slots = d.frameSlots() == null ? 8192 : d.frameSlots();
         if (slots < 512 || slots > (1 << 20))
         {
@@ -386,8 +409,43 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
         final Timeouts t = validatedTimeouts(d.timeouts());
         return new DeviceConfig(new Device(device.name(), id), validatedApi,
             new Substrate(s.enabled() == null || s.enabled(), bind, geneve, vxlan, transport, queues, wg, sourcePorts, s.interfaceName()),
-            new Dataplane(workers, slots, connections, t), new JournalSettings(snapshotEvery), validatedTasks(),
+            new Dataplane(workers, slots, connections, t, workerCpus), new JournalSettings(snapshotEvery), validatedTasks(),
             cluster == null ? null : validatedCluster(), validatedFlowLogs());
+    }
+
+    /**
+     * @return the CPU list in its canonical form, or null when not set.
+     * @throws ConfigException when it is not a CPU list or names a CPU this process may not run on.
+     */
+    private static String validatedWorkerCpus(final String text) throws ConfigException
+    {
+        if (text == null)
+        {
+            return null;
+        }
+        final int[] cpus;
+        try
+        {
+            cpus = CpuList.parse(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ConfigException("dataplane.workerCpus", ex.getMessage());
+        }
+        final int[] allowed = Syscalls.allowedCpus();
+        if (allowed == null)
+        {
+            throw new ConfigException("dataplane.workerCpus", "pinning workers needs Linux (sched_setaffinity), not available here");
+        }
+        for (final int cpu : cpus)
+        {
+            if (java.util.Arrays.binarySearch(allowed, cpu) < 0)
+            {
+                throw new ConfigException("dataplane.workerCpus", "CPU " + cpu + " is not one vsnicd may run on (" +
+                    CpuList.format(allowed) + ")");
+            }
+        }
+        return CpuList.format(cpus);
     }
 
     private static Timeouts validatedTimeouts(final Timeouts t) throws ConfigException
@@ -741,7 +799,8 @@ public record DeviceConfig(Device device, Api api, Substrate substrate, Dataplan
     public DataPlaneConfig dataPlaneConfig()
     {
         return new DataPlaneConfig(dataplane.workers(), dataplane.frameSlots(), dataplane.connectionCapacity(),
-            dataplane.timeouts() == null ? ConnectionTimeouts.DEFAULTS : connectionTimeouts(dataplane.timeouts()));
+            dataplane.timeouts() == null ? ConnectionTimeouts.DEFAULTS : connectionTimeouts(dataplane.timeouts()),
+            DataPlaneConfig.DEFAULT_SUPER_FRAME_SLOTS, dataplane.workerCpuList());
     }
 
     /**

@@ -28,6 +28,8 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vsnic.crypto.DeviceKeys;
 import io.vsnic.crypto.KeyFiles;
+import io.vsnic.dataplane.nativeio.CpuList;
+import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.orchestrator.cluster.ClusterCa;
 import io.vsnic.orchestrator.cluster.ClusterJoin;
 import io.vsnic.orchestrator.daemon.ConfigException;
@@ -339,6 +341,14 @@ public final class Lab
             throw new LabException("--cluster and --enclave together are not supported: the lab's enclave gives every device its own " +
                 "enclave substrate (address, key file, inner address), and one replicated enclave resource has one substrate section");
         }
+        try
+        {
+            workerCpus(1, System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_WORKER_CPUS"), null);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new LabException(ex.getMessage());
+        }
         final Optional<String> missing = missingPrerequisite();
         if (missing.isPresent())
         {
@@ -418,7 +428,8 @@ public final class Lab
             final Path keylog = spec.encryption() ? deviceDir.resolve(KEYLOG) : null;
             final String publicKey = identity(keyFile);
             Files.writeString(config, deviceConfig(lab, d, keyFile, keylog, spec.cluster(), System.getenv("VSNIC_LAB_REKEY_SECONDS"),
-                System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_SOURCE_PORTS")));
+                System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_SOURCE_PORTS"),
+                workerCpus(d, System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_WORKER_CPUS"), Syscalls.allowedCpus())));
             if (spec.cluster())
             {
                 clusterIdentity(state, d, config, stateDir, progress);
@@ -635,7 +646,44 @@ public final class Lab
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
         final String rekeySeconds)
     {
-        return deviceConfig(lab, device, keyFile, keylog, cluster, rekeySeconds, null, null);
+        return deviceConfig(lab, device, keyFile, keylog, cluster, rekeySeconds, null, null, null);
+    }
+
+    /**
+     * The CPUs device {@code device}'s workers are pinned to, as each device of a real deployment has
+     * cores of its own: by default ({@code $VSNIC_LAB_WORKER_CPUS} unset or {@code auto}) the devices take
+     * the CPUs this process may run on in turn, {@code workers} each, wrapping around when the lab has more
+     * workers than CPUs; {@code none} leaves the workers to the scheduler.
+     *
+     * @param workers {@code $VSNIC_LAB_WORKERS} (null or blank: 1; anything else not a number: no pinning, the
+     *                daemon then refuses the worker count itself).
+     * @param allowed the CPUs this process may run on, ascending, or null when unknown (no pinning).
+     * @return a CPU list for {@code dataplane.workerCpus}, or null for none.
+     * @throws IllegalArgumentException when {@code setting} is neither {@code auto} nor {@code none}.
+     */
+    static String workerCpus(final int device, final String workers, final String setting, final int[] allowed)
+    {
+        final String mode = setting == null || setting.isBlank() ? "auto" : setting.trim();
+        if (mode.equals("none"))
+        {
+            return null;
+        }
+        if (!mode.equals("auto"))
+        {
+            throw new IllegalArgumentException("VSNIC_LAB_WORKER_CPUS must be auto or none: " + setting);
+        }
+        final String count = workers == null || workers.isBlank() ? "1" : workers.trim();
+        if (allowed == null || allowed.length == 0 || !count.matches("[0-9]{1,2}") || Integer.parseInt(count) < 1)
+        {
+            return null;
+        }
+        final int perDevice = Integer.parseInt(count);
+        final java.util.LinkedHashSet<Integer> cpus = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < perDevice; i++)
+        {
+            cpus.add(allowed[((device - 1) * perDevice + i) % allowed.length]);
+        }
+        return CpuList.format(cpus.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /**
@@ -643,10 +691,12 @@ public final class Lab
      *                    receive queues), or null or blank for one worker. The daemon validates it (1..64).
      * @param sourcePorts {@code substrate.sourcePorts} (from {@code $VSNIC_LAB_SOURCE_PORTS}), or null or blank for
      *                    the default. The daemon validates it (0..64).
+     * @param workerCpus  {@code dataplane.workerCpus} ({@link #workerCpus}), or null for unpinned workers.
      */
     static String deviceConfig(final String lab, final int device, final Path keyFile, final Path keylog, final boolean cluster,
-        final String rekeySeconds, final String workers, final String sourcePorts)
+        final String rekeySeconds, final String workers, final String sourcePorts, final String workerCpus)
     {
+        final String pinning = workerCpus == null ? "" : ", workerCpus: \"" + workerCpus + "\"";
         final String sourcePortsSetting = sourcePorts == null || sourcePorts.isBlank() ? "" : ", sourcePorts: " + yamlNumber(sourcePorts);
         final String workerCount = workers == null || workers.isBlank() ? "1" : yamlNumber(workers);
         final String clusterSection = cluster ? "cluster: {name: %s, raft: \"%s:%d\"}\n".formatted(lab, substrateAddress(device), RAFT_PORT) : "";
@@ -659,9 +709,9 @@ public final class Lab
             device: {name: %s-d%d, id: %d}
             api: {listen: "127.0.0.1:%d"}
             substrate: {enabled: true, bindAddress: %s, genevePort: %d, vxlanPort: 0, transport: epoll%s%s}
-            dataplane: {workers: %s, frameSlots: 4096, connectionCapacity: 16384}
+            dataplane: {workers: %s%s, frameSlots: 4096, connectionCapacity: 16384}
             """.formatted(lab, device, lab, device, device, API_PORT, substrateAddress(device), GENEVE_PORT, sourcePortsSetting, wireguard,
-                workerCount) +
+                workerCount, pinning) +
             clusterSection;
     }
 

@@ -289,6 +289,27 @@ class ClientCommandsTest
         }
         assertEquals(1, cli.execute("status", "--api", "http://127.0.0.1:" + port));
         assertTrue(err.toString().contains("cannot reach the daemon"), err.toString());
+        for (final String bad : new String[] {"127.0.0.1:" + port, "ftp://127.0.0.1:" + port, "http:// space", "http:///v1"})
+        {
+            err.getBuffer().setLength(0);
+            assertEquals(1, cli.execute("status", "--api", bad), bad);
+            assertTrue(err.toString().startsWith("vsnic status: not an API URL: " + bad + " (expected http://HOST:PORT"), err.toString());
+        }
+    }
+
+    @Test
+    void shouldShowPinnedWorkersInTheStatus()
+    {
+        final com.fasterxml.jackson.databind.node.ArrayNode cpus = Json.mapper().createArrayNode();
+        assertEquals("", ClientCommands.pinning(cpus));
+        cpus.addNull();
+        assertEquals("", ClientCommands.pinning(cpus), "none pinned");
+        cpus.add(3);
+        assertEquals(" (on CPUs -,3)", ClientCommands.pinning(cpus));
+        final Run status = vsnic("status");
+        assertEquals(0, status.exit(), status.err());
+        assertTrue(status.out().contains(" workers, "), "unpinned by default: " + status.out());
+        assertTrue(daemon.get("/v1/status").json().at("/dataplane/workerCpus").isNull());
     }
 
     @Test

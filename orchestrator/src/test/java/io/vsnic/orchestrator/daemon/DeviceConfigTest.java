@@ -140,6 +140,11 @@ class DeviceConfigTest
         "wireguard rekey too short      | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 5}}' | substrate.wireguard.rekeyAfterSeconds",
         "wireguard rekey too long       | 'device: {name: d}\nsubstrate: {wireguard: {privateKeyFile: k, innerAddress: 10.99.0.1, rekeyAfterSeconds: 121}}' | substrate.wireguard.rekeyAfterSeconds",
         "source ports too many          | 'device: {name: d}\nsubstrate: {sourcePorts: 65}'        | substrate.sourcePorts",
+        "worker CPUs not a list         | 'device: {name: d}\ndataplane: {workerCpus: \"first\"}'   | dataplane.workerCpus",
+        "worker CPU range backwards     | 'device: {name: d}\ndataplane: {workerCpus: \"3-1\"}'     | dataplane.workerCpus",
+        "worker CPU named twice         | 'device: {name: d}\ndataplane: {workerCpus: \"0,0\"}'     | dataplane.workerCpus",
+        "worker CPU beyond CPU_SETSIZE  | 'device: {name: d}\ndataplane: {workerCpus: \"1024\"}'    | dataplane.workerCpus",
+        "worker CPU list empty          | 'device: {name: d}\ndataplane: {workerCpus: \"\"}'        | dataplane.workerCpus",
         "interface name too long        | 'device: {name: d}\nsubstrate: {interface: abcdefghijklmnop}' | substrate.interface",
         "interface with nio             | 'device: {name: d}\nsubstrate: {interface: eth1, transport: nio}' | substrate.interface",
         "cluster without a name         | 'device: {name: d}\ncluster: {raft: \"127.0.0.1:9480\"}'   | cluster.name",
@@ -203,6 +208,30 @@ class DeviceConfigTest
         assertEquals(1000, config.cluster().snapshotEvery());
         assertEquals(3000, config.cluster().requestTimeoutMs());
         assertEquals(false, config.cluster().join());
+    }
+
+    @Test
+    void shouldPinWorkersOnlyToCpusThisProcessMayUse() throws ConfigException
+    {
+        assertEquals(null, parse("device: {name: d}\n").dataplane().workerCpus(), "unpinned by default");
+        assertEquals(-1, parse("device: {name: d}\n").dataPlaneConfig().workerCpu(0));
+        final int[] allowed = io.vsnic.dataplane.nativeio.Syscalls.allowedCpus();
+        final int first = allowed[0];
+        final DeviceConfig pinned = parse("device: {name: d}\ndataplane: {workers: 3, workerCpus: \"" + first + "\"}\n");
+        assertEquals(String.valueOf(first), pinned.dataplane().workerCpus());
+        assertEquals(first, pinned.dataPlaneConfig().workerCpu(2), "a list shorter than the workers is reused");
+        final DeviceConfig number = parse("device: {name: d}\ndataplane: {workerCpus: " + first + "}\n");
+        assertEquals(String.valueOf(first), number.dataplane().workerCpus(), "a bare number is a list of one");
+        // a CPU this process may not run on: the last one of CPU_SETSIZE unless the machine has them all
+        final int outside = allowed[allowed.length - 1] == 1023 ? -1 : 1023;
+        if (outside > 0)
+        {
+            final ConfigException ex = assertThrows(ConfigException.class,
+                () -> parse("device: {name: d}\ndataplane: {workerCpus: \"" + first + "," + outside + "\"}\n"));
+            assertEquals("dataplane.workerCpus", ex.field());
+            assertTrue(ex.getMessage().contains("CPU 1023 is not one vsnicd may run on (" +
+                io.vsnic.dataplane.nativeio.CpuList.format(allowed) + ")"), ex.getMessage());
+        }
     }
 
     @Test

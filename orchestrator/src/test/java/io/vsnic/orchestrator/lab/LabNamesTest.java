@@ -83,16 +83,41 @@ class LabNamesTest
         assertEquals(30, rekeying.substrate().wireguard().rekeyAfterSeconds());
         assertEquals(16, rekeying.substrate().sourcePorts(), "the default source port pool");
         final DeviceConfig fixedPorts = DeviceConfig.parse(Lab.deviceConfig("lab", 3, Path.of("/run/vsnic-lab/lab/d3/device.key"),
-            null, false, null, "2", "0").getBytes(StandardCharsets.UTF_8));
+            null, false, null, "2", "0", null).getBytes(StandardCharsets.UTF_8));
         assertEquals(0, fixedPorts.substrate().sourcePorts());
         assertEquals(2, fixedPorts.substrate().receiveQueues());
+        assertNull(fixedPorts.dataplane().workerCpus(), "workers unpinned");
         final ConfigException tooMany = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
-            Path.of("/run/vsnic-lab/lab/d3/device.key"), null, false, null, null, "65").getBytes(StandardCharsets.UTF_8)));
+            Path.of("/run/vsnic-lab/lab/d3/device.key"), null, false, null, null, "65", null).getBytes(StandardCharsets.UTF_8)));
         assertEquals("substrate.sourcePorts", tooMany.field(), tooMany.getMessage());
         final ConfigException bad = assertThrows(ConfigException.class, () -> DeviceConfig.parse(Lab.deviceConfig("lab", 3,
             Path.of("/run/vsnic-lab/lab/d3/device.key"), Path.of("/run/vsnic-lab/lab/d3/wg.keylog"), false, "soon")
             .getBytes(StandardCharsets.UTF_8)));
         assertEquals("substrate.wireguard.rekeyAfterSeconds", bad.field(), bad.getMessage());
+    }
+
+    @Test
+    void shouldGiveEachDeviceItsOwnCpusUnlessTold() throws Exception
+    {
+        final int[] two = {0, 1};
+        assertEquals("0", Lab.workerCpus(1, null, null, two));
+        assertEquals("1", Lab.workerCpus(2, null, "auto", two));
+        assertEquals("0", Lab.workerCpus(3, "1", null, two), "more devices than CPUs: wrap around");
+        assertEquals("2-3", Lab.workerCpus(2, "2", null, new int[] {0, 1, 2, 3, 4, 5}));
+        assertEquals("0-1", Lab.workerCpus(1, "4", null, two), "more workers than CPUs: each CPU once");
+        assertEquals("6", Lab.workerCpus(2, null, null, new int[] {4, 6}), "the process's CPUs, not 0..n-1");
+        assertNull(Lab.workerCpus(1, null, "none", two));
+        assertNull(Lab.workerCpus(1, null, null, null), "CPU set unknown: unpinned");
+        assertNull(Lab.workerCpus(1, "many", null, two), "a bad worker count is the daemon's to refuse");
+        final IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Lab.workerCpus(1, null, "0-1", two));
+        assertTrue(bad.getMessage().contains("VSNIC_LAB_WORKER_CPUS must be auto or none"), bad.getMessage());
+
+        final int[] allowed = io.vsnic.dataplane.nativeio.Syscalls.allowedCpus();
+        final String cpus = Lab.workerCpus(2, null, null, allowed);
+        final DeviceConfig pinned = DeviceConfig.parse(Lab.deviceConfig("lab", 2, Path.of("/run/vsnic-lab/lab/d2/device.key"),
+            null, false, null, null, null, cpus).getBytes(StandardCharsets.UTF_8));
+        assertEquals(cpus, pinned.dataplane().workerCpus());
+        assertEquals(allowed[1 % allowed.length], pinned.dataPlaneConfig().workerCpu(0));
     }
 
     @Test
