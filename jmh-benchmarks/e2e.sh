@@ -25,6 +25,7 @@
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 #   E2E_CC=cubic jmh-benchmarks/e2e.sh     # the senders' TCP congestion control (iperf3 -C) on every path;
 #                                          # default: the kernel's default (net.ipv4.tcp_congestion_control)
+#   VSNIC_LAB_WORKER_CPUS=none jmh-benchmarks/e2e.sh   # vsnic's workers unpinned (default: each device's on a CPU of its own)
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -271,7 +272,7 @@ fi
 # --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
 echo
-echo "TCP congestion control of the iperf3 senders: $cc"
+echo "TCP congestion control of the iperf3 senders: $cc; vsnic workers pinned: ${VSNIC_LAB_WORKER_CPUS:-auto} (VSNIC_LAB_WORKER_CPUS)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
 printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
 row() {   # row LABEL KEY [noratio]
@@ -308,6 +309,7 @@ cat > "$json" <<JSON
 {
   "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_CC=$cc)",
   "tcpCongestionControl": "$cc",
+  "vsnicWorkerCpus": "${VSNIC_LAB_WORKER_CPUS:-auto}",
   "time": "$stamp",
   "machine": {"cpus": $(nproc), "cpu": "$cpu", "kernel": "$(uname -r)", "loadavg1AtEnd": $(cut -d' ' -f1 /proc/loadavg),
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},

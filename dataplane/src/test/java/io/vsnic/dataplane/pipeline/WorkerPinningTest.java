@@ -30,7 +30,6 @@ class WorkerPinningTest
         // the last CPU for worker 0 and the first for worker 1: neither is what an unpinned thread would have
         final int[] cpus = {allowed[allowed.length - 1], allowed[0]};
         final List<Integer> list = allowed.length == 1 ? List.of(cpus[0]) : List.of(cpus[0], cpus[1]);
-        final String name = "pin-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100_000 + "-";
         try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(2, 1024, 4096, ConnectionTimeouts.DEFAULTS,
             DataPlaneConfig.DEFAULT_SUPER_FRAME_SLOTS, list)))
         {
@@ -47,7 +46,7 @@ class WorkerPinningTest
             // the kernel's view of this data plane's two new worker threads
             final List<String> started = workerTasks();
             started.removeAll(before);
-            assertEquals(2, started.size(), "two new worker threads: " + started + " (the name prefix is " + name + ")");
+            assertEquals(2, started.size(), "two new worker threads: " + started);
             for (final String task : started)
             {
                 final String comm = Files.readString(Path.of("/proc/self/task", task, "comm")).strip();
