@@ -387,7 +387,8 @@ public final class DataPlane implements AutoCloseable
     }
 
     /**
-     * Starts one platform thread per worker.
+     * Starts one platform thread per worker, and returns once each has done its start-up (pinned to its
+     * CPU when {@link DataPlaneConfig#workerCpus} names one), so {@link #pinnedCpus()} is final from here.
      */
     public void start()
     {
@@ -414,6 +415,10 @@ public final class DataPlane implements AutoCloseable
                     threads[i].start();
                 }
             }
+        }
+        for (final Worker worker : workers)
+        {
+            worker.awaitStarted();
         }
     }
 

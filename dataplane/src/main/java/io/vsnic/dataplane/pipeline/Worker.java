@@ -134,6 +134,8 @@ public final class Worker implements Runnable
     private int pollCount;
     private volatile int eventFd = -1;
     private volatile int pinnedCpu = -1;
+    /** Counted down once the thread has done its start-up (pinning), before its first pass. */
+    private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean sleeping;
     /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
     private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
@@ -266,7 +268,14 @@ public final class Worker implements Runnable
     public void run()
     {
         thread = Thread.currentThread();
-        pin();
+        try
+        {
+            pin();
+        }
+        finally
+        {
+            started.countDown();
+        }
         try
         {
             long idleSince = 0;
@@ -331,6 +340,22 @@ public final class Worker implements Runnable
         {
             System.getLogger(Worker.class.getName()).log(System.Logger.Level.WARNING,
                 "worker " + id + ": cannot pin to CPU " + cpu + " (errno " + -result + "); it runs unpinned");
+        }
+    }
+
+    /**
+     * Waits until this worker's thread has done its start-up ({@link #pin}); returns at once if the
+     * calling thread is interrupted (with its interrupt flag set again).
+     */
+    void awaitStarted()
+    {
+        try
+        {
+            started.await();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
         }
     }
 
