@@ -218,14 +218,14 @@ final class ClientCommands
      */
     static String pinning(final JsonNode pinnedCpus)
     {
-        if (!pinnedCpus.isArray() || pinnedCpus.isEmpty() || java.util.stream.StreamSupport.stream(pinnedCpus.spliterator(), false)
-            .allMatch(JsonNode::isNull))
-        {
-            return "";
-        }
         final List<String> cpus = new ArrayList<>();
-        pinnedCpus.forEach(n -> cpus.add(n.isNull() ? "-" : n.asText()));
-        return " (on CPUs " + String.join(",", cpus) + ")";
+        boolean any = false;
+        for (final JsonNode cpu : pinnedCpus)
+        {
+            cpus.add(cpu.isNull() ? "-" : cpu.asText());
+            any |= !cpu.isNull();
+        }
+        return any ? " (on CPUs " + String.join(",", cpus) + ")" : "";
     }
 
     private static String text(final JsonNode node)
