@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams), the UDP 64-byte packet
-rate received, and ping RTT (p50, p99) for the four paths, as grouped bars with their values on a logarithmic scale (the paths differ by
+rate received, and ping RTT (p50, p99) for the paths of the record (four or six), as grouped bars with their values on a logarithmic scale (the paths differ by
 up to three orders of magnitude). A TCP bar measured more than once (E2E_REPEAT) is the median, with a whisker from the slowest
 to the fastest run. Standard library only.
 
@@ -11,12 +11,16 @@ import math
 import sys
 from html import escape
 
-PATHS = [
+ALL_PATHS = [
     ("vsnicPlainGeneve", "vsnic plain (a)", "#4878a8"),
+    ("vsnicPlainGeneveOffloadsOff", "vsnic plain, offloads off (e)", "#9ab8d8"),
     ("vsnicEncrypted", "vsnic encrypted (b)", "#2f9e6e"),
+    ("vsnicEncryptedOffloadsOff", "vsnic encrypted, offloads off (f)", "#93d0b4"),
     ("kernelVxlan", "kernel VXLAN (c)", "#a0a0a0"),
     ("kernelVxlanOverWireguardGo", "kernel VXLAN over wireguard-go (d)", "#d08040"),
 ]
+# the paths of the record being drawn (older records have no (e) and (f)); set by main()
+PATHS = ALL_PATHS
 PANELS = [
     ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
     ("UDP 64-byte datagrams received per second, log scale", [("udp64ReceivedPps", "iperf3 -u -l 64 -b 0")], "{:,.0f}"),
@@ -70,6 +74,8 @@ def main():
         return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         data = json.load(f)
+    global PATHS
+    PATHS = [p for p in ALL_PATHS if p[0] in data]
     width, height = len(PANELS) * (PANEL_W + 10) + 10, PANEL_H + 60
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>']

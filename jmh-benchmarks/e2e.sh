@@ -8,11 +8,15 @@
 #   (d) kernel VXLAN over wireguard-go: as (c), but the VXLAN devices ride wireguard-go tunnel
 #                              interfaces (Debian's wireguard-go + wireguard-tools), what one would
 #                              otherwise deploy for an encrypted overlay here (no WireGuard kernel module)
+#   (e) vsnic plain, offloads off: as (a) with the VMs' TAP vNICs attached with `offloads: off`
+#                              (VSNIC_LAB_OFFLOADS=off: no virtio-net header, one frame of at most the MTU
+#                              per read and write; the guests segment and checksum)
+#   (f) vsnic encrypted, offloads off: as (b), likewise
 # measuring iperf3 TCP with 1 and 4 streams (and the whole machine's CPU seconds per Gbit during the 1-stream run), the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
 # sender as fast as it can, 64-byte payloads; datagrams received per second and the loss) and ping RTT
 # p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
-# vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain), writes JSON to
+# vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain, and what the offloads bring: (a)/(e), (b)/(f)), writes JSON to
 # docs/performance/e2e-<UTC time>.json, a PNG chart next to it (XChart: io.vsnic.bench.E2eChart) and an SVG one
 # (e2e-chart.py, python3 stdlib).
 #
@@ -20,6 +24,7 @@
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
 #   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
+#   E2E_PATHS="a b c d" jmh-benchmarks/e2e.sh  # without the offloads-off paths (e, f): 3-4 minutes less
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_REPEAT=5 jmh-benchmarks/e2e.sh      # each TCP figure is the median of 5 runs (all of them in the JSON)
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
@@ -34,7 +39,10 @@ seconds=${E2E_SECONDS:-10}
 # during the first seconds of traffic: a fresh lab's first 6-second iperf3 run measured 2.0-2.8 Gbit/s,
 # the next ones 5.3-6.2); 0 measures from a cold start, as before
 warmup=${E2E_WARMUP:-10}
-paths=${E2E_PATHS:-a b c d}   # which of the four paths to measure
+paths=${E2E_PATHS:-a e b f c d}   # which of the six paths to measure
+for path in $paths; do
+  case "$path" in a|b|c|d|e|f) ;; *) echo "e2e.sh: E2E_PATHS takes the letters a to f: $paths" >&2; exit 1 ;; esac
+done
 # measured runs per TCP figure: the median is reported, every run is kept in the JSON (tcp1Runs, tcp4Runs).
 # On a shared 2-core machine one 10-second run of the same path swings by 10-25 %; a median of several
 # is what a ratio should be taken from
@@ -183,11 +191,11 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
 
 # --- (a) vsnic plain Geneve, (b) vsnic encrypted ---------------------------------------------------
 declare -A rss_idle rss_load
-vsnic_lab() {   # vsnic_lab NAME on|off
-  local name=$1 encryption=$2
+vsnic_lab() {   # vsnic_lab NAME on|off [OFFLOADS on|off]
+  local name=$1 encryption=$2 offloads=${3:-on}
   # stderr: the JVM's incubator-module notice is dropped, a failure's message is shown
-  "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" 2> >(grep -v 'incubator modules' >&2) |
-    sed 's/^/  /'
+  VSNIC_LAB_OFFLOADS=$offloads "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" \
+    2> >(grep -v 'incubator modules' >&2) | sed 's/^/  /'
   sleep 2
   rss_idle[$name]=$(rss_mib)
   measure "$name" "vl-$lab-d1v1" "vl-$lab-d2v1" 10.77.2.11
@@ -200,9 +208,17 @@ if want a; then
   echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
   vsnic_lab vsnic off
 fi
+if want e; then
+  echo "(e) vsnic plain Geneve, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
+  vsnic_lab vsnicoff off off
+fi
 if want b; then
   echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
   vsnic_lab vsnicwg on
+fi
+if want f; then
+  echo "(f) vsnic encrypted, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
+  vsnic_lab vsnicwgoff on off
 fi
 
 # --- (c) kernel VXLAN, (d) kernel VXLAN over wireguard-go, over the same kind of substrate ---------
@@ -273,14 +289,18 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
 echo
 echo "TCP congestion control of the iperf3 senders: $cc; vsnic workers pinned: ${VSNIC_LAB_WORKER_CPUS:-auto} (VSNIC_LAB_WORKER_CPUS)"
-printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "vsnic (a)" "vsnic+wg" "kernel" "kern+wg-go" "(b)/(d)" "(a)/(c)" "(b)/(c)"
-printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "" "plain" "(b)" "VXLAN (c)" "(d)" "" "" ""
+printf "%-22s %9s %9s %9s %9s %9s %10s | %7s %7s %7s %7s %7s\n" "" "vsnic (a)" "(e) plain" "vsnic+wg" "(f) +wg" "kernel" "kern+wg-go" \
+  "(b)/(d)" "(a)/(c)" "(b)/(c)" "(a)/(e)" "(b)/(f)"
+printf "%-22s %9s %9s %9s %9s %9s %10s | %7s %7s %7s %7s %7s\n" "" "plain" "offl. off" "(b)" "offl. off" "VXLAN (c)" "(d)" \
+  "" "" "" "offl." "offl."
 row() {   # row LABEL KEY [noratio]
   local a=${result[vsnic.$2]:-} b=${result[vsnicwg.$2]:-} c=${result[kernel.$2]:-} d=${result[kernelwg.$2]:-}
+  local e=${result[vsnicoff.$2]:-} f=${result[vsnicwgoff.$2]:-}
   if [ "${3:-}" = noratio ]; then
-    printf "%-22s %10s %10s %10s %10s |\n" "$1" "$a" "$b" "$c" "$d"
+    printf "%-22s %9s %9s %9s %9s %9s %10s |\n" "$1" "$a" "$e" "$b" "$f" "$c" "$d"
   else
-    printf "%-22s %10s %10s %10s %10s | %9s %9s %9s\n" "$1" "$a" "$b" "$c" "$d" "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")"
+    printf "%-22s %9s %9s %9s %9s %9s %10s | %7s %7s %7s %7s %7s\n" "$1" "$a" "$e" "$b" "$f" "$c" "$d" \
+      "$(ratio "$b" "$d")" "$(ratio "$a" "$c")" "$(ratio "$b" "$c")" "$(ratio "$a" "$e")" "$(ratio "$b" "$f")"
   fi
 }
 row "TCP 1 stream Gbit/s" tcp1
@@ -294,6 +314,7 @@ if [ "$repeat" -gt 1 ]; then
   echo "(TCP and CPU figures: the median of $repeat runs each; every run is in the JSON)"
 fi
 echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
+echo "(a)/(e), (b)/(f): with the TAP offloads against without them (the same vsnic build, the same path otherwise)"
 
 mkdir -p "$root/docs/performance"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -307,7 +328,7 @@ list() { echo "[$(echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | paste -sd, -)]
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_CC=$cc)",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_CC=$cc E2E_PATHS=\"$paths\")",
   "tcpCongestionControl": "$cc",
   "vsnicWorkerCpus": "${VSNIC_LAB_WORKER_CPUS:-auto}",
   "time": "$stamp",
@@ -315,12 +336,16 @@ cat > "$json" <<JSON
               "wireguardGo": "$(wireguard-go --version 2>/dev/null | head -1 | tr -d '"')"},
   "vsnicPlainGeneve": $(path_json vsnic), "rssIdleMiB": $(list "${rss_idle[vsnic]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnic]:-}")},
   "vsnicEncrypted": $(path_json vsnicwg), "rssIdleMiB": $(list "${rss_idle[vsnicwg]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwg]:-}")},
+  "vsnicPlainGeneveOffloadsOff": $(path_json vsnicoff), "rssIdleMiB": $(list "${rss_idle[vsnicoff]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicoff]:-}")},
+  "vsnicEncryptedOffloadsOff": $(path_json vsnicwgoff), "rssIdleMiB": $(list "${rss_idle[vsnicwgoff]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwgoff]:-}")},
   "kernelVxlan": $(path_json kernel)},
   "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
   "ratios": {
     "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernelwg.udp64]:-}")},
     "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[kernel.udp64]:-}")},
-    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}")}
+    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}")},
+    "vsnicPlainOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[vsnicoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[vsnicoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[vsnicoff.udp64]:-}")},
+    "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}")}
   }
 }
 JSON

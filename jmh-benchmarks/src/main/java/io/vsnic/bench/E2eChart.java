@@ -15,8 +15,8 @@ import org.knowm.xchart.style.Styler;
 /**
  * The end-to-end benchmark's chart: reads the JSON record {@code jmh-benchmarks/e2e.sh} writes and
  * draws, with XChart, one PNG of three panels side by side: TCP throughput (1 and 4 streams, Gbit/s),
- * ping RTT (p50 and p99, µs) and CPU seconds per Gbit, for the four paths (vsnic plain, vsnic
- * encrypted, kernel VXLAN, kernel VXLAN over wireguard-go). A path the run skipped is left out; a
+ * ping RTT (p50 and p99, µs) and CPU seconds per Gbit, for the six paths (vsnic plain and encrypted, each
+ * with the TAP offloads and without, kernel VXLAN, kernel VXLAN over wireguard-go). A path the run skipped is left out; a
  * figure it lacks (an older record without CPU) is drawn as 0.
  *
  * <pre>
@@ -25,9 +25,11 @@ import org.knowm.xchart.style.Styler;
  */
 public final class E2eChart
 {
-    private static final String[] PATHS = {"vsnicPlainGeneve", "vsnicEncrypted", "kernelVxlan", "kernelVxlanOverWireguardGo"};
-    private static final String[] NAMES = {"vsnic plain", "vsnic encrypted", "kernel VXLAN", "VXLAN over wg-go"};
-    private static final int PANEL_WIDTH = 560;
+    private static final String[] PATHS = {"vsnicPlainGeneve", "vsnicPlainGeneveOffloadsOff", "vsnicEncrypted",
+        "vsnicEncryptedOffloadsOff", "kernelVxlan", "kernelVxlanOverWireguardGo"};
+    private static final String[] NAMES = {"plain", "plain no-offl", "encrypted", "enc. no-offl", "kernel VXLAN",
+        "VXLAN+wg-go"};
+    private static final int PANEL_WIDTH = 720;
     private static final int HEIGHT = 420;
 
     private E2eChart()

@@ -344,6 +344,7 @@ public final class Lab
         try
         {
             workerCpus(1, System.getenv("VSNIC_LAB_WORKERS"), System.getenv("VSNIC_LAB_WORKER_CPUS"), null);
+            tapOffloads(System.getenv("VSNIC_LAB_OFFLOADS"));
         }
         catch (final IllegalArgumentException ex)
         {
@@ -492,11 +493,12 @@ public final class Lab
             for (int v = 1; v <= spec.vmsPerDevice(); v++)
             {
                 check.run();
-                final LabState.Vm vm = attachVm(lab, device, v, script);
+                final String offloads = tapOffloads(System.getenv("VSNIC_LAB_OFFLOADS"));
+                final LabState.Vm vm = attachVm(lab, device, v, script, offloads);
                 state = state.withVm(vm);
                 state.save();
-                progress.accept("vm " + vm.name() + ": namespace " + vm.namespace() + ", TAP " + vm.tap() + ", MAC " + vm.mac() +
-                    ", DHCP " + vm.ip());
+                progress.accept("vm " + vm.name() + ": namespace " + vm.namespace() + ", TAP " + vm.tap() +
+                    (offloads.equals("on") ? "" : " (offloads off)") + ", MAC " + vm.mac() + ", DHCP " + vm.ip());
             }
         }
         if (spec.enclave())
@@ -791,8 +793,27 @@ public final class Lab
         return manifest;
     }
 
-    private static LabState.Vm attachVm(final String lab, final LabState.Device device, final int v, final Path script)
-        throws LabException, IOException
+    /**
+     * Whether the VMs' TAP vNICs negotiate offloads (backend option {@code offloads}): {@code on} unless
+     * {@code $VSNIC_LAB_OFFLOADS} says {@code off}, for measuring the path without them (one frame of at most
+     * the MTU per read and write, the guests segment and checksum).
+     *
+     * @param setting the variable's value, or null.
+     * @return {@code on} or {@code off}.
+     * @throws IllegalArgumentException when {@code setting} is neither.
+     */
+    static String tapOffloads(final String setting)
+    {
+        final String mode = setting == null || setting.isBlank() ? "on" : setting.trim();
+        if (!mode.equals("on") && !mode.equals("off"))
+        {
+            throw new IllegalArgumentException("VSNIC_LAB_OFFLOADS must be on or off: " + setting);
+        }
+        return mode;
+    }
+
+    private static LabState.Vm attachVm(final String lab, final LabState.Device device, final int v, final Path script,
+        final String offloads) throws LabException, IOException
     {
         final String ns = vmNamespace(lab, device.index(), v);
         final String tap = tapName(lab, device.index(), v);
@@ -805,7 +826,7 @@ public final class Lab
         body.put("ip", vmAddress(device.index(), v));
         body.put("mac", mac);
         body.put("securityGroups", List.of("open"));
-        body.put("backend", Map.of("type", "tap", "name", tap));
+        body.put("backend", Map.of("type", "tap", "name", tap, "offloads", offloads));
         final NamespaceHttp.Response created = api(device).send("POST", "/v1/vnics", body);
         if (!created.ok())
         {

@@ -121,6 +121,17 @@ class LabNamesTest
     }
 
     @Test
+    void shouldTakeTapOffloadsOnOrOff()
+    {
+        assertEquals("on", Lab.tapOffloads(null));
+        assertEquals("on", Lab.tapOffloads(" "));
+        assertEquals("on", Lab.tapOffloads("on"));
+        assertEquals("off", Lab.tapOffloads(" off "));
+        final IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Lab.tapOffloads("no"));
+        assertEquals("VSNIC_LAB_OFFLOADS must be on or off: no", bad.getMessage());
+    }
+
+    @Test
     void shouldReadPrometheusSamples()
     {
         final Map<String, Double> samples = PromText.parse("""
