@@ -12,6 +12,7 @@ import java.util.Arrays;
  *
  * <h2>Layout: a leaf-pushed multibit trie, strides 16-8-8, with compressed chunks</h2>
  *
+ * (The usual layout; very large tables use a /24 root and small ones an /8 root, both below.)
  * Everything lives in one {@code int[]}. The root is its first 65,536 entries, indexed by address
  * bits 31..16. Below a root entry whose /16 holds longer prefixes hangs a chunk indexed by bits
  * 15..8, and below a chunk entry whose /24 holds prefixes longer than /24 a chunk indexed by bits
@@ -59,9 +60,9 @@ import java.util.Arrays;
  * Compressed tables are smaller everywhere and faster up to a few hundred thousand prefixes and on a
  * quiet machine; a million-prefix compressed table (10 to 30 MB) lives in the shared L3, so other
  * tenants that evict it cost it up to three quarters of its speed, while plain chunks go to DRAM
- * anyway and lose little. We keep compressed chunks for all sizes: with one table per virtual
- * network, most of them small, and the pipeline's other tables competing for the same caches, the
- * eight- to seventeen-fold smaller footprint is worth more. A large-table variant with plain /16
+ * anyway and lose little. We keep compressed chunks up to Internet-sized tables (then the direct
+ * root below takes over): with one table per virtual network, most of them small, and the pipeline's
+ * other tables competing for the same caches, the eight- to seventeen-fold smaller footprint is worth more. A large-table variant with plain /16
  * chunks and compressed /24 chunks (68 MB for a million BGP-like prefixes) measured 20 M/s,
  * consistently and unexplained, and was dropped.
  *
@@ -69,6 +70,33 @@ import java.util.Arrays;
  * more memory accesses in flight), and a branch-free last level (always reading a chunk and
  * selecting the result). Both looked faster in a standalone harness and were slower under JMH, by a
  * third to a half at a million prefixes.
+ *
+ * <h2>Direct /24 root for very large tables (DIR-24-8)</h2>
+ *
+ * A table of at least {@link #DIRECT_MIN_PREFIXES} prefixes (524,288 by default, an Internet-sized
+ * table) gets a root of 2^24 entries indexed by address bits 31..8, with the compressed chunks above
+ * only below /24 blocks that hold longer prefixes: DIR-24-8 (Gupta, Lin and McKeown, INFOCOM 1998; DPDK's
+ * {@code rte_lpm}). A lookup is then one load for almost every destination, into a 64 MiB array that
+ * misses every cache, and consecutive lookups overlap fully because none of them waits for an earlier
+ * load of its own. Measured under JMH on the 2-vCPU Zen 5 guest (docs/performance.md, "Route lookup"),
+ * both layouts built from the same prefixes, M lookups/s mean ± 99.9 %:
+ *
+ * <pre>
+ *   prefixes               /16 root, compressed    direct /24 root    memory, compressed / direct
+ *   100,000 BGP-like       121 ± 21                83 ± 3             3.1 / 67.2 MB
+ *   300,000 BGP-like       105 ± 7                 85 ± 9             5.2 / 67.4 MB
+ *   1M BGP-like            74 ± 18 (32, 38)        86 ± 3             10.6 / 68.1 MB
+ *   1M uniform /8../32     56 ± 26 (34, 29)        74 ± 4             30.5 / 89.1 MB
+ * </pre>
+ *
+ * (in brackets: two runs of the compressed layout an hour before, same machine). Below a few hundred
+ * thousand prefixes the compressed table fits the caches and wins; at a million
+ * it spills into the shared L3, where other tenants make it swing by 2-3× between runs, while the
+ * direct root goes to memory every time and holds its figure. Building is faster too (one million
+ * BGP-like prefixes: 221 against 282 ms from scratch, 13 against 38 ms after one change), since most
+ * prefixes are painted straight into the root. The price is a fixed 64 MiB per table version (two
+ * while an update is published). The daemon never gets there today: its journal holds the desired
+ * state in entries of at most 16 MiB, about 250,000 routes in all (docs/operations.md, "The journal").
  *
  * <h2>Compact root for small tables</h2>
  *
@@ -95,6 +123,12 @@ public final class Ipv4RouteTable
 
     static final int WIDE_ROOT_BITS = 16;
     static final int COMPACT_ROOT_BITS = 8;
+    static final int DIRECT_ROOT_BITS = 24;
+    /**
+     * Tables of at least this many prefixes get the direct /24 root (system property
+     * {@code vsnic.lpm.directRootPrefixes}, default 524,288; 0 turns the direct root off).
+     */
+    static final int DIRECT_MIN_PREFIXES = Integer.getInteger("vsnic.lpm.directRootPrefixes", 524_288);
     /** Tables with fewer /16 and /24 blocks holding longer prefixes get the compact root. */
     static final int SMALL_MAX_BLOCKS = 256;
     /** Tables of at most this many prefixes are looked up by a linear scan. */
@@ -128,9 +162,9 @@ public final class Ipv4RouteTable
 
     private Ipv4RouteTable(final long[] keys, final int[] nextHops, final int rootBits)
     {
-        if (rootBits != WIDE_ROOT_BITS && rootBits != COMPACT_ROOT_BITS)
+        if (rootBits != WIDE_ROOT_BITS && rootBits != COMPACT_ROOT_BITS && rootBits != DIRECT_ROOT_BITS)
         {
-            throw new IllegalArgumentException("rootBits must be 8 or 16: " + rootBits);
+            throw new IllegalArgumentException("rootBits must be 8, 16 or 24: " + rootBits);
         }
         this.keys = keys;
         this.nextHops = nextHops;
@@ -166,6 +200,10 @@ public final class Ipv4RouteTable
      */
     static Ipv4RouteTable of(final long[] keys, final int[] nextHops)
     {
+        if (DIRECT_MIN_PREFIXES > 0 && keys.length >= DIRECT_MIN_PREFIXES)
+        {
+            return new Ipv4RouteTable(keys, nextHops, DIRECT_ROOT_BITS);
+        }
         final boolean small = countBlocks(keys, SMALL_MAX_BLOCKS) < SMALL_MAX_BLOCKS;
         return new Ipv4RouteTable(keys, nextHops, small ? COMPACT_ROOT_BITS : WIDE_ROOT_BITS);
     }
@@ -302,7 +340,7 @@ public final class Ipv4RouteTable
     }
 
     /**
-     * @return bits of the address the root indexes: 16, or 8 for the compact root.
+     * @return bits of the address the root indexes: 16, 8 for the compact root, 24 for the direct root.
      */
     int rootBits()
     {
@@ -345,15 +383,17 @@ public final class Ipv4RouteTable
             this.keys = keys;
             this.hops = hops;
             this.rootBits = rootBits;
-            this.out = new int[(int)Math.min(1 << 24, (1L << rootBits) + keys.length * 8L)];
+            // the root, then room for chunks: under a /16 root about eight ints per prefix; under the
+            // direct root only /24 blocks holding longer prefixes have one, at most 265 ints each
+            final long chunkRoom = rootBits == DIRECT_ROOT_BITS ? directChunkRoom(keys) : keys.length * 8L;
+            this.out = new int[(int)Math.min(MAX_ENTRIES, (1L << rootBits) + Math.min(chunkRoom, 1 << 24))];
             this.size = 1 << rootBits;
         }
 
         int[] assemble()
         {
             final int rootEntries = 1 << rootBits;
-            final int[] root = new int[rootEntries];
-            Arrays.fill(root, NO_ROUTE);
+            Arrays.fill(out, 0, rootEntries, NO_ROUTE);
             final int rootShift = 32 - rootBits;
             int i = 0;
             while (i < keys.length)
@@ -363,7 +403,7 @@ public final class Ipv4RouteTable
                 final int index = address >>> rootShift;
                 if (length <= rootBits)
                 {
-                    Arrays.fill(root, index, index + (1 << (rootBits - length)), hops[i]);
+                    Arrays.fill(out, index, index + (1 << (rootBits - length)), hops[i]);
                     i++;
                 }
                 else
@@ -374,12 +414,43 @@ public final class Ipv4RouteTable
                     {
                         end++;
                     }
-                    root[index] = CHILD | chunk(i, end, root[index], rootShift - CHUNK_BITS, 0);
+                    final int offset = chunk(i, end, out[index], rootShift - CHUNK_BITS, 0);
+                    // append() may have replaced out: write the root entry into the current one
+                    out[index] = CHILD | offset;
                     i = end;
                 }
             }
-            System.arraycopy(root, 0, out, 0, rootEntries);
-            return size == out.length ? out : Arrays.copyOf(out, size);
+            // a little slack is cheaper than copying a direct root's 64 MiB once more
+            final boolean keep = size == out.length || rootBits == DIRECT_ROOT_BITS && out.length - size <= out.length >>> 6;
+            return keep ? out : Arrays.copyOf(out, size);
+        }
+
+        /**
+         * @return an upper bound of the ints the /24 chunks under a direct root take: each /24 block
+         *     holding {@code p} longer prefixes gets one chunk of at most {@code 1 + 2p} runs (each prefix
+         *     paints one range, which starts at most two new runs), and never more than 256.
+         */
+        private static long directChunkRoom(final long[] keys)
+        {
+            long room = 0;
+            long block = -1;
+            int inBlock = 0;
+            for (final long key : keys)
+            {
+                if (((int)key & 0xFF) <= DIRECT_ROOT_BITS)
+                {
+                    continue;
+                }
+                final long address = key >>> 8;
+                if (address >>> 8 != block)
+                {
+                    room += inBlock == 0 ? 0 : HEADER_INTS + Math.min(CHUNK_ENTRIES, 1 + 2 * inBlock);
+                    block = address >>> 8;
+                    inBlock = 0;
+                }
+                inBlock++;
+            }
+            return room + (inBlock == 0 ? 0 : HEADER_INTS + Math.min(CHUNK_ENTRIES, 1 + 2 * inBlock));
         }
 
         /**
@@ -425,9 +496,15 @@ public final class Ipv4RouteTable
          */
         private int append(final int[] plain)
         {
-            if (size + HEADER_INTS + CHUNK_ENTRIES > out.length)
+            int needed = HEADER_INTS + 1;
+            for (int index = 1; index < CHUNK_ENTRIES; index++)
             {
-                final long grown = Math.max((long)out.length * 2, (long)size + HEADER_INTS + CHUNK_ENTRIES);
+                needed += plain[index] != plain[index - 1] ? 1 : 0;
+            }
+            if (size + needed > out.length)
+            {
+                // double the chunk area (not a direct root's 64 MiB with it)
+                final long grown = Math.max((long)out.length + Math.max(size - (1L << rootBits), 1024), (long)size + needed);
                 if (grown > MAX_ENTRIES)
                 {
                     throw new IllegalStateException("IPv4 route table of " + keys.length +

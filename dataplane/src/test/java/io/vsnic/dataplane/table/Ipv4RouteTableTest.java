@@ -348,6 +348,56 @@ class Ipv4RouteTableTest
         assertEquals((65_536 + 9 + 256) * 4L, builder.build(Ipv4RouteTable.WIDE_ROOT_BITS).memoryBytes());
     }
 
+    @Test
+    void shouldGiveLargeTablesTheDirectRoot()
+    {
+        // just below the threshold: the /16 root
+        final Ipv4RouteTable.Builder builder = Ipv4RouteTable.builder();
+        for (int i = 0; i < Ipv4RouteTable.DIRECT_MIN_PREFIXES - 1; i++)
+        {
+            builder.add(i << 8, 24, i);
+        }
+        final Ipv4RouteTable below = builder.build();
+        assertEquals(Ipv4RouteTable.WIDE_ROOT_BITS, below.rootBits(), below.toString());
+
+        // at the threshold: one entry per /24, every /24 route in the root itself, no chunk
+        builder.add(ip("200.0.0.0"), 24, 7);
+        final Ipv4RouteTable direct = builder.build();
+        assertEquals(Ipv4RouteTable.DIRECT_ROOT_BITS, direct.rootBits(), direct.toString());
+        assertEquals(0, direct.chunkCount());
+        assertEquals((1L << 24) * 4, direct.memoryBytes());
+        assertEquals(12_345, direct.lookup(12_345 << 8 | 99));
+        assertEquals(7, direct.lookup(ip("200.0.0.255")));
+        assertEquals(NO_ROUTE, direct.lookup(ip("200.0.1.0")));
+
+        // prefixes longer than /24: one compressed chunk per /24 block that holds them
+        builder.add(ip("200.0.0.128"), 25, 8).add(ip("200.0.0.200"), 32, 9).add(ip("201.0.0.0"), 8, 10).add(ip("201.2.3.4"), 31, 11);
+        final Ipv4RouteTable deeper = builder.build();
+        assertEquals(Ipv4RouteTable.DIRECT_ROOT_BITS, deeper.rootBits());
+        assertEquals(2, deeper.chunkCount());
+        assertEquals(7, deeper.lookup(ip("200.0.0.127")));
+        assertEquals(8, deeper.lookup(ip("200.0.0.128")));
+        assertEquals(9, deeper.lookup(ip("200.0.0.200")));
+        assertEquals(8, deeper.lookup(ip("200.0.0.201")));
+        assertEquals(10, deeper.lookup(ip("201.2.3.3")));
+        assertEquals(11, deeper.lookup(ip("201.2.3.4")));
+        assertEquals(11, deeper.lookup(ip("201.2.3.5")));
+        assertEquals(10, deeper.lookup(ip("201.255.255.255")));
+        // the root, then 200.0.0/24 with runs /24, /25, /32, /25 and 201.2.3/24 with runs /8, /31, /8; the array
+        // is sized for at most 1 + 2p runs per chunk of p prefixes (5 and 3 here) and keeps that slack
+        final long ints = deeper.memoryBytes() / 4;
+        assertTrue(ints >= (1L << 24) + 9 + 4 + 9 + 3 && ints <= (1L << 24) + 9 + 5 + 9 + 3, deeper.toString());
+
+        // removing enough prefixes goes back to the /16 root
+        final Ipv4RouteTable.Builder smaller = deeper.toBuilder();
+        for (int i = 0; i < 10; i++)
+        {
+            smaller.remove(i << 8, 24);
+        }
+        assertEquals(Ipv4RouteTable.WIDE_ROOT_BITS, smaller.build().rootBits());
+        assertEquals(9, smaller.build().lookup(ip("200.0.0.200")));
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Differential test against a linear scan
 
@@ -388,6 +438,7 @@ class Ipv4RouteTableTest
         final Ipv4RouteTable otherRoot = builder.build(table.rootBits() == Ipv4RouteTable.WIDE_ROOT_BITS ?
             Ipv4RouteTable.COMPACT_ROOT_BITS : Ipv4RouteTable.WIDE_ROOT_BITS);
         compare(naive, table, otherRoot, random, 800_000);
+        compare(naive, table, builder.build(Ipv4RouteTable.DIRECT_ROOT_BITS), random, 400_000);
 
         // churn: remove a third, re-point a third, add new ones, on the same builder and on toBuilder()
         final Ipv4RouteTable.Builder next = table.toBuilder();
