@@ -616,6 +616,9 @@ public final class Ipv4RouteTable
         /**
          * Builds the table of the current prefix set. Control plane work, off the hot path: about
          * O(n log n) for the changes plus O(n) for the table (measured in {@code docs/performance.md}).
+         * A table of {@link #DIRECT_MIN_PREFIXES} prefixes or more takes a 64 MiB root on the heap (the
+         * direct /24 root), so each version of it needs that much heap, and the previous version stays
+         * reachable until the readers have moved on.
          *
          * @return a new table, or the last one built if nothing changed since.
          */
