@@ -62,9 +62,9 @@ import java.util.Arrays;
  * tenants that evict it cost it up to three quarters of its speed, while plain chunks go to DRAM
  * anyway and lose little. We keep compressed chunks up to Internet-sized tables (then the direct
  * root below takes over): with one table per virtual network, most of them small, and the pipeline's
- * other tables competing for the same caches, the eight- to seventeen-fold smaller footprint is worth more. A large-table variant with plain /16
- * chunks and compressed /24 chunks (68 MB for a million BGP-like prefixes) measured 20 M/s,
- * consistently and unexplained, and was dropped.
+ * other tables competing for the same caches, the eight- to seventeen-fold smaller footprint is worth
+ * more. A large-table variant with plain /16 chunks and compressed /24 chunks (68 MB for a million
+ * BGP-like prefixes) measured 20 M/s, consistently and unexplained, and was dropped.
  *
  * <p>Also measured and not adopted: a burst variant that walks 256 addresses level by level (for
  * more memory accesses in flight), and a branch-free last level (always reading a chunk and
@@ -90,9 +90,9 @@ import java.util.Arrays;
  * </pre>
  *
  * (in brackets: two runs of the compressed layout an hour before, same machine). Below a few hundred
- * thousand prefixes the compressed table fits the caches and wins; at a million
- * it spills into the shared L3, where other tenants make it swing by 2-3× between runs, while the
- * direct root goes to memory every time and holds its figure. Building is faster too (one million
+ * thousand prefixes the compressed table fits the caches and wins; at a million it spills into the
+ * shared L3, where other tenants make it swing by 2-3× between runs, while the direct root goes to
+ * memory every time and holds its figure. Building is faster too (one million
  * BGP-like prefixes: 221 against 282 ms from scratch, 13 against 38 ms after one change), since most
  * prefixes are painted straight into the root. The price is a fixed 64 MiB per table version (two
  * while an update is published). The daemon never gets there today: its journal holds the desired
@@ -279,6 +279,7 @@ public final class Ipv4RouteTable
         if (entry >= CHILD)
         {
             entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - CHUNK_BITS)) & CHUNK_MASK);
+            // (a direct root's /24 chunks hold only leaves: it never gets past this level)
             if (entry >= CHILD)
             {
                 entry = chunkEntry(t, entry ^ CHILD, (address >>> (shift - 2 * CHUNK_BITS)) & CHUNK_MASK);

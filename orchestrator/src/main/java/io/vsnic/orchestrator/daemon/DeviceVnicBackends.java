@@ -131,6 +131,12 @@ final class DeviceVnicBackends
         }
 
         @Override
+        public Map<String, String> defaults()
+        {
+            return Map.of("offloads", "on", "create", "on");
+        }
+
+        @Override
         public void check(final Backend backend, final String field)
         {
             onlyOptions(backend, field, Set.of("name", "offloads", "create"));
@@ -221,6 +227,12 @@ final class DeviceVnicBackends
         public String type()
         {
             return "qemu-stream";
+        }
+
+        @Override
+        public Map<String, String> defaults()
+        {
+            return Map.of("mode", "listen");
         }
 
         @Override

@@ -243,9 +243,9 @@ public final class Reconciler
         return new Prepared(state, opened, detach, enclaveChanges, deferred);
     }
 
-    private static boolean needsReopen(final VnicResource current, final VnicResource wanted)
+    private boolean needsReopen(final VnicResource current, final VnicResource wanted)
     {
-        return !Objects.equals(current.port(), wanted.port()) || !current.backend().equals(wanted.backend());
+        return !Objects.equals(current.port(), wanted.port()) || !backends.sameEndpoint(current.backend(), wanted.backend());
     }
 
     /**

@@ -34,4 +34,14 @@ public interface VnicBackend
      * @throws IOException when the VM side cannot be opened.
      */
     VnicEndpoint open(VnicResource vnic, int portId, DataPlane dataPlane) throws IOException;
+
+    /**
+     * @return the options this backend assumes when they are left out (none by default): a backend that
+     *     spells one out at its default opens the same endpoint as one that leaves it out, so changing
+     *     between the two does not reopen the vNIC.
+     */
+    default java.util.Map<String, String> defaults()
+    {
+        return java.util.Map.of();
+    }
 }

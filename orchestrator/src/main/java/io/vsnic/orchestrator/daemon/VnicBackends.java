@@ -62,6 +62,29 @@ public final class VnicBackends
     }
 
     /**
+     * Whether two backends open the same endpoint: the same type and the same options once each
+     * backend's {@link VnicBackend#defaults()} fill in the ones left out ({@code offloads: on} spelled out
+     * is the TAP a vNIC without it already has). A type not served here compares its options as given.
+     */
+    public boolean sameEndpoint(final Backend a, final Backend b)
+    {
+        if (!a.type().equals(b.type()))
+        {
+            return false;
+        }
+        final VnicBackend backend = backends.get(a.type());
+        if (backend == null || backend.defaults().isEmpty())
+        {
+            return a.options().equals(b.options());
+        }
+        final Map<String, String> left = new TreeMap<>(backend.defaults());
+        left.putAll(a.options());
+        final Map<String, String> right = new TreeMap<>(backend.defaults());
+        right.putAll(b.options());
+        return left.equals(right);
+    }
+
+    /**
      * Opens a vNIC's endpoint.
      */
     public VnicEndpoint open(final VnicResource vnic, final int portId, final DataPlane dataPlane) throws java.io.IOException

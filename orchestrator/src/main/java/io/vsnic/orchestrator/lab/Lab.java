@@ -488,12 +488,12 @@ public final class Lab
             progress.accept("network " + NETWORK + " (VNI " + VNI + ", 10.77.0.0/16) spans " + spec.devices() + " devices: peers and remotes applied");
         }
 
+        final String offloads = tapOffloads(System.getenv("VSNIC_LAB_OFFLOADS"));
         for (final LabState.Device device : state.devices())
         {
             for (int v = 1; v <= spec.vmsPerDevice(); v++)
             {
                 check.run();
-                final String offloads = tapOffloads(System.getenv("VSNIC_LAB_OFFLOADS"));
                 final LabState.Vm vm = attachVm(lab, device, v, script, offloads);
                 state = state.withVm(vm);
                 state.save();
