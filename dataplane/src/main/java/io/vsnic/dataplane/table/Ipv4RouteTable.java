@@ -92,9 +92,9 @@ import java.util.Arrays;
  * (in brackets: two runs of the compressed layout an hour before, same machine). Below a few hundred
  * thousand prefixes the compressed table fits the caches and wins; at a million it spills into the
  * shared L3, where other tenants make it swing by 2-3× between runs, while the direct root goes to
- * memory every time and holds its figure. Building is faster too (one million
- * BGP-like prefixes: 221 against 282 ms from scratch, 13 against 38 ms after one change), since most
- * prefixes are painted straight into the root. The price is a fixed 64 MiB per table version (two
+ * memory every time and holds its figure. Building is faster too (one million BGP-like prefixes:
+ * 221 against 282 ms from scratch, 13 against 38 ms after one change), since most prefixes are painted
+ * straight into the root. The price is a fixed 64 MiB per table version (two
  * while an update is published). The daemon never gets there today: its journal holds the desired
  * state in entries of at most 16 MiB, about 250,000 routes in all (docs/operations.md, "The journal").
  *

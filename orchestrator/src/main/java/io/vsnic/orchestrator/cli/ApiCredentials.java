@@ -55,16 +55,16 @@ final class ApiCredentials
      */
     static void checkUrl(final String url) throws ApiClient.ApiException
     {
-        final java.net.URI uri;
+        java.net.URI uri = null;
         try
         {
             uri = new java.net.URI(url);
         }
         catch (final java.net.URISyntaxException ex)
         {
-            throw new ApiClient.ApiException("not an API URL: " + url + " (expected http://HOST:PORT or https://HOST:PORT)");
+            // uri stays null: refused below
         }
-        if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https")) || uri.getHost() == null)
+        if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null)
         {
             throw new ApiClient.ApiException("not an API URL: " + url + " (expected http://HOST:PORT or https://HOST:PORT)");
         }
