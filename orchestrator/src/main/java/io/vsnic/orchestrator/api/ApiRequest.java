@@ -11,11 +11,31 @@ import java.util.Map;
  * @param query       decoded query parameters.
  * @param ifMatch     the If-Match header, or null.
  * @param contentType the Content-Type header, or null.
+ * @param prefer      the Prefer header (RFC 7240), or null.
  * @param body        the body (possibly empty).
  */
 public record ApiRequest(String method, List<String> path, Map<String, List<String>> query, String ifMatch,
-    String contentType, byte[] body)
+    String contentType, String prefer, byte[] body)
 {
+    /**
+     * @return true when the client asked for no representation in the answer ({@code Prefer: return=minimal}).
+     */
+    public boolean prefersMinimal()
+    {
+        if (prefer == null)
+        {
+            return false;
+        }
+        for (final String preference : prefer.split(","))
+        {
+            if (preference.strip().toLowerCase(java.util.Locale.ROOT).replace(" ", "").equals("return=minimal"))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * @return the first value of a query parameter, or null.
      */

@@ -40,6 +40,8 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -54,7 +56,8 @@ import io.vsnic.orchestrator.model.ResourceException;
 /**
  * The REST API server: Netty HTTP/1.1 on one NIO event loop ({@code HttpServerCodec} +
  * {@code HttpObjectAggregator} with a {@value #MAX_BODY_BYTES}-byte body limit, answered with a JSON
- * 413). Reads are answered on the event loop; writes are handed to the single control thread
+ * 413; {@code PUT /v1/networks/NAME/routes} on a device outside a cluster may send up to
+ * {@value #MAX_ROUTES_BODY_BYTES} bytes). Reads are answered on the event loop; writes are handed to the single control thread
  * ({@code vsnic-control}), which serialises them and waits for the journal (or, in cluster mode, for
  * the head), so a write never stalls reads or metrics scrapes. Reads with {@code ?consistent=true} wait
  * for the head too and run on the control thread as well.
@@ -62,8 +65,14 @@ import io.vsnic.orchestrator.model.ResourceException;
 public final class ApiServer implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
-    /** Largest request body accepted (1 MiB). */
+    /** Largest request body accepted (1 MiB), but for {@link #MAX_ROUTES_BODY_BYTES}. */
     public static final int MAX_BODY_BYTES = 1 << 20;
+    /**
+     * Largest body of {@code PUT /v1/networks/NAME/routes} on a device outside a cluster (128 MiB: about two
+     * million routes), so that an Internet-sized table can be loaded in one request. In a cluster every
+     * change is one Raft log entry replicated to every member, and {@link #MAX_BODY_BYTES} holds there too.
+     */
+    public static final int MAX_ROUTES_BODY_BYTES = 128 << 20;
 
     /** Requests that may block (long polls, captures) at once; more are answered 503 {@code busy}. */
     public static final int MAX_STREAMS = 8;
@@ -174,19 +183,53 @@ public final class ApiServer implements AutoCloseable
         }
     }
 
-    /** The aggregator, answering an oversized body with the API's JSON error. */
-    private static final class BodyLimit extends HttpObjectAggregator
+    /**
+     * The body limit of a request: {@link #MAX_ROUTES_BODY_BYTES} for {@code PUT /v1/networks/NAME/routes} on a
+     * device outside a cluster, {@link #MAX_BODY_BYTES} for everything else.
+     */
+    private int bodyLimit(final HttpMessage message)
+    {
+        if (message instanceof HttpRequest request && request.method().equals(HttpMethod.PUT) && daemon.cluster() == null)
+        {
+            final String[] path = new QueryStringDecoder(request.uri()).rawPath().split("/");
+            // "", "v1", "networks", NAME, "routes"
+            if (path.length == 5 && path[0].isEmpty() && path[1].equals("v1") && path[2].equals("networks") &&
+                !path[3].isEmpty() && path[4].equals("routes"))
+            {
+                return MAX_ROUTES_BODY_BYTES;
+            }
+        }
+        return MAX_BODY_BYTES;
+    }
+
+    private static ApiResponse tooLarge(final int limit)
+    {
+        return ApiResponse.error(413, "payload_too_large", "the request body is larger than " + limit + " bytes", null,
+            Map.of());
+    }
+
+    /**
+     * The aggregator, answering an oversized body with the API's JSON error. It aggregates up to the largest
+     * limit; a declared {@code Content-Length} is checked against the request's own limit before the body is
+     * read, and a chunked body against it once aggregated ({@link Handler}).
+     */
+    private final class BodyLimit extends HttpObjectAggregator
     {
         BodyLimit()
         {
-            super(MAX_BODY_BYTES);
+            super(MAX_ROUTES_BODY_BYTES);
+        }
+
+        @Override
+        protected boolean isContentLengthInvalid(final HttpMessage start, final int maxContentLength)
+        {
+            return super.isContentLengthInvalid(start, Math.min(maxContentLength, bodyLimit(start)));
         }
 
         @Override
         protected void handleOversizedMessage(final ChannelHandlerContext ctx, final HttpMessage oversized)
         {
-            final ApiResponse response = ApiResponse.error(413, "payload_too_large",
-                "the request body is larger than " + MAX_BODY_BYTES + " bytes", null, Map.of());
+            final ApiResponse response = tooLarge(bodyLimit(oversized));
             // Closing at once with the client's body still arriving makes the kernel answer with a reset, which can
             // destroy the 413 before the client reads it. So: the answer, then FIN; the rest of the body is still
             // read (the aggregator discards it) until the client closes, or 5 s at most.
@@ -221,6 +264,13 @@ public final class ApiServer implements AutoCloseable
             if (refused != null)
             {
                 send(ctx, unauthorized(refused), keepAlive);
+                return;
+            }
+            final int limit = bodyLimit(request);
+            if (request.content().readableBytes() > limit)
+            {
+                // a chunked body (no Content-Length) above its request's limit, aggregated under the largest one
+                send(ctx, tooLarge(limit), false);
                 return;
             }
             final ApiRequest apiRequest = toApi(request);
@@ -354,7 +404,7 @@ public final class ApiServer implements AutoCloseable
             }
             return new ApiRequest(request.method().name(), List.copyOf(segments), decoder.parameters(),
                 request.headers().get(HttpHeaderNames.IF_MATCH), request.headers().get(HttpHeaderNames.CONTENT_TYPE),
-                ByteBufUtil.getBytes(request.content()));
+                request.headers().get("Prefer"), ByteBufUtil.getBytes(request.content()));
         }
         catch (final IllegalArgumentException ex)
         {

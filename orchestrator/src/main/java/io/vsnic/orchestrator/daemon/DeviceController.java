@@ -246,8 +246,9 @@ public final class DeviceController
 
     private static byte[] snapshot(final DesiredState state) throws JsonProcessingException
     {
+        // written straight from the manifest, not through a tree of it (a network may hold a million routes)
         final ObjectNode document = Json.mapper().createObjectNode();
-        document.set("state", Json.mapper().valueToTree(state.toManifest()));
+        document.putPOJO("state", state.toManifest());
         return Json.mapper().writeValueAsBytes(document);
     }
 
@@ -571,7 +572,8 @@ public final class DeviceController
     private static JsonNode change(final String op, final Kind kind, final Resource<?> resource)
     {
         final ObjectNode change = Json.mapper().createObjectNode().put("op", op).put("kind", kind.label()).put("key", resource.key());
-        change.set("resource", Json.mapper().valueToTree(resource));
+        // serialized when the entry is written, not copied into a tree first (a network may hold a million routes)
+        change.putPOJO("resource", resource);
         return change;
     }
 
@@ -666,6 +668,26 @@ public final class DeviceController
                 NetworkResource::withRemotes, Remote::ip);
         }
         throw ResourceException.notFound("no sub-resource " + what);
+    }
+
+    /**
+     * Replaces a network's routes or remotes with a list already read and validated by the API, without going
+     * through a JSON tree on this device (a route table may hold millions); in cluster mode the list is
+     * forwarded to the head like every other command.
+     */
+    public Outcome replaceItems(final String network, final String what, final List<?> items, final String ifMatch)
+    {
+        if (forwarder != null || !(what.equals("routes") || what.equals("remotes")))
+        {
+            return items(network, what, "replace", Json.mapper().valueToTree(items), ifMatch);
+        }
+        if (what.equals("routes"))
+        {
+            final List<Route> routes = items.stream().map(Route.class::cast).toList();
+            return updateNetwork(network, ifMatch, current -> current.withRoutes(routes));
+        }
+        final List<Remote> remotes = items.stream().map(Remote.class::cast).toList();
+        return updateNetwork(network, ifMatch, current -> current.withRemotes(remotes));
     }
 
     private <T> Outcome items(final String name, final String one, final String keyName, final String action,

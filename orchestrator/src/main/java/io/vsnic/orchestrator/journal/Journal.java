@@ -37,7 +37,13 @@ import net.openhft.chronicle.wire.DocumentContext;
  * <pre>
  *   int magic 'VSNJ' | int type | long revision | long timeMs | int length | byte[length] JSON | int crc32
  * </pre>
- * The CRC covers everything before it. On {@link #open}, entries are read until the first one that
+ * The CRC covers everything before it. An entry whose JSON is larger than {@link #PART_BYTES} (what one
+ * Chronicle document can hold) is written as several such records, its parts, in consecutive documents:
+ * {@code type} then carries the entry's type in its low byte, {@link #MORE} on every part but the last
+ * and the part's index in bits 16 to 30; every part has the entry's revision and its own CRC. An entry
+ * is acknowledged only once its last part is durable, so parts without their last one at the end of a
+ * queue (a kill during a large write) were never acknowledged and are dropped, and parts abandoned by a
+ * failed write are superseded by the retry's first part. On {@link #open}, entries are read until the first one that
  * is incomplete, fails its checks (magic, length, CRC, revision order) or makes Chronicle throw.
  * Because a damaged Chronicle record header can also read as the end of the queue, without an
  * error, the queue files are then scanned for this format's records: intact ones that carry on the
@@ -72,10 +78,21 @@ public final class Journal implements AutoCloseable
      */
     private static final long BLOCK_BYTES = 64L << 20;
     /**
-     * Largest payload accepted (a snapshot of a large device: 100,000 routes take about 6 MB): a
-     * quarter of a block less the entry's header and trailer and Chronicle's own header.
+     * Largest part of an entry in one Chronicle document: a quarter of a block less the record's header and
+     * trailer and Chronicle's own header. Larger entries are split into parts of this size.
      */
-    public static final int MAX_PAYLOAD_BYTES = (int)(BLOCK_BYTES / 4) - 4096;
+    static final int PART_BYTES = (int)(BLOCK_BYTES / 4) - 4096;
+    /**
+     * Largest entry accepted: 256 MiB of JSON, sixteen parts (a snapshot of a device with one network of
+     * 1,000,000 routes takes about 60 MB).
+     */
+    public static final int MAX_PAYLOAD_BYTES = 256 << 20;
+    /** Flag in a record's type: another part of the same entry follows. */
+    private static final int MORE = 0x100;
+    /** Shift of a part's index in a record's type. */
+    private static final int PART_SHIFT = 16;
+    /** Largest part index. */
+    private static final int MAX_PART = 0x7FFF;
 
     private final Path directory;
     private int generation;
@@ -139,6 +156,7 @@ public final class Journal implements AutoCloseable
             return new Replay(entries, generation, "generation directory " + queueDirectory + " is missing", null);
         }
         long previous = -1;
+        final Assembler assembler = new Assembler();
         try (SingleChronicleQueue reader = builder(queueDirectory).readOnly(true).build();
              ExcerptTailer tailer = reader.createTailer())
         {
@@ -155,11 +173,22 @@ public final class Journal implements AutoCloseable
                         continue;
                     }
                     final Bytes<?> bytes = document.wire().bytes();
-                    final JournalEntry entry = decode(bytes);
-                    if (entry == null)
+                    final Part part = decode(bytes);
+                    if (part == null)
                     {
                         corruption = "entry " + (entries.size() + 1) + " fails its checksum or layout check";
                         break;
+                    }
+                    corruption = assembler.offer(part);
+                    if (corruption != null)
+                    {
+                        corruption = "entry " + (entries.size() + 1) + ": " + corruption;
+                        break;
+                    }
+                    final JournalEntry entry = assembler.take();
+                    if (entry == null)
+                    {
+                        continue;
                     }
                     if (entries.isEmpty() ? entry.type() != JournalEntry.SNAPSHOT : entry.type() != JournalEntry.CHANGE ||
                         entry.revision() != previous + 1)
@@ -186,9 +215,21 @@ public final class Journal implements AutoCloseable
         long lost = -1;
         if (!entries.isEmpty())
         {
-            for (final JournalEntry entry : scanFiles(queueDirectory))
+            final Assembler scanned = new Assembler();
+            for (final Part part : scanFiles(queueDirectory))
             {
-                if (entry.revision() <= previous)
+                if (part.revision() <= previous)
+                {
+                    continue;
+                }
+                final String outOfOrder = scanned.offer(part);
+                final JournalEntry entry = outOfOrder == null ? scanned.take() : null;
+                if (outOfOrder != null)
+                {
+                    lost = part.revision();
+                    break;
+                }
+                if (entry == null)
                 {
                     continue;
                 }
@@ -216,6 +257,12 @@ public final class Journal implements AutoCloseable
         {
             corruption += "; replayed " + entries.size() + " intact entries up to revision " + previous;
         }
+        else if (assembler.pending())
+        {
+            // the last entry's final part was never written: it was not acknowledged (a kill during a large write)
+            LOG.log(Level.WARNING, "journal: dropped the unfinished entry at the end of " + queueDirectory + " (" +
+                assembler.describe() + "): its write never completed, so it was never acknowledged");
+        }
         return new Replay(entries, generation, corruption, corruption == null ? null : queueDirectory);
     }
 
@@ -224,9 +271,9 @@ public final class Journal implements AutoCloseable
      * of a generation, in file order, read straight from the files without Chronicle; empty when they
      * cannot be read.
      */
-    private static List<JournalEntry> scanFiles(final Path queueDirectory)
+    private static List<Part> scanFiles(final Path queueDirectory)
     {
-        final List<JournalEntry> found = new ArrayList<>();
+        final List<Part> found = new ArrayList<>();
         final List<Path> files;
         try (Stream<Path> list = Files.list(queueDirectory))
         {
@@ -257,14 +304,14 @@ public final class Journal implements AutoCloseable
                         at += 8; // no record starts in eight zero bytes (the magic's first byte is not zero)
                         continue;
                     }
-                    final JournalEntry entry = decodeAt(map, at);
-                    if (entry == null)
+                    final Part part = decodeAt(map, at);
+                    if (part == null)
                     {
                         at++;
                         continue;
                     }
-                    found.add(entry);
-                    at += HEADER_BYTES + entry.payload().length + 4;
+                    found.add(part);
+                    at += HEADER_BYTES + part.payload().length + 4;
                 }
             }
             catch (final IOException | RuntimeException ex)
@@ -276,10 +323,10 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * The entry whose record starts at {@code at} (big-endian), or null when its magic, type, length
+     * The part whose record starts at {@code at} (big-endian), or null when its magic, type, length
      * or CRC does not hold.
      */
-    private static JournalEntry decodeAt(final ByteBuffer map, final int at)
+    private static Part decodeAt(final ByteBuffer map, final int at)
     {
         if (map.getInt(at) != MAGIC)
         {
@@ -289,8 +336,10 @@ public final class Journal implements AutoCloseable
         final long revision = map.getLong(at + 8);
         final long timeMs = map.getLong(at + 16);
         final int length = map.getInt(at + 24);
-        if (length < 0 || length > MAX_PAYLOAD_BYTES || (long)at + HEADER_BYTES + length + 4 > map.limit() ||
-            (type != JournalEntry.SNAPSHOT && type != JournalEntry.CHANGE))
+        final int entryType = type & 0xFF;
+        if (length < 0 || length > PART_BYTES || (long)at + HEADER_BYTES + length + 4 > map.limit() ||
+            (entryType != JournalEntry.SNAPSHOT && entryType != JournalEntry.CHANGE) ||
+            (type & ~(0xFF | MORE | MAX_PART << PART_SHIFT)) != 0)
         {
             return null;
         }
@@ -302,11 +351,12 @@ public final class Journal implements AutoCloseable
         {
             return null;
         }
-        return new JournalEntry(type, revision, timeMs, Arrays.copyOfRange(record, HEADER_BYTES, record.length));
+        return new Part(entryType, (type & MORE) != 0, type >>> PART_SHIFT, revision, timeMs,
+            Arrays.copyOfRange(record, HEADER_BYTES, record.length));
     }
 
-    /** The entry in one Chronicle document, or null when it fails the record checks of {@link #decodeAt}. */
-    private static JournalEntry decode(final Bytes<?> bytes)
+    /** The part in one Chronicle document, or null when it fails the record checks of {@link #decodeAt}. */
+    private static Part decode(final Bytes<?> bytes)
     {
         final long remaining = bytes.readRemaining();
         if (remaining < HEADER_BYTES + 4 || remaining > Integer.MAX_VALUE)
@@ -347,7 +397,7 @@ public final class Journal implements AutoCloseable
         final ExcerptAppender nextAppender = nextQueue.createAppender();
         try
         {
-            write(nextAppender, JournalEntry.SNAPSHOT, revision, snapshot);
+            write(nextAppender, JournalEntry.SNAPSHOT, revision, snapshot, Integer.MAX_VALUE);
             final Path temporary = directory.resolve("CURRENT.tmp");
             Files.writeString(temporary, name(next) + "\n", StandardCharsets.US_ASCII);
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE))
@@ -420,35 +470,156 @@ public final class Journal implements AutoCloseable
         // the appender is thread-confined by Chronicle's check; this object's lock serialises its users,
         // and the start snapshot is written by another thread than the API's control thread
         appender.singleThreadedCheckReset();
-        write(appender, JournalEntry.CHANGE, revision, payload);
+        write(appender, JournalEntry.CHANGE, revision, payload, Integer.MAX_VALUE);
         lastRevision = revision;
         entriesInGeneration++;
     }
 
-    private static void write(final ExcerptAppender appender, final int type, final long revision, final byte[] payload)
+    /**
+     * Writes only the first {@code parts} parts of a change entry and does not acknowledge it, as a write
+     * that fails half way (an I/O error between parts, or a kill) leaves it: for tests of the replay.
+     */
+    synchronized void appendUnfinished(final long revision, final byte[] payload, final int parts)
     {
-        if (payload.length > MAX_PAYLOAD_BYTES)
+        appender.singleThreadedCheckReset();
+        write(appender, JournalEntry.CHANGE, revision, payload, parts);
+    }
+
+    /**
+     * @throws IllegalArgumentException when an entry of {@code length} bytes is larger than {@link #MAX_PAYLOAD_BYTES}.
+     */
+    static void checkSize(final long length)
+    {
+        if (length > MAX_PAYLOAD_BYTES)
         {
-            throw new IllegalArgumentException("journal entry too large: " + payload.length + " bytes");
+            throw new IllegalArgumentException("journal entry too large: " + length + " bytes (at most " +
+                MAX_PAYLOAD_BYTES + ")");
         }
+    }
+
+    /**
+     * Writes an entry as one record, or as parts of at most {@link #PART_BYTES} in consecutive documents
+     * (only the first {@code upTo} of them: see {@link #appendUnfinished}).
+     */
+    private static void write(final ExcerptAppender appender, final int type, final long revision, final byte[] payload,
+        final int upTo)
+    {
+        checkSize(payload.length);
         final long timeMs = System.currentTimeMillis();
-        final byte[] header = new byte[HEADER_BYTES];
-        ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN)
-            .putInt(MAGIC).putInt(type).putLong(revision).putLong(timeMs).putInt(payload.length);
-        final CRC32 crc = new CRC32();
-        crc.update(header);
-        crc.update(payload);
-        final byte[] trailer = new byte[4];
-        ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).putInt((int)crc.getValue());
-        try (DocumentContext document = appender.writingDocument())
+        final int parts = Math.max(1, (payload.length + PART_BYTES - 1) / PART_BYTES);
+        for (int index = 0; index < Math.min(parts, upTo); index++)
         {
-            final Bytes<?> bytes = document.wire().bytes();
-            bytes.write(header);
-            bytes.write(payload);
-            bytes.write(trailer);
+            final int offset = index * PART_BYTES;
+            final int length = Math.min(PART_BYTES, payload.length - offset);
+            final int recordType = type | (index + 1 < parts ? MORE : 0) | index << PART_SHIFT;
+            final byte[] header = new byte[HEADER_BYTES];
+            ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN)
+                .putInt(MAGIC).putInt(recordType).putLong(revision).putLong(timeMs).putInt(length);
+            final CRC32 crc = new CRC32();
+            crc.update(header);
+            crc.update(payload, offset, length);
+            final byte[] trailer = new byte[4];
+            ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).putInt((int)crc.getValue());
+            try (DocumentContext document = appender.writingDocument())
+            {
+                final Bytes<?> bytes = document.wire().bytes();
+                bytes.write(header);
+                bytes.write(payload, offset, length);
+                bytes.write(trailer);
+            }
         }
-        // SyncMode.SYNC msyncs when the document completes; sync() makes it explicit for this entry's file
+        // SyncMode.SYNC msyncs when a document completes; sync() makes it explicit for this entry's file
         appender.sync();
+    }
+
+    /** One record as stored: an entry, or one part of a larger one. */
+    private record Part(int type, boolean more, int index, long revision, long timeMs, byte[] payload)
+    {
+    }
+
+    /** Puts entries back together from their parts, in file order. */
+    private static final class Assembler
+    {
+        private final List<byte[]> parts = new ArrayList<>();
+        private Part first;
+        private long bytes;
+        private JournalEntry done;
+
+        /**
+         * Takes the next record.
+         *
+         * @return null, or why the record cannot follow the ones before it.
+         */
+        String offer(final Part part)
+        {
+            done = null;
+            if (part.index() == 0)
+            {
+                if (first != null)
+                {
+                    // a write that failed after some of its parts: the retry starts the entry again
+                    LOG.log(Level.WARNING, "journal: parts of an abandoned write dropped (" + describe() + ")");
+                }
+                parts.clear();
+                first = part;
+                bytes = 0;
+            }
+            else if (first == null || part.index() != parts.size() || part.revision() != first.revision() ||
+                part.type() != first.type())
+            {
+                return "part " + part.index() + " of revision " + part.revision() + " does not follow " +
+                    (first == null ? "a first part" : describe());
+            }
+            bytes += part.payload().length;
+            if (bytes > MAX_PAYLOAD_BYTES)
+            {
+                return "revision " + part.revision() + " has more than " + MAX_PAYLOAD_BYTES + " bytes in its parts";
+            }
+            parts.add(part.payload());
+            if (!part.more())
+            {
+                final byte[] payload;
+                if (parts.size() == 1)
+                {
+                    payload = parts.get(0);
+                }
+                else
+                {
+                    payload = new byte[(int)bytes];
+                    int at = 0;
+                    for (final byte[] each : parts)
+                    {
+                        System.arraycopy(each, 0, payload, at, each.length);
+                        at += each.length;
+                    }
+                }
+                done = new JournalEntry(first.type(), first.revision(), first.timeMs(), payload);
+                parts.clear();
+                first = null;
+                bytes = 0;
+            }
+            return null;
+        }
+
+        /** @return the entry the last record completed, or null. */
+        JournalEntry take()
+        {
+            final JournalEntry entry = done;
+            done = null;
+            return entry;
+        }
+
+        /** @return true when parts wait for their last one. */
+        boolean pending()
+        {
+            return first != null;
+        }
+
+        String describe()
+        {
+            return first == null ? "nothing pending" :
+                parts.size() + " parts, " + bytes + " bytes, of revision " + first.revision();
+        }
     }
 
     /**

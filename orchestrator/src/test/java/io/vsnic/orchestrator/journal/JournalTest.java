@@ -213,29 +213,113 @@ class JournalTest
         }
     }
 
-    @Test
-    void shouldReplayAnEntryOfTheLargestAcceptedSizeAndRefuseALargerOne() throws IOException
+    private static byte[] letters(final int length, final int seed)
     {
-        // a snapshot of 100,000 routes is about 6 MB: far more than the quarter of a 1 MiB block that
-        // the journal once allowed (Chronicle refused it with "writeRemaining")
-        final byte[] largest = new byte[Journal.MAX_PAYLOAD_BYTES];
-        for (int i = 0; i < largest.length; i++)
+        final byte[] bytes = new byte[length];
+        for (int i = 0; i < length; i++)
         {
-            largest[i] = (byte)('a' + i % 26);
+            bytes[i] = (byte)('a' + (i + seed) % 26);
         }
+        return bytes;
+    }
+
+    @Test
+    void shouldReplayAnEntryLargerThanOneDocumentAndRefuseOneAboveTheLimit() throws IOException
+    {
+        // a snapshot of 1,000,000 routes is about 60 MB, more than one Chronicle document (a quarter of a
+        // block) can take: such entries go into consecutive documents as parts
+        final byte[] largest = letters(Journal.PART_BYTES, 0);
+        final byte[] parts = letters(2 * Journal.PART_BYTES + 12_345, 7);
         try (Journal journal = Journal.open(dir, new ArrayList<>()))
         {
-            journal.startGeneration(0, text("{}"), false);
+            journal.startGeneration(0, parts, false);
             journal.append(1, largest);
-            assertThrows(IllegalArgumentException.class, () -> journal.append(2, new byte[Journal.MAX_PAYLOAD_BYTES + 1]));
-            journal.append(2, text("{\"after\":2}"));
+            journal.append(2, parts);
+            journal.append(3, text("{\"after\":3}"));
         }
+        assertThrows(IllegalArgumentException.class, () -> Journal.checkSize(Journal.MAX_PAYLOAD_BYTES + 1L));
+        Journal.checkSize(Journal.MAX_PAYLOAD_BYTES);
         final List<Journal> holder = new ArrayList<>();
         final Journal.Replay replay = reopen(holder);
         holder.get(0).close();
         assertFalse(replay.corrupt(), replay.corruption());
-        assertEquals(3, replay.entries().size());
+        assertEquals(4, replay.entries().size());
+        assertArrayEquals(parts, replay.entries().get(0).payload());
+        assertEquals(JournalEntry.SNAPSHOT, replay.entries().get(0).type());
         assertArrayEquals(largest, replay.entries().get(1).payload());
-        assertArrayEquals(text("{\"after\":2}"), replay.entries().get(2).payload());
+        assertArrayEquals(parts, replay.entries().get(2).payload());
+        assertEquals(2, replay.entries().get(2).revision());
+        assertArrayEquals(text("{\"after\":3}"), replay.entries().get(3).payload());
+    }
+
+    /**
+     * A write that stopped between parts (an I/O error, then the retry; or a kill) was never acknowledged:
+     * its parts are superseded by the retry's, or dropped at the end of the queue, and neither is corruption.
+     */
+    @Test
+    void shouldDropThePartsOfAnUnfinishedWrite() throws IOException
+    {
+        final byte[] big = letters(Journal.PART_BYTES + 1_000, 3);
+        final byte[] retry = letters(Journal.PART_BYTES + 2_000, 5);
+        try (Journal journal = Journal.open(dir, new ArrayList<>()))
+        {
+            journal.startGeneration(0, text("{}"), false);
+            journal.appendUnfinished(1, big, 1);
+            journal.append(1, retry);
+            journal.append(2, text("{\"change\":2}"));
+            journal.appendUnfinished(3, big, 1);
+        }
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        try (Journal journal = holder.get(0))
+        {
+            assertFalse(replay.corrupt(), replay.corruption());
+            assertEquals(3, replay.entries().size());
+            assertArrayEquals(retry, replay.entries().get(1).payload());
+            assertArrayEquals(text("{\"change\":2}"), replay.entries().get(2).payload());
+            journal.startGeneration(2, text("{\"snapshot\":2}"), false);
+            journal.append(3, text("{\"change\":3}"));
+        }
+        final Journal.Replay again = reopen(holder);
+        holder.get(1).close();
+        assertNull(again.corruption());
+        assertEquals(List.of(2L, 3L), again.entries().stream().map(JournalEntry::revision).toList());
+    }
+
+    /** A part missing from the middle of an entry (its document lost) is corruption, not a short entry. */
+    @Test
+    void shouldReportAMissingPartAsCorruption() throws IOException
+    {
+        final byte[] big = letters(2 * Journal.PART_BYTES + 10, 1);
+        try (Journal journal = Journal.open(dir, new ArrayList<>()))
+        {
+            journal.startGeneration(0, text("{}"), false);
+            journal.append(1, text("{\"change\":1}"));
+            journal.append(2, big);
+        }
+        final Path file = queueFile();
+        final byte[] bytes = Files.readAllBytes(file);
+        final List<Integer> records = new ArrayList<>();
+        for (int i = 0; i + 8 <= bytes.length; i++)
+        {
+            // a record's magic, then its type: 2 (change) | MORE | part index << 16
+            if (bytes[i] == 'V' && bytes[i + 1] == 'S' && bytes[i + 2] == 'N' && bytes[i + 3] == 'J' && bytes[i + 5] == 1 &&
+                bytes[i + 6] == 1 && bytes[i + 7] == 2)
+            {
+                records.add(i);
+            }
+        }
+        assertEquals(1, records.size(), "the middle part of revision 2");
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
+        {
+            raf.seek(records.get(0));
+            raf.write(text("XXXX")); // its magic, so neither Chronicle's read nor the scan takes it
+        }
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        holder.get(0).close();
+        assertTrue(replay.corrupt(), "the gap is reported");
+        assertEquals(2, replay.entries().size(), replay.corruption());
+        assertEquals(1, replay.entries().get(1).revision());
     }
 }
