@@ -2,8 +2,8 @@
 """Writes the footprint load for jmh-benchmarks/footprint.sh as JSON request bodies, one file per
 request, into a directory: NETWORKS networks (VNI 1000+k, 10.k.0.0/16 with 10.k.0.1 as gateway),
 VNICS memory vNICs spread over them round-robin, and ROUTES IPv4 routes spread evenly, each network's
-list in one PUT /v1/networks/NAME/routes body (the API takes at most 1 MiB per body: about 17,000
-routes).
+list in one PUT /v1/networks/NAME/routes body (the API takes up to 128 MiB there, about two million
+routes; 1 MiB everywhere else).
 
 Routes: BGP-like lengths (60 % /24, 35 % /16../23, 3 % /8../15, 2 % /25../32, as LpmBenchmark),
 random addresses from a fixed seed, outside 10.0.0.0/8, no duplicates within a network; targets

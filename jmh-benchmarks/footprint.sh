@@ -14,9 +14,15 @@
 #     Thread (stacks), Code, GC, Other (Unsafe.allocateMemory: direct ByteBuffers, Netty's direct
 #     arenas, FFM Arena.allocate such as the connection table), Internal, Symbol, ...
 # and the time the load took. Exit status 1 if RSS after the load is at or above FP_LIMIT_MIB (256).
+# With FP_RESTART=1 it then also times one route added and removed in network n1 (POST and DELETE
+# .../routes), kills the daemon with SIGKILL, times its restart from the journal to "ready" and checks
+# that every route came back (exit status 1 if not).
 #
 #   jmh-benchmarks/footprint.sh
 #   FP_VNICS=100 FP_ROUTES=100000 FP_NETWORKS=10 jmh-benchmarks/footprint.sh
+#   # one network with an Internet-sized table (one PUT of 67 MB; a heap to match):
+#   FP_NETWORKS=1 FP_VNICS=10 FP_ROUTES=1000000 FP_LIMIT_MIB=4096 FP_RESTART=1 \
+#     VSNIC_LAB_JAVA_OPTS="-Xms64m -Xmx2g -XX:+UseSerialGC" jmh-benchmarks/footprint.sh
 #   VSNIC_LAB_JAVA_OPTS="-Xmx128m -XX:+UseSerialGC" jmh-benchmarks/footprint.sh    # other JVM options
 #   FP_DATAPLANE="{workers: 1, frameSlots: 2048, connectionCapacity: 16384}" jmh-benchmarks/footprint.sh
 #   FP_PORT=19570 (API port on 127.0.0.1)
@@ -97,9 +103,10 @@ sleep 3
 report "idle (started, nothing applied)"
 
 start=$(date +%s.%N)
-curl_json() {   # curl_json METHOD PATH FILE -> fails on a non-2xx status, printing the answer
+curl_json() {   # curl_json METHOD PATH FILE [HEADER] -> fails on a non-2xx status, printing the answer
   local out status
-  out=$(curl -sS -o "$work/answer" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data-binary "@$3" "$api$2") || return 1
+  out=$(curl -sS -o "$work/answer" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' ${4:+-H "$4"} \
+    --data-binary "@$3" "$api$2") || return 1
   status=$out
   if [ "${status:0:1}" != 2 ]; then echo "footprint.sh: $1 $2: HTTP $status: $(head -c 400 "$work/answer")" >&2; return 1; fi
 }
@@ -111,7 +118,7 @@ for f in "$work"/load/vnic-*.json; do curl_json POST /v1/vnics "$f"; done
 vnic_done=$(date +%s.%N)
 for f in "$work"/load/routes-*.json; do
   n=${f##*/routes-}; n=$((10#${n%.json}))
-  curl_json PUT "/v1/networks/n$n/routes" "$f"
+  curl_json PUT "/v1/networks/n$n/routes" "$f" 'Prefer: return=minimal'   # no echo of the list
 done
 end=$(date +%s.%N)
 applied_vnics=$(curl -sS "$api/v1/vnics" | grep -o '"id"' | wc -l)
@@ -133,6 +140,37 @@ awk '/^Total/ { printf "   live heap after a full GC %.1f MiB (%d objects); larg
 awk -v top="${FP_CLASSES:-8}" '$1 ~ /^[0-9]+:$/ && NF >= 4 && n < top { printf "     %8.1f MiB %10d  %s\n", $3/1048576, $2, $4; n++ }' "$work/histogram"
 sleep 1
 report "after that full GC"
+if [ "${FP_RESTART:-0}" = 1 ]; then
+  timed() {   # timed LABEL COMMAND... -> prints LABEL, the HTTP status and the seconds
+    local s e status
+    s=$(date +%s.%N); status=$("${@:2}"); e=$(date +%s.%N)
+    awk -v l="$1" -v st="$status" -v a="$s" -v b="$e" 'BEGIN { printf "%s: HTTP %s in %.2f s\n", l, st, b - a }'
+  }
+  one='{"prefix": "10.255.0.0/16", "target": {"type": "reject"}}'
+  timed "one route added to n1 ($(( routes / networks )) routes)" \
+    curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$one" "$api/v1/networks/n1/routes"
+  timed "the same route removed" curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$api/v1/networks/n1/routes?prefix=10.255.0.0/16"
+  echo "journal on disk: $(du -sh "$work/state/journal" | cut -f1)"
+  { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true   # (bash would report "Killed")
+  restart=$(date +%s.%N)
+  VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary" \
+    "$root/bin/vsnic" daemon --config "$work/device.yaml" --state-dir "$work/state" > "$work/vsnicd-restart.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 3000); do
+    grep -q ': ready;' "$work/vsnicd-restart.log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "footprint.sh: vsnicd exited on restart:" >&2; cat "$work/vsnicd-restart.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  ready=$(date +%s.%N)
+  grep -q ': ready;' "$work/vsnicd-restart.log" || { echo "footprint.sh: vsnicd not ready 300 s after the restart" >&2; exit 1; }
+  restored=0
+  for k in $(seq "$networks"); do
+    restored=$((restored + $(curl -sS "$api/v1/networks/n$k/routes" | grep -o '"prefix"' | wc -l)))
+  done
+  awk -v a="$restart" -v b="$ready" -v r="$restored" -v m="$(mib VmRSS)" \
+    'BEGIN { printf "kill -9, then restart from the journal to ready: %.1f s; %d routes restored; RSS %s MiB\n", b - a, r, m }'
+  [ "$restored" = "$routes" ] || { echo "footprint.sh: $restored routes after the restart, expected $routes" >&2; exit 1; }
+fi
 if awk -v r="$rss" -v l="$limit" 'BEGIN { exit !(r < l) }'; then
   echo "RSS after the load $rss MiB < $limit MiB: ok"
 else

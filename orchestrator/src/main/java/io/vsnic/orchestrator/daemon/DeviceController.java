@@ -221,15 +221,24 @@ public final class DeviceController
         DesiredState next = DesiredState.empty();
         for (final JournalEntry entry : entries)
         {
-            final JsonNode document = Json.mapper().readTree(entry.payload());
             if (entry.type() == JournalEntry.SNAPSHOT)
             {
-                next = DesiredState.of(entry.revision(), Json.mapper().treeToValue(document.get("state"), Manifest.class));
+                final Snapshot snapshot = Json.mapper().readValue(entry.payload(), Snapshot.class);
+                if (snapshot.state() == null)
+                {
+                    throw new IOException("revision " + entry.revision() + ": a snapshot without a state");
+                }
+                next = DesiredState.of(entry.revision(), snapshot.state());
             }
             else
             {
-                next = Changes.apply(next, document, entry.revision());
+                next = Changes.apply(next, entry.payload(), entry.revision());
             }
+        }
+        for (final NetworkResource network : next.networks().values())
+        {
+            // as the API's writes stored them: one instance per distinct route target
+            next = next.with(Kind.NETWORK, network.withRoutes(Route.shareTargets(network.routes())));
         }
         validator.checkState(next, List.of(), Map.of());
         // accepted before: a backend that cannot be opened now makes its vNIC pending, it does not stop the start
@@ -242,6 +251,11 @@ public final class DeviceController
         {
             tasks.reconciled(next, true);
         }
+    }
+
+    /** A journal snapshot: {@code {"state": MANIFEST}}. */
+    private record Snapshot(Manifest state)
+    {
     }
 
     private static byte[] snapshot(final DesiredState state) throws JsonProcessingException

@@ -135,7 +135,7 @@ public final class Validator
         }
         final List<Route> routes = network.routes() == null ? List.of() : network.routes();
         final Set<String> prefixes = new HashSet<>();
-        final List<Route> normalizedRoutes = new ArrayList<>();
+        final List<Route> normalizedRoutes = new ArrayList<>(routes.size());
         for (int i = 0; i < routes.size(); i++)
         {
             final Route route = route(routes.get(i), p + "routes[" + i + "]");
@@ -165,8 +165,8 @@ public final class Validator
             }
             normalizedRemotes.add(remote);
         }
-        return new NetworkResource(network.name(), network.vni(), mtu, network.subnets(), normalizedRoutes, normalizedRemotes,
-            null);
+        return new NetworkResource(network.name(), network.vni(), mtu, network.subnets(), Route.shareTargets(normalizedRoutes),
+            normalizedRemotes, null);
     }
 
     /**
