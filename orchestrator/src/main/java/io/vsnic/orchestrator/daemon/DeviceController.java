@@ -388,7 +388,17 @@ public final class DeviceController
     /**
      * Changes a network's routes or remotes (sub-resources): the network's version moves.
      */
-    private synchronized Outcome updateNetwork(final String name, final String ifMatch, final UnaryOperator<NetworkResource> edit)
+    private Outcome updateNetwork(final String name, final String ifMatch, final UnaryOperator<NetworkResource> edit)
+    {
+        return updateNetwork(name, ifMatch, false, edit);
+    }
+
+    /**
+     * @param routesOnly the edit only adds routes already normalised (each with {@link Validator#route}) or
+     *                   removes routes: the network is not normalised again.
+     */
+    private synchronized Outcome updateNetwork(final String name, final String ifMatch, final boolean routesOnly,
+        final UnaryOperator<NetworkResource> edit)
     {
         final DesiredState current = state;
         final NetworkResource existing = current.networks().get(name);
@@ -398,7 +408,8 @@ public final class DeviceController
         }
         checkIfMatch(existing, ifMatch, Kind.NETWORK, name);
         final NetworkResource edited = edit.apply(existing);
-        final NetworkResource normalized = (NetworkResource)validator.normalize(Kind.NETWORK, edited, "");
+        final NetworkResource normalized = routesOnly ? edited.withVersion(null) :
+            (NetworkResource)validator.normalize(Kind.NETWORK, edited, "");
         if (same(existing, normalized))
         {
             return new Outcome(200, existing, false);
@@ -723,10 +734,16 @@ public final class DeviceController
                 }
                 case "add" ->
                 {
-                    final T item = Json.mapper().treeToValue(payload, type);
+                    final T parsed = Json.mapper().treeToValue(payload, type);
+                    // a route on its own is checked here; the network's other routes were checked when they
+                    // were stored, so only the route table changes and the network need not be normalised
+                    // again (with a million routes that took seconds per route)
+                    final boolean routeOnly = parsed instanceof Route;
+                    @SuppressWarnings("unchecked")
+                    final T item = routeOnly ? (T)validator.route((Route)parsed, "") : parsed;
                     final String key = keyOf.apply(item);
                     final int[] status = {201};
-                    final Outcome outcome = updateNetwork(name, ifMatch, network ->
+                    final Outcome outcome = updateNetwork(name, ifMatch, routeOnly, network ->
                     {
                         final List<T> items = new ArrayList<>(read.apply(network));
                         for (final T existing : items)
@@ -750,7 +767,8 @@ public final class DeviceController
                 case "remove" ->
                 {
                     final String key = payload.asText();
-                    final Outcome outcome = updateNetwork(name, ifMatch, network ->
+                    // removing a route leaves the others as they were checked
+                    final Outcome outcome = updateNetwork(name, ifMatch, type == Route.class, network ->
                     {
                         final List<T> items = new ArrayList<>(read.apply(network));
                         if (!items.removeIf(item -> keyOf.apply(item).equals(key)))

@@ -238,6 +238,13 @@ class InvalidRequestTest
             "invalid_field", "items"));
         cases.add(c("route with a bad prefix", "POST", "/v1/networks/blue/routes",
             "{\"prefix\": \"0.0.0.0/0/1\", \"target\": {\"type\": \"blackhole\"}}", 400, "invalid_field", "prefix"));
+        // one route added checks that route alone, and the whole state's references
+        cases.add(c("added route to an unknown vnic", "POST", "/v1/networks/blue/routes",
+            "{\"prefix\": \"10.99.0.0/16\", \"target\": {\"type\": \"port\", \"vnic\": \"nope\"}}", 422, "unknown_reference",
+            "routes[0].target.vnic")); // its place in the network's list
+        cases.add(c("added route with an ecmp member of a bad type", "POST", "/v1/networks/blue/routes",
+            "{\"prefix\": \"10.99.0.0/16\", \"target\": {\"type\": \"ecmp\", \"members\": [{\"type\": \"reject\"}]}}", 400,
+            "invalid_field", "target.members[0].type"));
         cases.add(c("routes of unknown network", "POST", "/v1/networks/nope/routes",
             "{\"prefix\": \"0.0.0.0/0\", \"target\": {\"type\": \"blackhole\"}}", 404, "not_found", null));
         // apply
