@@ -46,11 +46,21 @@ public record ChildDaemon(Process process, int port)
      */
     public static ChildDaemon start(final Path config, final Path state, final Path stderr) throws Exception
     {
+        return start(config, state, stderr, List.of());
+    }
+
+    /**
+     * As {@link #start(Path, Path, Path)}, with more JVM options after the recorded flags (a heap limit, ...).
+     */
+    public static ChildDaemon start(final Path config, final Path state, final Path stderr, final List<String> jvmOptions)
+        throws Exception
+    {
         final String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         final String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         final List<String> command = new ArrayList<>();
         command.add(java);
         command.addAll(jvmFlags());
+        command.addAll(jvmOptions);
         command.addAll(List.of("-cp", classPath, VsnicCli.class.getName(), "daemon", "--config", config.toString(),
             "--state-dir", state.toString()));
         final Process process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();

@@ -66,6 +66,15 @@ public final class ApiRoutes
             LOG.log(Level.ERROR, "internal error on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex, ex);
             response = ApiResponse.error(500, "internal", "internal error: " + ex, null, Map.of());
         }
+        catch (final OutOfMemoryError ex)
+        {
+            // reading or checking a body too large for this heap (a table of millions of routes): changes are
+            // made off to the side, so nothing changed
+            LOG.log(Level.ERROR, "out of memory on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex);
+            response = ApiResponse.error(503, "insufficient_memory", "the daemon ran out of memory on this request (heap at " +
+                "most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a larger heap " +
+                "(VSNIC_JAVA_OPTS=-Xmx...) or send it in smaller parts", null, Map.of());
+        }
         return daemon.cluster() == null ? response : withClusterHeaders(response);
     }
 

@@ -317,6 +317,18 @@ public final class ApiServer implements AutoCloseable
         @Override
         public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
         {
+            for (Throwable t = cause; t != null; t = t.getCause())
+            {
+                if (t instanceof OutOfMemoryError && ctx.channel().isActive())
+                {
+                    // a body too large for this heap, while it was read: say so instead of just hanging up
+                    LOG.log(Level.ERROR, "api: out of memory reading a request from " + ctx.channel().remoteAddress() + ": " + t);
+                    send(ctx, ApiResponse.error(503, "insufficient_memory", "the daemon ran out of memory reading this request " +
+                        "(heap at most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a " +
+                        "larger heap (VSNIC_JAVA_OPTS=-Xmx...) or send it in smaller parts", null, Map.of()), false);
+                    return;
+                }
+            }
             LOG.log(Level.DEBUG, "api connection error: " + cause);
             ctx.close();
         }

@@ -547,7 +547,15 @@ public final class DeviceController
             state = next;
             return;
         }
-        final Reconciler.Prepared prepared = reconciler.prepare(next, fields);
+        final Reconciler.Prepared prepared;
+        try
+        {
+            prepared = reconciler.prepare(next, fields);
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            throw outOfMemory("compiling the data plane's tables for it", ex);
+        }
         final byte[] payload;
         try
         {
@@ -564,9 +572,26 @@ public final class DeviceController
             throw new ResourceException(503, "journal_unavailable", "the change could not be written to the journal: " +
                 ex.getMessage(), null);
         }
+        catch (final OutOfMemoryError ex)
+        {
+            reconciler.abort(prepared);
+            throw outOfMemory("writing it to the journal", ex);
+        }
         journalEntries++;
-        reconciler.commit(prepared, next);
+        // journalled: this is the desired state now, whatever happens below
         state = next;
+        try
+        {
+            reconciler.commit(prepared, next);
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            LOG.log(Level.ERROR, "revision " + next.revision() + " is journalled but the data plane could not take it: " + ex +
+                "; restart vsnicd with a larger heap to apply it");
+            throw new ResourceException(503, "insufficient_memory", "revision " + next.revision() + " is journalled but " +
+                "the data plane ran out of memory applying it (heap at most " + Runtime.getRuntime().maxMemory() / (1 << 20) +
+                " MiB); restart vsnicd with a larger heap (VSNIC_JAVA_OPTS=-Xmx...) to apply it", null);
+        }
         if (tasks != null)
         {
             // the tasks of this change are journalled before the API answers
@@ -584,6 +609,15 @@ public final class DeviceController
             }
         }
         assert current.revision() + 1 == next.revision();
+    }
+
+    /** A change refused because the heap ran out while it was being made (nothing changed). */
+    static ResourceException outOfMemory(final String doing, final OutOfMemoryError error)
+    {
+        LOG.log(Level.ERROR, "out of memory " + doing + "; change refused: " + error);
+        return new ResourceException(503, "insufficient_memory", "the daemon ran out of memory " + doing +
+            " (heap at most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a " +
+            "larger heap (VSNIC_JAVA_OPTS=-Xmx...) or send the change in smaller parts", null);
     }
 
     /**

@@ -19,6 +19,7 @@ import java.time.Duration;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.orchestrator.ChildDaemon;
 import io.vsnic.orchestrator.TestDaemon;
 import io.vsnic.orchestrator.VnicTraffic;
 import org.junit.jupiter.api.Test;
@@ -120,6 +121,55 @@ class LargeRouteTableTest
             assertEquals(413, declaredLength(daemon, "PUT", "/v1/networks/blue/routes", ApiServer.MAX_ROUTES_BODY_BYTES + 1L));
             assertEquals(413, declaredLength(daemon, "PUT", "/v1/networks/blue", ApiServer.MAX_BODY_BYTES + 1L));
             assertEquals(20_000, daemon.get("/v1/networks/blue/routes").json().get("items").size(), "nothing changed");
+        }
+    }
+
+    /**
+     * A table too large for the daemon's heap is refused with a clear 503 ({@code insufficient_memory}), not a
+     * dropped connection or a dead control thread, and the daemon goes on taking changes.
+     */
+    @Test
+    void shouldRefuseATableTooLargeForTheHeapAndGoOn() throws Exception
+    {
+        final Path config = state.resolve("device.yaml");
+        java.nio.file.Files.writeString(config, """
+            device: {name: small-heap, id: 1}
+            api: {listen: "127.0.0.1:0"}
+            substrate: {enabled: false}
+            dataplane: {workers: 1, frameSlots: 1024, connectionCapacity: 4096}
+            """);
+        final ChildDaemon child = ChildDaemon.start(config, state.resolve("state"), state.resolve("child.err"),
+            java.util.List.of("-Xmx48m", "-XX:+UseSerialGC"));
+        try
+        {
+            final HttpClient http = HttpClient.newHttpClient();
+            final java.util.function.BiFunction<String, String, HttpResponse<String>> send = (path, body) ->
+            {
+                try
+                {
+                    return http.send(HttpRequest.newBuilder(URI.create(child.base() + path)).timeout(Duration.ofSeconds(60))
+                        .header("Content-Type", "application/json").method(path.equals("/v1/apply") ? "POST" : "PUT",
+                            HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                }
+                catch (final java.io.IOException | InterruptedException ex)
+                {
+                    throw new AssertionError(path + ": " + ex, ex);
+                }
+            };
+            assertEquals(200, send.apply("/v1/apply", """
+                {"networks": [{"name": "blue", "vni": 100, "subnets": [{"cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}]}],
+                 "vnics": [{"id": "vm2", "network": "blue", "ip": "10.0.1.12", "backend": {"type": "memory"}}]}
+                """).statusCode());
+            final HttpResponse<String> refused = send.apply("/v1/networks/blue/routes", routes(ROUTES));
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("insufficient_memory"), refused.body());
+            final HttpResponse<String> small = send.apply("/v1/networks/blue/routes", routes(100));
+            assertEquals(200, small.statusCode(), small.body());
+            assertTrue(small.body().contains("\"version\" : 2"), "the refused table made no revision: " + small.body());
+        }
+        finally
+        {
+            child.process().destroyForcibly().waitFor();
         }
     }
 
