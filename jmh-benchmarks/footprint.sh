@@ -69,16 +69,20 @@ echo "footprint.sh: $networks networks, $vnics memory vNICs, $routes routes; JVM
 echo "  dataplane: $dataplane"
 /usr/bin/python3 "$here/footprint-load.py" "$work/load" "$networks" "$vnics" "$routes"
 
-# bin/vsnic execs the JVM, so $! is the daemon's JVM
-VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary" \
-  "$root/bin/vsnic" daemon --config "$work/device.yaml" --state-dir "$work/state" > "$work/vsnicd.log" 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  grep -q ': ready;' "$work/vsnicd.log" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { echo "footprint.sh: vsnicd exited:" >&2; cat "$work/vsnicd.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ': ready;' "$work/vsnicd.log" || { echo "footprint.sh: vsnicd not ready in 60 s" >&2; cat "$work/vsnicd.log" >&2; exit 1; }
+# start_daemon LOG SECONDS: starts vsnicd on $work/state (bin/vsnic execs the JVM, so $! is the daemon's
+# JVM: $pid) and waits until it is ready, at most SECONDS
+start_daemon() {
+  VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary" \
+    "$root/bin/vsnic" daemon --config "$work/device.yaml" --state-dir "$work/state" > "$1" 2>&1 &
+  pid=$!
+  for _ in $(seq $(( $2 * 10 ))); do
+    grep -q ': ready;' "$1" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "footprint.sh: vsnicd exited:" >&2; cat "$1" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q ': ready;' "$1" || { echo "footprint.sh: vsnicd not ready in $2 s" >&2; cat "$1" >&2; exit 1; }
+}
+start_daemon "$work/vsnicd.log" 60
 
 mib() { status_mib "$pid" "$1"; }
 # the pools' mapping sizes in KiB (slots x slot bytes): frame slots from the dataplane line, 256 super-frame slots
@@ -153,16 +157,8 @@ if [ "${FP_RESTART:-0}" = 1 ]; then
   echo "journal on disk: $(du -sh "$work/state/journal" | cut -f1)"
   { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true   # (bash would report "Killed")
   restart=$(date +%s.%N)
-  VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary" \
-    "$root/bin/vsnic" daemon --config "$work/device.yaml" --state-dir "$work/state" > "$work/vsnicd-restart.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 3000); do
-    grep -q ': ready;' "$work/vsnicd-restart.log" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { echo "footprint.sh: vsnicd exited on restart:" >&2; cat "$work/vsnicd-restart.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  start_daemon "$work/vsnicd-restart.log" 300
   ready=$(date +%s.%N)
-  grep -q ': ready;' "$work/vsnicd-restart.log" || { echo "footprint.sh: vsnicd not ready 300 s after the restart" >&2; exit 1; }
   restored=0
   for k in $(seq "$networks"); do
     restored=$((restored + $(curl -sS "$api/v1/networks/n$k/routes" | grep -o '"prefix"' | wc -l)))
