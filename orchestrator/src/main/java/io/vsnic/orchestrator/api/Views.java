@@ -165,6 +165,7 @@ final class Views
         journal.put("generation", daemon.journal().generation());
         journal.put("entriesReplayed", replay.entries().size());
         journal.put("entriesInGeneration", daemon.journal().entriesInGeneration());
+        journal.put("bytesInGeneration", daemon.journal().bytesInGeneration());
         journal.put("corruptTail", replay.corruption());
         journal.put("quarantined", replay.quarantined() == null ? null : replay.quarantined().toString());
         final ObjectNode dataplane = root.putObject("dataplane");

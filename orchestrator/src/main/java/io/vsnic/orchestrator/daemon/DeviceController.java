@@ -390,15 +390,17 @@ public final class DeviceController
      */
     private Outcome updateNetwork(final String name, final String ifMatch, final UnaryOperator<NetworkResource> edit)
     {
-        return updateNetwork(name, ifMatch, false, edit);
+        return updateNetwork(name, ifMatch, null, edit);
     }
 
     /**
-     * @param routesOnly the edit only adds routes already normalised (each with {@link Validator#route}) or
-     *                   removes routes: the network is not normalised again.
+     * @param routeChange null, or the edit only adds one route already normalised (with {@link Validator#route})
+     *                    or removes one: the network is not normalised again, and the journal gets this change
+     *                    document for the stored network instead of the whole network (a network may hold a
+     *                    million routes: 65 MB per change otherwise).
      */
-    private synchronized Outcome updateNetwork(final String name, final String ifMatch, final boolean routesOnly,
-        final UnaryOperator<NetworkResource> edit)
+    private synchronized Outcome updateNetwork(final String name, final String ifMatch,
+        final java.util.function.Function<NetworkResource, JsonNode> routeChange, final UnaryOperator<NetworkResource> edit)
     {
         final DesiredState current = state;
         final NetworkResource existing = current.networks().get(name);
@@ -408,7 +410,7 @@ public final class DeviceController
         }
         checkIfMatch(existing, ifMatch, Kind.NETWORK, name);
         final NetworkResource edited = edit.apply(existing);
-        final NetworkResource normalized = routesOnly ? edited.withVersion(null) :
+        final NetworkResource normalized = routeChange != null ? edited.withVersion(null) :
             (NetworkResource)validator.normalize(Kind.NETWORK, edited, "");
         if (same(existing, normalized))
         {
@@ -418,7 +420,8 @@ public final class DeviceController
         final NetworkResource stored = normalized.withVersion(revision);
         final DesiredState next = current.with(Kind.NETWORK, stored).withRevision(revision);
         final String blame = Kind.NETWORK.label() + "/" + name;
-        commit(current, next, List.of(change("put", Kind.NETWORK, stored)), List.of(blame), Map.of(blame, ""));
+        commit(current, next, List.of(routeChange != null ? routeChange.apply(stored) : change("put", Kind.NETWORK, stored)),
+            List.of(blame), Map.of(blame, ""));
         return new Outcome(200, stored, true);
     }
 
@@ -597,7 +600,11 @@ public final class DeviceController
             // the tasks of this change are journalled before the API answers
             tasks.reconciled(next, false);
         }
-        if (journal.entriesInGeneration() >= snapshotEvery)
+        // a new generation after snapshotEvery entries, or once the changes since the snapshot hold more
+        // than twice its bytes (at least 64 MiB): replay stays bounded and the disk does not fill with, say,
+        // whole-table PUTs of a million routes (65 MB each)
+        if (journal.entriesInGeneration() >= snapshotEvery ||
+            journal.bytesInGeneration() - journal.snapshotBytes() > Math.max(GENERATION_BYTES, 2 * journal.snapshotBytes()))
         {
             try
             {
@@ -610,6 +617,9 @@ public final class DeviceController
         }
         assert current.revision() + 1 == next.revision();
     }
+
+    /** Bytes of changes after which a generation is rolled over in any case (see {@link #commit}). */
+    static final long GENERATION_BYTES = 64L << 20;
 
     /** A change refused because the heap ran out while it was being made (nothing changed). */
     static ResourceException outOfMemory(final String doing, final OutOfMemoryError error)
@@ -626,6 +636,13 @@ public final class DeviceController
     public long journalEntries()
     {
         return journalEntries;
+    }
+
+    /** A change of one route of a network (the route or prefix is added by the caller). */
+    private static ObjectNode routeChange(final String op, final NetworkResource stored)
+    {
+        return Json.mapper().createObjectNode().put("op", op).put("kind", Kind.NETWORK.label()).put("key", stored.name())
+            .put("version", stored.version());
     }
 
     private static JsonNode change(final String op, final Kind kind, final Resource<?> resource)
@@ -777,7 +794,8 @@ public final class DeviceController
                     final T item = routeOnly ? (T)validator.route((Route)parsed, "") : parsed;
                     final String key = keyOf.apply(item);
                     final int[] status = {201};
-                    final Outcome outcome = updateNetwork(name, ifMatch, routeOnly, network ->
+                    final Outcome outcome = updateNetwork(name, ifMatch,
+                        routeOnly ? stored -> routeChange(Changes.ROUTE_ADD, stored).putPOJO("route", item) : null, network ->
                     {
                         final List<T> items = new ArrayList<>(read.apply(network));
                         for (final T existing : items)
@@ -802,7 +820,8 @@ public final class DeviceController
                 {
                     final String key = payload.asText();
                     // removing a route leaves the others as they were checked
-                    final Outcome outcome = updateNetwork(name, ifMatch, type == Route.class, network ->
+                    final Outcome outcome = updateNetwork(name, ifMatch,
+                        type == Route.class ? stored -> routeChange(Changes.ROUTE_REMOVE, stored).put("prefix", key) : null, network ->
                     {
                         final List<T> items = new ArrayList<>(read.apply(network));
                         if (!items.removeIf(item -> keyOf.apply(item).equals(key)))

@@ -99,6 +99,8 @@ public final class Journal implements AutoCloseable
     private SingleChronicleQueue queue;
     private ExcerptAppender appender;
     private long entriesInGeneration;
+    private long bytesInGeneration;
+    private long snapshotBytes;
     private long lastRevision;
 
     /** What {@link #open} found. */
@@ -426,6 +428,8 @@ public final class Journal implements AutoCloseable
         appender = nextAppender;
         generation = next;
         entriesInGeneration = 1;
+        bytesInGeneration = snapshot.length;
+        snapshotBytes = snapshot.length;
         lastRevision = revision;
         if (previous > 0)
         {
@@ -473,6 +477,7 @@ public final class Journal implements AutoCloseable
         write(appender, JournalEntry.CHANGE, revision, payload, Integer.MAX_VALUE);
         lastRevision = revision;
         entriesInGeneration++;
+        bytesInGeneration += payload.length;
     }
 
     /**
@@ -628,6 +633,22 @@ public final class Journal implements AutoCloseable
     public synchronized long entriesInGeneration()
     {
         return entriesInGeneration;
+    }
+
+    /**
+     * @return JSON bytes in the current generation, its snapshot included.
+     */
+    public synchronized long bytesInGeneration()
+    {
+        return bytesInGeneration;
+    }
+
+    /**
+     * @return JSON bytes of the current generation's snapshot.
+     */
+    public synchronized long snapshotBytes()
+    {
+        return snapshotBytes;
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.vsnic.orchestrator.model;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -11,12 +13,20 @@ import com.fasterxml.jackson.databind.ObjectReader;
 /**
  * Applies a change document (the journal's and the cluster log's entry format) to a desired state:
  * <pre>{"changes": [{"op": "put", "kind": "vnic", "key": "vm1", "resource": {...}},
- *              {"op": "delete", "kind": "network", "key": "blue"}]}</pre>
+ *              {"op": "delete", "kind": "network", "key": "blue"},
+ *              {"op": "route-add", "kind": "network", "key": "blue", "version": 7, "route": {...}},
+ *              {"op": "route-remove", "kind": "network", "key": "blue", "version": 8, "prefix": "10.9.0.0/16"}]}</pre>
+ * The route operations change one route of a network that holds many without repeating the network.
  * The resources in it were normalised and validated by the writer; applying is deterministic, so
  * every replica that applies the same documents in the same order holds the same state.
  */
 public final class Changes
 {
+    /** One route added to a network (the network's new version with it). */
+    public static final String ROUTE_ADD = "route-add";
+    /** One route removed from a network, by prefix. */
+    public static final String ROUTE_REMOVE = "route-remove";
+
     private Changes()
     {
     }
@@ -55,6 +65,9 @@ public final class Changes
                     Kind kind = null;
                     String key = null;
                     Resource<?> resource = null;
+                    Route route = null;
+                    String prefix = null;
+                    Long version = null;
                     while (parser.nextToken() == JsonToken.FIELD_NAME)
                     {
                         final String name = parser.currentName();
@@ -64,6 +77,9 @@ public final class Changes
                             case "op" -> op = parser.getValueAsString();
                             case "kind" -> kind = Kind.ofLabel(parser.getValueAsString());
                             case "key" -> key = parser.getValueAsString();
+                            case "route" -> route = RESOURCE.forType(Route.class).readValue(parser);
+                            case "prefix" -> prefix = parser.getValueAsString();
+                            case "version" -> version = parser.currentToken().isNumeric() ? parser.getLongValue() : null;
                             case "resource" ->
                             {
                                 if (kind == null)
@@ -75,12 +91,12 @@ public final class Changes
                             default -> parser.skipChildren();
                         }
                     }
-                    if (kind == null || op == null || key == null || (!op.equals("delete") && resource == null))
+                    if (kind == null || op == null || key == null)
                     {
                         throw new IOException("revision " + revision + ": malformed change (op " + op + ", kind " + kind +
                             ", key " + key + ")");
                     }
-                    next = op.equals("delete") ? next.without(kind, key) : next.with(kind, resource);
+                    next = apply(next, revision, op, kind, key, resource, route, prefix, version);
                 }
             }
             if (!changes)
@@ -88,6 +104,46 @@ public final class Changes
                 throw new IOException("revision " + revision + ": no changes array");
             }
             return next.withRevision(revision);
+        }
+    }
+
+    /** One change: put, delete, or one route added to or removed from a network. */
+    private static DesiredState apply(final DesiredState state, final long revision, final String op, final Kind kind,
+        final String key, final Resource<?> resource, final Route route, final String prefix, final Long version)
+        throws IOException
+    {
+        switch (op)
+        {
+            case "delete" ->
+            {
+                return state.without(kind, key);
+            }
+            case "put" ->
+            {
+                if (resource == null)
+                {
+                    throw new IOException("revision " + revision + ": put of " + kind.label() + " " + key + " without a resource");
+                }
+                return state.with(kind, resource);
+            }
+            case ROUTE_ADD, ROUTE_REMOVE ->
+            {
+                final NetworkResource network = kind == Kind.NETWORK ? state.networks().get(key) : null;
+                if (network == null || version == null || (op.equals(ROUTE_ADD) ? route == null : prefix == null))
+                {
+                    throw new IOException("revision " + revision + ": malformed " + op + " of network " + key +
+                        (network == null ? " (no such network)" : ""));
+                }
+                final List<Route> routes = new ArrayList<>(network.routes() == null ? List.of() : network.routes());
+                final String removed = op.equals(ROUTE_ADD) ? route.prefix() : prefix;
+                routes.removeIf(r -> r.prefix().equals(removed));
+                if (op.equals(ROUTE_ADD))
+                {
+                    routes.add(route);
+                }
+                return state.with(Kind.NETWORK, network.withRoutes(routes).withVersion(version));
+            }
+            default -> throw new IOException("revision " + revision + ": unknown change op " + op);
         }
     }
 
@@ -112,14 +168,13 @@ public final class Changes
             {
                 throw new IOException("revision " + revision + ": malformed change " + change);
             }
-            if (change.get("op").asText().equals("delete"))
-            {
-                next = next.without(kind, change.get("key").asText());
-            }
-            else
-            {
-                next = next.with(kind, Json.mapper().treeToValue(change.get("resource"), kind.type()));
-            }
+            final String op = change.get("op").asText();
+            final Resource<?> resource = change.hasNonNull("resource") && !op.startsWith("route-") ?
+                Json.mapper().treeToValue(change.get("resource"), kind.type()) : null;
+            final Route route = change.hasNonNull("route") ? Json.mapper().treeToValue(change.get("route"), Route.class) : null;
+            next = apply(next, revision, op, kind, change.get("key").asText(), resource, route,
+                change.hasNonNull("prefix") ? change.get("prefix").asText() : null,
+                change.path("version").isIntegralNumber() ? change.get("version").asLong() : null);
         }
         return next.withRevision(revision);
     }

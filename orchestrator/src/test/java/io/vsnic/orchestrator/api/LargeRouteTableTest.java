@@ -89,11 +89,31 @@ class LargeRouteTableTest
             assertEquals("15.147.223.0/24", routes.get("items").get(ROUTES - 1).get("prefix").asText());
             assertEquals("reject", routes.get("items").get(ROUTES - 1).at("/target/type").asText());
             assertRouted(daemon, "11.2.3.4");
+            // one route added and one removed: journalled as themselves, not as the 21 MB network
+            final long before = daemon.get("/v1/status").json().at("/journal/bytesInGeneration").asLong();
+            expect(201, daemon.post("/v1/networks/blue/routes", "{\"prefix\": \"10.99.0.0/16\", \"target\": {\"type\": \"reject\"}}"));
+            expect(204, daemon.delete("/v1/networks/blue/routes?prefix=11.0.0.0/24"));
+            final long grown = daemon.get("/v1/status").json().at("/journal/bytesInGeneration").asLong() - before;
+            assertTrue(grown > 0 && grown < 1_000, "two one-route changes took " + grown + " journal bytes");
             // the restart wrote the whole state as the new generation's snapshot, in parts: once more
         }
         try (TestDaemon daemon = new TestDaemon(state))
         {
-            assertEquals(ROUTES, daemon.get("/v1/networks/blue/routes").json().get("items").size());
+            final JsonNode routes = daemon.get("/v1/networks/blue/routes").json();
+            assertEquals(ROUTES, routes.get("items").size(), "one added, one removed");
+            assertEquals("10.99.0.0/16", routes.get("items").get(ROUTES - 1).get("prefix").asText());
+            assertEquals("11.0.1.0/24", routes.get("items").get(0).get("prefix").asText());
+            assertEquals(routes.get("version").asLong(), daemon.get("/v1/networks/blue").json().get("version").asLong());
+            // whole tables again and again: the generation rolls over once the changes outweigh its snapshot
+            // (here at 64 MiB), so that replay and disk stay bounded
+            final long generation = daemon.get("/v1/status").json().at("/journal/generation").asLong();
+            for (int i = 0; i < 4; i++)
+            {
+                expect(204, daemon.put("/v1/networks/blue/routes", routes(ROUTES - i % 2), "Prefer", "return=minimal"));
+            }
+            final JsonNode journal = daemon.get("/v1/status").json().get("journal");
+            assertEquals(generation + 1, journal.get("generation").asLong(), journal.toString());
+            assertTrue(journal.get("bytesInGeneration").asLong() < 64L << 20, journal.toString());
             expect(200, daemon.put("/v1/networks/blue/routes", "{\"items\": []}"));
         }
     }

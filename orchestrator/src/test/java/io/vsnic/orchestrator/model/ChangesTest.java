@@ -43,6 +43,33 @@ class ChangesTest
     }
 
     @Test
+    void shouldAddAndRemoveOneRouteOfANetwork() throws IOException
+    {
+        final DesiredState one = both(DesiredState.empty(),
+            "{\"changes\":[{\"op\":\"put\",\"kind\":\"network\",\"key\":\"blue\",\"resource\":" + BLUE + "}]}", 3);
+        final DesiredState added = both(one, "{\"changes\":[{\"op\":\"route-add\",\"kind\":\"network\",\"key\":\"blue\"," +
+            "\"version\":4,\"route\":{\"prefix\":\"10.9.0.0/16\",\"target\":{\"type\":\"blackhole\"}}}]}", 4);
+        final NetworkResource blue = added.networks().get("blue");
+        assertEquals(4L, blue.version());
+        assertEquals(List.of("0.0.0.0/0", "192.0.2.0/24", "10.9.0.0/16"), blue.routes().stream().map(Route::prefix).toList());
+        final DesiredState removed = both(added, "{\"changes\":[{\"op\":\"route-remove\",\"kind\":\"network\"," +
+            "\"key\":\"blue\",\"version\":5,\"prefix\":\"192.0.2.0/24\"}]}", 5);
+        assertEquals(List.of("0.0.0.0/0", "10.9.0.0/16"), removed.networks().get("blue").routes().stream().map(Route::prefix).toList());
+        assertEquals(5L, removed.networks().get("blue").version());
+        // of a network that does not exist, or without its route: refused
+        for (final String bad : List.of(
+            "{\"changes\":[{\"op\":\"route-add\",\"kind\":\"network\",\"key\":\"red\",\"version\":6,\"route\":" +
+                "{\"prefix\":\"10.9.0.0/16\",\"target\":{\"type\":\"blackhole\"}}}]}",
+            "{\"changes\":[{\"op\":\"route-add\",\"kind\":\"network\",\"key\":\"blue\",\"version\":6}]}",
+            "{\"changes\":[{\"op\":\"route-remove\",\"kind\":\"network\",\"key\":\"blue\",\"prefix\":\"10.9.0.0/16\"}]}",
+            "{\"changes\":[{\"op\":\"rename\",\"kind\":\"network\",\"key\":\"blue\"}]}"))
+        {
+            assertThrows(IOException.class, () -> Changes.apply(removed, bad.getBytes(StandardCharsets.UTF_8), 6), bad);
+            assertThrows(IOException.class, () -> Changes.apply(removed, Json.mapper().readTree(bad), 6), bad);
+        }
+    }
+
+    @Test
     void shouldReadAResourceWrittenBeforeItsKind() throws IOException
     {
         // not what the writer produces, but valid JSON: the streamed reader falls back to the tree
