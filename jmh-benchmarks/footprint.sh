@@ -91,12 +91,10 @@ pool_kib="$(( ${frame_slots:-8192} * 9472 / 1024 )) $(( 256 * 66048 / 1024 ))"
 report() {   # report PHASE
   local nmt heap
   nmt=$("$JAVA_HOME/bin/jcmd" "$pid" VM.native_memory summary scale=KB)
-  heap=$("$JAVA_HOME/bin/jcmd" "$pid" GC.heap_info)
+  read -r -a heap <<< "$(heap_mib "$pid")"   # used, committed (lib/memory.sh: Serial and G1)
   echo "== $1: RSS $(mib VmRSS) MiB (anon $(mib RssAnon), file $(mib RssFile), shmem $(mib RssShmem)); threads $(awk '/^Threads:/ { print $2 }' "/proc/$pid/status"); fds $(ls "/proc/$pid/fd" | wc -l)"
-  # heap: Serial prints "def new generation total Xk, used Yk" and "tenured generation total ..."; G1 "garbage-first heap total ..., used ..."
   echo "   frame pools resident $(pool_rss_mib "$pid" $pool_kib) MiB (mmap'ed, not in NMT: mappings of $pool_kib KiB)"
-  echo "$heap" | awk '/total [0-9]+K, used [0-9]+K/ { for (i=1;i<=NF;i++) { if ($i=="total") t+=$(i+1); if ($i=="used") u+=$(i+1) } }
-                      END { printf "   heap used %.1f MiB, committed %.1f MiB\n", u/1024, t/1024 }'
+  echo "   heap used ${heap[0]} MiB, committed ${heap[1]} MiB"
   # NMT: "-  Java Heap (reserved=...KB, committed=...KB)" per category
   echo "$nmt" | awk '/^Total: reserved=/ { gsub(/[^0-9 ]/, " "); split($0, f, " "); printf "   NMT total committed %.1f MiB (malloc + mmap)\n", f[2]/1024 }
                      /^-  *[A-Za-z]/ && /committed=/ { line=$0; sub(/^- */, "", line); name=line; sub(/ *\(.*/, "", name);

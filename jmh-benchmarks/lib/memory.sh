@@ -25,9 +25,12 @@ nmt_other_mib() {
 }
 
 # heap_mib PID -> "USED COMMITTED" heap MiB (jcmd GC.heap_info; Serial and G1 formats)
+# (Serial prints "def new generation total Xk, used Yk" and "tenured generation total ...", G1 one line
+# "garbage-first heap total reserved R, committed C, used U")
 heap_mib() {
   "$JAVA_HOME/bin/jcmd" "$1" GC.heap_info 2>/dev/null |
     awk '/total [0-9]+K, used [0-9]+K/ { for (i=1;i<=NF;i++) { if ($i=="total") t+=$(i+1); if ($i=="used") u+=$(i+1) } }
+         /garbage-first heap/ { for (i=1;i<=NF;i++) { if ($i=="committed") t+=$(i+1); if ($i=="used") u+=$(i+1) } }
          END { printf "%.1f %.1f", u/1024, t/1024 }'
 }
 
