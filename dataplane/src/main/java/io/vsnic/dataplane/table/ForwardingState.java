@@ -771,28 +771,47 @@ public final class ForwardingState
         return new long[] {high, low};
     }
 
-    /** Next hops collected while compiling one network. */
+    /**
+     * Next hops collected while compiling one network, each distinct one once: routes with the same target share a hop. A table of
+     * a million routes has a handful of targets, so its hop arrays stay in L1 (one per route, they
+     * missed every cache after the route lookup's own miss), and equal neighbouring prefixes give the
+     * route table longer runs to compress.
+     */
     private static final class HopList
     {
+        private record Hop(int kind, int value, int count, long mac)
+        {
+        }
+
         private final List<int[]> hops = new ArrayList<>();
         private final List<Long> macs = new ArrayList<>();
         private final List<Integer> ecmp = new ArrayList<>();
+        private final Map<Hop, Integer> known = new HashMap<>();
+        private final Map<List<Integer>, Integer> knownEcmp = new HashMap<>();
 
         int add(final int kind, final int value, final int count, final long mac)
         {
-            hops.add(new int[] {kind, value, count});
-            macs.add(mac);
-            return hops.size() - 1;
+            return known.computeIfAbsent(new Hop(kind, value, count, mac), hop ->
+            {
+                hops.add(new int[] {kind, value, count});
+                macs.add(mac);
+                return hops.size() - 1;
+            });
         }
 
         int addEcmp(final int[] locations)
         {
-            final int start = ecmp.size();
-            for (final int location : locations)
+            final List<Integer> members = Arrays.stream(locations).boxed().toList();
+            final Integer existing = knownEcmp.get(members);
+            if (existing != null)
             {
-                ecmp.add(location);
+                return existing;
             }
-            return add(NetworkTable.HOP_ECMP, start, locations.length, 0);
+            final int start = ecmp.size();
+            ecmp.addAll(members);
+            final int hop = add(NetworkTable.HOP_ECMP, start, locations.length, 0);
+            knownEcmp.put(members, hop);
+            return hop;
         }
 
         int[] kinds()

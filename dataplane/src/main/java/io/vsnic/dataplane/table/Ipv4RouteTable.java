@@ -294,6 +294,20 @@ public final class Ipv4RouteTable
     }
 
     /**
+     * A lookup's first load on its own: the root entry for {@code address}, returned so that the load
+     * is not dropped. It depends on nothing but the address, so a vector of frames can issue it for
+     * all its destinations before their lookups and have their cache misses overlap (the Java stand-in
+     * for a prefetch): a table of a million prefixes misses every cache, and one miss at a time cost
+     * the worker loop about 0.4 µs per frame.
+     *
+     * @return the root entry (0 for a linearly scanned table, which has no root).
+     */
+    public int touch(final int address)
+    {
+        return linear != null ? 0 : entries[address >>> rootShift];
+    }
+
+    /**
      * @return entry {@code index} of the chunk at {@code chunk}: the value of the run it belongs to,
      *         whose number is the count of run starts up to and including {@code index}, minus one.
      */

@@ -36,6 +36,13 @@ public final class NetworkTable
     final long[] gateways6;
     final int[] prefixLengths6;
     final Ipv4RouteTable routes4;
+    /** Whether the IPv4 route table is too large for the caches (above {@link #TOUCHED_ROUTE_BYTES}). */
+    private final boolean largeRoutes4;
+    /**
+     * Route tables above this size get their lookups' first loads issued ahead for a whole vector
+     * ({@link #largeRoutes4()}); smaller ones stay in the caches, where that pass would only cost time.
+     */
+    public static final long TOUCHED_ROUTE_BYTES = 1L << 20;
     final Ipv6RouteTable routes6;
     final int[] hopKinds;
     final int[] hopValues;
@@ -65,6 +72,7 @@ public final class NetworkTable
         this.gateways6 = gateways6;
         this.prefixLengths6 = prefixLengths6;
         this.routes4 = routes4;
+        this.largeRoutes4 = routes4.memoryBytes() > TOUCHED_ROUTE_BYTES;
         this.routes6 = routes6;
         this.hopKinds = hopKinds;
         this.hopValues = hopValues;
@@ -266,6 +274,23 @@ public final class NetworkTable
     public int route4(final int destination)
     {
         return routes4.lookup(destination);
+    }
+
+    /**
+     * @return true when the IPv4 route table is larger than {@link #TOUCHED_ROUTE_BYTES}: its lookups miss the
+     *         caches, and a vector's first loads are worth issuing ahead ({@link #touchRoute4}).
+     */
+    public boolean largeRoutes4()
+    {
+        return largeRoutes4;
+    }
+
+    /**
+     * @return the first load of {@link #route4}'s lookup ({@link Ipv4RouteTable#touch}), to be issued early.
+     */
+    public int touchRoute4(final int destination)
+    {
+        return routes4.touch(destination);
     }
 
     /**

@@ -17,6 +17,7 @@ import io.vsnic.dataplane.config.RemoteSpec;
 import io.vsnic.dataplane.config.RouteSpec;
 import io.vsnic.dataplane.config.RouteTarget;
 import io.vsnic.dataplane.config.SubnetSpec;
+import io.vsnic.dataplane.protocol.Ipv4Flyweight;
 import io.vsnic.dataplane.security.CompiledPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -136,6 +137,34 @@ class ForwardingStateTest
         final IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
             () -> ForwardingState.build(null, networks, ports, peers));
         assertTrue(error.getMessage().contains(expected), name + ": " + error.getMessage());
+    }
+
+    /** Routes with the same target share one next hop (a million routes have a handful of targets). */
+    @Test
+    void shouldShareOneNextHopPerDistinctTarget()
+    {
+        final List<RouteSpec> routes = List.of(
+            new RouteSpec("192.0.2.0/24", new RouteTarget.LocalPort(2)),
+            new RouteSpec("198.51.100.0/24", new RouteTarget.LocalPort(2)),
+            new RouteSpec("203.0.113.0/24", new RouteTarget.RemoteDevice(7)),
+            new RouteSpec("203.0.114.0/24", new RouteTarget.RemoteDevice(7)),
+            new RouteSpec("100.64.0.0/16", new RouteTarget.Ecmp(List.of(new RouteTarget.LocalPort(2), new RouteTarget.RemoteDevice(7)))),
+            new RouteSpec("100.65.0.0/16", new RouteTarget.Ecmp(List.of(new RouteTarget.LocalPort(2), new RouteTarget.RemoteDevice(7)))),
+            new RouteSpec("100.66.0.0/16", new RouteTarget.Ecmp(List.of(new RouteTarget.RemoteDevice(7), new RouteTarget.LocalPort(2)))),
+            new RouteSpec("100.67.0.0/16", new RouteTarget.Reject()));
+        final ForwardingState state = ForwardingState.build(List.of(new NetworkSpec("blue", 100, 1500,
+            List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")), routes, List.of())), List.of(port(2, "blue", 0x02_00_00_00_00_02L, "10.0.1.2")));
+        final NetworkTable blue = state.network(state.networkIndex("blue"));
+        final java.util.function.ToIntFunction<String> hop = address -> blue.route4(Ipv4Flyweight.parse(address));
+        assertEquals(hop.applyAsInt("192.0.2.9"), hop.applyAsInt("198.51.100.9"));
+        assertEquals(hop.applyAsInt("203.0.113.9"), hop.applyAsInt("203.0.114.9"));
+        assertEquals(hop.applyAsInt("100.64.0.9"), hop.applyAsInt("100.65.0.9"));
+        assertEquals(5, java.util.Set.of(hop.applyAsInt("192.0.2.9"), hop.applyAsInt("203.0.113.9"), hop.applyAsInt("100.64.0.9"),
+            hop.applyAsInt("100.66.0.9"), hop.applyAsInt("100.67.0.9")).size(), "other targets, other hops (member order matters)");
+        assertEquals(2, blue.hopLocation(hop.applyAsInt("192.0.2.9")));
+        assertEquals(NetworkTable.remoteLocation(7), blue.hopLocation(hop.applyAsInt("203.0.114.9")));
+        assertEquals(NetworkTable.HOP_ECMP, blue.hopKind(hop.applyAsInt("100.65.0.9")));
+        assertEquals(NetworkTable.HOP_REJECT, blue.hopKind(hop.applyAsInt("100.67.0.9")));
     }
 
     @Test
