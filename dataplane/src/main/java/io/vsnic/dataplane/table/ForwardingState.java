@@ -368,7 +368,9 @@ public final class ForwardingState
         final KeyedTable.Builder vniIndex = new KeyedTable.Builder();
         for (int n = 0; n < networkSpecs.size(); n++)
         {
-            tables[n] = compileNetwork(n, slots[n], networkSpecs.get(n), portsByNetwork.get(n), ports);
+            final int old = previous == null ? -1 : previous.networkIndex(networkSpecs.get(n).name());
+            tables[n] = compileNetwork(n, slots[n], networkSpecs.get(n), portsByNetwork.get(n), ports,
+                old < 0 ? null : previous.networks[old]);
             vniIndex.put(networkSpecs.get(n).vni(), 0, n, 0);
         }
         final long version;
@@ -380,8 +382,14 @@ public final class ForwardingState
             version, cursor);
     }
 
+    /**
+     * @param before the network of the same name in the previous snapshot, or null: when this network has the
+     *               very same route list and equal subnets and VNI, and its hops still name ports of this
+     *               network with the same MACs, its route tables and hops are taken over as they are.
+     */
     private static NetworkTable compileNetwork(
-        final int n, final int counterSlot, final NetworkSpec spec, final List<PortSpec> networkPorts, final PortEntry[] ports)
+        final int n, final int counterSlot, final NetworkSpec spec, final List<PortSpec> networkPorts, final PortEntry[] ports,
+        final NetworkTable before)
     {
         final String where = "network " + spec.name();
         final long gatewayMac = GATEWAY_MAC_PREFIX | spec.vni();
@@ -514,18 +522,23 @@ public final class ForwardingState
             }
         }
 
-        for (final RouteSpec route : spec.routes())
+        final boolean unchanged = before != null && before.routeSource == spec.routes() && before.vni == spec.vni() &&
+            before.subnetSource.equals(spec.subnets()) && hopsStillValid(before, ports, n);
+        if (!unchanged)
         {
-            final String routeWhere = where + ": route " + route.prefix();
-            final long[] cidr = parseCidr(routeWhere, route.prefix());
-            final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
-            if (cidr[3] == 1)
+            for (final RouteSpec route : spec.routes())
             {
-                routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
-            }
-            else
-            {
-                routes4.add((int)cidr[0], (int)cidr[2], hop);
+                final String routeWhere = where + ": route " + route.prefix();
+                final long[] cidr = parseCidr(routeWhere, route.prefix());
+                final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
+                if (cidr[3] == 1)
+                {
+                    routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
+                }
+                else
+                {
+                    routes4.add((int)cidr[0], (int)cidr[2], hop);
+                }
             }
         }
 
@@ -536,11 +549,56 @@ public final class ForwardingState
             dns[i] = parseAddress4(where + ": dnsServers[" + i + "]", spec.dnsServers().get(i));
         }
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
-        return new NetworkTable(n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(), gatewayMac, g4,
-            prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
+        if (unchanged)
+        {
+            return new NetworkTable(spec.routes(), spec.subnets(), n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(),
+                gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
+                prefixLengths6.stream().mapToInt(Integer::intValue).toArray(), before.routes4, before.routes6,
+                before.hopKinds, before.hopValues, before.hopCounts, before.ecmpLocations, before.hopMacs,
+                macs.build(), neighbors4.build(), neighbors6.build());
+        }
+        return new NetworkTable(spec.routes(), spec.subnets(), n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(),
+            gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
             prefixLengths6.stream().mapToInt(Integer::intValue).toArray(),
             routes4.build(), routes6.build(), hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(),
             macs.build(), neighbors4.build(), neighbors6.build());
+    }
+
+    /**
+     * Whether the hops of a previous network table still hold in this snapshot: every local port they name
+     * exists, belongs to network {@code n} and (for a direct hop) has the MAC the hop carries.
+     */
+    private static boolean hopsStillValid(final NetworkTable before, final PortEntry[] ports, final int n)
+    {
+        for (int hop = 0; hop < before.hopKinds.length; hop++)
+        {
+            if (before.hopKinds[hop] == NetworkTable.HOP_LOCATION)
+            {
+                final int location = before.hopValues[hop];
+                if (location >= 0 && !portIn(ports, location, n, before.hopMacs[hop], true))
+                {
+                    return false;
+                }
+            }
+            else if (before.hopKinds[hop] == NetworkTable.HOP_ECMP)
+            {
+                for (int m = 0; m < before.hopCounts[hop]; m++)
+                {
+                    final int location = before.ecmpLocations[before.hopValues[hop] + m];
+                    if (location >= 0 && !portIn(ports, location, n, 0, false))
+                    {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    private static boolean portIn(final PortEntry[] ports, final int id, final int n, final long mac, final boolean checkMac)
+    {
+        final PortEntry port = id < ports.length ? ports[id] : null;
+        return port != null && port.network == n && (!checkMac || port.mac == mac);
     }
 
     private static int compileTarget(

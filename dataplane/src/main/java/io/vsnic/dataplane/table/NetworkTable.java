@@ -53,13 +53,24 @@ public final class NetworkTable
     final KeyedTable neighbors4;
     final KeyedTable neighbors6;
 
+    /**
+     * The routes and subnets this table was compiled from (the same list instances): the next snapshot
+     * takes over the route tables and hops when it is built from the same ones ({@code ForwardingState}),
+     * instead of compiling a table of a million routes again for every unrelated change.
+     */
+    final java.util.List<?> routeSource;
+    final java.util.List<?> subnetSource;
+
     NetworkTable(
+        final java.util.List<?> routeSource, final java.util.List<?> subnetSource,
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
         final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6,
         final int[] prefixLengths6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
         final int[] hopKinds, final int[] hopValues, final int[] hopCounts, final int[] ecmpLocations, final long[] hopMacs,
         final KeyedTable macs, final KeyedTable neighbors4, final KeyedTable neighbors6)
     {
+        this.routeSource = routeSource;
+        this.subnetSource = subnetSource;
         this.index = index;
         this.counterSlot = counterSlot;
         this.name = name;

@@ -167,6 +167,46 @@ class ForwardingStateTest
         assertEquals(NetworkTable.HOP_REJECT, blue.hopKind(hop.applyAsInt("100.67.0.9")));
     }
 
+    /**
+     * A network built from the very same route list keeps its compiled route tables in the next snapshot
+     * (a million routes are not compiled again for an unrelated change), unless a port its routes name
+     * changed; an equal list that is another instance is compiled again.
+     */
+    @Test
+    void shouldTakeOverRouteTablesBuiltFromTheSameRoutes()
+    {
+        final List<RouteSpec> routes = List.of(new RouteSpec("192.0.2.0/24", new RouteTarget.LocalPort(2)),
+            new RouteSpec("198.51.100.0/24", new RouteTarget.RemoteDevice(7)));
+        final java.util.function.Function<List<RouteSpec>, NetworkSpec> blue = r -> new NetworkSpec("blue", 100, 1500,
+            List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")), r, List.of());
+        final PortSpec two = port(2, "blue", 0x02_00_00_00_00_02L, "10.0.1.2");
+        final ForwardingState first = ForwardingState.build(null, List.of(blue.apply(routes)), List.of(two));
+        final NetworkTable before = first.network(first.networkIndex("blue"));
+
+        // another port added: the same route list, the same tables
+        final ForwardingState second = ForwardingState.build(first, List.of(blue.apply(routes)),
+            List.of(two, port(3, "blue", 0x02_00_00_00_00_03L, "10.0.1.3")));
+        final NetworkTable after = second.network(second.networkIndex("blue"));
+        assertTrue(before.routes4() == after.routes4(), "route table taken over");
+        assertEquals(2, after.hopLocation(after.route4(Ipv4Flyweight.parse("192.0.2.1"))));
+        assertTrue(after.route4(Ipv4Flyweight.parse("10.0.1.3")) >= 0, "the connected subnet still routes");
+
+        // the port the route names has another MAC now: compiled again, with it
+        final ForwardingState third = ForwardingState.build(second, List.of(blue.apply(routes)),
+            List.of(port(2, "blue", 0x02_00_00_00_00_22L, "10.0.1.2")));
+        final NetworkTable recompiled = third.network(third.networkIndex("blue"));
+        assertTrue(recompiled.routes4() != after.routes4());
+        assertEquals(0x02_00_00_00_00_22L, recompiled.hopMac(recompiled.route4(Ipv4Flyweight.parse("192.0.2.1"))));
+
+        // the port is gone: the route is refused as before, not taken over
+        assertThrows(IllegalArgumentException.class, () -> ForwardingState.build(third, List.of(blue.apply(routes)), List.of()));
+
+        // an equal list, another instance: compiled again (identity is the promise that nothing changed)
+        final ForwardingState fourth = ForwardingState.build(third, List.of(blue.apply(new java.util.ArrayList<>(routes))),
+            List.of(port(2, "blue", 0x02_00_00_00_00_22L, "10.0.1.2")));
+        assertTrue(fourth.network(0).routes4() != recompiled.routes4());
+    }
+
     @Test
     void shouldKeepCounterSlotsOfNetworksAcrossVersions()
     {

@@ -455,8 +455,38 @@ public final class Reconciler
 
     // ---------------------------------------------------------------------------------------------
 
-    private static List<NetworkSpec> networks(final DesiredState state)
+    /**
+     * A network's routes as last converted for the data plane: taken again while the network keeps the very
+     * same route list and the vNICs its routes name keep their ports, so that the data plane sees the same
+     * list instance and keeps its compiled tables ({@code ForwardingState}); a million routes are not
+     * converted and compiled again for every unrelated change.
+     */
+    private record RouteConversion(List<Route> from, Map<String, Integer> ports, List<RouteSpec> to)
     {
+        boolean holds(final NetworkResource network, final DesiredState state)
+        {
+            if (from != network.routes())
+            {
+                return false;
+            }
+            for (final Map.Entry<String, Integer> port : ports.entrySet())
+            {
+                final VnicResource vnic = state.vnics().get(port.getKey());
+                if (vnic == null || !port.getValue().equals(vnic.port()))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** By network name; the control thread's (prepare runs under the controller's lock). */
+    private final Map<String, RouteConversion> conversions = new HashMap<>();
+
+    private List<NetworkSpec> networks(final DesiredState state)
+    {
+        conversions.keySet().retainAll(state.networks().keySet());
         final List<NetworkSpec> specs = new ArrayList<>();
         for (final NetworkResource network : state.networks().values())
         {
@@ -465,10 +495,22 @@ public final class Reconciler
             {
                 subnets.add(new SubnetSpec(subnet.cidr(), subnet.gateway()));
             }
-            final List<RouteSpec> routes = new ArrayList<>();
-            for (final Route route : network.routes())
+            final RouteConversion cached = conversions.get(network.name());
+            final List<RouteSpec> routes;
+            if (cached != null && cached.holds(network, state))
             {
-                routes.add(new RouteSpec(route.prefix(), target(state, route.target())));
+                routes = cached.to();
+            }
+            else
+            {
+                final List<RouteSpec> converted = new ArrayList<>(network.routes().size());
+                final Map<String, Integer> ports = new HashMap<>();
+                for (final Route route : network.routes())
+                {
+                    converted.add(new RouteSpec(route.prefix(), target(state, route.target(), ports)));
+                }
+                routes = List.copyOf(converted);
+                conversions.put(network.name(), new RouteConversion(network.routes(), Map.copyOf(ports), routes));
             }
             final List<RemoteSpec> remotes = new ArrayList<>();
             for (final Remote remote : network.remotes())
@@ -480,7 +522,11 @@ public final class Reconciler
         return specs;
     }
 
-    private static io.vsnic.dataplane.config.RouteTarget target(final DesiredState state, final RouteTarget target)
+    /**
+     * @param ports receives the port of every vNIC the target names.
+     */
+    private static io.vsnic.dataplane.config.RouteTarget target(final DesiredState state, final RouteTarget target,
+        final Map<String, Integer> ports)
     {
         return switch (target.type())
         {
@@ -491,11 +537,12 @@ public final class Reconciler
                 {
                     throw ResourceException.unprocessable("unknown_reference", null, "route target vnic " + target.vnic() + " does not exist");
                 }
+                ports.put(target.vnic(), vnic.port());
                 yield new io.vsnic.dataplane.config.RouteTarget.LocalPort(vnic.port());
             }
             case "device" -> new io.vsnic.dataplane.config.RouteTarget.RemoteDevice(target.device());
             case "ecmp" -> new io.vsnic.dataplane.config.RouteTarget.Ecmp(
-                target.members().stream().map(m -> target(state, m)).toList());
+                target.members().stream().map(m -> target(state, m, ports)).toList());
             case "blackhole" -> new io.vsnic.dataplane.config.RouteTarget.Blackhole();
             case "reject" -> new io.vsnic.dataplane.config.RouteTarget.Reject();
             default -> throw new IllegalStateException("validated target type: " + target.type());

@@ -78,6 +78,14 @@ class LargeRouteTableTest
             assertEquals(version, daemon.get("/v1/networks/blue").json().get("version").asLong());
             assertRouted(daemon, "11.0.0.9");
             assertRouted(daemon, "15.147.222.200"); // the last port route, i = 299,998
+            // an unrelated change (a vNIC) keeps the compiled table; a route change compiles it again
+            final io.vsnic.dataplane.table.Ipv4RouteTable table = daemon.daemon.dataPlane().state().network(0).routes4();
+            expect(201, daemon.post("/v1/vnics", "{\"id\": \"vm3\", \"network\": \"blue\", \"ip\": \"10.0.1.13\", " +
+                "\"backend\": {\"type\": \"memory\"}}"));
+            assertTrue(table == daemon.daemon.dataPlane().state().network(0).routes4(), "route table taken over");
+            expect(204, daemon.delete("/v1/vnics/vm3"));
+            assertTrue(table == daemon.daemon.dataPlane().state().network(0).routes4(), "route table taken over");
+            assertRouted(daemon, "11.0.0.9");
         }
         try (TestDaemon daemon = new TestDaemon(state))
         {
