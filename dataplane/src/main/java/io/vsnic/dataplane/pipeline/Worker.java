@@ -622,9 +622,10 @@ public final class Worker implements Runnable
             }
         }
 
-        if (source != null && state.network(source.network()).largeRoutes4())
+        final NetworkTable sourceNetwork = source == null ? null : state.network(source.network());
+        if (sourceNetwork != null && sourceNetwork.largeRoutes4())
         {
-            touchRoutes(state.network(source.network()), count);
+            touchRoutes(sourceNetwork, count);
         }
 
         int runSlot = -1;

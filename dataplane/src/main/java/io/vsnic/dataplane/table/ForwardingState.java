@@ -549,19 +549,14 @@ public final class ForwardingState
             dns[i] = parseAddress4(where + ": dnsServers[" + i + "]", spec.dnsServers().get(i));
         }
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
-        if (unchanged)
-        {
-            return new NetworkTable(spec.routes(), spec.subnets(), n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(),
-                gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
-                prefixLengths6.stream().mapToInt(Integer::intValue).toArray(), before.routes4, before.routes6,
-                before.hopKinds, before.hopValues, before.hopCounts, before.ecmpLocations, before.hopMacs,
-                macs.build(), neighbors4.build(), neighbors6.build());
-        }
+        final NetworkTable routing = unchanged ? before : null;
         return new NetworkTable(spec.routes(), spec.subnets(), n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(),
             gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
             prefixLengths6.stream().mapToInt(Integer::intValue).toArray(),
-            routes4.build(), routes6.build(), hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(),
-            macs.build(), neighbors4.build(), neighbors6.build());
+            routing != null ? routing.routes4 : routes4.build(), routing != null ? routing.routes6 : routes6.build(),
+            routing != null ? routing.hopKinds : hops.kinds(), routing != null ? routing.hopValues : hops.values(),
+            routing != null ? routing.hopCounts : hops.counts(), routing != null ? routing.ecmpLocations : hops.ecmp(),
+            routing != null ? routing.hopMacs : hops.macs(), macs.build(), neighbors4.build(), neighbors6.build());
     }
 
     /**

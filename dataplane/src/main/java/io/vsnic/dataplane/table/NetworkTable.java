@@ -1,5 +1,7 @@
 package io.vsnic.dataplane.table;
 
+import java.util.List;
+
 /**
  * Everything the workers look up for one virtual network, immutable: its routes (IPv4 and IPv6
  * longest-prefix match to a next-hop id), the next hops, the MAC table and the neighbour tables
@@ -58,11 +60,11 @@ public final class NetworkTable
      * takes over the route tables and hops when it is built from the same ones ({@code ForwardingState}),
      * instead of compiling a table of a million routes again for every unrelated change.
      */
-    final java.util.List<?> routeSource;
-    final java.util.List<?> subnetSource;
+    final List<?> routeSource;
+    final List<?> subnetSource;
 
     NetworkTable(
-        final java.util.List<?> routeSource, final java.util.List<?> subnetSource,
+        final List<?> routeSource, final List<?> subnetSource,
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
         final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6,
         final int[] prefixLengths6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,

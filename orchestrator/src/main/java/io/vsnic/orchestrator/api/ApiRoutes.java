@@ -71,9 +71,7 @@ public final class ApiRoutes
             // reading or checking a body too large for this heap (a table of millions of routes): changes are
             // made off to the side, so nothing changed
             LOG.log(Level.ERROR, "out of memory on " + request.method() + " /" + String.join("/", request.path()) + ": " + ex);
-            response = ApiResponse.error(503, "insufficient_memory", "the daemon ran out of memory on this request (heap at " +
-                "most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a larger heap " +
-                "(VSNIC_JAVA_OPTS=-Xmx...) or send it in smaller parts", null, Map.of());
+            response = ApiResponse.error(ResourceException.insufficientMemory("on this request"));
         }
         return daemon.cluster() == null ? response : withClusterHeaders(response);
     }
@@ -534,8 +532,9 @@ public final class ApiRoutes
                 if (request.prefersMinimal())
                 {
                     // RFC 7240: no echo of what was sent (a million routes are 100 MB of JSON), the version only
-                    return new ApiResponse(204, null, new byte[0], Map.of("ETag", "\"" + network.version() + "\"",
-                        "Preference-Applied", "return=minimal"));
+                    final Map<String, String> headers = new java.util.HashMap<>(etag(network.version()));
+                    headers.put("Preference-Applied", "return=minimal");
+                    return new ApiResponse(204, null, new byte[0], headers);
                 }
                 return listOf(read.apply(network), network.version());
             }

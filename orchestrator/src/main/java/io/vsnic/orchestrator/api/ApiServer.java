@@ -323,9 +323,7 @@ public final class ApiServer implements AutoCloseable
                 {
                     // a body too large for this heap, while it was read: say so instead of just hanging up
                     LOG.log(Level.ERROR, "api: out of memory reading a request from " + ctx.channel().remoteAddress() + ": " + t);
-                    send(ctx, ApiResponse.error(503, "insufficient_memory", "the daemon ran out of memory reading this request " +
-                        "(heap at most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a " +
-                        "larger heap (VSNIC_JAVA_OPTS=-Xmx...) or send it in smaller parts", null, Map.of()), false);
+                    send(ctx, ApiResponse.error(ResourceException.insufficientMemory("reading this request")), false);
                     return;
                 }
             }

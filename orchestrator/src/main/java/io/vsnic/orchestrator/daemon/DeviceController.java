@@ -622,12 +622,10 @@ public final class DeviceController
     static final long GENERATION_BYTES = 64L << 20;
 
     /** A change refused because the heap ran out while it was being made (nothing changed). */
-    static ResourceException outOfMemory(final String doing, final OutOfMemoryError error)
+    private static ResourceException outOfMemory(final String doing, final OutOfMemoryError error)
     {
         LOG.log(Level.ERROR, "out of memory " + doing + "; change refused: " + error);
-        return new ResourceException(503, "insufficient_memory", "the daemon ran out of memory " + doing +
-            " (heap at most " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a " +
-            "larger heap (VSNIC_JAVA_OPTS=-Xmx...) or send the change in smaller parts", null);
+        return ResourceException.insufficientMemory(doing);
     }
 
     /**

@@ -169,7 +169,7 @@ public final class Changes
                 throw new IOException("revision " + revision + ": malformed change " + change);
             }
             final String op = change.get("op").asText();
-            final Resource<?> resource = change.hasNonNull("resource") && !op.startsWith("route-") ?
+            final Resource<?> resource = op.equals("put") && change.hasNonNull("resource") ?
                 Json.mapper().treeToValue(change.get("resource"), kind.type()) : null;
             final Route route = change.hasNonNull("route") ? Json.mapper().treeToValue(change.get("route"), Route.class) : null;
             next = apply(next, revision, op, kind, change.get("key").asText(), resource, route,

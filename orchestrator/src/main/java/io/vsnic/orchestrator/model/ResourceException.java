@@ -51,6 +51,19 @@ public final class ResourceException extends RuntimeException
         return new ResourceException(422, code, message, field);
     }
 
+    /**
+     * 503 {@code insufficient_memory}: the heap ran out while a request was read, checked or applied, and
+     * nothing changed.
+     *
+     * @param doing what ran out of memory ("reading this request", "compiling the data plane's tables for it").
+     */
+    public static ResourceException insufficientMemory(final String doing)
+    {
+        return new ResourceException(503, "insufficient_memory", "the daemon ran out of memory " + doing + " (heap at most " +
+            Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); nothing changed. Give vsnicd a larger heap " +
+            "(VSNIC_JAVA_OPTS=-Xmx...) or send the change in smaller parts", null);
+    }
+
     /** 404 {@code not_found}. */
     public static ResourceException notFound(final String message)
     {
