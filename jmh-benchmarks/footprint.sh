@@ -16,7 +16,9 @@
 # and the time the load took. Exit status 1 if RSS after the load is at or above FP_LIMIT_MIB (256).
 # With FP_RESTART=1 it then also times one route added and removed in network n1 (POST and DELETE
 # .../routes), kills the daemon with SIGKILL, times its restart from the journal to "ready" and checks
-# that every route came back (exit status 1 if not).
+# that every route came back (exit status 1 if not). FP_CHANGES=N repeats the add and remove N times
+# (default 1); FP_PROFILE=FILE also records those changes with async-profiler (the agent flame.sh
+# unpacks) into FILE as collapsed stacks.
 #
 #   jmh-benchmarks/footprint.sh
 #   FP_VNICS=100 FP_ROUTES=100000 FP_NETWORKS=10 jmh-benchmarks/footprint.sh
@@ -149,9 +151,20 @@ if [ "${FP_RESTART:-0}" = 1 ]; then
     awk -v l="$1" -v st="$status" -v a="$s" -v b="$e" 'BEGIN { printf "%s: HTTP %s in %.2f s\n", l, st, b - a }'
   }
   one='{"prefix": "10.255.0.0/16", "target": {"type": "reject"}}'
-  timed "one route added to n1 ($(( routes / networks )) routes)" \
-    curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$one" "$api/v1/networks/n1/routes"
-  timed "the same route removed" curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$api/v1/networks/n1/routes?prefix=10.255.0.0/16"
+  agent="$here/target/flame/linux-x64/libasyncProfiler.so"
+  if [ -n "${FP_PROFILE:-}" ]; then
+    [ -f "$agent" ] || { echo "footprint.sh: FP_PROFILE needs $agent (run jmh-benchmarks/flame.sh once)" >&2; exit 1; }
+    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"start,event=cpu,interval=1ms\"" >/dev/null
+  fi
+  for _ in $(seq "${FP_CHANGES:-1}"); do
+    timed "one route added to n1 ($(( routes / networks )) routes)" \
+      curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$one" "$api/v1/networks/n1/routes"
+    timed "the same route removed" curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$api/v1/networks/n1/routes?prefix=10.255.0.0/16"
+  done
+  if [ -n "${FP_PROFILE:-}" ]; then
+    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,collapsed,file=$(readlink -f "$FP_PROFILE")\"" >/dev/null
+    echo "profile of the changes: $FP_PROFILE"
+  fi
   echo "journal on disk: $(du -sh "$work/state/journal" | cut -f1)"
   { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true   # (bash would report "Killed")
   restart=$(date +%s.%N)

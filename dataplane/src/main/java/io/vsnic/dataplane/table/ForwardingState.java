@@ -14,6 +14,7 @@ import java.util.Set;
 
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
+import io.vsnic.dataplane.config.ListEdit;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
@@ -385,7 +386,8 @@ public final class ForwardingState
     /**
      * @param before the network of the same name in the previous snapshot, or null: when this network has the
      *               very same route list and equal subnets and VNI, and its hops still name ports of this
-     *               network with the same MACs, its route tables and hops are taken over as they are.
+     *               network with the same MACs, its route tables and hops are taken over as they are; when
+     *               only a few routes of a large list changed, they are edited ({@link #editRoutes}).
      */
     private static NetworkTable compileNetwork(
         final int n, final int counterSlot, final NetworkSpec spec, final List<PortSpec> networkPorts, final PortEntry[] ports,
@@ -522,9 +524,11 @@ public final class ForwardingState
             }
         }
 
-        final boolean unchanged = before != null && before.routeSource == spec.routes() && before.vni == spec.vni() &&
-            before.subnetSource.equals(spec.subnets()) && hopsStillValid(before, ports, n);
-        if (!unchanged)
+        final boolean sameNetwork = before != null && before.vni == spec.vni() && before.subnetSource.equals(spec.subnets()) &&
+            hopsStillValid(before, ports, n);
+        RouteTables routing = sameNetwork && before.routeSource == spec.routes() ? RouteTables.of(before) :
+            sameNetwork ? editRoutes(where, spec, before, ports, n, gatewayMac) : null;
+        if (routing == null)
         {
             for (final RouteSpec route : spec.routes())
             {
@@ -540,6 +544,9 @@ public final class ForwardingState
                     routes4.add((int)cidr[0], (int)cidr[2], hop);
                 }
             }
+            // subnets never overlap, so the prefixes are distinct when the builders hold one per subnet and route
+            final boolean distinct = routes4.size() + routes6.size() == spec.subnets().size() + spec.routes().size();
+            routing = new RouteTables(routes4.build(), routes6.build(), hops, distinct);
         }
 
         final int[] g4 = gateways4.stream().mapToInt(Integer::intValue).toArray();
@@ -549,14 +556,105 @@ public final class ForwardingState
             dns[i] = parseAddress4(where + ": dnsServers[" + i + "]", spec.dnsServers().get(i));
         }
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
-        final NetworkTable routing = unchanged ? before : null;
-        return new NetworkTable(spec.routes(), spec.subnets(), n, counterSlot, spec.name(), spec.vni(), spec.mtuBytes(),
-            gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
-            prefixLengths6.stream().mapToInt(Integer::intValue).toArray(),
-            routing != null ? routing.routes4 : routes4.build(), routing != null ? routing.routes6 : routes6.build(),
-            routing != null ? routing.hopKinds : hops.kinds(), routing != null ? routing.hopValues : hops.values(),
-            routing != null ? routing.hopCounts : hops.counts(), routing != null ? routing.ecmpLocations : hops.ecmp(),
-            routing != null ? routing.hopMacs : hops.macs(), macs.build(), neighbors4.build(), neighbors6.build());
+        return new NetworkTable(spec.routes(), spec.subnets(), routing.distinct(), n, counterSlot, spec.name(), spec.vni(),
+            spec.mtuBytes(), gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
+            prefixLengths6.stream().mapToInt(Integer::intValue).toArray(), routing.routes4(), routing.routes6(),
+            routing.kinds(), routing.values(), routing.counts(), routing.ecmp(), routing.macs(), macs.build(),
+            neighbors4.build(), neighbors6.build());
+    }
+
+    /** Fewest routes for which a few changed routes are edited into the tables ({@link #editRoutes}); below, compiling is cheap. */
+    static final int EDIT_MIN_ROUTES = 1024;
+    /** Hops no route uses any more (left by removed routes) that an edit tolerates before the tables are compiled afresh. */
+    private static final int EDIT_MAX_STALE_HOPS = 256;
+
+    /**
+     * A network's compiled routes: the two tables and the hops their values index.
+     *
+     * @param distinct whether every route had a prefix of its own ({@link NetworkTable#distinctRoutes}).
+     */
+    private record RouteTables(
+        Ipv4RouteTable routes4, Ipv6RouteTable routes6, int[] kinds, int[] values, int[] counts, int[] ecmp, long[] macs,
+        boolean distinct)
+    {
+        RouteTables(final Ipv4RouteTable routes4, final Ipv6RouteTable routes6, final HopList hops, final boolean distinct)
+        {
+            this(routes4, routes6, hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(), distinct);
+        }
+
+        static RouteTables of(final NetworkTable table)
+        {
+            return new RouteTables(table.routes4, table.routes6, table.hopKinds, table.hopValues, table.hopCounts,
+                table.ecmpLocations, table.hopMacs, table.distinctRoutes);
+        }
+    }
+
+    /**
+     * The previous version's route tables edited by the routes that changed, when only a few did (one
+     * contiguous run of the list replaced, at most an eighth of it: a route added or removed through the API)
+     * and the previous prefixes were distinct. Removed routes take their prefixes out, added ones put theirs
+     * in with their hops (new hops appended, the others keep their ids). The result is the table a full compile
+     * of the new list gives; an edit where that is not plain (an added prefix already present, as a duplicate
+     * route or a subnet, where list order would decide) is left to the full compile. A route added to a million
+     * costs one merge of the prefix arrays and one table build, not a million parses and hop look-ups.
+     *
+     * @return the edited tables, or null to compile the list in full.
+     * @throws IllegalArgumentException naming an added route whose prefix or target is invalid.
+     */
+    private static RouteTables editRoutes(final String where, final NetworkSpec spec, final NetworkTable before,
+        final PortEntry[] ports, final int n, final long gatewayMac)
+    {
+        final List<RouteSpec> routes = spec.routes();
+        if (!before.distinctRoutes || routes.size() < EDIT_MIN_ROUTES ||
+            before.hopKinds.length > routes.size() + spec.subnets().size() + EDIT_MAX_STALE_HOPS)
+        {
+            return null;
+        }
+        final ListEdit edit = ListEdit.between(before.routeSource, routes, routes.size() / 8);
+        if (edit == null)
+        {
+            return null;
+        }
+        final HopList hops = HopList.of(before);
+        final Ipv4RouteTable.Builder routes4 = before.routes4.toBuilder();
+        final Ipv6RouteTable.Builder routes6 = before.routes6.toBuilder();
+        for (int i = edit.head(); i < edit.head() + edit.removed(); i++)
+        {
+            final RouteSpec route = before.routeSource.get(i);
+            final long[] cidr = parseCidr(where + ": route " + route.prefix(), route.prefix());
+            if (cidr[3] == 1 ? !routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : !routes4.contains((int)cidr[0], (int)cidr[2]))
+            {
+                return null;
+            }
+            if (cidr[3] == 1)
+            {
+                routes6.remove(cidr[0], cidr[1], (int)cidr[2]);
+            }
+            else
+            {
+                routes4.remove((int)cidr[0], (int)cidr[2]);
+            }
+        }
+        for (int i = edit.head(); i < edit.head() + edit.added(); i++)
+        {
+            final RouteSpec route = routes.get(i);
+            final String routeWhere = where + ": route " + route.prefix();
+            final long[] cidr = parseCidr(routeWhere, route.prefix());
+            final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
+            if (cidr[3] == 1 ? routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : routes4.contains((int)cidr[0], (int)cidr[2]))
+            {
+                return null;
+            }
+            if (cidr[3] == 1)
+            {
+                routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
+            }
+            else
+            {
+                routes4.add((int)cidr[0], (int)cidr[2], hop);
+            }
+        }
+        return new RouteTables(routes4.build(), routes6.build(), hops, true);
     }
 
     /**
@@ -841,6 +939,32 @@ public final class ForwardingState
         private final List<Integer> ecmp = new ArrayList<>();
         private final Map<Hop, Integer> known = new HashMap<>();
         private final Map<List<Integer>, Integer> knownEcmp = new HashMap<>();
+
+        /**
+         * @return a list holding a compiled network's hops under their ids, to which new ones are appended.
+         */
+        static HopList of(final NetworkTable table)
+        {
+            final HopList list = new HopList();
+            for (final int location : table.ecmpLocations)
+            {
+                list.ecmp.add(location);
+            }
+            for (int id = 0; id < table.hopKinds.length; id++)
+            {
+                final int kind = table.hopKinds[id];
+                final int value = table.hopValues[id];
+                final int count = table.hopCounts[id];
+                list.known.putIfAbsent(new Hop(kind, value, count, table.hopMacs[id]), id);
+                list.hops.add(new int[] {kind, value, count});
+                list.macs.add(table.hopMacs[id]);
+                if (kind == NetworkTable.HOP_ECMP)
+                {
+                    list.knownEcmp.putIfAbsent(List.copyOf(list.ecmp.subList(value, value + count)), id);
+                }
+            }
+            return list;
+        }
 
         int add(final int kind, final int value, final int count, final long mac)
         {

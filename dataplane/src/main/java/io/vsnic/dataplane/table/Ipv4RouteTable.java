@@ -714,7 +714,10 @@ public final class Ipv4RouteTable
             changes = new PrefixMap(16);
         }
 
-        private boolean contains(final int prefix, final int length)
+        /**
+         * @return whether the prefix is in the set the next {@link #build()} will hold (with the changes so far).
+         */
+        public boolean contains(final int prefix, final int length)
         {
             final int change = changes.get(prefix & 0xFFFF_FFFFL, 0, length);
             if (change != PrefixMap.MISSING)

@@ -577,7 +577,10 @@ public final class Ipv6RouteTable
             return built;
         }
 
-        private boolean contains(final long high, final long low, final int length)
+        /**
+         * @return whether the prefix is in the set the next {@link #build()} will hold (with the changes so far).
+         */
+        public boolean contains(final long high, final long low, final int length)
         {
             final int change = changes.get(high, low, length);
             if (change != PrefixMap.MISSING)

@@ -2,6 +2,8 @@ package io.vsnic.dataplane.table;
 
 import java.util.List;
 
+import io.vsnic.dataplane.config.RouteSpec;
+
 /**
  * Everything the workers look up for one virtual network, immutable: its routes (IPv4 and IPv6
  * longest-prefix match to a next-hop id), the next hops, the MAC table and the neighbour tables
@@ -60,11 +62,17 @@ public final class NetworkTable
      * takes over the route tables and hops when it is built from the same ones ({@code ForwardingState}),
      * instead of compiling a table of a million routes again for every unrelated change.
      */
-    final List<?> routeSource;
+    final List<RouteSpec> routeSource;
     final List<?> subnetSource;
+    /**
+     * Whether every route of {@link #routeSource} has a prefix of its own, none a subnet's: then a route
+     * removed takes its prefix out of the table and a route added puts a new one in, so that a few routes
+     * changed are edited into the tables instead of compiling all of them ({@code ForwardingState}).
+     */
+    final boolean distinctRoutes;
 
     NetworkTable(
-        final List<?> routeSource, final List<?> subnetSource,
+        final List<RouteSpec> routeSource, final List<?> subnetSource, final boolean distinctRoutes,
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
         final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6,
         final int[] prefixLengths6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
@@ -73,6 +81,7 @@ public final class NetworkTable
     {
         this.routeSource = routeSource;
         this.subnetSource = subnetSource;
+        this.distinctRoutes = distinctRoutes;
         this.index = index;
         this.counterSlot = counterSlot;
         this.name = name;

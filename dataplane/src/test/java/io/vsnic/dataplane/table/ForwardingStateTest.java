@@ -207,6 +207,122 @@ class ForwardingStateTest
         assertTrue(fourth.network(0).routes4() != recompiled.routes4());
     }
 
+    /**
+     * A few routes changed in a large list are edited into the previous tables, and every lookup answers as a
+     * full compile of the new list does: a route added, removed, retargeted, one to a new target (a new hop),
+     * IPv6 as IPv4. An added prefix that is already there (a subnet's) is left to the full compile.
+     */
+    @Test
+    void shouldEditALargeRouteTableByTheRoutesThatChanged()
+    {
+        final java.util.Random random = new java.util.Random(11);
+        final List<RouteTarget> targets = List.of(new RouteTarget.LocalPort(2), new RouteTarget.RemoteDevice(7),
+            new RouteTarget.Ecmp(List.of(new RouteTarget.LocalPort(2), new RouteTarget.RemoteDevice(7))), new RouteTarget.Reject(),
+            new RouteTarget.Blackhole());
+        final java.util.LinkedHashMap<String, RouteSpec> byPrefix = new java.util.LinkedHashMap<>();
+        while (byPrefix.size() < 3000)
+        {
+            final String prefix = random.nextInt(8) == 0 ?
+                "2001:db8:%x::/48".formatted(random.nextInt(1 << 16)) :
+                "%d.%d.%d.0/24".formatted(20 + random.nextInt(150), random.nextInt(256), random.nextInt(256));
+            byPrefix.put(prefix, new RouteSpec(prefix, targets.get(random.nextInt(targets.size()))));
+        }
+        final java.util.function.Function<List<RouteSpec>, NetworkSpec> blue = r -> new NetworkSpec("blue", 100, 1500,
+            List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1"), new SubnetSpec("fd00:1::/64", "fd00:1::1")), r, List.of());
+        final List<PortSpec> ports = List.of(port(2, "blue", 0x02_00_00_00_00_02L, "10.0.1.2"));
+        List<RouteSpec> routes = List.copyOf(byPrefix.values());
+        ForwardingState state = ForwardingState.build(null, List.of(blue.apply(routes)), ports);
+        assertTrue(state.network(0).distinctRoutes);
+
+        final RouteSpec added = new RouteSpec("198.18.0.0/15", new RouteTarget.RemoteDevice(9));
+        final RouteSpec retargeted = new RouteSpec(routes.get(1234).prefix(), new RouteTarget.LocalPort(2).equals(routes.get(1234).target()) ?
+            new RouteTarget.Reject() : new RouteTarget.LocalPort(2));
+        final List<java.util.function.UnaryOperator<List<RouteSpec>>> edits = List.of(
+            r -> append(r, added),                                              // a new target: a new hop
+            r -> r.stream().filter(route -> route != r.get(77)).toList(),       // one removed from the middle
+            r -> r.stream().map(route -> route == r.get(1233) ? retargeted : route).toList(),
+            r -> append(r, new RouteSpec("2001:db8:ffff::/48", new RouteTarget.LocalPort(2))),
+            r -> r.stream().filter(route -> route != added).toList(),           // its hop stays behind, unused
+            r -> r.subList(0, r.size() - 1));                                   // the IPv6 route removed again
+        for (final java.util.function.UnaryOperator<List<RouteSpec>> edit : edits)
+        {
+            routes = List.copyOf(edit.apply(routes));
+            final ForwardingState edited = ForwardingState.build(state, List.of(blue.apply(routes)), ports);
+            assertSameRouting(ForwardingState.build(null, List.of(blue.apply(routes)), ports).network(0), edited.network(0), routes,
+                random);
+            state = edited;
+        }
+        final NetworkTable afterEdits = state.network(0);
+        final NetworkTable compiled = ForwardingState.build(null, List.of(blue.apply(routes)), ports).network(0);
+        assertTrue(afterEdits.hopKinds.length > compiled.hopKinds.length, "edited, not compiled: the removed route's hop is still there");
+
+        // a route for the subnet's own prefix: which wins is the list's order, so the full compile decides
+        final List<RouteSpec> withSubnet = append(routes, new RouteSpec("10.0.1.0/24", new RouteTarget.Blackhole()));
+        final NetworkTable full = ForwardingState.build(state, List.of(blue.apply(withSubnet)), ports).network(0);
+        assertTrue(!full.distinctRoutes);
+        assertEquals(NetworkTable.HOP_BLACKHOLE, full.hopKind(full.route4(Ipv4Flyweight.parse("10.0.1.2"))));
+        assertSameRouting(ForwardingState.build(null, List.of(blue.apply(withSubnet)), ports).network(0), full, withSubnet, random);
+    }
+
+    private static List<RouteSpec> append(final List<RouteSpec> routes, final RouteSpec route)
+    {
+        final List<RouteSpec> next = new java.util.ArrayList<>(routes);
+        next.add(route);
+        return next;
+    }
+
+    /** Every route's own address, addresses around it and random ones resolve to the same hop in both tables. */
+    private static void assertSameRouting(final NetworkTable expected, final NetworkTable actual, final List<RouteSpec> routes,
+        final java.util.Random random)
+    {
+        assertEquals(expected.routes4().size(), actual.routes4().size());
+        assertEquals(expected.routes6().size(), actual.routes6().size());
+        for (final RouteSpec route : routes)
+        {
+            final long[] cidr = ForwardingState.parseCidr("test", route.prefix());
+            if (cidr[3] == 1)
+            {
+                assertSameHop(expected, actual, expected.route6(cidr[0], cidr[1]), actual.route6(cidr[0], cidr[1]), route.prefix());
+                assertSameHop(expected, actual, expected.route6(cidr[0], cidr[1] + 1), actual.route6(cidr[0], cidr[1] + 1), route.prefix());
+            }
+            else
+            {
+                final int address = (int)cidr[0] + random.nextInt(256);
+                assertSameHop(expected, actual, expected.route4(address), actual.route4(address), route.prefix());
+                assertSameHop(expected, actual, expected.route4(address + 256), actual.route4(address + 256), route.prefix() + " + 256");
+            }
+        }
+        for (int i = 0; i < 100_000; i++)
+        {
+            final int address = random.nextInt();
+            assertSameHop(expected, actual, expected.route4(address), actual.route4(address), Integer.toHexString(address));
+        }
+    }
+
+    private static void assertSameHop(final NetworkTable expected, final NetworkTable actual, final int expectedHop,
+        final int actualHop, final String where)
+    {
+        assertEquals(expectedHop < 0, actualHop < 0, where);
+        if (expectedHop < 0)
+        {
+            return;
+        }
+        assertEquals(expected.hopKind(expectedHop), actual.hopKind(actualHop), where);
+        assertEquals(expected.hopMac(expectedHop), actual.hopMac(actualHop), where);
+        assertEquals(expected.hopCounts[expectedHop], actual.hopCounts[actualHop], where);
+        if (expected.hopKind(expectedHop) == NetworkTable.HOP_ECMP)
+        {
+            for (int m = 0; m < expected.hopCounts[expectedHop]; m++)
+            {
+                assertEquals(expected.ecmpLocation(expectedHop, m), actual.ecmpLocation(actualHop, m), where);
+            }
+        }
+        else if (expected.hopKind(expectedHop) != NetworkTable.HOP_CONNECTED)
+        {
+            assertEquals(expected.hopLocation(expectedHop), actual.hopLocation(actualHop), where);
+        }
+    }
+
     @Test
     void shouldKeepCounterSlotsOfNetworksAcrossVersions()
     {

@@ -10,6 +10,7 @@ import java.util.Objects;
 
 import io.vsnic.dataplane.config.Encapsulation;
 import io.vsnic.dataplane.config.Encryption;
+import io.vsnic.dataplane.config.ListEdit;
 import io.vsnic.dataplane.config.NetworkSpec;
 import io.vsnic.dataplane.config.PeerSpec;
 import io.vsnic.dataplane.config.PortSpec;
@@ -465,10 +466,12 @@ public final class Reconciler
     {
         boolean holds(final NetworkResource network, final DesiredState state)
         {
-            if (from != network.routes())
-            {
-                return false;
-            }
+            return from == network.routes() && portsHold(state);
+        }
+
+        /** Whether the vNICs the converted routes name still have the ports they were converted with. */
+        boolean portsHold(final DesiredState state)
+        {
             for (final Map.Entry<String, Integer> port : ports.entrySet())
             {
                 final VnicResource vnic = state.vnics().get(port.getKey());
@@ -480,6 +483,9 @@ public final class Reconciler
             return true;
         }
     }
+
+    /** Fewest routes for which a few changed ones are converted alone (below, converting them all is cheap). */
+    private static final int EDIT_MIN_ROUTES = 1024;
 
     /** By network name; the control thread's (prepare runs under the controller's lock). */
     private final Map<String, RouteConversion> conversions = new HashMap<>();
@@ -503,14 +509,33 @@ public final class Reconciler
             }
             else
             {
-                final List<RouteSpec> converted = new ArrayList<>(network.routes().size());
+                final List<Route> from = network.routes();
+                final ListEdit edit = cached != null && from.size() >= EDIT_MIN_ROUTES && cached.portsHold(state) ?
+                    ListEdit.between(cached.from(), from, from.size() / 8) : null;
+                final List<RouteSpec> converted = new ArrayList<>(from.size());
                 final Map<String, Integer> ports = new HashMap<>();
-                for (final Route route : network.routes())
+                if (edit != null)
                 {
-                    converted.add(new RouteSpec(route.prefix(), target(state, route.target(), ports)));
+                    // a few routes changed (one added or removed through the API): convert those, keep the
+                    // others' conversions, so the data plane sees the same RouteSpec instances and edits its
+                    // tables instead of compiling them (ForwardingState)
+                    ports.putAll(cached.ports());
+                    converted.addAll(cached.to().subList(0, edit.head()));
+                    for (final Route route : from.subList(edit.head(), edit.head() + edit.added()))
+                    {
+                        converted.add(new RouteSpec(route.prefix(), target(state, route.target(), ports)));
+                    }
+                    converted.addAll(cached.to().subList(cached.to().size() - edit.tail(), cached.to().size()));
+                }
+                else
+                {
+                    for (final Route route : from)
+                    {
+                        converted.add(new RouteSpec(route.prefix(), target(state, route.target(), ports)));
+                    }
                 }
                 routes = List.copyOf(converted);
-                conversions.put(network.name(), new RouteConversion(network.routes(), Map.copyOf(ports), routes));
+                conversions.put(network.name(), new RouteConversion(from, Map.copyOf(ports), routes));
             }
             final List<RemoteSpec> remotes = new ArrayList<>();
             for (final Remote remote : network.remotes())

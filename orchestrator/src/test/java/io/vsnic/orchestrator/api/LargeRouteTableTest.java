@@ -103,6 +103,14 @@ class LargeRouteTableTest
             expect(204, daemon.delete("/v1/networks/blue/routes?prefix=11.0.0.0/24"));
             final long grown = daemon.get("/v1/status").json().at("/journal/bytesInGeneration").asLong() - before;
             assertTrue(grown > 0 && grown < 1_000, "two one-route changes took " + grown + " journal bytes");
+            // and the data plane has them (edited into its tables, not compiled again: ForwardingStateTest)
+            final io.vsnic.dataplane.table.NetworkTable blue = daemon.daemon.dataPlane().state().network(0);
+            assertTrue(blue.route4(Ipv4Flyweight.parse("11.0.0.9")) < 0, "the removed route no longer routes");
+            assertEquals(io.vsnic.dataplane.table.NetworkTable.HOP_REJECT, blue.hopKind(blue.route4(Ipv4Flyweight.parse("10.99.7.7"))));
+            assertRouted(daemon, "11.0.1.9");
+            expect(201, daemon.post("/v1/networks/blue/routes", "{\"prefix\": \"10.98.0.0/16\", \"target\": {\"type\": \"port\", \"vnic\": \"vm2\"}}"));
+            assertRouted(daemon, "10.98.1.2");
+            expect(204, daemon.delete("/v1/networks/blue/routes?prefix=10.98.0.0/16"));
             // the restart wrote the whole state as the new generation's snapshot, in parts: once more
         }
         try (TestDaemon daemon = new TestDaemon(state))
