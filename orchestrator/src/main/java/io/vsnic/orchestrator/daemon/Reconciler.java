@@ -529,9 +529,14 @@ public final class Reconciler
                 }
                 else
                 {
+                    // routes share their target instances (Route.shareTargets): convert each once, and the data
+                    // plane's routes share theirs too (900,000 routes to one vNIC held 900,000 equal targets)
+                    final Map<RouteTarget, io.vsnic.dataplane.config.RouteTarget> targets = new java.util.IdentityHashMap<>();
                     for (final Route route : from)
                     {
-                        converted.add(new RouteSpec(route.prefix(), target(state, route.target(), ports)));
+                        final io.vsnic.dataplane.config.RouteTarget target = targets.computeIfAbsent(route.target(),
+                            t -> target(state, t, ports));
+                        converted.add(new RouteSpec(route.prefix(), target));
                     }
                 }
                 routes = List.copyOf(converted);
