@@ -18,7 +18,7 @@
 # .../routes), kills the daemon with SIGKILL, times its restart from the journal to "ready" and checks
 # that every route came back (exit status 1 if not). FP_CHANGES=N repeats the add and remove N times
 # (default 1); FP_PROFILE=FILE also records those changes with async-profiler (the agent flame.sh
-# unpacks) into FILE as collapsed stacks.
+# unpacks) into FILE as collapsed stacks; FP_PROFILE_LOAD=FILE records the routes' PUTs the same way.
 #
 #   jmh-benchmarks/footprint.sh
 #   FP_VNICS=100 FP_ROUTES=100000 FP_NETWORKS=10 jmh-benchmarks/footprint.sh
@@ -120,10 +120,22 @@ for f in "$work"/load/network-*.json; do
 done
 for f in "$work"/load/vnic-*.json; do curl_json POST /v1/vnics "$f"; done
 vnic_done=$(date +%s.%N)
+agent="$here/target/flame/linux-x64/libasyncProfiler.so"
+profile() {   # profile start|FILE: async-profiler in the daemon (the agent flame.sh unpacks)
+  [ -f "$agent" ] || { echo "footprint.sh: profiling needs $agent (run jmh-benchmarks/flame.sh once)" >&2; exit 1; }
+  if [ "$1" = start ]; then
+    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"start,event=cpu,interval=1ms\"" >/dev/null
+  else
+    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,collapsed,file=$(readlink -f "$1")\"" >/dev/null
+    echo "profile: $1"
+  fi
+}
+[ -z "${FP_PROFILE_LOAD:-}" ] || profile start
 for f in "$work"/load/routes-*.json; do
   n=${f##*/routes-}; n=$((10#${n%.json}))
   curl_json PUT "/v1/networks/n$n/routes" "$f" 'Prefer: return=minimal'   # no echo of the list
 done
+[ -z "${FP_PROFILE_LOAD:-}" ] || profile "$FP_PROFILE_LOAD"
 end=$(date +%s.%N)
 applied_vnics=$(curl -sS "$api/v1/vnics" | grep -o '"id"' | wc -l)
 applied_routes=0
@@ -151,20 +163,13 @@ if [ "${FP_RESTART:-0}" = 1 ]; then
     awk -v l="$1" -v st="$status" -v a="$s" -v b="$e" 'BEGIN { printf "%s: HTTP %s in %.2f s\n", l, st, b - a }'
   }
   one='{"prefix": "10.255.0.0/16", "target": {"type": "reject"}}'
-  agent="$here/target/flame/linux-x64/libasyncProfiler.so"
-  if [ -n "${FP_PROFILE:-}" ]; then
-    [ -f "$agent" ] || { echo "footprint.sh: FP_PROFILE needs $agent (run jmh-benchmarks/flame.sh once)" >&2; exit 1; }
-    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"start,event=cpu,interval=1ms\"" >/dev/null
-  fi
+  [ -z "${FP_PROFILE:-}" ] || profile start
   for _ in $(seq "${FP_CHANGES:-1}"); do
     timed "one route added to n1 ($(( routes / networks )) routes)" \
       curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$one" "$api/v1/networks/n1/routes"
     timed "the same route removed" curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$api/v1/networks/n1/routes?prefix=10.255.0.0/16"
   done
-  if [ -n "${FP_PROFILE:-}" ]; then
-    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,collapsed,file=$(readlink -f "$FP_PROFILE")\"" >/dev/null
-    echo "profile of the changes: $FP_PROFILE"
-  fi
+  [ -z "${FP_PROFILE:-}" ] || profile "$FP_PROFILE"
   echo "journal on disk: $(du -sh "$work/state/journal" | cut -f1)"
   { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true   # (bash would report "Killed")
   restart=$(date +%s.%N)

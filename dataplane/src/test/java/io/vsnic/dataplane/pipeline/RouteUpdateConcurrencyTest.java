@@ -22,13 +22,15 @@ import io.vsnic.dataplane.security.ConnectionTimeouts;
 import io.vsnic.dataplane.status.CounterSnapshot;
 import io.vsnic.dataplane.status.DropReason;
 import io.vsnic.dataplane.table.ForwardingState;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Two running workers forward traffic while a control thread publishes 10,000 new forwarding
  * states. Every version routes 192.168.0.0/16 to port 3 (split differently each time) and flips
  * 172.16.0.0/16 between port 4 and a blackhole: no packet to 192.168/16 may be lost, and every
- * received frame is accounted for (forwarded or dropped for a reason).
+ * received frame is accounted for (forwarded or dropped for a reason). Once with those routes alone (each
+ * version compiled), once behind 2,000 unchanged routes (each version edited into the previous tables).
  */
 class RouteUpdateConcurrencyTest
 {
@@ -39,15 +41,23 @@ class RouteUpdateConcurrencyTest
     private static final long GW_MAC = ForwardingState.GATEWAY_MAC_PREFIX | 10;
     private static final int UPDATES = 10_000;
 
-    private static ForwardingState version(final ForwardingState previous, final int n)
+    /** Routes to 100.64.0.0/10 that every version of the large table carries, the same instances. */
+    private static final List<RouteSpec> FILLER = java.util.stream.IntStream.range(0, 2000)
+        .mapToObj(i -> new RouteSpec("100." + (64 + i / 256) + "." + (i % 256) + ".0/24",
+            i % 3 == 0 ? new RouteTarget.Reject() : new RouteTarget.LocalPort(4)))
+        .toList();
+
+    private static ForwardingState version(final ForwardingState previous, final int n, final int filler)
     {
-        final List<RouteSpec> routes = (n % 2 == 0)
+        final List<RouteSpec> special = (n % 2 == 0)
             ? List.of(new RouteSpec("192.168.0.0/16", new RouteTarget.LocalPort(3)),
                 new RouteSpec("172.16.0.0/16", new RouteTarget.LocalPort(4)))
             : List.of(new RouteSpec("192.168.0.0/17", new RouteTarget.LocalPort(3)),
                 new RouteSpec("192.168.128.0/17", new RouteTarget.Ecmp(List.of(new RouteTarget.LocalPort(3)))),
                 new RouteSpec("192.168." + (n % 256) + ".0/24", new RouteTarget.LocalPort(3)),
                 new RouteSpec("172.16.0.0/16", new RouteTarget.Blackhole()));
+        final List<RouteSpec> routes = new java.util.ArrayList<>(FILLER.subList(0, filler));
+        routes.addAll(special);
         final NetworkSpec network = new NetworkSpec("net", 10, 1500,
             List.of(new SubnetSpec("10.0.0.0/24", "10.0.0.1")), routes, List.of());
         final CompiledPolicy open = CompiledPolicy.allowAll();
@@ -59,12 +69,13 @@ class RouteUpdateConcurrencyTest
         return ForwardingState.build(previous, List.of(network), ports);
     }
 
-    @Test
-    void shouldLoseNoPacketThatEveryVersionForwardsWhileRoutesChange() throws InterruptedException
+    @ParameterizedTest(name = "{0} unchanged routes beside")
+    @ValueSource(ints = {0, 2000})
+    void shouldLoseNoPacketThatEveryVersionForwardsWhileRoutesChange(final int filler) throws InterruptedException
     {
         try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(2, 4096, 65536, ConnectionTimeouts.DEFAULTS)))
         {
-            dataPlane.publish(version(null, 0));
+            dataPlane.publish(version(null, 0, filler));
             final MemoryPort[] ports = new MemoryPort[5];
             for (int id = 1; id <= 4; id++)
             {
@@ -86,7 +97,7 @@ class RouteUpdateConcurrencyTest
                 ForwardingState state = dataPlane.state();
                 for (int n = 1; n <= UPDATES; n++)
                 {
-                    state = version(state, n);
+                    state = version(state, n, filler);
                     dataPlane.publish(state);
                 }
                 updating.set(false);
