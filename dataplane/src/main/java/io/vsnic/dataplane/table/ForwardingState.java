@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -530,11 +531,13 @@ public final class ForwardingState
             sameNetwork ? editRoutes(where, spec, before, ports, n, gatewayMac) : null;
         if (routing == null)
         {
+            final RouteWhere routeWhere = new RouteWhere(where);
+            final Map<RouteTarget, Integer> hopOf = new IdentityHashMap<>();
             for (final RouteSpec route : spec.routes())
             {
-                final String routeWhere = where + ": route " + route.prefix();
+                routeWhere.prefix = route.prefix();
                 final long[] cidr = parseCidr(routeWhere, route.prefix());
-                final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
+                final int hop = hopOf(routeWhere, route.target(), hopOf, hops, ports, n, gatewayMac);
                 if (cidr[3] == 1)
                 {
                     routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
@@ -635,12 +638,14 @@ public final class ForwardingState
                 routes4.remove((int)cidr[0], (int)cidr[2]);
             }
         }
+        final RouteWhere routeWhere = new RouteWhere(where);
+        final Map<RouteTarget, Integer> hopOf = new IdentityHashMap<>();
         for (int i = edit.head(); i < edit.head() + edit.added(); i++)
         {
             final RouteSpec route = routes.get(i);
-            final String routeWhere = where + ": route " + route.prefix();
+            routeWhere.prefix = route.prefix();
             final long[] cidr = parseCidr(routeWhere, route.prefix());
-            final int hop = compileTarget(routeWhere, route.target(), hops, ports, n, gatewayMac);
+            final int hop = hopOf(routeWhere, route.target(), hopOf, hops, ports, n, gatewayMac);
             if (cidr[3] == 1 ? routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : routes4.contains((int)cidr[0], (int)cidr[2]))
             {
                 return null;
@@ -694,8 +699,46 @@ public final class ForwardingState
         return port != null && port.network == n && (!checkMac || port.mac == mac);
     }
 
+    /**
+     * Where a route is, for its error messages: made into text only when one is thrown (a million routes
+     * each concatenated their own before).
+     */
+    private static final class RouteWhere
+    {
+        private final String network;
+        private String prefix;
+
+        RouteWhere(final String network)
+        {
+            this.network = network;
+        }
+
+        @Override
+        public String toString()
+        {
+            return network + ": route " + prefix;
+        }
+    }
+
+    /**
+     * The hop of a route target, compiled once per target instance of one network (routes share their
+     * targets: a million routes name a handful).
+     */
+    private static int hopOf(final Object where, final RouteTarget target, final Map<RouteTarget, Integer> hopOf,
+        final HopList hops, final PortEntry[] ports, final int network, final long gatewayMac)
+    {
+        final Integer known = hopOf.get(target);
+        if (known != null)
+        {
+            return known;
+        }
+        final int hop = compileTarget(where, target, hops, ports, network, gatewayMac);
+        hopOf.put(target, hop);
+        return hop;
+    }
+
     private static int compileTarget(
-        final String where, final RouteTarget target, final HopList hops, final PortEntry[] ports, final int network,
+        final Object where, final RouteTarget target, final HopList hops, final PortEntry[] ports, final int network,
         final long gatewayMac)
     {
         return switch (target)
@@ -730,7 +773,7 @@ public final class ForwardingState
         };
     }
 
-    private static PortEntry requirePort(final String where, final int id, final PortEntry[] ports, final int network)
+    private static PortEntry requirePort(final Object where, final int id, final PortEntry[] ports, final int network)
     {
         final PortEntry port = id >= 0 && id < ports.length ? ports[id] : null;
         if (port == null)
@@ -759,7 +802,7 @@ public final class ForwardingState
     }
 
     /** Parsed CIDR: {high, low, length, isV6}; IPv4 in high as an unsigned 32-bit value. */
-    static long[] parseCidr(final String where, final String text)
+    static long[] parseCidr(final Object where, final String text)
     {
         if (text == null)
         {

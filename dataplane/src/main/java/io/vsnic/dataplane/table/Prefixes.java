@@ -208,22 +208,29 @@ public final class Prefixes
     private static int parseOctet(final String text, final int from, final int to, final int octet, final String whole,
         final String what)
     {
-        final String digits = text.substring(from, to);
-        if (digits.isEmpty())
+        // read in place: a million-route table parses four million octets, and a substring each was most of it
+        int value = 0;
+        boolean decimal = to - from <= 3;
+        for (int i = from; i < to && decimal; i++)
+        {
+            final char c = text.charAt(i);
+            decimal = c >= '0' && c <= '9';
+            value = value * 10 + (c - '0');
+        }
+        if (from == to)
         {
             throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " is empty");
         }
-        if (digits.length() > 3 || !isDecimal(digits))
+        if (!decimal)
         {
-            throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " '" + digits +
-                "' is not a decimal number 0..255");
+            throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " '" +
+                text.substring(from, to) + "' is not a decimal number 0..255");
         }
-        if (digits.length() > 1 && digits.charAt(0) == '0')
+        if (to - from > 1 && text.charAt(from) == '0')
         {
-            throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " '" + digits +
-                "' has a leading zero");
+            throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " '" +
+                text.substring(from, to) + "' has a leading zero");
         }
-        final int value = Integer.parseInt(digits);
         if (value > 255)
         {
             throw new IllegalArgumentException("invalid " + what + " '" + whole + "': octet " + octet + " is " + value +
@@ -534,36 +541,30 @@ public final class Prefixes
 
     private static int parseLength(final String text, final int from, final int max, final String family)
     {
-        final String digits = text.substring(from);
-        if (digits.isEmpty() || digits.length() > 3 || !isDecimal(digits))
+        final int to = text.length();
+        int length = 0;
+        boolean decimal = to > from && to - from <= 3;
+        for (int i = from; i < to && decimal; i++)
         {
-            throw new IllegalArgumentException("invalid " + family + " prefix '" + text + "': length '" + digits +
+            final char c = text.charAt(i);
+            decimal = c >= '0' && c <= '9';
+            length = length * 10 + (c - '0');
+        }
+        if (!decimal)
+        {
+            throw new IllegalArgumentException("invalid " + family + " prefix '" + text + "': length '" + text.substring(from) +
                 "' is not a decimal number 0.." + max);
         }
-        if (digits.length() > 1 && digits.charAt(0) == '0')
+        if (to - from > 1 && text.charAt(from) == '0')
         {
-            throw new IllegalArgumentException("invalid " + family + " prefix '" + text + "': length '" + digits +
+            throw new IllegalArgumentException("invalid " + family + " prefix '" + text + "': length '" + text.substring(from) +
                 "' has a leading zero");
         }
-        final int length = Integer.parseInt(digits);
         if (length > max)
         {
             throw new IllegalArgumentException("invalid " + family + " prefix '" + text + "': length " + length +
                 " is outside 0.." + max);
         }
         return length;
-    }
-
-    private static boolean isDecimal(final String digits)
-    {
-        for (int i = 0; i < digits.length(); i++)
-        {
-            final char c = digits.charAt(i);
-            if (c < '0' || c > '9')
-            {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -52,6 +52,22 @@ class PrefixesTest
         assertEquals(message, assertThrows(IllegalArgumentException.class, () -> Prefixes.parseIpv4(text)).getMessage());
     }
 
+    /** Only the canonical form parses, so a parsed text is its own canonical form (the API keeps it as sent). */
+    @Test
+    void shouldTakeOnlyTheCanonicalIpv4Form()
+    {
+        final java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 100_000; i++)
+        {
+            final int length = random.nextInt(33);
+            final String text = Prefixes.formatIpv4(random.nextInt() & Prefixes.ipv4Mask(length), length);
+            assertEquals(text, Prefixes.parseIpv4(text).toString());
+            final int dot = text.indexOf('.');
+            final String padded = text.substring(0, dot) + ".0" + text.substring(dot + 1);
+            assertThrows(IllegalArgumentException.class, () -> Prefixes.parseIpv4(padded), padded);
+        }
+    }
+
     @Test
     void shouldRejectWhitespaceAroundIpv4Prefix()
     {

@@ -1133,7 +1133,8 @@ public final class Validator
                 return new Parsed(true, prefix.high(), prefix.low(), prefix.length(), prefix.toString());
             }
             final Prefixes.Ipv4Prefix prefix = Prefixes.parseIpv4(text);
-            return new Parsed(false, 0, prefix.address() & 0xFFFF_FFFFL, prefix.length(), prefix.toString());
+            // the IPv4 parser takes only the canonical form (no leading zeros, no host bits): the text is it
+            return new Parsed(false, 0, prefix.address() & 0xFFFF_FFFFL, prefix.length(), text);
         }
         catch (final IllegalArgumentException ex)
         {
