@@ -18,7 +18,8 @@
 # .../routes), kills the daemon with SIGKILL, times its restart from the journal to "ready" and checks
 # that every route came back (exit status 1 if not). FP_CHANGES=N repeats the add and remove N times
 # (default 1); FP_PROFILE=FILE also records those changes with async-profiler (the agent flame.sh
-# unpacks) into FILE as collapsed stacks; FP_PROFILE_LOAD=FILE records the routes' PUTs the same way.
+# unpacks) into FILE as collapsed stacks; FP_PROFILE_LOAD=FILE records the routes' PUTs the same way
+# (FP_PROFILE_EVENT=alloc: where the heap is allocated instead of CPU time).
 #
 #   jmh-benchmarks/footprint.sh
 #   FP_VNICS=100 FP_ROUTES=100000 FP_NETWORKS=10 jmh-benchmarks/footprint.sh
@@ -124,7 +125,9 @@ agent="$here/target/flame/linux-x64/libasyncProfiler.so"
 profile() {   # profile start|FILE: async-profiler in the daemon (the agent flame.sh unpacks)
   [ -f "$agent" ] || { echo "footprint.sh: profiling needs $agent (run jmh-benchmarks/flame.sh once)" >&2; exit 1; }
   if [ "$1" = start ]; then
-    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"start,event=cpu,interval=1ms\"" >/dev/null
+    local event="event=cpu,interval=1ms"
+    [ -z "${FP_PROFILE_EVENT:-}" ] || event="event=$FP_PROFILE_EVENT"
+    "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"start,$event\"" >/dev/null
   else
     "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,collapsed,file=$(readlink -f "$1")\"" >/dev/null
     echo "profile: $1"

@@ -126,6 +126,15 @@ class InvalidRequestTest
         cases.add(c("duplicate route prefix", "POST", "/v1/networks", "{\"name\": \"g\", \"vni\": 5, " + NET +
             ", \"routes\": [{\"prefix\": \"0.0.0.0/0\", \"target\": {\"type\": \"blackhole\"}}, " +
             "{\"prefix\": \"0.0.0.0/0\", \"target\": {\"type\": \"reject\"}}]}", 409, "duplicate_route", "routes[1].prefix"));
+        // after good routes (their target already checked once): the bad one is still named by its index
+        cases.add(c("bad prefix after good routes", "POST", "/v1/networks", "{\"name\": \"g\", \"vni\": 5, " + NET +
+            ", \"routes\": [{\"prefix\": \"10.9.0.0/16\", \"target\": {\"type\": \"reject\"}}, " +
+            "{\"prefix\": \"10.8.0.0/16\", \"target\": {\"type\": \"reject\"}}, " +
+            "{\"prefix\": \"10.7.0.1/16\", \"target\": {\"type\": \"reject\"}}]}", 400, "invalid_field", "routes[2].prefix"));
+        cases.add(c("bad device after good routes", "POST", "/v1/networks", "{\"name\": \"g\", \"vni\": 5, " + NET +
+            ", \"routes\": [{\"prefix\": \"10.9.0.0/16\", \"target\": {\"type\": \"device\", \"device\": 3}}, " +
+            "{\"prefix\": \"10.8.0.0/16\", \"target\": {\"type\": \"device\", \"device\": -3}}]}", 400, "invalid_field",
+            "routes[1].target.device"));
         cases.add(c("ecmp member not port/device", "POST", "/v1/networks", "{\"name\": \"g\", \"vni\": 5, " + NET +
             ", \"routes\": [{\"prefix\": \"0.0.0.0/0\", \"target\": {\"type\": \"ecmp\", \"members\": [{\"type\": \"blackhole\"}]}}]}",
             400, "invalid_field", "routes[0].target.members[0].type"));
