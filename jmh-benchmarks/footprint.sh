@@ -19,7 +19,8 @@
 # that every route came back (exit status 1 if not). FP_CHANGES=N repeats the add and remove N times
 # (default 1); FP_PROFILE=FILE also records those changes with async-profiler (the agent flame.sh
 # unpacks) into FILE as collapsed stacks; FP_PROFILE_LOAD=FILE records the routes' PUTs the same way
-# (FP_PROFILE_EVENT=alloc: where the heap is allocated instead of CPU time).
+# (FP_PROFILE_EVENT=alloc: where the heap is allocated instead of CPU time), FP_PROFILE_RESTART=FILE the
+# restart from the journal up to "ready".
 #
 #   jmh-benchmarks/footprint.sh
 #   FP_VNICS=100 FP_ROUTES=100000 FP_NETWORKS=10 jmh-benchmarks/footprint.sh
@@ -75,7 +76,7 @@ echo "  dataplane: $dataplane"
 # start_daemon LOG SECONDS: starts vsnicd on $work/state (bin/vsnic execs the JVM, so $! is the daemon's
 # JVM: $pid) and waits until it is ready, at most SECONDS
 start_daemon() {
-  VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary" \
+  VSNIC_JAVA_OPTS="$lab_opts -XX:NativeMemoryTracking=summary ${3:-}" \
     "$root/bin/vsnic" daemon --config "$work/device.yaml" --state-dir "$work/state" > "$1" 2>&1 &
   pid=$!
   for _ in $(seq $(( $2 * 10 ))); do
@@ -176,8 +177,14 @@ if [ "${FP_RESTART:-0}" = 1 ]; then
   echo "journal on disk: $(du -sh "$work/state/journal" | cut -f1)"
   { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true   # (bash would report "Killed")
   restart=$(date +%s.%N)
-  start_daemon "$work/vsnicd-restart.log" 300
+  if [ -n "${FP_PROFILE_RESTART:-}" ]; then
+    [ -f "$agent" ] || { echo "footprint.sh: profiling needs $agent (run jmh-benchmarks/flame.sh once)" >&2; exit 1; }
+    start_daemon "$work/vsnicd-restart.log" 300 "-agentpath:$agent=start,event=${FP_PROFILE_EVENT:-cpu},interval=1ms"
+  else
+    start_daemon "$work/vsnicd-restart.log" 300
+  fi
   ready=$(date +%s.%N)
+  [ -z "${FP_PROFILE_RESTART:-}" ] || profile "$FP_PROFILE_RESTART"
   restored=0
   for k in $(seq "$networks"); do
     restored=$((restored + $(curl -sS "$api/v1/networks/n$k/routes" | grep -o '"prefix"' | wc -l)))
