@@ -537,15 +537,7 @@ public final class ForwardingState
             {
                 routeWhere.prefix = route.prefix();
                 final long[] cidr = parseCidr(routeWhere, route.prefix());
-                final int hop = hopOf(routeWhere, route.target(), hopOf, hops, ports, n, gatewayMac);
-                if (cidr[3] == 1)
-                {
-                    routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
-                }
-                else
-                {
-                    routes4.add((int)cidr[0], (int)cidr[2], hop);
-                }
+                put(routes4, routes6, cidr, hopOf(routeWhere, route.target(), hopOf, hops, ports, n, gatewayMac));
             }
             // subnets never overlap, so the prefixes are distinct when the builders hold one per subnet and route
             final boolean distinct = routes4.size() + routes6.size() == spec.subnets().size() + spec.routes().size();
@@ -567,7 +559,7 @@ public final class ForwardingState
     }
 
     /** Fewest routes for which a few changed routes are edited into the tables ({@link #editRoutes}); below, compiling is cheap. */
-    static final int EDIT_MIN_ROUTES = 1024;
+    public static final int EDIT_MIN_ROUTES = 1024;
     /** Hops no route uses any more (left by removed routes) that an edit tolerates before the tables are compiled afresh. */
     private static final int EDIT_MAX_STALE_HOPS = 256;
 
@@ -621,11 +613,12 @@ public final class ForwardingState
         final HopList hops = HopList.of(before);
         final Ipv4RouteTable.Builder routes4 = before.routes4.toBuilder();
         final Ipv6RouteTable.Builder routes6 = before.routes6.toBuilder();
-        for (int i = edit.head(); i < edit.head() + edit.removed(); i++)
+        final RouteWhere routeWhere = new RouteWhere(where);
+        for (final RouteSpec route : before.routeSource.subList(edit.head(), edit.head() + edit.removed()))
         {
-            final RouteSpec route = before.routeSource.get(i);
-            final long[] cidr = parseCidr(where + ": route " + route.prefix(), route.prefix());
-            if (cidr[3] == 1 ? !routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : !routes4.contains((int)cidr[0], (int)cidr[2]))
+            routeWhere.prefix = route.prefix();
+            final long[] cidr = parseCidr(routeWhere, route.prefix());
+            if (!holds(routes4, routes6, cidr))
             {
                 return null;
             }
@@ -638,28 +631,39 @@ public final class ForwardingState
                 routes4.remove((int)cidr[0], (int)cidr[2]);
             }
         }
-        final RouteWhere routeWhere = new RouteWhere(where);
         final Map<RouteTarget, Integer> hopOf = new IdentityHashMap<>();
-        for (int i = edit.head(); i < edit.head() + edit.added(); i++)
+        for (final RouteSpec route : routes.subList(edit.head(), edit.head() + edit.added()))
         {
-            final RouteSpec route = routes.get(i);
             routeWhere.prefix = route.prefix();
             final long[] cidr = parseCidr(routeWhere, route.prefix());
             final int hop = hopOf(routeWhere, route.target(), hopOf, hops, ports, n, gatewayMac);
-            if (cidr[3] == 1 ? routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : routes4.contains((int)cidr[0], (int)cidr[2]))
+            if (holds(routes4, routes6, cidr))
             {
                 return null;
             }
-            if (cidr[3] == 1)
-            {
-                routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
-            }
-            else
-            {
-                routes4.add((int)cidr[0], (int)cidr[2], hop);
-            }
+            put(routes4, routes6, cidr, hop);
         }
         return new RouteTables(routes4.build(), routes6.build(), hops, true);
+    }
+
+    /** Whether the builder of the prefix's family holds it ({@link #parseCidr} form). */
+    private static boolean holds(final Ipv4RouteTable.Builder routes4, final Ipv6RouteTable.Builder routes6, final long[] cidr)
+    {
+        return cidr[3] == 1 ? routes6.contains(cidr[0], cidr[1], (int)cidr[2]) : routes4.contains((int)cidr[0], (int)cidr[2]);
+    }
+
+    /** Adds the prefix ({@link #parseCidr} form) to the builder of its family. */
+    private static void put(final Ipv4RouteTable.Builder routes4, final Ipv6RouteTable.Builder routes6, final long[] cidr,
+        final int hop)
+    {
+        if (cidr[3] == 1)
+        {
+            routes6.add(cidr[0], cidr[1], (int)cidr[2], hop);
+        }
+        else
+        {
+            routes4.add((int)cidr[0], (int)cidr[2], hop);
+        }
     }
 
     /**

@@ -484,9 +484,6 @@ public final class Reconciler
         }
     }
 
-    /** Fewest routes for which a few changed ones are converted alone (below, converting them all is cheap). */
-    private static final int EDIT_MIN_ROUTES = 1024;
-
     /** By network name; the control thread's (prepare runs under the controller's lock). */
     private final Map<String, RouteConversion> conversions = new HashMap<>();
 
@@ -510,7 +507,8 @@ public final class Reconciler
             else
             {
                 final List<Route> from = network.routes();
-                final ListEdit edit = cached != null && from.size() >= EDIT_MIN_ROUTES && cached.portsHold(state) ?
+                // as few routes as the data plane edits its tables for; below, converting them all is cheap
+                final ListEdit edit = cached != null && from.size() >= ForwardingState.EDIT_MIN_ROUTES && cached.portsHold(state) ?
                     ListEdit.between(cached.from(), from, from.size() / 8) : null;
                 final List<RouteSpec> converted = new ArrayList<>(from.size());
                 final Map<String, Integer> ports = new HashMap<>();
