@@ -590,6 +590,14 @@ public final class ApiRoutes
                 Json.mapper().getTypeFactory().constructParametricType(Items.class, type));
             if (parsed != null && parsed.items() != null && !parsed.items().contains(null))
             {
+                if (type == Route.class)
+                {
+                    // JSON gives each route a target of its own (two strings each): share them now, so that
+                    // a million of them do not stay alive for the whole request
+                    @SuppressWarnings("unchecked")
+                    final List<T> shared = (List<T>)Route.shareTargets((List<Route>)parsed.items());
+                    return shared;
+                }
                 return parsed.items();
             }
         }

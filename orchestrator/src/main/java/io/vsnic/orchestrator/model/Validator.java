@@ -231,9 +231,11 @@ public final class Validator
             {
                 return null;
             }
+            // already normal: keep the instance, so that routes sharing it come back as they are
+            target = target.equals(route.target()) ? route.target() : target;
             targets.put(route.target(), target);
         }
-        return new Route(prefix, target);
+        return prefix == route.prefix() && target == route.target() ? route : new Route(prefix, target);
     }
 
     private static String prefixField(final String f, final String name)
