@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vsnic.dataplane.table.ForwardingState;
+import io.vsnic.orchestrator.journal.EntryBytes;
 import io.vsnic.orchestrator.journal.Journal;
 import io.vsnic.orchestrator.journal.JournalEntry;
 import io.vsnic.orchestrator.model.Changes;
@@ -258,12 +259,15 @@ public final class DeviceController
     {
     }
 
-    private static byte[] snapshot(final DesiredState state) throws JsonProcessingException
+    private static EntryBytes snapshot(final DesiredState state) throws IOException
     {
-        // written straight from the manifest, not through a tree of it (a network may hold a million routes)
+        // written straight from the manifest, not through a tree of it (a network may hold a million routes),
+        // into the journal's parts (not grown in one array and copied)
         final ObjectNode document = Json.mapper().createObjectNode();
         document.putPOJO("state", state.toManifest());
-        return Json.mapper().writeValueAsBytes(document);
+        final EntryBytes bytes = new EntryBytes();
+        Json.mapper().writeValue(bytes, document);
+        return bytes;
     }
 
     /**
@@ -559,16 +563,17 @@ public final class DeviceController
         {
             throw outOfMemory("compiling the data plane's tables for it", ex);
         }
-        final byte[] payload;
         try
         {
             final ObjectNode document = Json.mapper().createObjectNode();
             final ArrayNode array = document.putArray("changes");
             changes.forEach(array::add);
-            payload = Json.mapper().writeValueAsBytes(document);
+            // serialized into the journal's parts: a million routes' entry is not grown in one array and copied
+            final EntryBytes payload = new EntryBytes();
+            Json.mapper().writeValue(payload, document);
             journal.append(next.revision(), payload);
         }
-        catch (final JsonProcessingException | RuntimeException ex)
+        catch (final IOException | RuntimeException ex)
         {
             reconciler.abort(prepared);
             LOG.log(Level.ERROR, "journal append failed; change refused: " + ex, ex);

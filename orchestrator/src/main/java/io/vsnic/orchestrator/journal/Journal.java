@@ -391,6 +391,15 @@ public final class Journal implements AutoCloseable
     public synchronized void startGeneration(final long revision, final byte[] snapshot, final boolean quarantine)
         throws IOException
     {
+        startGeneration(revision, EntryBytes.of(snapshot), quarantine);
+    }
+
+    /**
+     * {@link #startGeneration(long, byte[], boolean)} with the snapshot as it was serialized, in parts.
+     */
+    public synchronized void startGeneration(final long revision, final EntryBytes snapshot, final boolean quarantine)
+        throws IOException
+    {
         final int previous = generation;
         final int next = generation + 1;
         final Path nextDirectory = directory.resolve(name(next));
@@ -428,8 +437,8 @@ public final class Journal implements AutoCloseable
         appender = nextAppender;
         generation = next;
         entriesInGeneration = 1;
-        bytesInGeneration = snapshot.length;
-        snapshotBytes = snapshot.length;
+        bytesInGeneration = snapshot.length();
+        snapshotBytes = snapshot.length();
         lastRevision = revision;
         if (previous > 0)
         {
@@ -463,6 +472,14 @@ public final class Journal implements AutoCloseable
      */
     public synchronized void append(final long revision, final byte[] payload)
     {
+        append(revision, EntryBytes.of(payload));
+    }
+
+    /**
+     * {@link #append(long, byte[])} with the entry as it was serialized, in parts.
+     */
+    public synchronized void append(final long revision, final EntryBytes payload)
+    {
         if (appender == null)
         {
             throw new IllegalStateException("journal has no open generation");
@@ -477,7 +494,7 @@ public final class Journal implements AutoCloseable
         write(appender, JournalEntry.CHANGE, revision, payload, Integer.MAX_VALUE);
         lastRevision = revision;
         entriesInGeneration++;
-        bytesInGeneration += payload.length;
+        bytesInGeneration += payload.length();
     }
 
     /**
@@ -487,7 +504,7 @@ public final class Journal implements AutoCloseable
     synchronized void appendUnfinished(final long revision, final byte[] payload, final int parts)
     {
         appender.singleThreadedCheckReset();
-        write(appender, JournalEntry.CHANGE, revision, payload, parts);
+        write(appender, JournalEntry.CHANGE, revision, EntryBytes.of(payload), parts);
     }
 
     /**
@@ -506,30 +523,31 @@ public final class Journal implements AutoCloseable
      * Writes an entry as one record, or as parts of at most {@link #PART_BYTES} in consecutive documents
      * (only the first {@code upTo} of them: see {@link #appendUnfinished}).
      */
-    private static void write(final ExcerptAppender appender, final int type, final long revision, final byte[] payload,
+    private static void write(final ExcerptAppender appender, final int type, final long revision, final EntryBytes payload,
         final int upTo)
     {
-        checkSize(payload.length);
+        checkSize(payload.length());
         final long timeMs = System.currentTimeMillis();
-        final int parts = Math.max(1, (payload.length + PART_BYTES - 1) / PART_BYTES);
+        final int parts = payload.parts();
         for (int index = 0; index < Math.min(parts, upTo); index++)
         {
-            final int offset = index * PART_BYTES;
-            final int length = Math.min(PART_BYTES, payload.length - offset);
+            final byte[] array = payload.part(index);
+            final int offset = payload.partOffset(index);
+            final int length = payload.partLength(index);
             final int recordType = type | (index + 1 < parts ? MORE : 0) | index << PART_SHIFT;
             final byte[] header = new byte[HEADER_BYTES];
             ByteBuffer.wrap(header).order(ByteOrder.BIG_ENDIAN)
                 .putInt(MAGIC).putInt(recordType).putLong(revision).putLong(timeMs).putInt(length);
             final CRC32 crc = new CRC32();
             crc.update(header);
-            crc.update(payload, offset, length);
+            crc.update(array, offset, length);
             final byte[] trailer = new byte[4];
             ByteBuffer.wrap(trailer).order(ByteOrder.BIG_ENDIAN).putInt((int)crc.getValue());
             try (DocumentContext document = appender.writingDocument())
             {
                 final Bytes<?> bytes = document.wire().bytes();
                 bytes.write(header);
-                bytes.write(payload, offset, length);
+                bytes.write(array, offset, length);
                 bytes.write(trailer);
             }
         }

@@ -253,6 +253,62 @@ class JournalTest
     }
 
     /**
+     * Entries serialized into {@link EntryBytes} (as the daemon writes them: no array of the whole entry) replay
+     * as the same bytes, at the sizes around a part's end, whether written in pieces or byte by byte; one
+     * that grows past the limit fails while it is written.
+     */
+    @Test
+    void shouldReplayEntriesWrittenInPartsAsTheyWereSerialized() throws IOException
+    {
+        final int[] sizes = {0, 1, Journal.PART_BYTES - 1, Journal.PART_BYTES, Journal.PART_BYTES + 1, 2 * Journal.PART_BYTES + 5};
+        long total = 0;
+        try (Journal journal = Journal.open(dir, new ArrayList<>()))
+        {
+            final EntryBytes snapshot = new EntryBytes();
+            for (final byte b : text("{\"snapshot\":true}"))
+            {
+                snapshot.write(b);
+            }
+            journal.startGeneration(0, snapshot, false);
+            total += snapshot.length();
+            for (int i = 0; i < sizes.length; i++)
+            {
+                final byte[] payload = letters(sizes[i], i);
+                final EntryBytes entry = new EntryBytes();
+                // pieces of odd sizes, so that some cross a part's end
+                for (int offset = 0; offset < payload.length; offset += 1_000_003)
+                {
+                    entry.write(payload, offset, Math.min(1_000_003, payload.length - offset));
+                }
+                assertEquals(sizes[i], entry.length());
+                journal.append(i + 1, entry);
+                total += payload.length;
+            }
+            assertEquals(total, journal.bytesInGeneration());
+        }
+        final List<Journal> holder = new ArrayList<>();
+        final Journal.Replay replay = reopen(holder);
+        holder.get(0).close();
+        assertFalse(replay.corrupt(), replay.corruption());
+        assertEquals(sizes.length + 1, replay.entries().size());
+        assertArrayEquals(text("{\"snapshot\":true}"), replay.entries().get(0).payload());
+        for (int i = 0; i < sizes.length; i++)
+        {
+            assertArrayEquals(letters(sizes[i], i), replay.entries().get(i + 1).payload(), "entry of " + sizes[i] + " bytes");
+        }
+        // the limit as the daemon's entries have it (MAX_PAYLOAD_BYTES), here at two parts and ten bytes
+        final EntryBytes tooLarge = new EntryBytes(2L * Journal.PART_BYTES + 10);
+        final byte[] chunk = letters(Journal.PART_BYTES, 1);
+        tooLarge.write(chunk);
+        tooLarge.write(chunk);
+        tooLarge.write(chunk, 0, 10);
+        final IOException refused = assertThrows(IOException.class, () -> tooLarge.write(0));
+        assertTrue(refused.getMessage().contains("too large"), refused.getMessage());
+        assertEquals(2L * Journal.PART_BYTES + 10, tooLarge.length());
+        assertThrows(IOException.class, () -> EntryBytes.of(chunk).write(1), "an entry given whole takes no more");
+    }
+
+    /**
      * A write that stopped between parts (an I/O error, then the retry; or a kill) was never acknowledged:
      * its parts are superseded by the retry's, or dropped at the end of the queue, and neither is corruption.
      */
