@@ -541,7 +541,7 @@ public final class ForwardingState
             }
             // subnets never overlap, so the prefixes are distinct when the builders hold one per subnet and route
             final boolean distinct = routes4.size() + routes6.size() == spec.subnets().size() + spec.routes().size();
-            routing = new RouteTables(routes4.build(), routes6.build(), hops, distinct);
+            routing = new RouteTables(routes4.build(), routes6.build(), hops, distinct, 0);
         }
 
         final int[] g4 = gateways4.stream().mapToInt(Integer::intValue).toArray();
@@ -551,7 +551,8 @@ public final class ForwardingState
             dns[i] = parseAddress4(where + ": dnsServers[" + i + "]", spec.dnsServers().get(i));
         }
         final long[] g6 = gateways6.stream().mapToLong(Long::longValue).toArray();
-        return new NetworkTable(spec.routes(), spec.subnets(), routing.distinct(), n, counterSlot, spec.name(), spec.vni(),
+        return new NetworkTable(spec.routes(), spec.subnets(), routing.distinct(), routing.editedHops(), n, counterSlot,
+            spec.name(), spec.vni(),
             spec.mtuBytes(), gatewayMac, g4, prefixLengths4.stream().mapToInt(Integer::intValue).toArray(), dns, g6,
             prefixLengths6.stream().mapToInt(Integer::intValue).toArray(), routing.routes4(), routing.routes6(),
             routing.kinds(), routing.values(), routing.counts(), routing.ecmp(), routing.macs(), macs.build(),
@@ -560,27 +561,32 @@ public final class ForwardingState
 
     /** Fewest routes for which a few changed routes are edited into the tables ({@link #editRoutes}); below, compiling is cheap. */
     public static final int EDIT_MIN_ROUTES = 1024;
-    /** Hops no route uses any more (left by removed routes) that an edit tolerates before the tables are compiled afresh. */
-    private static final int EDIT_MAX_STALE_HOPS = 256;
+    /**
+     * Hops that edits may append ({@link NetworkTable#editedHops}, some left unused by removed routes) before
+     * the next change compiles the tables afresh, which drops the unused ones.
+     */
+    static final int EDIT_MAX_HOPS = 256;
 
     /**
      * A network's compiled routes: the two tables and the hops their values index.
      *
-     * @param distinct whether every route had a prefix of its own ({@link NetworkTable#distinctRoutes}).
+     * @param distinct   whether every route had a prefix of its own ({@link NetworkTable#distinctRoutes}).
+     * @param editedHops hops appended by edits since the last full compile ({@link NetworkTable#editedHops}).
      */
     private record RouteTables(
         Ipv4RouteTable routes4, Ipv6RouteTable routes6, int[] kinds, int[] values, int[] counts, int[] ecmp, long[] macs,
-        boolean distinct)
+        boolean distinct, int editedHops)
     {
-        RouteTables(final Ipv4RouteTable routes4, final Ipv6RouteTable routes6, final HopList hops, final boolean distinct)
+        RouteTables(final Ipv4RouteTable routes4, final Ipv6RouteTable routes6, final HopList hops, final boolean distinct,
+            final int editedHops)
         {
-            this(routes4, routes6, hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(), distinct);
+            this(routes4, routes6, hops.kinds(), hops.values(), hops.counts(), hops.ecmp(), hops.macs(), distinct, editedHops);
         }
 
         static RouteTables of(final NetworkTable table)
         {
             return new RouteTables(table.routes4, table.routes6, table.hopKinds, table.hopValues, table.hopCounts,
-                table.ecmpLocations, table.hopMacs, table.distinctRoutes);
+                table.ecmpLocations, table.hopMacs, table.distinctRoutes, table.editedHops);
         }
     }
 
@@ -600,8 +606,7 @@ public final class ForwardingState
         final PortEntry[] ports, final int n, final long gatewayMac)
     {
         final List<RouteSpec> routes = spec.routes();
-        if (!before.distinctRoutes || routes.size() < EDIT_MIN_ROUTES ||
-            before.hopKinds.length > routes.size() + spec.subnets().size() + EDIT_MAX_STALE_HOPS)
+        if (!before.distinctRoutes || routes.size() < EDIT_MIN_ROUTES || before.editedHops >= EDIT_MAX_HOPS)
         {
             return null;
         }
@@ -643,7 +648,8 @@ public final class ForwardingState
             }
             put(routes4, routes6, cidr, hop);
         }
-        return new RouteTables(routes4.build(), routes6.build(), hops, true);
+        return new RouteTables(routes4.build(), routes6.build(), hops, true,
+            before.editedHops + hops.size() - before.hopKinds.length);
     }
 
     /** Whether the builder of the prefix's family holds it ({@link #parseCidr} form). */
@@ -1036,6 +1042,11 @@ public final class ForwardingState
             final int hop = add(NetworkTable.HOP_ECMP, start, locations.length, 0);
             knownEcmp.put(members, hop);
             return hop;
+        }
+
+        int size()
+        {
+            return hops.size();
         }
 
         int[] kinds()

@@ -70,9 +70,14 @@ public final class NetworkTable
      * changed are edited into the tables instead of compiling all of them ({@code ForwardingState}).
      */
     final boolean distinctRoutes;
+    /**
+     * Hops appended by edits since the tables were last compiled in full: some may serve no route any
+     * more (a removed route's), so past a bound the next change compiles in full ({@code ForwardingState}).
+     */
+    final int editedHops;
 
     NetworkTable(
-        final List<RouteSpec> routeSource, final List<?> subnetSource, final boolean distinctRoutes,
+        final List<RouteSpec> routeSource, final List<?> subnetSource, final boolean distinctRoutes, final int editedHops,
         final int index, final int counterSlot, final String name, final int vni, final int mtuBytes, final long gatewayMac,
         final int[] gateways4, final int[] prefixLengths4, final int[] dnsServers4, final long[] gateways6,
         final int[] prefixLengths6, final Ipv4RouteTable routes4, final Ipv6RouteTable routes6,
@@ -82,6 +87,7 @@ public final class NetworkTable
         this.routeSource = routeSource;
         this.subnetSource = subnetSource;
         this.distinctRoutes = distinctRoutes;
+        this.editedHops = editedHops;
         this.index = index;
         this.counterSlot = counterSlot;
         this.name = name;

@@ -265,6 +265,42 @@ class ForwardingStateTest
         assertSameRouting(ForwardingState.build(null, List.of(blue.apply(withSubnet)), ports).network(0), full, withSubnet, random);
     }
 
+    /**
+     * Routes added and removed one by one, each to a target never seen before, leave unused hops behind;
+     * they stay bounded: past {@link ForwardingState#EDIT_MAX_HOPS} appended hops the next change compiles
+     * the tables afresh.
+     */
+    @Test
+    void shouldBoundTheHopsThatEditsLeaveBehind()
+    {
+        final List<RouteSpec> base = new java.util.ArrayList<>();
+        for (int i = 0; i < 1100; i++)
+        {
+            base.add(new RouteSpec("20." + i / 256 + "." + i % 256 + ".0/24", new RouteTarget.RemoteDevice(7)));
+        }
+        final List<RouteSpec> routes = List.copyOf(base);
+        final java.util.function.Function<List<RouteSpec>, List<NetworkSpec>> blue = r -> List.of(new NetworkSpec("blue", 100, 1500,
+            List.of(new SubnetSpec("10.0.1.0/24", "10.0.1.1")), r, List.of()));
+        ForwardingState state = ForwardingState.build(null, blue.apply(routes), List.of());
+        final int compiledHops = state.network(0).hopKinds.length;
+        int most = 0;
+        boolean compiledAgain = false;
+        for (int k = 0; k < 2 * ForwardingState.EDIT_MAX_HOPS; k++)
+        {
+            state = ForwardingState.build(state, blue.apply(append(routes, new RouteSpec("198.18.0.0/16",
+                new RouteTarget.RemoteDevice(1000 + k)))), List.of());
+            final int hops = state.network(0).hopKinds.length;
+            most = Math.max(most, hops);
+            compiledAgain |= hops == compiledHops + 1 && k > 0;
+            assertEquals(NetworkTable.remoteLocation(1000 + k),
+                state.network(0).hopLocation(state.network(0).route4(Ipv4Flyweight.parse("198.18.3.4"))));
+            state = ForwardingState.build(state, blue.apply(routes), List.of());
+            assertTrue(state.network(0).route4(Ipv4Flyweight.parse("198.18.3.4")) < 0);
+        }
+        assertTrue(most <= compiledHops + ForwardingState.EDIT_MAX_HOPS + 1, "hops stay bounded: at most " + most);
+        assertTrue(compiledAgain, "compiled afresh once the bound was reached");
+    }
+
     private static List<RouteSpec> append(final List<RouteSpec> routes, final RouteSpec route)
     {
         final List<RouteSpec> next = new java.util.ArrayList<>(routes);
