@@ -167,7 +167,8 @@ public final class Validator
             }
             normalizedRemotes.add(remote);
         }
-        return new NetworkResource(network.name(), network.vni(), mtu, network.subnets(), Route.shareTargets(normalizedRoutes),
+        // the routes share their targets already: checkedRoute hands out one instance per distinct target
+        return new NetworkResource(network.name(), network.vni(), mtu, network.subnets(), normalizedRoutes,
             normalizedRemotes, null);
     }
 
@@ -206,15 +207,7 @@ public final class Validator
         final String prefix;
         try
         {
-            if (route.prefix().indexOf(':') >= 0)
-            {
-                prefix = Prefixes.parseIpv6(route.prefix()).toString();
-            }
-            else
-            {
-                Prefixes.parseIpv4(route.prefix());
-                prefix = route.prefix(); // only the canonical form parses (Validator.prefix)
-            }
+            prefix = parsePrefix(route.prefix()).text;
         }
         catch (final IllegalArgumentException ex)
         {
@@ -1177,19 +1170,28 @@ public final class Validator
         }
         try
         {
-            if (text.indexOf(':') >= 0)
-            {
-                final Prefixes.Ipv6Prefix prefix = Prefixes.parseIpv6(text);
-                return new Parsed(true, prefix.high(), prefix.low(), prefix.length(), prefix.toString());
-            }
-            final Prefixes.Ipv4Prefix prefix = Prefixes.parseIpv4(text);
-            // the IPv4 parser takes only the canonical form (no leading zeros, no host bits): the text is it
-            return new Parsed(false, 0, prefix.address() & 0xFFFF_FFFFL, prefix.length(), text);
+            return parsePrefix(text);
         }
         catch (final IllegalArgumentException ex)
         {
             throw ResourceException.invalid(f, f + ": " + ex.getMessage());
         }
+    }
+
+    /**
+     * @return the prefix with its canonical text.
+     * @throws IllegalArgumentException naming what is wrong with it.
+     */
+    private static Parsed parsePrefix(final String text)
+    {
+        if (text.indexOf(':') >= 0)
+        {
+            final Prefixes.Ipv6Prefix prefix = Prefixes.parseIpv6(text);
+            return new Parsed(true, prefix.high(), prefix.low(), prefix.length(), prefix.toString());
+        }
+        final Prefixes.Ipv4Prefix prefix = Prefixes.parseIpv4(text);
+        // the IPv4 parser takes only the canonical form (no leading zeros, no host bits): the text is it
+        return new Parsed(false, 0, prefix.address() & 0xFFFF_FFFFL, prefix.length(), text);
     }
 
     private static Parsed address(final String text, final String f)
