@@ -14,8 +14,16 @@ import java.nio.ByteBuffer;
  * in a pool of {@link FramePool#SUPER_SLOT_BYTES} slots) and {@link #checksumPartial(int, int)} for a
  * partial L4 checksum. {@link FramePool#acquire()} clears all of it.
  *
+ * <p>A segment cut from a super-frame may leave its payload where it is: the window then holds only
+ * the headers, and {@link #refer(Frame, long, int) referenced bytes} of the super-frame follow them on
+ * the wire ({@link #wireLength()}), as an iovec chain and without a copy. The super-frame stays out of
+ * its pool until it and every frame that refers to it are released. A port that sends such frames says
+ * so ({@code Port.OFFLOAD_CHAINED}); anything else gets them {@link #flatten() flattened} first.
+ *
  * <p>A frame is owned by exactly one thread at a time: the one that acquired it, or the one it was
- * handed to through a queue. Instances are created once by the pool and reused.
+ * handed to through a queue. A frame with referenced bytes and the frame it refers to stay on the
+ * thread that made them (their hold count is not atomic): flatten it before handing it on.
+ * Instances are created once by the pool and reused.
  */
 public final class Frame
 {
@@ -35,6 +43,14 @@ public final class Frame
     private int csumStart = -1;
     private int csumOffset;
     private boolean checksumVerified;
+    /** The frame whose bytes follow this one's window on the wire, or null. */
+    private Frame referenced;
+    private long referencedOffset;
+    private int referencedLength;
+    /** Frames that refer to this one's bytes and are not released yet. */
+    private int holds;
+    /** {@link #release()} was called while frames still referred to this one. */
+    private boolean releaseWhenUnheld;
     boolean inUse;
 
     Frame(final FramePool pool, final int index, final MemorySegment slot)
@@ -404,10 +420,116 @@ public final class Frame
     }
 
     /**
-     * Returns this frame to its pool. The caller must not touch it afterwards.
+     * Makes {@code length} bytes of {@code owner} at {@code offset} (an offset into
+     * {@code owner.segment()}) follow this frame's window on the wire, without copying them. The owner
+     * stays out of its pool until this frame is released or flattened. Both stay on the calling thread.
+     *
+     * @return false (and no change) when this frame already refers to bytes, or the range is outside the owner's slot.
+     */
+    public boolean refer(final Frame owner, final long offset, final int length)
+    {
+        if (referenced != null || owner == this || length < 0 || offset < 0 || offset > owner.capacity - (long)length)
+        {
+            return false;
+        }
+        owner.holds++;
+        referenced = owner;
+        referencedOffset = offset;
+        referencedLength = length;
+        return true;
+    }
+
+    /**
+     * @return whether bytes of another frame follow this one's window ({@link #refer}).
+     */
+    public boolean refersToOther()
+    {
+        return referenced != null;
+    }
+
+    /**
+     * @return the memory of the referenced bytes ({@link #refer}); only while {@link #refersToOther()}.
+     */
+    public MemorySegment referencedSegment()
+    {
+        return referenced.slot;
+    }
+
+    /**
+     * @return the offset of the referenced bytes in {@link #referencedSegment()}.
+     */
+    public long referencedOffset()
+    {
+        return referencedOffset;
+    }
+
+    /**
+     * @return how many referenced bytes follow the window (0 when none).
+     */
+    public int referencedLength()
+    {
+        return referencedLength;
+    }
+
+    /**
+     * @return the frame's length on the wire: the window plus the referenced bytes.
+     */
+    public int wireLength()
+    {
+        return length + referencedLength;
+    }
+
+    /**
+     * Copies the referenced bytes ({@link #refer}) in after the window, which then holds the whole
+     * frame, and lets go of the frame they are in. Nothing to do for a frame without them.
+     *
+     * @return false (and no change) when they do not fit the slot.
+     */
+    public boolean flatten()
+    {
+        final Frame owner = referenced;
+        if (owner == null)
+        {
+            return true;
+        }
+        if (referencedLength > capacity - start - length)
+        {
+            return false;
+        }
+        MemorySegment.copy(owner.slot, referencedOffset, slot, start + length, referencedLength);
+        length += referencedLength;
+        dropReference();
+        return true;
+    }
+
+    private void dropReference()
+    {
+        final Frame owner = referenced;
+        referenced = null;
+        referencedOffset = 0;
+        referencedLength = 0;
+        if (--owner.holds == 0 && owner.releaseWhenUnheld)
+        {
+            owner.releaseWhenUnheld = false;
+            owner.pool.release(owner);
+        }
+    }
+
+    /**
+     * Returns this frame to its pool. The caller must not touch it afterwards. A frame that others
+     * still refer to ({@link #refer}) goes back when the last of them is released.
      */
     public void release()
     {
+        if (referenced != null)
+        {
+            dropReference();
+        }
+        if (holds > 0)
+        {
+            releaseWhenUnheld = true;
+            return;
+        }
         pool.release(this);
     }
 
@@ -424,15 +546,27 @@ public final class Frame
         csumStart = -1;
         csumOffset = 0;
         checksumVerified = false;
+        referenced = null;
+        referencedOffset = 0;
+        referencedLength = 0;
+        holds = 0;
+        releaseWhenUnheld = false;
     }
 
     /**
-     * Copies the frame bytes to a new array. For tests and tools, never the hot path.
+     * Copies the frame bytes, referenced ones included ({@link #wireLength()}), to a new array. For
+     * tests and tools, never the hot path.
      *
      * @return the frame's bytes.
      */
     public byte[] toByteArray()
     {
-        return slot.asSlice(start, length).toArray(ValueLayout.JAVA_BYTE);
+        final byte[] bytes = new byte[length + referencedLength];
+        MemorySegment.copy(slot, ValueLayout.JAVA_BYTE, start, bytes, 0, length);
+        if (referenced != null)
+        {
+            MemorySegment.copy(referenced.slot, ValueLayout.JAVA_BYTE, referencedOffset, bytes, length, referencedLength);
+        }
+        return bytes;
     }
 }

@@ -118,13 +118,19 @@ public final class PortCapture
             {
                 continue;
             }
-            final int length = frame.length();
+            final int length = frame.wireLength();
             final int captured = Math.min(length, snapBytes);
             m.set(ValueLayout.JAVA_LONG, at, nowNs);
             m.set(ValueLayout.JAVA_INT, at + 8, length);
             m.set(ValueLayout.JAVA_INT, at + 12, captured);
             m.set(ValueLayout.JAVA_INT, at + 16, direction);
-            MemorySegment.copy(frame.segment(), frame.start(), m, at + HEADER_BYTES, captured);
+            final int head = Math.min(frame.length(), captured);
+            MemorySegment.copy(frame.segment(), frame.start(), m, at + HEADER_BYTES, head);
+            if (captured > head)
+            {
+                // a chained segment: its payload follows in the super-frame it was cut from
+                MemorySegment.copy(frame.referencedSegment(), frame.referencedOffset(), m, at + HEADER_BYTES + head, captured - head);
+            }
             ring.publish();
         }
     }

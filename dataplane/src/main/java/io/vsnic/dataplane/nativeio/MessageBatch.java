@@ -10,8 +10,9 @@ import java.net.InetSocketAddress;
 
 /**
  * Preallocated native {@code struct mmsghdr} / {@code iovec} / socket-address arrays for one
- * {@code sendmmsg} or {@code recvmmsg} of up to {@link #capacity()} datagrams, each with one iovec
- * pointing straight at a frame's bytes (no copy). Filling, sending and reading results allocate
+ * {@code sendmmsg} or {@code recvmmsg} of up to {@link #capacity()} datagrams, each with iovecs
+ * pointing straight at frames' bytes (no copy): one per datagram, or more for UDP GSO sends and
+ * chained segments when the batch has room for them. Filling, sending and reading results allocate
  * nothing.
  *
  * <p>Send addresses are encoded once per peer into one of {@link #NAME_SLOTS} name slots
@@ -50,18 +51,31 @@ public final class MessageBatch
     private final int[] sendNameLengths = new int[NAME_SLOTS];
 
     /**
-     * @param capacity most datagrams per call.
+     * @param capacity most datagrams per call (and one iovec for each).
      */
     public MessageBatch(final int capacity)
+    {
+        this(capacity, capacity);
+    }
+
+    /**
+     * @param capacity       most datagrams per call.
+     * @param iovecCapacity  most iovecs of all messages together ({@link #appendSend}); at least {@code capacity}.
+     */
+    public MessageBatch(final int capacity, final int iovecCapacity)
     {
         if (capacity < 1 || capacity > 1024)
         {
             throw new IllegalArgumentException("batch capacity must be in 1..1024: " + capacity);
         }
+        if (iovecCapacity < capacity || iovecCapacity > 4096)
+        {
+            throw new IllegalArgumentException("iovec capacity must be in " + capacity + "..4096: " + iovecCapacity);
+        }
         this.capacity = capacity;
         final Arena arena = Arena.ofAuto();
         this.messages = arena.allocate((long)capacity * MMSGHDR_BYTES, 64);
-        this.iovecs = arena.allocate((long)capacity * IOVEC_BYTES, 64);
+        this.iovecs = arena.allocate((long)iovecCapacity * IOVEC_BYTES, 64);
         this.receiveNames = arena.allocate((long)capacity * NAME_BYTES, 64);
         this.sendNames = arena.allocate((long)NAME_SLOTS * NAME_BYTES, 64);
         this.controls = arena.allocate((long)capacity * CONTROL_BYTES, 64);

@@ -30,6 +30,11 @@ import io.vsnic.dataplane.status.DropReason;
  * {@code GSO_UDP_L4}, over untagged or single-tagged Ethernet, IPv4 with options, IPv6 without
  * extension headers. {@code GSO_UDP} (UFO, which fragments at the IP layer) is refused.
  *
+ * <p>A chained cut ({@link #CHAINED}) copies only the headers: each segment's payload stays in the
+ * super-frame and the segment {@link Frame#refer refers} to it, for a port that sends the two parts as
+ * one frame ({@code Port.OFFLOAD_CHAINED}). Every segment still fits one pool slot, so that it can be
+ * {@link Frame#flatten() flattened} wherever it must be whole.
+ *
  * <p>Per call: one {@link FramePool#acquire()} and one copy per segment; nothing else is allocated.
  * A failure is a drop reason, never an exception; segments already built are released. One
  * instance per thread.
@@ -40,6 +45,10 @@ public final class Segmenter
     public static final boolean CHECKSUM_COMPLETE = true;
     /** Each segment's L4 checksum is left partial (NEEDS_CSUM) for a receiver that completes it. */
     public static final boolean CHECKSUM_PARTIAL = false;
+    /** Segments refer to their payload in the super-frame ({@link Frame#refer}) instead of copying it. */
+    public static final boolean CHAINED = true;
+    /** Segments hold a copy of their payload. */
+    public static final boolean COPIED = false;
 
     private final PacketHeaders headers = new PacketHeaders();
     private long segmentsBuilt;
@@ -60,6 +69,27 @@ public final class Segmenter
      */
     public int segment(
         final Frame superFrame, final FramePool pool, final boolean completeChecksums, final Frame[] out, final int at)
+    {
+        return segment(superFrame, pool, completeChecksums, COPIED, out, at);
+    }
+
+    /**
+     * Cuts {@code superFrame} into segments written to {@code out[at..at + n)}, their payload copied
+     * ({@link #COPIED}) or referred to ({@link #CHAINED}: the segments hold the super-frame back from its
+     * pool until they are released, and all of them stay on the calling thread). The super-frame is
+     * left untouched; the caller keeps owning (and releases) it.
+     *
+     * @param superFrame        the super-frame; its {@link Frame#gsoType()} and {@link Frame#gsoSize()} say how.
+     * @param pool              where the segments come from (each must fit one of its slots).
+     * @param completeChecksums {@link #CHECKSUM_COMPLETE} or {@link #CHECKSUM_PARTIAL}.
+     * @param chained           {@link #CHAINED} or {@link #COPIED}.
+     * @param out               receives the segments, which the caller then owns.
+     * @param at                first index to fill.
+     * @return the number of segments {@code n > 0}, or minus the {@link DropReason} ordinal, as
+     *     {@link #segment(Frame, FramePool, boolean, Frame[], int)}.
+     */
+    public int segment(final Frame superFrame, final FramePool pool, final boolean completeChecksums, final boolean chained,
+        final Frame[] out, final int at)
     {
         final MemorySegment source = superFrame.segment();
         final int base = superFrame.start();
@@ -107,11 +137,20 @@ public final class Segmenter
             final MemorySegment target = segment.segment();
             final int start = segment.start();
             MemorySegment.copy(source, base, target, start, headerLength);
-            if (chunk > 0)
+            final long payloadAt = base + headerLength + (long)k * gsoSize;
+            if (chunk > 0 && chained)
             {
-                MemorySegment.copy(source, base + headerLength + (long)k * gsoSize, target, start + headerLength, chunk);
+                segment.refer(superFrame, payloadAt, chunk);
+                segment.length(headerLength);
             }
-            segment.length(headerLength + Math.max(chunk, 0));
+            else
+            {
+                if (chunk > 0)
+                {
+                    MemorySegment.copy(source, payloadAt, target, start + headerLength, chunk);
+                }
+                segment.length(headerLength + Math.max(chunk, 0));
+            }
             segment.port(superFrame.port()).vni(superFrame.vni()).peerDevice(superFrame.peerDevice())
                 .timestampNs(superFrame.timestampNs());
             final int l3 = start + l3Relative;
@@ -151,7 +190,11 @@ public final class Segmenter
             if (completeChecksums)
             {
                 target.set(Flyweight.U16, l4 + checksumField, (short)0);
-                int checksum = ~Checksums.fold(Checksums.sum(target, l4, l4Length, pseudo)) & 0xFFFF;
+                // the L4 header's length is even (TCP: 4-byte words, UDP: 8), so the payload's sum continues it
+                final long sum = segment.refersToOther() ?
+                    Checksums.sum(source, payloadAt, chunk, Checksums.sum(target, l4, headers.l4HeaderLength, pseudo)) :
+                    Checksums.sum(target, l4, l4Length, pseudo);
+                int checksum = ~Checksums.fold(sum) & 0xFFFF;
                 if (checksum == 0 && !tcp)
                 {
                     checksum = 0xFFFF;

@@ -25,12 +25,19 @@ public interface Port
     int OFFLOAD_PARTIAL_CHECKSUM = 1;
     /** {@link #txOffloads()}: offload super-frames ({@link Frame#isSuperFrame()}) are taken whole. */
     int OFFLOAD_SUPER_FRAMES = 2;
+    /**
+     * {@link #txOffloads()}: frames whose payload stays in the super-frame they were cut from
+     * ({@link Frame#refersToOther()}) are taken; the port sends the window and the referenced bytes as
+     * one frame and releases (or {@link Frame#flatten() flattens}) each on the calling thread.
+     */
+    int OFFLOAD_CHAINED = 4;
 
     /**
      * What {@link #transmit} takes besides ordinary frames with complete checksums; the worker
      * completes checksums and cuts super-frames for a port that does not take them.
      *
-     * @return {@link #OFFLOAD_PARTIAL_CHECKSUM} and {@link #OFFLOAD_SUPER_FRAMES} bits; 0 by default.
+     * @return {@link #OFFLOAD_PARTIAL_CHECKSUM}, {@link #OFFLOAD_SUPER_FRAMES} and {@link #OFFLOAD_CHAINED}
+     *     bits; 0 by default.
      */
     default int txOffloads()
     {

@@ -1981,7 +1981,8 @@ public final class Worker implements Runnable
 
     /**
      * Sends {@code batch[0..size)} to {@code port} in the form it takes: super-frames cut into segments
-     * (software TSO/USO, checksums complete unless the port takes partial ones), partial checksums
+     * (software TSO/USO, checksums complete unless the port takes partial ones; payloads left in the
+     * super-frame for a port that takes chained frames), partial checksums
      * completed, and, for a port that takes super-frames, in-order TCP segments from the overlay merged
      * (software GRO, flushed at the end of the batch). Every frame ends sent or counted as a drop.
      */
@@ -1990,6 +1991,7 @@ public final class Worker implements Runnable
         final int offloads = port.txOffloads();
         final boolean takesSuperFrames = (offloads & Port.OFFLOAD_SUPER_FRAMES) != 0;
         final boolean takesPartial = (offloads & Port.OFFLOAD_PARTIAL_CHECKSUM) != 0;
+        final boolean chained = (offloads & Port.OFFLOAD_CHAINED) != 0;
         final boolean coalesce = coalesces(offloads, size);
         final long mergedBefore = coalesce ? coalescer.mergedCount() : 0;
         final long superBefore = coalesce ? coalescer.superFrameCount() : 0;
@@ -2002,7 +2004,7 @@ public final class Worker implements Runnable
             if (frame.isSuperFrame() && !takesSuperFrames)
             {
                 n = sendAdapted(port, n, ingressId);
-                final int count = segmenter.segment(frame, pool, !takesPartial, segments, 0);
+                final int count = segmenter.segment(frame, pool, !takesPartial, chained, segments, 0);
                 frame.release();
                 if (count < 0)
                 {
@@ -2082,7 +2084,7 @@ public final class Worker implements Runnable
         }
         for (int k = 0; k < n; k++)
         {
-            adaptedBytes[k] = adapted[k].length();
+            adaptedBytes[k] = adapted[k].wireLength();
         }
         if (capture != null && capture.portId() == port.id())
         {

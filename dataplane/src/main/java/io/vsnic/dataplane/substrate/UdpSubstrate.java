@@ -311,6 +311,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private volatile boolean gro;
     private final java.util.concurrent.atomic.AtomicLong groMessages = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * Turns chained segments off ("false"; read when the substrate is made; default on with the direct
+     * path): a super-frame's segments to a plaintext peer then hold a copy of their payload instead of
+     * leaving it in the super-frame for the send's iovecs ({@link Port#OFFLOAD_CHAINED}).
+     */
+    public static final String CHAINED_PROPERTY = "vsnic.substrate.chainedSegments";
+    private final boolean chained;
+    private final java.util.concurrent.atomic.AtomicLong chainedDatagrams = new java.util.concurrent.atomic.AtomicLong();
+
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
     private static final int TX_DATAGRAMS = 2;
@@ -331,6 +340,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.rx = new IntMpmcQueue(config.rxQueueFrames());
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
+        this.chained = direct && Boolean.parseBoolean(System.getProperty(CHAINED_PROPERTY, "true"));
         this.queues = new ReceiveQueue[direct ? config.receiveQueues() : 0];
         for (int q = 0; q < queues.length; q++)
         {
@@ -678,12 +688,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
 
     /**
      * Partial checksums are taken: they go to a peer with remote checksum offload as they are (in the
-     * Geneve option), and are finished here for every other peer.
+     * Geneve option), and are finished here for every other peer. On the direct path chained segments
+     * are taken too ({@link #CHAINED_PROPERTY}): their headers and payload leave as two iovecs of one
+     * datagram; they are flattened first where they must be whole (encryption, the event-loop path, a
+     * checksum to finish).
      */
     @Override
     public int txOffloads()
     {
-        return OFFLOAD_PARTIAL_CHECKSUM;
+        return chained ? OFFLOAD_PARTIAL_CHECKSUM | OFFLOAD_CHAINED : OFFLOAD_PARTIAL_CHECKSUM;
     }
 
     @Override
@@ -1339,6 +1352,13 @@ public final class UdpSubstrate implements Port, AutoCloseable
             // the source port pool's lane: a hash of the inner flow, taken before the overlay header goes on
             final int lane = sourceLanes == 0 || peer.encryption() == Encryption.WIREGUARD ? -1 :
                 InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length()) % sourceLanes;
+            // only the direct plaintext send takes a chained segment as it is, and only when its checksum needs no finishing
+            if (frame.refersToOther() && (!direct || peer.encryption() == Encryption.WIREGUARD ||
+                (!peer.remoteChecksum() && frame.checksumPartial())) && !frame.flatten())
+            {
+                drop(DropReason.OVERSIZE, frame);
+                continue;
+            }
             if (!peer.remoteChecksum() && !ChecksumOffload.complete(frame))
             {
                 drop(DropReason.BAD_CHECKSUM, frame);
@@ -1591,6 +1611,23 @@ public final class UdpSubstrate implements Port, AutoCloseable
     }
 
     /**
+     * @return datagrams sent as chained segments: headers and payload as two iovecs, the payload read by
+     *     the kernel straight from the super-frame ({@link #CHAINED_PROPERTY}).
+     */
+    public long chainedDatagrams()
+    {
+        return chainedDatagrams.get();
+    }
+
+    /**
+     * @return whether the workers cut super-frames into chained segments for this port ({@link #CHAINED_PROPERTY}).
+     */
+    public boolean chainedSegments()
+    {
+        return chained;
+    }
+
+    /**
      * @return datagrams dropped by the substrate (before or after the workers) for a reason.
      */
     public long drops(final DropReason reason)
@@ -1780,16 +1817,20 @@ public final class UdpSubstrate implements Port, AutoCloseable
         private final int lane;
         /** On the sender's pending list. */
         private boolean listed;
-        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH);
+        /** Two iovecs per datagram at most: a chained segment's headers and its payload. */
+        private final MessageBatch batch = new MessageBatch(DIRECT_BATCH, 2 * DIRECT_BATCH);
         /** What each name slot holds: a peer (plaintext) or an endpoint (WireGuard), compared by identity. */
         private final Object[] keys = new Object[MessageBatch.NAME_SLOTS];
         private int victim;
         private final Frame[] frames = new Frame[DIRECT_BATCH];
         private int frameCount;
+        private int iovecCount;
         private final int[] messageSlot = new int[DIRECT_BATCH];
         private final int[] messageFrames = new int[DIRECT_BATCH];
         private final int[] messageSegment = new int[DIRECT_BATCH];
         private final int[] messageBytes = new int[DIRECT_BATCH];
+        /** Datagrams of each message that are chained segments. */
+        private final int[] messageChained = new int[DIRECT_BATCH];
         private final boolean[] messageClosed = new boolean[DIRECT_BATCH];
         private int messageCount;
 
@@ -1805,14 +1846,15 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 flush(substrate);
             }
-            final int length = frame.length();
+            final int length = frame.wireLength();
             final long data = frame.segment().address() + frame.start();
             final int last = messageCount - 1;
             if (last >= 0 && substrate.gso && messageSlot[last] == slot && !messageClosed[last] &&
                 messageFrames[last] < GSO_MAX_SEGMENTS && length <= messageSegment[last] &&
                 messageBytes[last] + length <= GSO_MAX_BYTES)
             {
-                batch.appendSend(last, frameCount, data, length);
+                batch.appendSend(last, iovecCount++, data, frame.length());
+                messageChained[last] += appendReferenced(last, frame);
                 frames[frameCount++] = frame;
                 if (++messageFrames[last] == 2)
                 {
@@ -1823,13 +1865,30 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 return;
             }
             final int message = messageCount++;
-            batch.prepareSend(message, frameCount, data, length, slot);
+            batch.prepareSend(message, iovecCount++, data, frame.length(), slot);
+            messageChained[message] = appendReferenced(message, frame);
             messageSlot[message] = slot;
             messageFrames[message] = 1;
             messageSegment[message] = length;
             messageBytes[message] = length;
             messageClosed[message] = false;
             frames[frameCount++] = frame;
+        }
+
+        /**
+         * A chained segment's payload: the next iovec of its message, where it lies in the super-frame.
+         *
+         * @return 1 for a chained segment, else 0.
+         */
+        private int appendReferenced(final int message, final Frame frame)
+        {
+            if (!frame.refersToOther())
+            {
+                return 0;
+            }
+            batch.appendSend(message, iovecCount++, frame.referencedSegment().address() + frame.referencedOffset(),
+                frame.referencedLength());
+            return 1;
         }
 
         void flush(final UdpSubstrate substrate)
@@ -1842,6 +1901,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
             long sent = 0;
             long bytes = 0;
             long segmented = 0;
+            long chainedSent = 0;
             if (fd >= 0 && substrate.running)
             {
                 int at = 0;
@@ -1856,6 +1916,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                             bytes += messageBytes[i];
                             sent += messageFrames[i];
                             segmented += messageFrames[i] > 1 ? 1 : 0;
+                            chainedSent += messageChained[i];
                         }
                         at += result;
                         retries = 0;
@@ -1893,7 +1954,12 @@ public final class UdpSubstrate implements Port, AutoCloseable
             {
                 substrate.gsoMessages.addAndGet(segmented);
             }
+            if (chainedSent > 0)
+            {
+                substrate.chainedDatagrams.addAndGet(chainedSent);
+            }
             frameCount = 0;
+            iovecCount = 0;
             messageCount = 0;
         }
     }

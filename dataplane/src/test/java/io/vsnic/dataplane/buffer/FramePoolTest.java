@@ -120,6 +120,67 @@ class FramePoolTest
     }
 
     @Test
+    void shouldKeepAReferredFrameOutOfThePoolUntilTheLastFrameReferringToItGoes()
+    {
+        final Frame owner = pool.acquire();
+        owner.segment().asSlice(owner.start(), 100).fill((byte)7);
+        owner.length(100);
+        final Frame first = pool.acquire();
+        final Frame second = pool.acquire();
+        first.segment().set(ValueLayout.JAVA_BYTE, first.start(), (byte)1);
+        first.length(1);
+
+        assertTrue(first.refer(owner, owner.start() + 10, 50));
+        assertTrue(second.refer(owner, owner.start(), 100));
+        assertFalse(first.refer(owner, owner.start(), 1), "one referenced range per frame");
+        assertFalse(owner.refer(owner, 0, 1), "not itself");
+        final Frame third = pool.acquire();
+        assertFalse(third.refer(owner, SLOT_BYTES - 10, 11), "outside the owner's slot");
+        assertFalse(third.refer(owner, 0, -1));
+        third.release();
+        assertEquals(51, first.wireLength());
+        final byte[] expected = new byte[51];
+        expected[0] = 1;
+        Arrays.fill(expected, 1, 51, (byte)7);
+        assertArrayEquals(expected, first.toByteArray());
+
+        owner.release();
+        assertEquals(1, pool.available(), "the owner waits for the frames that refer to it");
+        assertTrue(first.flatten());
+        assertArrayEquals(expected, first.toByteArray());
+        assertFalse(first.refersToOther());
+        assertEquals(0, first.referencedLength());
+        first.release();
+        assertEquals(2, pool.available(), "the owner still waits for the second frame");
+        second.release();
+        assertEquals(4, pool.available(), "the owner went back with the last one");
+        assertEquals(0, pool.doubleReleaseCount());
+        final Frame[] frames = acquireAll();
+        for (final Frame frame : frames)
+        {
+            assertFalse(frame.refersToOther(), "acquired frames refer to nothing");
+            assertEquals(0, frame.referencedLength());
+        }
+    }
+
+    @Test
+    void shouldNotFlattenReferredBytesThatDoNotFitTheSlot()
+    {
+        final Frame owner = pool.acquire();
+        final Frame frame = pool.acquire();
+        frame.length(SLOT_BYTES - HEADROOM - 100);
+        assertTrue(frame.refer(owner, 0, 101));
+
+        assertFalse(frame.flatten());
+        assertTrue(frame.refersToOther());
+        assertEquals(SLOT_BYTES - HEADROOM - 100, frame.length());
+
+        owner.release();
+        frame.release();
+        assertEquals(pool.capacity(), pool.available());
+    }
+
+    @Test
     void shouldRejectFrameOfAnotherPool()
     {
         try (FramePool other = new FramePool(1, 128, 0))

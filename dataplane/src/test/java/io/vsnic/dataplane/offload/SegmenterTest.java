@@ -2,6 +2,7 @@ package io.vsnic.dataplane.offload;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,8 @@ import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.status.DropReason;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class SegmenterTest
 {
@@ -186,5 +189,94 @@ class SegmenterTest
             frame.release();
         }
         superFrame.release();
+    }
+
+    @ParameterizedTest(name = "{0} v6={1} payload={2} complete={3}")
+    @CsvSource({
+        "TCP, false, 4344, true", "TCP, false, 4345, false", "TCP, true, 2897, true", "TCP, true, 1448, false",
+        "UDP, false, 4200, true", "UDP, true, 1401, false", "TCP, false, 0, true"})
+    void shouldCutChainedSegmentsThatSendTheSameBytesAsCopiedOnes(
+        final String protocol, final boolean v6, final int payload, final boolean complete)
+    {
+        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
+        spec.v6 = v6;
+        final boolean udp = protocol.equals("UDP");
+        spec.protocol = udp ? OffloadFrames.UDP : spec.protocol;
+        spec.flags = TcpFlyweight.ACK | TcpFlyweight.PSH;
+        spec.payload = OffloadFrames.payload(payload, 7);
+        final int gsoSize = udp ? 1400 : MSS;
+        final int type = udp ? VirtioNetHeader.GSO_UDP_L4 : v6 ? VirtioNetHeader.GSO_TCPV6 : VirtioNetHeader.GSO_TCPV4;
+        final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(type, gsoSize);
+        final Frame[] copied = new Frame[64];
+
+        final int count = segmenter.segment(superFrame, pool, complete, Segmenter.COPIED, copied, 0);
+        assertEquals(count, segmenter.segment(superFrame, pool, complete, Segmenter.CHAINED, out, 0));
+
+        assertTrue(count > 0);
+        final int headers = spec.headerLength();
+        for (int k = 0; k < count; k++)
+        {
+            final int chunk = Math.min(gsoSize, payload - k * gsoSize);
+            assertArrayEquals(copied[k].toByteArray(), out[k].toByteArray(), "segment " + k);
+            assertEquals(chunk > 0, out[k].refersToOther(), "segment " + k + " leaves its payload in the super-frame");
+            assertEquals(headers, out[k].length(), "segment " + k + " window: the headers only");
+            assertEquals(copied[k].wireLength(), out[k].wireLength());
+            assertEquals(copied[k].checksumPartial(), out[k].checksumPartial());
+            assertEquals(copied[k].csumStart(), out[k].csumStart());
+            if (complete)
+            {
+                assertTrue(OffloadFrames.checksumsValid(out[k].toByteArray()), "segment " + k);
+            }
+            copied[k].release();
+        }
+        // the super-frame stays out of its pool while segments refer to it, whoever is released first
+        final int free = superPool.available();
+        superFrame.release();
+        final boolean referred = out[0].refersToOther();
+        assertEquals(referred ? free : free + 1, superPool.available(), "held by its segments");
+        if (referred)
+        {
+            // a flattened segment holds its whole frame and lets go of the super-frame
+            final byte[] before = out[0].toByteArray();
+            assertTrue(out[0].flatten());
+            assertFalse(out[0].refersToOther());
+            assertArrayEquals(before, out[0].toByteArray());
+            assertEquals(before.length, out[0].length());
+        }
+        for (int k = 0; k < count; k++)
+        {
+            boolean held = false;
+            for (int j = k; j < count; j++)
+            {
+                held |= out[j].refersToOther();
+            }
+            assertEquals(held ? free : free + 1, superPool.available(), "held before segment " + k + " goes: " + held);
+            out[k].release();
+            out[k] = null;
+        }
+        assertEquals(free + 1, superPool.available(), "back once the last segment is released");
+    }
+
+    @Test
+    void shouldLetGoOfTheSuperFrameWhenAChainedCutFails()
+    {
+        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
+        spec.payload = OffloadFrames.payload(40 * 1000, 6);
+        final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(VirtioNetHeader.GSO_TCPV4, 1000);
+        final Frame[] held = new Frame[pool.capacity() - 10];
+        for (int i = 0; i < held.length; i++)
+        {
+            held[i] = pool.acquire();
+        }
+        final int free = superPool.available();
+
+        assertEquals(-DropReason.POOL_EXHAUSTED.ordinal(), segmenter.segment(superFrame, pool, true, Segmenter.CHAINED, out, 0));
+        superFrame.release();
+
+        assertEquals(free + 1, superPool.available(), "no segment holds it back");
+        for (final Frame frame : held)
+        {
+            frame.release();
+        }
     }
 }

@@ -550,6 +550,11 @@ class OverlaySubstrateTest
             assertTrue(java.util.Arrays.equals(payload, received.toByteArray()), "every payload byte, in order");
             assertEquals(1, a.dataPlane.counters().superFramesSegmented(), "the worker cut it");
             assertEquals(6, a.dataPlane.counters().segmentsBuilt());
+            // the direct path sends the segments chained (payload from the super-frame in place) where nothing
+            // needs them whole; a checksum to finish flattens them first
+            assertEquals(transport != UdpSubstrate.Transport.NIO, a.substrate.chainedSegments());
+            Waits.awaitTrue(() -> a.substrate.txDatagrams() == 6, () -> "six datagrams counted as sent: " + a.substrate.txDatagrams());
+            assertEquals(remoteChecksum && a.substrate.chainedSegments() ? 6 : 0, a.substrate.chainedDatagrams());
         }
     }
 

@@ -127,6 +127,9 @@ public final class Metrics
             counter(out, "vsnic_substrate_tx_bytes_total", "UDP payload bytes sent on the substrate.", substrate.txBytes());
             counter(out, "vsnic_substrate_udp_gso_messages_total",
                 "UDP GSO sends on the substrate (each several datagrams of one super-frame).", substrate.udpGsoMessages());
+            counter(out, "vsnic_substrate_chained_datagrams_total",
+                "Datagrams sent as chained segments: headers and payload as two iovecs, the payload not copied in vsnic.",
+                substrate.chainedDatagrams());
             counter(out, "vsnic_substrate_udp_gro_messages_total",
                 "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
             header(out, "vsnic_substrate_rx_queue_datagrams_total",
