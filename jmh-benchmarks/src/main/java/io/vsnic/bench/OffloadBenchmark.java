@@ -33,6 +33,8 @@ import io.vsnic.dataplane.protocol.Checksums;
  *   <li>{@link #segmentComplete()}: cut into segments with complete TCP checksums (towards a port
  *       without offloads), then release them;</li>
  *   <li>{@link #segmentPartial()}: the same with partial checksums left for the receiver;</li>
+ *   <li>{@link #segmentChained()}: as {@link #segmentPartial()}, each segment's payload left in the
+ *       super-frame ({@link Segmenter#CHAINED}: what the overlay port's direct path takes), headers only copied;</li>
  *   <li>{@link #segmentThenCoalesce()}: cut (complete checksums), then merge the segments back into one
  *       super-frame (each segment's checksum is verified, as GRO does): the coalescing cost is the
  *       difference to {@link #segmentComplete()}.</li>
@@ -132,6 +134,17 @@ public class OffloadBenchmark
     }
 
     @Benchmark
+    public int segmentChained()
+    {
+        final int count = cut(Segmenter.CHECKSUM_PARTIAL, Segmenter.CHAINED);
+        for (int i = 0; i < count; i++)
+        {
+            segments[i].release();
+        }
+        return count;
+    }
+
+    @Benchmark
     public int segmentThenCoalesce()
     {
         final int count = cut(Segmenter.CHECKSUM_COMPLETE);
@@ -152,7 +165,12 @@ public class OffloadBenchmark
 
     private int cut(final boolean complete)
     {
-        final int count = segmenter.segment(superFrame, pool, complete, segments, 0);
+        return cut(complete, Segmenter.COPIED);
+    }
+
+    private int cut(final boolean complete, final boolean chained)
+    {
+        final int count = segmenter.segment(superFrame, pool, complete, chained, segments, 0);
         if (count != SEGMENTS)
         {
             throw new IllegalStateException("segmenter returned " + count);

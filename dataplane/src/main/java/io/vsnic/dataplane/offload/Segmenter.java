@@ -114,6 +114,11 @@ public final class Segmenter
         final long sequence = tcp ? source.get(Flyweight.U32, headers.l4Offset + TcpFlyweight.SEQUENCE_OFFSET) & 0xFFFF_FFFFL : 0;
         final int flags = tcp ? source.get(ValueLayout.JAVA_BYTE, headers.l4Offset + TcpFlyweight.FLAGS_OFFSET) & 0xFF : 0;
         final int checksumField = headers.checksumFieldOffset();
+        // the IPv4 header's sum without its total length, identification and checksum: the same for every segment
+        final long ipBase = v4 ? Checksums.sum(source, headers.l3Offset, headers.ipHeaderLength, 0)
+            + (~source.get(Flyweight.U16, headers.l3Offset + Ipv4Flyweight.TOTAL_LENGTH_OFFSET) & 0xFFFF)
+            + (~ipId & 0xFFFF)
+            + (~source.get(Flyweight.U16, headers.l3Offset + Ipv4Flyweight.CHECKSUM_OFFSET) & 0xFFFF) : 0;
 
         for (int k = 0; k < count; k++)
         {
@@ -158,11 +163,12 @@ public final class Segmenter
             final int l4Length = headers.l4HeaderLength + Math.max(chunk, 0);
             if (v4)
             {
-                target.set(Flyweight.U16, l3 + Ipv4Flyweight.TOTAL_LENGTH_OFFSET, (short)(headers.ipHeaderLength + l4Length));
-                target.set(Flyweight.U16, l3 + Ipv4Flyweight.IDENTIFICATION_OFFSET, (short)(ipId + k));
-                target.set(Flyweight.U16, l3 + Ipv4Flyweight.CHECKSUM_OFFSET, (short)0);
-                target.set(Flyweight.U16, l3 + Ipv4Flyweight.CHECKSUM_OFFSET,
-                    (short)Checksums.checksum(target, l3, headers.ipHeaderLength));
+                final int totalLength = headers.ipHeaderLength + l4Length;
+                final int id = (ipId + k) & 0xFFFF;
+                target.set(Flyweight.U16, l3 + Ipv4Flyweight.TOTAL_LENGTH_OFFSET, (short)totalLength);
+                target.set(Flyweight.U16, l3 + Ipv4Flyweight.IDENTIFICATION_OFFSET, (short)id);
+                // RFC 1624: the two changed fields added to the constant rest, not the header summed again
+                target.set(Flyweight.U16, l3 + Ipv4Flyweight.CHECKSUM_OFFSET, (short)(~Checksums.fold(ipBase + totalLength + id)));
             }
             else
             {

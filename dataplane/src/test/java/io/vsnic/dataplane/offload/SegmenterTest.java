@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
+import io.vsnic.dataplane.protocol.Checksums;
 import io.vsnic.dataplane.protocol.TcpFlyweight;
 import io.vsnic.dataplane.status.DropReason;
 import org.junit.jupiter.api.AfterEach;
@@ -277,6 +280,39 @@ class SegmenterTest
         for (final Frame frame : held)
         {
             frame.release();
+        }
+    }
+
+    @Test
+    void shouldGiveEverySegmentTheIpv4HeaderChecksumOfItsOwnLengthAndIdentificationAlsoWhenTheIdWraps()
+    {
+        for (final int ipId : new int[] {0, 0x1234, 0xFFFE, 0xFFFF})
+        {
+            for (final int tos : new int[] {0, 0xB8})
+            {
+                final OffloadFrames.Spec spec = new OffloadFrames.Spec();
+                spec.ipId = ipId;
+                spec.tos = tos;
+                spec.payload = OffloadFrames.payload(3 * MSS + 17, ipId + tos);
+                final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(VirtioNetHeader.GSO_TCPV4, MSS);
+                // whatever the super-frame's own header checksum says is not used
+                superFrame.segment().set(ValueLayout.JAVA_SHORT_UNALIGNED, superFrame.start() + 24, (short)0x5A5A);
+
+                assertEquals(4, segmenter.segment(superFrame, pool, Segmenter.CHECKSUM_COMPLETE, Segmenter.CHAINED, out, 0));
+
+                for (int k = 0; k < 4; k++)
+                {
+                    final byte[] bytes = out[k].toByteArray();
+                    final int id = (bytes[18] & 0xFF) << 8 | bytes[19] & 0xFF;
+                    assertEquals((ipId + k) & 0xFFFF, id, "id " + ipId + " segment " + k);
+                    final MemorySegment header = MemorySegment.ofArray(java.util.Arrays.copyOfRange(bytes, 14, 34));
+                    assertEquals(0xFFFF, Checksums.fold(Checksums.sum(header, 0, 20, 0)), "id " + ipId + " tos " + tos + " segment " + k);
+                    assertTrue(OffloadFrames.checksumsValid(bytes));
+                    out[k].release();
+                    out[k] = null;
+                }
+                superFrame.release();
+            }
         }
     }
 }
