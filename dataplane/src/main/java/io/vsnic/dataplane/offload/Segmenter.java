@@ -143,9 +143,8 @@ public final class Segmenter
             final int start = segment.start();
             MemorySegment.copy(source, base, target, start, headerLength);
             final long payloadAt = base + headerLength + (long)k * gsoSize;
-            if (chunk > 0 && chained)
+            if (chunk > 0 && chained && segment.refer(superFrame, payloadAt, chunk))
             {
-                segment.refer(superFrame, payloadAt, chunk);
                 segment.length(headerLength);
             }
             else
