@@ -177,14 +177,8 @@ class SegmenterTest
     @Test
     void shouldReleaseEverySegmentWhenThePoolRunsDry()
     {
-        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
-        spec.payload = OffloadFrames.payload(40 * 1000, 6);
-        final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(VirtioNetHeader.GSO_TCPV4, 1000);
-        final Frame[] held = new Frame[pool.capacity() - 10];
-        for (int i = 0; i < held.length; i++)
-        {
-            held[i] = pool.acquire();
-        }
+        final Frame superFrame = fortySegments();
+        final Frame[] held = holdAllButTen();
         assertEquals(-DropReason.POOL_EXHAUSTED.ordinal(), segmenter.segment(superFrame, pool, true, out, 0));
         assertEquals(10, pool.available());
         for (final Frame frame : held)
@@ -263,14 +257,8 @@ class SegmenterTest
     @Test
     void shouldLetGoOfTheSuperFrameWhenAChainedCutFails()
     {
-        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
-        spec.payload = OffloadFrames.payload(40 * 1000, 6);
-        final Frame superFrame = OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(VirtioNetHeader.GSO_TCPV4, 1000);
-        final Frame[] held = new Frame[pool.capacity() - 10];
-        for (int i = 0; i < held.length; i++)
-        {
-            held[i] = pool.acquire();
-        }
+        final Frame superFrame = fortySegments();
+        final Frame[] held = holdAllButTen();
         final int free = superPool.available();
 
         assertEquals(-DropReason.POOL_EXHAUSTED.ordinal(), segmenter.segment(superFrame, pool, true, Segmenter.CHAINED, out, 0));
@@ -314,5 +302,24 @@ class SegmenterTest
                 superFrame.release();
             }
         }
+    }
+
+    /** A TCP super-frame of 40 segments of 1,000 bytes. */
+    private Frame fortySegments()
+    {
+        final OffloadFrames.Spec spec = new OffloadFrames.Spec();
+        spec.payload = OffloadFrames.payload(40 * 1000, 6);
+        return OffloadFrames.load(superPool, OffloadFrames.build(spec)).gso(VirtioNetHeader.GSO_TCPV4, 1000);
+    }
+
+    /** Takes every frame of the segment pool but ten, so that a cut into more segments runs it dry. */
+    private Frame[] holdAllButTen()
+    {
+        final Frame[] held = new Frame[pool.capacity() - 10];
+        for (int i = 0; i < held.length; i++)
+        {
+            held[i] = pool.acquire();
+        }
+        return held;
     }
 }
