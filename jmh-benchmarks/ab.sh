@@ -2,8 +2,10 @@
 # A/B of two vsnicd JVM option sets on the lab's VM-to-VM TCP path (root): for each of AB_ROUNDS rounds,
 # a fresh lab (2 devices x 1 VM) per option set, alternating A, B, A, B, ...; in each lab an unmeasured
 # warm-up (AB_WARMUP s, default 10: JIT), then AB_RUNS (default 2) pairs of iperf3 runs of AB_SECONDS
-# (default 8): one stream, then four. Prints every run and the medians per option set. Use it for a
-# change that has a switch (a system property) when e2e.sh's single run per path is too noisy to tell.
+# (default 8): one stream, then four. Prints every run, the machine's CPU seconds per Gbit of each
+# one-stream run (busy jiffies of all CPUs from /proc/stat, as e2e.sh) and the medians per option set.
+# Use it for a change that has a switch (a system property) when e2e.sh's single run per path is too
+# noisy to tell.
 #
 #   jmh-benchmarks/ab.sh "-Dvsnic.substrate.chainedSegments=false" "-Dvsnic.substrate.chainedSegments=true"
 #   AB_ROUNDS=3 AB_ENCRYPTION=on jmh-benchmarks/ab.sh "-Dx=1" "-Dx=2"
@@ -40,6 +42,9 @@ trap cleanup EXIT INT TERM
 cleanup
 
 results=$(mktemp)
+busy_ticks() {
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
 gbits() {
   python3 -c "import json,sys; print('%.3f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9))"
 }
@@ -54,12 +59,18 @@ one_lab() {
   sleep 0.5
   "$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$warmup" >/dev/null 2>&1 || true
   for _ in $(seq "$runs"); do
-    local one four
-    one=$("$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$seconds" -J 2>/dev/null | gbits)
-    four=$("$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$seconds" -P 4 -J 2>/dev/null | gbits)
+    local one four busy0 busy1 cpu
+    busy0=$(busy_ticks)
+    # straight into the VM's namespace: the CLI's JVM start-up would count in the CPU figure
+    one=$(ip netns exec "vl-$lab-d1v1" iperf3 -c "$target" -t "$seconds" -J 2>/dev/null | gbits)
+    busy1=$(busy_ticks)
+    cpu=$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="$one" -v s="$seconds" \
+      'BEGIN { printf "%.3f", (g > 0) ? j / hz / (g * s) : 0 }')
+    four=$(ip netns exec "vl-$lab-d1v1" iperf3 -c "$target" -t "$seconds" -P 4 -J 2>/dev/null | gbits)
     echo "$label 1 $one" >> "$results"
     echo "$label 4 $four" >> "$results"
-    echo "$label [$opts]: 1 stream $one Gbit/s, 4 streams $four Gbit/s"
+    echo "$label cpu $cpu" >> "$results"
+    echo "$label [$opts]: 1 stream $one Gbit/s ($cpu CPU s per Gbit), 4 streams $four Gbit/s"
   done
   cleanup
 }
@@ -81,5 +92,9 @@ for streams in ("1", "4"):
     if a and b:
         ma, mb = statistics.median(a), statistics.median(b)
         print(f"{streams} stream(s): median A {ma:.2f} Gbit/s ({len(a)} runs), B {mb:.2f} ({len(b)} runs), B/A {mb / ma:.3f}")
+a, b = runs.get(("A", "cpu"), []), runs.get(("B", "cpu"), [])
+if a and b:
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"CPU s per Gbit, 1 stream: median A {ma:.3f}, B {mb:.3f}, B/A {mb / ma:.3f}")
 EOF
 rm -f "$results"
