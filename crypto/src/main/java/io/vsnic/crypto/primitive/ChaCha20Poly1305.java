@@ -136,58 +136,6 @@ public final class ChaCha20Poly1305 implements TransportAead
     }
 
     /**
-     * {@link #sealTransport} of a plaintext that lies in two places: {@code sourceLength} of its bytes,
-     * from {@code at} on, are in {@code source} (only read), the others in {@code data}. The ciphertext
-     * goes whole to {@code data} ({@code offset} to {@code offset + length}), the tag after it, as with
-     * {@link #sealTransport}. The vector path encrypts the source's whole keystream blocks straight
-     * from it into place, so those bytes are read once instead of copied in first; the few bytes
-     * before the first and after the last whole block are copied in.
-     *
-     * @param key          eight key words.
-     * @param keyId        identifies the key, as for {@link #sealTransport}; null for no lookahead.
-     * @param counter      the message counter.
-     * @param data         the plaintext's other bytes in, ciphertext and tag out.
-     * @param offset       where the plaintext starts.
-     * @param length       plaintext length (with the source's bytes); 16 more bytes are written after it.
-     * @param at           where in the plaintext the source's bytes go (0 to {@code length - sourceLength}).
-     * @param source       the memory holding them.
-     * @param sourceOffset where they start in it.
-     * @param sourceLength how many.
-     * @throws IllegalArgumentException when the source's bytes fall outside the plaintext.
-     */
-    public void sealTransport(final int[] key, final Object keyId, final long counter, final MemorySegment data,
-        final long offset, final long length, final long at, final MemorySegment source, final long sourceOffset,
-        final long sourceLength)
-    {
-        if (at < 0 || sourceLength < 0 || at > length - sourceLength)
-        {
-            throw new IllegalArgumentException("source bytes " + at + ".." + (at + sourceLength) +
-                " outside a plaintext of " + length);
-        }
-        final long first = (at + ChaCha20.BLOCK_LENGTH - 1) & -ChaCha20.BLOCK_LENGTH;
-        final long end = (at + sourceLength) & -ChaCha20.BLOCK_LENGTH;
-        if (!(vector && length >= VECTOR_MIN_BYTES && data.isNative() && source.isNative()) || end <= first)
-        {
-            MemorySegment.copy(source, sourceOffset, data, offset + at, sourceLength);
-            sealTransport(key, keyId, counter, data, offset, length);
-            return;
-        }
-        // the bytes around the whole blocks are copied in; the blocks first .. end are read from the source
-        final long sourceBase = sourceOffset - at;
-        MemorySegment.copy(source, sourceOffset, data, offset + at, first - at);
-        MemorySegment.copy(source, sourceBase + end, data, offset + end, at + sourceLength - end);
-        final int n1 = (int)counter;
-        final int n2 = (int)(counter >>> 32);
-        ready = false;
-        final long blocks = blocks(length);
-        startTagVector(key, keyId, counter, 0, n1, n2, blocks, EMPTY, 0, 0);
-        xorVector(key, keyId, counter, 0, n1, n2, blocks, data, offset, length, source, sourceBase, first, end);
-        poly.updatePadded(data, offset, length);
-        poly.update(0, length);
-        poly.finish(data, offset + length);
-    }
-
-    /**
      * Transport tag check only: true when the tag after {@code length} bytes of ciphertext is
      * right. Nothing is written; decrypt with {@link #decryptTransport} afterwards.
      *
@@ -250,7 +198,7 @@ public final class ChaCha20Poly1305 implements TransportAead
             {
                 firstPass(key, keyId, counter, 0, n1, n2, blocks);
             }
-            xorVector(key, keyId, counter, 0, n1, n2, blocks, data, offset, length, null, 0, 0, 0);
+            xorVector(key, keyId, counter, 0, n1, n2, blocks, data, offset, length);
         }
         else
         {
@@ -289,7 +237,7 @@ public final class ChaCha20Poly1305 implements TransportAead
         {
             final long blocks = blocks(length);
             startTagVector(key, keyId, counter, n0, n1, n2, blocks, aad, aadOffset, aadLength);
-            xorVector(key, keyId, counter, n0, n1, n2, blocks, data, offset, length, null, 0, 0, 0);
+            xorVector(key, keyId, counter, n0, n1, n2, blocks, data, offset, length);
         }
         else
         {
@@ -339,7 +287,7 @@ public final class ChaCha20Poly1305 implements TransportAead
         }
         if (wide)
         {
-            xorVector(key, null, 0, n0, n1, n2, blocks(length), data, offset, length, null, 0, 0, 0);
+            xorVector(key, null, 0, n0, n1, n2, blocks(length), data, offset, length);
         }
         else
         {
@@ -507,13 +455,10 @@ public final class ChaCha20Poly1305 implements TransportAead
     /**
      * XORs keystream blocks 1, 2, ... into {@code length} bytes of data, continuing the pass that
      * {@link #startTagVector} or {@link #firstPass} made available (block 0 is the Poly1305 key and
-     * is skipped). The whole blocks from plaintext offset {@code from} to {@code to} (multiples of 64)
-     * are read from {@code source} at {@code sourceBase} plus the offset instead of from data; none
-     * when {@code from == to}.
+     * is skipped).
      */
     private void xorVector(final int[] key, final Object keyId, final long counter, final int n0, final int n1,
-        final int n2, final long blocks, final MemorySegment data, final long offset, final long length,
-        final MemorySegment source, final long sourceBase, final long from, final long to)
+        final int n2, final long blocks, final MemorySegment data, final long offset, final long length)
     {
         final int[] s = keystream;
         long done = 0;
@@ -528,14 +473,7 @@ public final class ChaCha20Poly1305 implements TransportAead
                 final long remaining = length - done;
                 if (remaining >= ChaCha20.BLOCK_LENGTH)
                 {
-                    if (done >= from && done < to)
-                    {
-                        VectorKernels.xorBlockFrom(s, lane, source, sourceBase + done, data, offset + done);
-                    }
-                    else
-                    {
-                        VectorKernels.xorBlock(s, lane, data, offset + done);
-                    }
+                    VectorKernels.xorBlock(s, lane, data, offset + done);
                     done += ChaCha20.BLOCK_LENGTH;
                 }
                 else

@@ -350,30 +350,6 @@ final class VectorKernels
     }
 
     /**
-     * XORs keystream block {@code lane} into 64 bytes of {@code source} at {@code from} and writes the
-     * result to {@code data} at {@code at}: {@link #xorBlock} from one buffer into another.
-     */
-    static void xorBlockFrom(final int[] keystream, final int lane, final MemorySegment source, final long from,
-        final MemorySegment data, final long at)
-    {
-        if (BLOCKS == 16)
-        {
-            IntVector.fromMemorySegment(INTS, source, from, LE)
-                .lanewise(VectorOperators.XOR, IntVector.fromArray(INTS, keystream, 16 * lane))
-                .intoMemorySegment(data, at, LE);
-        }
-        else
-        {
-            final IntVector low = IntVector.fromArray(INTS, keystream, 16 * lane);
-            final IntVector high = IntVector.fromArray(INTS, keystream, 16 * lane + 8);
-            IntVector.fromMemorySegment(INTS, source, from, LE).lanewise(VectorOperators.XOR, low)
-                .intoMemorySegment(data, at, LE);
-            IntVector.fromMemorySegment(INTS, source, from + 32, LE).lanewise(VectorOperators.XOR, high)
-                .intoMemorySegment(data, at + 32, LE);
-        }
-    }
-
-    /**
      * XORs the first {@code length} (below 64) bytes of keystream block {@code lane} into data.
      */
     static void xorPartialBlock(final int[] keystream, final int lane, final MemorySegment data, final long at,

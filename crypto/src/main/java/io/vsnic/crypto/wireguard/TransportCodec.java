@@ -83,32 +83,6 @@ public final class TransportCodec
     public int seal(final Keypair kp, final MemorySegment buf, final long plaintextOffset, final int plaintextLength,
         final long messageOffset, final long nowNs)
     {
-        return seal(kp, buf, plaintextOffset, plaintextLength, messageOffset, nowNs, null, 0, 0);
-    }
-
-    /**
-     * {@link #seal(Keypair, MemorySegment, long, int, long, long)} of a packet whose last
-     * {@code sourceLength} bytes are elsewhere ({@code source}, only read): its first
-     * {@code plaintextLength - sourceLength} bytes are at {@code plaintextOffset}. The message is
-     * written whole to {@code buf}; the source's bytes are encrypted straight from where they are
-     * instead of being copied in first (a segment that refers to its super-frame's payload).
-     *
-     * @param source       the memory holding the packet's last bytes; null for none.
-     * @param sourceOffset where they start in it.
-     * @param sourceLength how many (at most {@code plaintextLength}).
-     * @return as {@link #seal(Keypair, MemorySegment, long, int, long, long)}; the source is never written.
-     * @throws IllegalArgumentException when the buffer has no room for the message or the lengths disagree.
-     */
-    public int seal(final Keypair kp, final MemorySegment buf, final long plaintextOffset, final int plaintextLength,
-        final long messageOffset, final long nowNs, final MemorySegment source, final long sourceOffset,
-        final int sourceLength)
-    {
-        final int split = source == null ? 0 : sourceLength;
-        if (split < 0 || split > plaintextLength)
-        {
-            throw new IllegalArgumentException("a packet of " + plaintextLength + " bytes cannot have " + sourceLength +
-                " of them elsewhere");
-        }
         final int padded = WireguardMessages.paddedLength(plaintextLength, mtuBytes);
         final int total = TRANSPORT_HEADER_LENGTH + padded + TAG_LENGTH;
         if (messageOffset < 0 || plaintextLength < 0 || buf.byteSize() - messageOffset < total)
@@ -126,10 +100,9 @@ public final class TransportCodec
             return fail(Rejection.COUNTER_LIMIT);
         }
         final long dataOffset = messageOffset + TRANSPORT_DATA_OFFSET;
-        final int head = plaintextLength - split;
-        if (plaintextOffset != dataOffset && head > 0)
+        if (plaintextOffset != dataOffset && plaintextLength > 0)
         {
-            MemorySegment.copy(buf, plaintextOffset, buf, dataOffset, head);
+            MemorySegment.copy(buf, plaintextOffset, buf, dataOffset, plaintextLength);
         }
         for (long at = dataOffset + plaintextLength, end = dataOffset + padded; at < end; at++)
         {
@@ -144,14 +117,7 @@ public final class TransportCodec
             Arrays.fill(keyWords, 0);
             return fail(Rejection.EXPIRED_KEYPAIR);
         }
-        if (split > 0)
-        {
-            aead.sealTransport(keyWords, kp.sendKey(), counter, buf, dataOffset, padded, head, source, sourceOffset, split);
-        }
-        else
-        {
-            aead.sealTransport(keyWords, kp.sendKey(), counter, buf, dataOffset, padded);
-        }
+        aead.sealTransport(keyWords, kp.sendKey(), counter, buf, dataOffset, padded);
         Arrays.fill(keyWords, 0);
         kp.peer().onSent(kp, plaintextLength > 0, nowNs);
         return total;

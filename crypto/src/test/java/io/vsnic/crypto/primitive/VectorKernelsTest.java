@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -139,68 +138,6 @@ class VectorKernelsTest
                 wide.decryptTransport(words, key, counter, b, offset, length);
                 assertArrayEquals(plaintext, b.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE));
             }
-        }
-    }
-
-    @Test
-    void shouldSealAPlaintextPartlyInAnotherBufferAsIfItWereWhole()
-    {
-        // a chained segment: headers in the message's buffer, payload (from `at` on) in its super-frame
-        final SplittableRandom random = new SplittableRandom(1624);
-        final ChaCha20Poly1305 wide = new ChaCha20Poly1305();
-        final ChaCha20Poly1305 plain = new ChaCha20Poly1305(false);
-        final int[] ats = {0, 1, 15, 63, 64, 65, 94, 102, 128, 130};
-        try (Arena arena = Arena.ofConfined())
-        {
-            final MemorySegment expected = arena.allocate(2048);
-            final MemorySegment split = arena.allocate(2048);
-            final MemorySegment source = arena.allocate(4096);
-            final int[] words = new int[8];
-            final byte[] key = new byte[32];
-            int fromSource = 0;
-            for (int round = 0; round < 600; round++)
-            {
-                random.nextBytes(key);
-                ChaCha20.keyWords(key, 0, words);
-                final long counter = random.nextLong();
-                final int at = ats[round % ats.length];
-                final int length = at + random.nextInt(0, 1500);
-                final int sourceLength = round % 7 == 0 ? length - at : random.nextInt(0, length - at + 1);
-                final long sourceOffset = random.nextInt(0, 1024);
-                final byte[] plaintext = new byte[length];
-                random.nextBytes(plaintext);
-                final byte[] sourceBefore = new byte[4096];
-                random.nextBytes(sourceBefore);
-                System.arraycopy(plaintext, at, sourceBefore, (int)sourceOffset, sourceLength);
-                MemorySegment.copy(sourceBefore, 0, source, ValueLayout.JAVA_BYTE, 0, sourceBefore.length);
-                // the split buffer holds everything but the source's bytes (garbage where they go)
-                final byte[] garbage = new byte[2048];
-                random.nextBytes(garbage);
-                MemorySegment.copy(garbage, 0, split, ValueLayout.JAVA_BYTE, 0, garbage.length);
-                MemorySegment.copy(plaintext, 0, split, ValueLayout.JAVA_BYTE, 8, at);
-                MemorySegment.copy(plaintext, at + sourceLength, split, ValueLayout.JAVA_BYTE, 8 + at + sourceLength,
-                    length - at - sourceLength);
-                MemorySegment.copy(plaintext, 0, expected, ValueLayout.JAVA_BYTE, 8, length);
-                plain.sealTransport(words, null, counter, expected, 8, length);
-
-                final ChaCha20Poly1305 aead = round % 5 == 4 ? plain : wide;
-                aead.sealTransport(words, round % 2 == 0 ? new Object() : null, counter, split, 8, length, at, source,
-                    sourceOffset, sourceLength);
-                assertArrayEquals(expected.asSlice(8, length + 16).toArray(ValueLayout.JAVA_BYTE),
-                    split.asSlice(8, length + 16).toArray(ValueLayout.JAVA_BYTE),
-                    aead.name() + ": length " + length + ", source bytes " + at + ".." + (at + sourceLength));
-                assertArrayEquals(sourceBefore, source.toArray(ValueLayout.JAVA_BYTE), "the source is only read");
-                assertTrue(plain.verifyTransport(words, null, counter, split, 8, length));
-                if (aead == wide && sourceLength >= 128)
-                {
-                    fromSource++;
-                }
-            }
-            assertTrue(fromSource > 100, "rounds with whole blocks read from the source: " + fromSource);
-            assertThrows(IllegalArgumentException.class,
-                () -> wide.sealTransport(words, null, 1, split, 8, 100, 50, source, 0, 51));
-            assertThrows(IllegalArgumentException.class,
-                () -> wide.sealTransport(words, null, 1, split, 8, 100, -1, source, 0, 10));
         }
     }
 

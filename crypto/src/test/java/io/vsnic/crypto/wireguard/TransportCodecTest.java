@@ -55,58 +55,6 @@ class TransportCodecTest
     }
 
     @Test
-    void shouldSealAPacketWhoseLastBytesAreInAnotherBuffer()
-    {
-        // a chained segment: 74 bytes of headers in the frame, the payload in its super-frame
-        final Pair pair = new Pair();
-        pair.handshake();
-        try (Arena arena = Arena.ofConfined())
-        {
-            final MemorySegment superFrame = arena.allocate(65_536);
-            for (int i = 0; i < 65_536; i++)
-            {
-                superFrame.set(ValueLayout.JAVA_BYTE, i, (byte)(i * 7));
-            }
-            final MemorySegment frame = arena.allocate(2048);
-            for (final int payload : new int[] {0, 1, 63, 64, 65, 1000, 1326})
-            {
-                frame.fill((byte)0x5A);   // garbage where the payload and the padding go
-                final long inner = 64;
-                for (int i = 0; i < 74; i++)
-                {
-                    frame.set(ValueLayout.JAVA_BYTE, inner + i, (byte)(200 + i));
-                }
-                final long message = inner - WireguardMessages.TRANSPORT_HEADER_LENGTH;
-                final long from = 30_001;
-                final int n = pair.codecA.seal(pair.peerB.current(), frame, inner, 74 + payload, message, pair.now(),
-                    superFrame, from, payload);
-                final int padded = (74 + payload + 15) & -16;
-                assertEquals(16 + padded + 16, n, "payload " + payload);
-                assertEquals(padded, pair.codecB.open(frame, message, n, pair.now()), "payload " + payload);
-                for (int i = 0; i < 74; i++)
-                {
-                    assertEquals((byte)(200 + i), frame.get(ValueLayout.JAVA_BYTE, inner + i));
-                }
-                for (int i = 0; i < payload; i++)
-                {
-                    assertEquals(superFrame.get(ValueLayout.JAVA_BYTE, from + i), frame.get(ValueLayout.JAVA_BYTE, inner + 74 + i),
-                        "payload " + payload + ", byte " + i);
-                }
-                for (int i = 74 + payload; i < padded; i++)
-                {
-                    assertEquals(0, frame.get(ValueLayout.JAVA_BYTE, inner + i), "padding is zeros");
-                }
-            }
-            for (int i = 0; i < 65_536; i++)
-            {
-                assertEquals((byte)(i * 7), superFrame.get(ValueLayout.JAVA_BYTE, i), "the super-frame is only read");
-            }
-            assertThrows(IllegalArgumentException.class, () -> pair.codecA.seal(pair.peerB.current(), frame, 64, 10, 48,
-                pair.now(), superFrame, 0, 11));
-        }
-    }
-
-    @Test
     void shouldMovePlaintextThatIsNotWhereTheMessageNeedsIt()
     {
         final Pair pair = new Pair();

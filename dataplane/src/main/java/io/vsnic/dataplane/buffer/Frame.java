@@ -502,19 +502,6 @@ public final class Frame
         return true;
     }
 
-    /**
-     * Lets go of the referenced bytes ({@link #refer}) without copying them, for a caller that has
-     * already written them into this frame's own slot (encrypted into the message it built there, say).
-     * The window stays as it is. Nothing to do for a frame without them.
-     */
-    public void forgetReferenced()
-    {
-        if (referenced != null)
-        {
-            dropReference();
-        }
-    }
-
     private void dropReference()
     {
         final Frame owner = referenced;

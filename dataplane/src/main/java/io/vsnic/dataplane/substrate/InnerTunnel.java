@@ -61,46 +61,38 @@ public final class InnerTunnel
     }
 
     /**
-     * @return true when the frame has the head- and tailroom {@link #seal} needs (for a frame that
-     *     refers to bytes of another, room for them too: the message is built in the frame's slot).
+     * @return true when the frame has the head- and tailroom {@link #seal} needs.
      */
     public static boolean fits(final Frame frame)
     {
-        return frame.headroom() >= HEADROOM && frame.tailroom() - (long)frame.referencedLength() >= TAILROOM;
+        return frame.headroom() >= HEADROOM && frame.tailroom() >= TAILROOM;
     }
 
     /**
-     * Writes the inner IP + UDP headers in front of the overlay packet (the frame's window, and the
-     * bytes of another frame it refers to: {@link Frame#refer}) and seals it in place; on success the
-     * window is the transport message to send, and a reference is let go of (its bytes were encrypted
-     * straight from the other frame into this one's slot).
+     * Writes the inner IP + UDP headers in front of the overlay packet (the frame's window) and
+     * seals it in place; on success the window is the transport message to send.
      *
      * @return the message length, or a negative {@link io.vsnic.crypto.wireguard.Rejection#code()}
-     *         (the window, and any reference, are then as they were).
+     *         (the window is then as it was).
      */
     public int seal(final TransportCodec codec, final Keypair kp, final Frame frame, final long nowNs)
     {
         final MemorySegment segment = frame.segment();
-        final int overlayLength = frame.wireLength();
-        // the flow's headers are in the window (a chained segment's window is all its headers)
+        final int overlayLength = frame.length();
         final int port = InnerHeaders.flowPort(segment, frame.start() + OverlayHeaders.HEADER_LENGTH,
-            frame.length() - OverlayHeaders.HEADER_LENGTH);
+            overlayLength - OverlayHeaders.HEADER_LENGTH);
         final int headers = (ipv6 ? InnerHeaders.IPV6_LENGTH : InnerHeaders.IPV4_LENGTH) + InnerHeaders.UDP_LENGTH;
         frame.prepend(headers);
         final int ipLength = ipv6
             ? InnerHeaders.writeIpv6(segment, frame.start(), ourHigh, ourLow, peerHigh, peerLow, port, overlayPort, overlayLength)
             : InnerHeaders.writeIpv4(segment, frame.start(), ourV4, peerV4, port, overlayPort, overlayLength);
         final int messageOffset = frame.start() - WireguardMessages.TRANSPORT_HEADER_LENGTH;
-        final int n = frame.refersToOther()
-            ? codec.seal(kp, segment, frame.start(), ipLength, messageOffset, nowNs, frame.referencedSegment(),
-                frame.referencedOffset(), frame.referencedLength())
-            : codec.seal(kp, segment, frame.start(), ipLength, messageOffset, nowNs);
+        final int n = codec.seal(kp, segment, frame.start(), ipLength, messageOffset, nowNs);
         if (n < 0)
         {
             frame.strip(headers);
             return n;
         }
-        frame.forgetReferenced();
         frame.window(messageOffset, n);
         return n;
     }

@@ -320,15 +320,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final boolean chained;
     private final java.util.concurrent.atomic.AtomicLong chainedDatagrams = new java.util.concurrent.atomic.AtomicLong();
 
-    /**
-     * Turns sealing from the super-frame off ("false"; read when the substrate is made; default on with
-     * chained segments): a chained segment to a WireGuard peer then gets its payload copied in before
-     * it is sealed in place, instead of being encrypted straight from the super-frame into the message.
-     */
-    public static final String CHAINED_SEAL_PROPERTY = "vsnic.substrate.chainedSealing";
-    private final boolean chainedSeal;
-    private final java.util.concurrent.atomic.AtomicLong chainedSeals = new java.util.concurrent.atomic.AtomicLong();
-
     private static final int RX_DATAGRAMS = 0;
     private static final int RX_BYTES = 1;
     private static final int TX_DATAGRAMS = 2;
@@ -350,7 +341,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
         this.direct = config.transport() != Transport.NIO && Syscalls.AVAILABLE &&
             Boolean.parseBoolean(System.getProperty("vsnic.substrate.direct", "true"));
         this.chained = direct && Boolean.parseBoolean(System.getProperty(CHAINED_PROPERTY, "true"));
-        this.chainedSeal = chained && Boolean.parseBoolean(System.getProperty(CHAINED_SEAL_PROPERTY, "true"));
         this.queues = new ReceiveQueue[direct ? config.receiveQueues() : 0];
         for (int q = 0; q < queues.length; q++)
         {
@@ -700,9 +690,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
      * Partial checksums are taken: they go to a peer with remote checksum offload as they are (in the
      * Geneve option), and are finished here for every other peer. On the direct path chained segments
      * are taken too ({@link #CHAINED_PROPERTY}): their headers and payload leave as two iovecs of one
-     * datagram, or, to a WireGuard peer, their payload is encrypted straight from the super-frame
-     * ({@link #CHAINED_SEAL_PROPERTY}); they are flattened first where they must be whole (the event-loop
-     * path, a WireGuard peer without the direct socket, a checksum to finish).
+     * datagram; they are flattened first where they must be whole (encryption, the event-loop path, a
+     * checksum to finish).
      */
     @Override
     public int txOffloads()
@@ -1351,7 +1340,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
         final long nowNs = System.nanoTime();
         final Sender sender = direct ? senders.get() : null;
         final int sourceLanes = direct ? sourceFds.length : sourceChannels.size();
-        int sealedChained = 0;
         for (int i = 0; i < count; i++)
         {
             final Frame frame = frames[i];
@@ -1364,11 +1352,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
             // the source port pool's lane: a hash of the inner flow, taken before the overlay header goes on
             final int lane = sourceLanes == 0 || peer.encryption() == Encryption.WIREGUARD ? -1 :
                 InnerHeaders.flowHash(frame.segment(), frame.start(), frame.length()) % sourceLanes;
-            // only the direct send takes a chained segment as it is, and only when its checksum needs no
-            // finishing; towards a WireGuard peer only when it is sealed here (the direct WireGuard socket)
-            final boolean wireguardPeer = peer.encryption() == Encryption.WIREGUARD;
-            if (frame.refersToOther() && (!direct ||
-                (wireguardPeer && !(chainedSeal && wireguard != null && wireguardFds.length > 0)) ||
+            // only the direct plaintext send takes a chained segment as it is, and only when its checksum needs no finishing
+            if (frame.refersToOther() && (!direct || peer.encryption() == Encryption.WIREGUARD ||
                 (!peer.remoteChecksum() && frame.checksumPartial())) && !frame.flatten())
             {
                 drop(DropReason.OVERSIZE, frame);
@@ -1393,15 +1378,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
                 }
                 if (direct && wireguardFds.length > 0)
                 {
-                    final boolean fromSuperFrame = frame.refersToOther();
                     final InetSocketAddress endpoint = wireguard.seal(current, peer, frame, nowNs);
                     if (endpoint != null)
                     {
                         sender.addSealed(this, frame, endpoint);
-                        if (fromSuperFrame)
-                        {
-                            sealedChained++;
-                        }
                     }
                     continue;
                 }
@@ -1438,10 +1418,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             traffic.incrementAndGet(TX_DATAGRAMS);
             traffic.addAndGet(TX_BYTES, length);
-        }
-        if (sealedChained > 0)
-        {
-            chainedSeals.addAndGet(sealedChained);
         }
         if (sender != null)
         {
@@ -1641,15 +1617,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
     public long chainedDatagrams()
     {
         return chainedDatagrams.get();
-    }
-
-    /**
-     * @return segments to WireGuard peers that were sealed straight from their super-frame's payload
-     *     ({@link #CHAINED_SEAL_PROPERTY}), not copied in first.
-     */
-    public long chainedSeals()
-    {
-        return chainedSeals.get();
     }
 
     /**

@@ -309,32 +309,17 @@ final class WireguardPath
         }
         if (s.staged.size() > 0 || s.flushing)
         {
-            stageWhole(s, frame);
+            stage(s, frame);
             return null;
         }
         final Keypair kp = s.peer.sendingKeypair(nowNs);
         if (kp == null || tunnel.seal(codecs.get(), kp, frame, nowNs) < 0)
         {
-            stageWhole(s, frame);
+            stage(s, frame);
             return null;
         }
         s.txBytes.addAndGet(frame.length());
         return s.endpoint;
-    }
-
-    /**
-     * {@link #stage}s a frame that may refer to its super-frame's payload ({@link Frame#refer}): the
-     * event loop seals staged frames, and such references stay on the worker's thread, so the bytes
-     * are copied in first.
-     */
-    private void stageWhole(final Session s, final Frame frame)
-    {
-        if (!frame.flatten())
-        {
-            owner.dropFrame(DropReason.OVERSIZE, frame);
-            return;
-        }
-        stage(s, frame);
     }
 
     private void stage(final Session s, final Frame frame)

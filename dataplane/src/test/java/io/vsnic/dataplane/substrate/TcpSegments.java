@@ -1,7 +1,6 @@
 package io.vsnic.dataplane.substrate;
 
 import java.io.ByteArrayOutputStream;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -59,33 +58,6 @@ final class TcpSegments
             frames[k] = frame.vni(vni).peerDevice(peer);
         }
         return frames;
-    }
-
-    /**
-     * Makes the segments chained, as the worker cuts them for a port that takes them: each keeps its
-     * headers, and its payload moves into one frame of {@code superPool} that it refers to
-     * ({@link Frame#refer}). That frame goes back to its pool once every segment has let go of it.
-     *
-     * @return the super-frame (already released by this method: only the segments hold it).
-     */
-    Frame chain(final FramePool superPool, final Frame[] frames)
-    {
-        final Frame owner = superPool.acquire();
-        long at = owner.start();
-        for (final Frame frame : frames)
-        {
-            final int headers = ETHERNET_IPV4 + 20;
-            final int payloadLength = frame.length() - headers;
-            MemorySegment.copy(frame.segment(), frame.start() + headers, owner.segment(), at, payloadLength);
-            frame.length(headers);
-            if (!frame.refer(owner, at, payloadLength))
-            {
-                throw new IllegalStateException("refer refused");
-            }
-            at += payloadLength;
-        }
-        owner.release();
-        return owner;
     }
 
     /** Takes what waits at {@code port}; true once every payload byte arrived. */

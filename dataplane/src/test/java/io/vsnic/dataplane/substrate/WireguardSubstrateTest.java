@@ -304,57 +304,6 @@ class WireguardSubstrateTest
     }
 
     /**
-     * Chained segments (their headers in the frame, their payload in the super-frame they were cut from)
-     * to a WireGuard peer. Before the session exists they are staged for the event loop, so their
-     * payload is copied in first. Once it exists they are encrypted straight from the super-frame on
-     * the direct path. Either way every payload byte arrives at B in order, and the super-frame goes
-     * back to its pool once every segment has let go of it.
-     */
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("transports")
-    void shouldSealChainedSegmentsStraightFromTheirSuperFrameAndCopyOnlyWhatItStages(
-        final UdpSubstrate.Transport transport, final Encapsulation encapsulation) throws Exception
-    {
-        Assumptions.assumeTrue(transport != UdpSubstrate.Transport.NIO, "chained segments are a direct-path feature");
-        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
-        try (Device a = new Device("127.0.0.1", "10.99.0.1", transport, WireguardTimers.DEFAULT);
-             Device b = new Device("127.0.0.2", "10.99.0.2", transport, WireguardTimers.DEFAULT))
-        {
-            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
-                List.of(b.asPeer("127.0.0.2:" + b.substrate.wireguardPort(), encapsulation)));
-            b.configure("10.0.1.21", MAC_B, "10.0.1.11", MAC_A,
-                List.of(a.asPeer("127.0.0.1:" + a.substrate.wireguardPort(), encapsulation)));
-            final io.vsnic.dataplane.buffer.FramePool superPool = a.dataPlane.superPool();
-            final int superFree = superPool.available();
-
-            // no session yet: staged, so copied in (the event loop seals them after the handshake)
-            final TcpSegments staged = new TcpSegments(5, 1200, 43);
-            final Frame[] first = staged.build(a.dataPlane.pool(), MAC_B, MAC_A, IP_A, IP_B, VNI, 2);
-            staged.chain(superPool, first);
-            assertEquals(superFree - 1, superPool.available(), "the segments hold their super-frame");
-            assertEquals(staged.count, a.substrate.transmit(first, staged.count));
-            assertEquals(superFree, superPool.available(), "staging copied the payload in and let go");
-            awaitTrue(() -> staged.collect(b.vm), "the staged payload at B; drops at B " + b.dataPlane.counters().dropsByReason(),
-                b.substrate);
-            assertTrue(java.util.Arrays.equals(staged.payload, staged.received()), "every staged payload byte, in order");
-            staged.release();
-            assertEquals(0, a.substrate.chainedSeals());
-
-            // with the session: sealed from the super-frame
-            final TcpSegments flow = new TcpSegments(40, 1200, 47);
-            final Frame[] frames = flow.build(a.dataPlane.pool(), MAC_B, MAC_A, IP_A, IP_B, VNI, 2);
-            flow.chain(superPool, frames);
-            assertEquals(flow.count, a.substrate.transmit(frames, flow.count));
-            awaitTrue(() -> flow.collect(b.vm), "the payload at B; drops at B " + b.dataPlane.counters().dropsByReason(), b.substrate);
-            assertTrue(java.util.Arrays.equals(flow.payload, flow.received()), "every payload byte, in order");
-            flow.release();
-            assertEquals(flow.count, a.substrate.chainedSeals(), "every segment sealed from its super-frame");
-            awaitTrue(() -> superPool.available() == superFree, "the super-frame back in its pool: " + superPool.available(),
-                a.substrate);
-        }
-    }
-
-    /**
      * Two workers and two receive queues per device: the WireGuard socket has one reader (queue 0, so
      * one thread touches the sessions' replay windows) and traffic flows both ways, in order.
      */

@@ -130,9 +130,6 @@ public final class Metrics
             counter(out, "vsnic_substrate_chained_datagrams_total",
                 "Datagrams sent as chained segments: headers and payload as two iovecs, the payload not copied in vsnic.",
                 substrate.chainedDatagrams());
-            counter(out, "vsnic_substrate_chained_seals_total",
-                "Segments to WireGuard peers encrypted straight from their super-frame's payload, not copied in first.",
-                substrate.chainedSeals());
             counter(out, "vsnic_substrate_udp_gro_messages_total",
                 "Substrate receives that held several datagrams (UDP GRO).", substrate.udpGroMessages());
             header(out, "vsnic_substrate_rx_queue_datagrams_total",
