@@ -153,12 +153,18 @@ final class DeviceVnicBackends
         public VnicEndpoint open(final VnicResource vnic, final int portId, final DataPlane dataPlane) throws IOException
         {
             final String name = vnic.backend().option("name", "");
-            // create: off attaches to the hypervisor's TAP and leaves its persistence as it was
-            final boolean persistent = vnic.backend().option("create", "on").equals("off") && existingTapIsPersistent(name);
+            // create: off attaches to the hypervisor's TAP and leaves its persistence as it is (no TUNSETPERSIST:
+            // the hypervisor may be setting it persistent at this very moment, as `ip tuntap add` does just after
+            // making the device)
+            final boolean attach = vnic.backend().option("create", "on").equals("off");
+            if (attach)
+            {
+                requireExistingTap(name);
+            }
             final boolean offloads = vnic.backend().option("offloads", "on").equals("on") && dataPlane.superPool() != null;
-            final TapOptions options = (offloads ?
-                TapOptions.defaults().withOffloads(TAP_VNET_HEADER_BYTES, TapOptions.ALL_OFFLOADS) : TapOptions.defaults())
-                .withPersistent(persistent);
+            final TapOptions plain = offloads ?
+                TapOptions.defaults().withOffloads(TAP_VNET_HEADER_BYTES, TapOptions.ALL_OFFLOADS) : TapOptions.defaults();
+            final TapOptions options = attach ? plain.withPersistenceKept() : plain;
             final TapDevice device = TapDevice.open(name, options);
             final TapPort port = offloads ?
                 new TapPort(portId, device, dataPlane.pool(), dataPlane.superPool()) : new TapPort(portId, device, dataPlane.pool());
@@ -178,7 +184,7 @@ final class DeviceVnicBackends
      * check and {@code TUNSETIFF} the device could vanish, and the open would then create one that goes
      * away with vsnic's descriptor; the next change or restart re-checks.)
      */
-    private static boolean existingTapIsPersistent(final String name) throws IOException
+    private static void requireExistingTap(final String name) throws IOException
     {
         final Path device = Path.of("/sys/class/net", name);
         if (!Files.exists(device))
@@ -189,14 +195,6 @@ final class DeviceVnicBackends
         if (!Files.exists(flags))
         {
             throw new IOException("interface " + name + " exists but is not a TUN/TAP device");
-        }
-        try
-        {
-            return (Integer.decode(Files.readString(flags).trim()) & TunFlags.IFF_PERSIST) != 0;
-        }
-        catch (final NumberFormatException ex)
-        {
-            throw new IOException("cannot read " + flags + ": " + ex.getMessage(), ex);
         }
     }
 

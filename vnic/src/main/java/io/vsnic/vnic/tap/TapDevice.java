@@ -132,10 +132,13 @@ public final class TapDevice implements AutoCloseable
                 accepted = negotiateOffloads(number, name, options.offloads());
                 refusedGso = probeCoalescedWrites(number, options.vnetHeaderBytes(), arena);
             }
-            final int persist = LibC.ioctl(number, TunFlags.TUNSETPERSIST, options.persistent() ? 1L : 0L);
-            if (persist < 0)
+            if (!options.keepPersistence())
             {
-                throw new IOException("TUNSETPERSIST " + name + ": " + Errno.name(persist));
+                final int persist = LibC.ioctl(number, TunFlags.TUNSETPERSIST, options.persistent() ? 1L : 0L);
+                if (persist < 0)
+                {
+                    throw new IOException("TUNSETPERSIST " + name + ": " + Errno.name(persist));
+                }
             }
             ifreq.fill((byte)0);
             final int get = LibC.ioctl(number, TunFlags.TUNGETIFF, ifreq);

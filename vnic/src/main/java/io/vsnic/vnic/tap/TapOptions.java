@@ -16,8 +16,13 @@ package io.vsnic.vnic.tap;
  * @param offloads        {@code TUN_F_*} bits to ask for with {@code TUNSETOFFLOAD} (needs a virtio-net
  *                        header): what the kernel may hand over (partial checksums, TSO/USO
  *                        super-frames). The device records what the kernel accepted.
+ * @param keepPersistence no {@code TUNSETPERSIST} at all ({@code persistent} is then ignored): the device
+ *                        stays as persistent or transient as its maker left it. For attaching to a TAP that
+ *                        another program made (a hypervisor, {@code ip tuntap add}): that program may still
+ *                        be setting it persistent while vsnic attaches, and must not have it undone.
  */
-public record TapOptions(boolean multiQueue, boolean exclusive, boolean persistent, int vnetHeaderBytes, int offloads)
+public record TapOptions(boolean multiQueue, boolean exclusive, boolean persistent, int vnetHeaderBytes, int offloads,
+    boolean keepPersistence)
 {
     /** Every offload vsnic can take: CSUM, TSO4, TSO6, TSO_ECN, USO4, USO6. */
     public static final int ALL_OFFLOADS = TunFlags.TUN_F_CSUM | TunFlags.TUN_F_TSO4 | TunFlags.TUN_F_TSO6 |
@@ -41,6 +46,15 @@ public record TapOptions(boolean multiQueue, boolean exclusive, boolean persiste
     }
 
     /**
+     * Persistence set as {@code persistent} says.
+     */
+    public TapOptions(final boolean multiQueue, final boolean exclusive, final boolean persistent, final int vnetHeaderBytes,
+        final int offloads)
+    {
+        this(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads, false);
+    }
+
+    /**
      * Plain frames, no offloads.
      */
     public TapOptions(final boolean multiQueue, final boolean exclusive, final boolean persistent)
@@ -58,17 +72,28 @@ public record TapOptions(boolean multiQueue, boolean exclusive, boolean persiste
 
     public TapOptions withMultiQueue(final boolean multiQueue)
     {
-        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads);
+        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads, keepPersistence);
     }
 
     public TapOptions withExclusive(final boolean exclusive)
     {
-        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads);
+        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads, keepPersistence);
     }
 
+    /**
+     * @return these options with {@code TUNSETPERSIST} set to {@code persistent} at open.
+     */
     public TapOptions withPersistent(final boolean persistent)
     {
-        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads);
+        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads, false);
+    }
+
+    /**
+     * @return these options without {@code TUNSETPERSIST}: the device keeps the persistence its maker gave it.
+     */
+    public TapOptions withPersistenceKept()
+    {
+        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, offloads, true);
     }
 
     /**
@@ -77,6 +102,7 @@ public record TapOptions(boolean multiQueue, boolean exclusive, boolean persiste
      */
     public TapOptions withOffloads(final int vnetHeaderBytes, final int offloads)
     {
-        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, vnetHeaderBytes == 0 ? 0 : offloads);
+        return new TapOptions(multiQueue, exclusive, persistent, vnetHeaderBytes, vnetHeaderBytes == 0 ? 0 : offloads,
+            keepPersistence);
     }
 }

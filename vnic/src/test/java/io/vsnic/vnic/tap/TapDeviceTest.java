@@ -316,6 +316,35 @@ class TapDeviceTest
     }
 
     @Test
+    void shouldLeaveThePersistenceOfATapItAttachesToAsItsMakerSetIt() throws IOException
+    {
+        TapLab.assumeRootWithTap();
+        final String name = uniqueName();
+        try (NetNs net = NetNs.open())
+        {
+            net.adoptLink(null, name);
+            // another program's device: made, then set persistent (`ip tuntap add` does both, one after the
+            // other; vsnic used to read the flag in between and set it back with its own TUNSETPERSIST)
+            try (TapDevice maker = TapDevice.open(name, TapOptions.defaults()))
+            {
+                maker.persistent(true);
+            }
+            assertTrue(linkExists(name), "persistent once its maker closed it");
+            try (TapDevice attached = TapDevice.open(name, TapOptions.defaults().withPersistenceKept()))
+            {
+                assertTrue(attached.persistent(), "attached with its persistence as it was");
+            }
+            assertTrue(linkExists(name), "still there after vsnic's descriptor closed");
+            // with TUNSETPERSIST as the options say (false), the same attach would have removed it
+            try (TapDevice attached = TapDevice.open(name, TapOptions.defaults()))
+            {
+                assertFalse(attached.persistent());
+            }
+            assertFalse(linkExists(name), "TUNSETPERSIST 0 at open made it go with vsnic's descriptor");
+        }
+    }
+
+    @Test
     void shouldCloseIdempotentlyAndReturnEbadfAfterwards() throws IOException
     {
         TapLab.assumeRootWithTap();
