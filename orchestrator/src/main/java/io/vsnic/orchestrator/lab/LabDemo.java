@@ -442,32 +442,41 @@ public final class LabDemo
     static Optional<Double> iperf3(final LabState.Vm client, final LabState.Vm server, final int streams, final int seconds,
         final java.util.function.Consumer<String> failure)
     {
-        final Process listener;
-        try
-        {
-            listener = new ProcessBuilder(Lab.executable("ip"), "netns", "exec", server.namespace(), Lab.executable("iperf3"), "-s", "-1")
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        }
-        catch (final IOException ex)
-        {
-            failure.accept("cannot start iperf3 -s: " + ex.getMessage());
-            return Optional.empty();
-        }
+        Process listener = null;
         try
         {
             NetNs.Result result = null;
-            // the server needs a moment to listen: retry the connection, not the measurement
-            for (int attempt = 0; attempt < 20; attempt++)
+            // the server needs a moment to listen: retry the connection (not the measurement) for up to 15 s
+            // on a busy machine, and start the one-off server again if it has gone (iperf3 -s -1 exits after
+            // one client, also one that connected while it was starting and failed)
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            do
             {
+                if (listener == null || !listener.isAlive())
+                {
+                    try
+                    {
+                        listener = new ProcessBuilder(Lab.executable("ip"), "netns", "exec", server.namespace(),
+                            Lab.executable("iperf3"), "-s", "-1")
+                            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    }
+                    catch (final IOException ex)
+                    {
+                        failure.accept("cannot start iperf3 -s: " + ex.getMessage());
+                        return Optional.empty();
+                    }
+                    Lab.sleep(100);
+                }
                 result = NetNs.run(Duration.ofSeconds(seconds + 30L), List.of(Lab.executable("ip"), "netns", "exec", client.namespace(),
                     Lab.executable("iperf3"), "-c", server.ip(), "-t", Integer.toString(seconds), "-P", Integer.toString(streams), "-J"));
                 if (result.ok() || !result.stdout().contains("Connection refused"))
                 {
                     break;
                 }
-                Lab.sleep(100);
+                Lab.sleep(200);
             }
+            while (System.nanoTime() < deadline);
             final JsonNode json = result.stdout().isBlank() ? null : Json.mapper().readTree(result.stdout());
             if (!result.ok() || json == null || !json.path("end").path("sum_received").has("bits_per_second"))
             {
@@ -484,17 +493,20 @@ public final class LabDemo
         }
         finally
         {
-            listener.destroy();
-            try
+            if (listener != null)
             {
-                if (!listener.waitFor(2, TimeUnit.SECONDS))
+                listener.destroy();
+                try
                 {
-                    listener.destroyForcibly();
+                    if (!listener.waitFor(2, TimeUnit.SECONDS))
+                    {
+                        listener.destroyForcibly();
+                    }
                 }
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
