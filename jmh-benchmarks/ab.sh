@@ -42,9 +42,7 @@ trap cleanup EXIT INT TERM
 cleanup
 
 results=$(mktemp)
-busy_ticks() {
-  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
+. "$here/lib/cpu.sh"   # busy_jiffies, cpu_per_gbit
 gbits() {
   python3 -c "import json,sys; print('%.3f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9))"
 }
@@ -60,12 +58,11 @@ one_lab() {
   "$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$warmup" >/dev/null 2>&1 || true
   for _ in $(seq "$runs"); do
     local one four busy0 busy1 cpu
-    busy0=$(busy_ticks)
+    busy0=$(busy_jiffies)
     # straight into the VM's namespace: the CLI's JVM start-up would count in the CPU figure
     one=$(ip netns exec "vl-$lab-d1v1" iperf3 -c "$target" -t "$seconds" -J 2>/dev/null | gbits)
-    busy1=$(busy_ticks)
-    cpu=$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="$one" -v s="$seconds" \
-      'BEGIN { printf "%.3f", (g > 0) ? j / hz / (g * s) : 0 }')
+    busy1=$(busy_jiffies)
+    cpu=$(cpu_per_gbit "$busy0" "$busy1" "$one" "$seconds" %.3f)
     four=$(ip netns exec "vl-$lab-d1v1" iperf3 -c "$target" -t "$seconds" -P 4 -J 2>/dev/null | gbits)
     echo "$label 1 $one" >> "$results"
     echo "$label 4 $four" >> "$results"
@@ -86,7 +83,8 @@ import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     label, streams, value = line.split()
-    runs.setdefault((label, streams), []).append(float(value))
+    if value != "n/a":   # a run that moved nothing has no CPU figure
+        runs.setdefault((label, streams), []).append(float(value))
 for streams in ("1", "4"):
     a, b = runs.get(("A", streams), []), runs.get(("B", streams), [])
     if a and b:

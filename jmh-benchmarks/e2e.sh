@@ -140,9 +140,7 @@ median() {   # median FORMAT VALUE... -> the median (the mean of the middle two 
   printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
     awk -v f="$format" '{ v[NR]=$1 } END { if (NR==0) print "n/a"; else if (NR%2) printf f, v[(NR+1)/2]; else printf f, (v[NR/2]+v[NR/2+1])/2 }'
 }
-busy_jiffies() {   # CPU time the whole machine spent not idle (user, nice, system, irq, softirq, steal), in jiffies
-  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
+. "$here/lib/cpu.sh"   # busy_jiffies, cpu_per_gbit
 rss_mib() {   # total RSS (MiB) of the lab's vsnicd processes, one figure per device
   local pids
   pids=$(sed -n 's/.*"pid" : \([0-9]*\).*/\1/p' "/run/vsnic-lab/$lab/lab.json")
@@ -166,9 +164,7 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
     gbps=$(iperf "$client" "$server" "$ip" 1)
     busy1=$(busy_jiffies)
     runs1+=("$gbps")
-    # CPU of the whole machine (both VMs' TCP stacks, the devices, softirq) per Gbit moved in that run
-    cpus+=("$(awk -v j=$((busy1 - busy0)) -v hz="$(getconf CLK_TCK)" -v g="$gbps" -v s="$seconds" \
-      'BEGIN { if (g > 0) printf "%.2f", (j / hz) / (g * s); else print "n/a" }')")
+    cpus+=("$(cpu_per_gbit "$busy0" "$busy1" "$gbps" "$seconds" %.2f)")
   done
   for ((k = 1; k <= repeat; k++)); do
     echo "  $name: iperf3 TCP 4 streams, ${seconds} s ($k of $repeat)"
