@@ -65,6 +65,8 @@ public final class FramePool implements AutoCloseable
     private final Arena arena;
     private final MemorySegment memory;
     private final Frame[] frames;
+    /** The shared free list: a stack ({@link #LIFO}) or a FIFO queue; the other is null. */
+    private final IntLifoStack stack;
     private final IntMpmcQueue free;
     private final int slotBytes;
     private final int headroomBytes;
@@ -107,12 +109,17 @@ public final class FramePool implements AutoCloseable
         this.arena = Arena.ofShared();
         this.memory = PageMemory.allocate(arena, (long)slotCount * slotBytes, SLOT_ALIGNMENT);
         this.frames = new Frame[slotCount];
-        this.free = new IntMpmcQueue(slotCount);
+        this.stack = LIFO ? new IntLifoStack(slotCount) : null;
+        this.free = LIFO ? null : new IntMpmcQueue(slotCount);
         this.cacheSlots = slotCount < CACHE_MIN_SLOTS || !THREAD_CACHES ? 0 : Math.min(CACHE_SLOTS, slotCount / 64);
         for (int i = 0; i < slotCount; i++)
         {
             frames[i] = new Frame(this, i, memory.asSlice((long)i * slotBytes, slotBytes));
-            free.offer(i);
+        }
+        // slot 0 first out either way: a lightly used pool touches the pages at the start of its block
+        for (int i = 0; i < slotCount; i++)
+        {
+            offerOne(LIFO ? slotCount - 1 - i : i);
         }
     }
 
@@ -129,13 +136,13 @@ public final class FramePool implements AutoCloseable
         {
             if (cache.count == 0)
             {
-                cache.count = free.poll(cache.slots, 0, cacheSlots / 2);
+                cache.count = pollMany(cache.slots, cacheSlots / 2);
             }
             index = cache.count == 0 ? -1 : cache.slots[--cache.count];
         }
         else
         {
-            index = free.poll();
+            index = pollOne();
         }
         if (index < 0)
         {
@@ -169,15 +176,17 @@ public final class FramePool implements AutoCloseable
         final Cache cache = cacheSlots == 0 ? null : cacheOfThisThread();
         if (cache == null)
         {
-            free.offer(frame.index());
+            offerOne(frame.index());
             return;
         }
         if (cache.count == cacheSlots)
         {
-            // the upper half goes back in one burst
+            // the lower half, released longest ago, goes back in one burst; the upper half, the slots
+            // most likely still in this core's caches, stays on top
             final int half = cacheSlots / 2;
-            offerAll(cache.slots, half, cacheSlots - half);
-            cache.count = half;
+            offerAll(cache.slots, 0, half);
+            System.arraycopy(cache.slots, half, cache.slots, 0, cacheSlots - half);
+            cache.count = cacheSlots - half;
         }
         cache.slots[cache.count++] = frame.index();
     }
@@ -188,6 +197,11 @@ public final class FramePool implements AutoCloseable
      */
     private void offerAll(final int[] slots, final int offset, final int count)
     {
+        if (stack != null)
+        {
+            stack.offer(slots, offset, count);
+            return;
+        }
         int done = 0;
         while (done < count)
         {
@@ -197,6 +211,43 @@ public final class FramePool implements AutoCloseable
                 Thread.onSpinWait();
             }
             done += queued;
+        }
+    }
+
+    private int pollOne()
+    {
+        return stack != null ? stack.poll() : free.poll();
+    }
+
+    /**
+     * Fills {@code target[0..)} with up to {@code max} free slots, the one to hand out first last (a
+     * cache hands out from its end).
+     */
+    private int pollMany(final int[] target, final int max)
+    {
+        if (stack == null)
+        {
+            return free.poll(target, 0, max);
+        }
+        final int taken = stack.poll(target, 0, max);
+        for (int i = 0, j = taken - 1; i < j; i++, j--)
+        {
+            final int swap = target[i];
+            target[i] = target[j];
+            target[j] = swap;
+        }
+        return taken;
+    }
+
+    private void offerOne(final int slot)
+    {
+        if (stack != null)
+        {
+            stack.offer(slot);
+        }
+        else if (!free.offer(slot))
+        {
+            throw new IllegalStateException("free list full: " + slot);   // it has a cell for every slot
         }
     }
 
@@ -213,6 +264,23 @@ public final class FramePool implements AutoCloseable
     /** {@code -Dvsnic.dataplane.frameCaches=false}: no pool keeps per-thread caches (for comparison). */
     public static final String CACHES_PROPERTY = "vsnic.dataplane.frameCaches";
     private static final boolean THREAD_CACHES = Boolean.parseBoolean(System.getProperty(CACHES_PROPERTY, "true"));
+    /**
+     * {@code -Dvsnic.dataplane.freeList=fifo|lifo}: the order in which the shared free list hands slots
+     * back. {@code lifo} (the default) reuses the slot released last, whose bytes are likely still in a
+     * cache; {@code fifo} cycles through every slot of the pool.
+     */
+    public static final String FREE_LIST_PROPERTY = "vsnic.dataplane.freeList";
+    private static final boolean LIFO = freeListIsLifo(System.getProperty(FREE_LIST_PROPERTY, "lifo"));
+
+    private static boolean freeListIsLifo(final String order)
+    {
+        return switch (order)
+        {
+            case "lifo" -> true;
+            case "fifo" -> false;
+            default -> throw new IllegalArgumentException("-D" + FREE_LIST_PROPERTY + " must be lifo or fifo: " + order);
+        };
+    }
 
     /**
      * @return how many free slots a {@link FrameCacheThread} may keep for itself (0 for a small pool).
@@ -287,7 +355,7 @@ public final class FramePool implements AutoCloseable
                 cached += cache.count;
             }
         }
-        return free.size() + cached;
+        return (stack != null ? stack.size() : free.size()) + cached;
     }
 
     /**

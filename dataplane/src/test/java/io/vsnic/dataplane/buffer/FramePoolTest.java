@@ -659,6 +659,53 @@ class FramePoolTest
     }
 
     @Test
+    void shouldHandOutTheSlotReleasedLastFirstSoThatItsBytesAreStillInCache() throws Exception
+    {
+        // the default free list (-Dvsnic.dataplane.freeList=lifo); the build runs the tests without the property
+        final Frame first = pool.acquire();
+        final Frame second = pool.acquire();
+        assertEquals(0, first.index(), "a fresh pool starts at its first slot");
+        assertEquals(1, second.index());
+        first.release();
+        second.release();
+        assertSame(second, pool.acquire());
+        assertSame(first, pool.acquire());
+
+        try (FramePool shared = new FramePool(2048, 128, 0))
+        {
+            onCachingThread(() ->
+            {
+                // more than a cache holds: the cache overflows into the shared list and refills from it
+                final Frame[] burst = new Frame[3 * shared.cacheSlots()];
+                for (int round = 0; round < 3; round++)
+                {
+                    for (int i = 0; i < burst.length; i++)
+                    {
+                        burst[i] = shared.acquire();
+                    }
+                    for (final Frame frame : burst)
+                    {
+                        frame.release();
+                    }
+                    final Set<Integer> used = new HashSet<>();
+                    for (final Frame frame : burst)
+                    {
+                        used.add(frame.index());
+                    }
+                    assertEquals(burst.length, used.size());
+                    for (int i = 0; i < burst.length; i++)
+                    {
+                        assertTrue(used.contains(i), "round " + round + ": slot " + i + " was not reused: " + used);
+                    }
+                }
+                final Frame last = burst[burst.length - 1];
+                assertSame(last, shared.acquire(), "the cache hands back its newest slot");
+                last.release();
+            });
+        }
+    }
+
+    @Test
     void shouldCountCachedSlotsAsAvailableAndReturnThemWhenTheThreadEnds() throws Exception
     {
         try (FramePool shared = new FramePool(2048, 128, 0))
