@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * contiguous native block cut into {@code slotCount} slots of {@code slotBytes}, each described by
  * a preallocated {@link Frame}. The block is an anonymous mapping ({@link PageMemory}): a page of it
  * becomes resident when a frame is first written there, so an idle pool, or the unused tail of a
- * jumbo slot that carries 1500-byte frames, costs address space but no memory. Free slots are kept in a lock-free stack ({@link IntLifoStack}; the slot released last,
- * still in cache, goes out first; {@code -Dvsnic.dataplane.freeList=fifo}: an {@link IntMpmcQueue}), so
+ * jumbo slot that carries 1500-byte frames, costs address space but no memory. Free slots are kept in
+ * a lock-free stack ({@link IntLifoStack}: the slot released last, still in cache, goes out first;
+ * {@code -Dvsnic.dataplane.freeList=fifo} keeps them in an {@link IntMpmcQueue} instead), so
  * {@link #acquire()} and {@link #release(Frame)} allocate nothing and may be called from any thread.
  *
  * <p>A {@link FrameCacheThread} (the data plane's workers) keeps up to {@link #cacheSlots()} free slots
