@@ -361,6 +361,16 @@ public final class FramePool implements AutoCloseable
     }
 
     /**
+     * @return free slots on the shared free list, those in the threads' caches not counted; no lock, for
+     *         a hot-path decision such as how much of the pool one reader may take ({@link #available()}
+     *         counts the caches too, under a lock).
+     */
+    public int sharedFree()
+    {
+        return stack != null ? stack.size() : free.size();
+    }
+
+    /**
      * @return bytes per slot.
      */
     public int slotBytes()

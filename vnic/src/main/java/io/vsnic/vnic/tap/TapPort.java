@@ -33,7 +33,10 @@ import io.vsnic.vnic.linux.Errno;
  * {@code gso_size} become {@link Frame#gso(int, int)}. When the device accepted TSO or USO, reads go
  * into one held frame of the super-frame pool (a super-frame can be 64 KiB); an ordinary frame is
  * then copied into a frame of the ordinary pool and the held one is reused, a super-frame is handed
- * over as it is ({@link EndpointCounter#RX_SUPER_FRAMES}) and a new one is held. Writes put the
+ * over as it is ({@link EndpointCounter#RX_SUPER_FRAMES}) and a new one is held. One read hands over
+ * at most half of the super-frame pool's free slots ({@link #SUPER_FRAME_SHARE_PROPERTY}), at least one:
+ * the pool is shared by every vNIC and the coalescer, and a guest with a deep queue would otherwise hold
+ * most of it for one vector; what is left stays queued in the TAP for the next read. Writes put the
  * header in the headroom in front of the frame: {@code NEEDS_CSUM} for a partial checksum (the
  * kernel or the guest finishes it), the {@code gso_type} of a super-frame (the kernel takes it
  * whole). Without a header, a partial checksum is completed in software before the write, and a
@@ -147,6 +150,16 @@ public final class TapPort implements Port, AutoCloseable
 
     /** Most segments a refused super-frame is cut into by the port itself (more: a tx error). */
     static final int MAX_FALLBACK_SEGMENTS = 1024;
+
+    /**
+     * System property: the per cent of the super-frame pool's free slots one {@link #receive} may fill
+     * (default {@value #DEFAULT_SUPER_FRAME_SHARE}; 100 lets one read take all of them). Read once.
+     */
+    public static final String SUPER_FRAME_SHARE_PROPERTY = "vsnic.tap.superFrameShare";
+    /** The default of {@link #SUPER_FRAME_SHARE_PROPERTY}: half of what is free. */
+    public static final int DEFAULT_SUPER_FRAME_SHARE = 50;
+    private static final int SUPER_FRAME_SHARE =
+        Math.clamp(Integer.getInteger(SUPER_FRAME_SHARE_PROPERTY, DEFAULT_SUPER_FRAME_SHARE), 1, 100);
 
     @Override
     public void onOffloadsChanged(final Runnable listener)
@@ -284,6 +297,10 @@ public final class TapPort implements Port, AutoCloseable
         long bytes = 0;
         int superCount = 0;
         long superBytes = 0;
+        // Super-frames this read may keep: a share of what the pool has free (the held spare included),
+        // so that a guest with a deep queue leaves slots for the other ports and the coalescer.
+        final int superBudget = superFrames ? superFrameBudget() : Integer.MAX_VALUE;
+        int superTaken = 0;
         while (count < max)
         {
             Frame target;
@@ -357,6 +374,7 @@ public final class TapPort implements Port, AutoCloseable
                 frame = target;
                 frame.length(length);
                 spare = null;
+                superTaken++;
             }
             frame.port(id);
             if (gsoType != VirtioNetHeader.GSO_NONE)
@@ -371,6 +389,11 @@ public final class TapPort implements Port, AutoCloseable
             }
             frames[count++] = frame;
             bytes += length;
+            if (superTaken == superBudget)
+            {
+                // the rest stays queued in the TAP for the next read
+                break;
+            }
         }
         if (count > 0)
         {
@@ -383,6 +406,16 @@ public final class TapPort implements Port, AutoCloseable
             counters.add(EndpointCounter.RX_SUPER_BYTES, superBytes);
         }
         return count;
+    }
+
+    /**
+     * @return how many super-frames one read may hand over: {@link #SUPER_FRAME_SHARE_PROPERTY} per cent
+     *     of the pool's free slots and the held spare, at least one.
+     */
+    private int superFrameBudget()
+    {
+        final int free = superPool.sharedFree() + (spare != null ? 1 : 0);
+        return Math.max(1, (int)((long)free * SUPER_FRAME_SHARE / 100));
     }
 
     /**

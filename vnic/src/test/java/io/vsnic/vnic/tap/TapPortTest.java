@@ -329,6 +329,61 @@ class TapPortTest
     }
 
     @Test
+    void shouldHandOverAtMostHalfOfTheFreeSuperFramesPerReadAndLeaveTheRestQueued() throws Exception
+    {
+        TapLab.assumeRootWithTap();
+        assumeTrue(NetNs.findExecutable("python3").isPresent(), "python3 is not installed (the guest sends with UDP_SEGMENT)");
+        final int sends = 8;
+        final int segments = 4;
+        try (TapLab lab = TapLab.create(true, TapOptions.defaults().withOffloads(12, TapOptions.ALL_OFFLOADS));
+            FramePool pool = new FramePool(16);
+            FramePool superPool = new FramePool(sends, 66_048, FramePool.DEFAULT_HEADROOM_BYTES))
+        {
+            assumeTrue((lab.device.offloads() & TunFlags.TUN_F_USO4) != 0,
+                "this kernel's TAP did not take USO4 (" + TunFlags.describeOffloads(lab.device.offloads()) + ")");
+            final TapPort port = new TapPort(4, lab.device, pool, superPool);
+            // The guest queues eight USO super-frames (one UDP_SEGMENT send of four datagrams each) before vsnic reads.
+            final NetNs.Result neighbour = lab.net.exec(lab.ns, NetNs.IP_TIMEOUT, "ip", "neigh", "replace", lab.vsnicAddress(),
+                "lladdr", lab.vsnicMacText(), "dev", lab.link, "nud", "permanent");
+            assertTrue(neighbour.ok(), neighbour.describe());
+            final String sender = "import socket\n" +
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+                "s.setsockopt(17, 103, 1000)\n" +
+                "for i in range(" + sends + "): s.sendto(bytes([i]) * " + (1000 * segments) + ", ('" + lab.vsnicAddress() + "', 9))\n";
+            final NetNs.Result send = lab.net.exec(lab.ns, Duration.ofSeconds(20), "python3", "-c", sender);
+            assertTrue(send.ok(), send.describe());
+
+            final Frame[] frames = new Frame[64];
+            final List<Frame> held = new ArrayList<>();
+            final int first = port.receive(frames, frames.length);
+            assertEquals(sends / 2, first, "one read takes half of the eight free super-frames");
+            held.addAll(Arrays.asList(frames).subList(0, first));
+            assertEquals(sends / 2, superPool.available(), "the other half stays free for the other ports and the coalescer");
+            // With frames still held, each read takes half of what is left, at least one.
+            for (final int expected : new int[] {2, 1, 1})
+            {
+                final int count = port.receive(frames, frames.length);
+                assertEquals(expected, count);
+                held.addAll(Arrays.asList(frames).subList(0, count));
+            }
+            assertEquals(0, superPool.available());
+            assertEquals(0, port.counters().get(EndpointCounter.RX_POOL_EXHAUSTED));
+            for (int i = 0; i < sends; i++)
+            {
+                final Frame frame = held.get(i);
+                assertEquals(VirtioNetHeader.GSO_UDP_L4, frame.gsoType(), "super-frame " + i);
+                assertEquals(1000, frame.gsoSize());
+                assertEquals(14 + 20 + 8 + 1000 * segments, frame.length());
+                assertEquals((byte)i, frame.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, frame.start() + 42),
+                    "the guest's sends arrive in order, none lost");
+                frame.release();
+            }
+            assertEquals(sends, port.counters().get(EndpointCounter.RX_SUPER_FRAMES));
+            assertEquals(0, port.receive(frames, frames.length), "nothing was left behind in the TAP");
+        }
+    }
+
+    @Test
     void shouldTransmitFromSeveralWorkersAtOnceWithoutLosingCount() throws Exception
     {
         TapLab.assumeRootWithTap();
