@@ -337,7 +337,7 @@ class TapPortTest
         final int segments = 4;
         try (TapLab lab = TapLab.create(true, TapOptions.defaults().withOffloads(12, TapOptions.ALL_OFFLOADS));
             FramePool pool = new FramePool(16);
-            FramePool superPool = new FramePool(sends, 66_048, FramePool.DEFAULT_HEADROOM_BYTES))
+            FramePool superPool = new FramePool(sends, FramePool.SUPER_SLOT_BYTES, FramePool.DEFAULT_HEADROOM_BYTES))
         {
             assumeTrue((lab.device.offloads() & TunFlags.TUN_F_USO4) != 0,
                 "this kernel's TAP did not take USO4 (" + TunFlags.describeOffloads(lab.device.offloads()) + ")");
