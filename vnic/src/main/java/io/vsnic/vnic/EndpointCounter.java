@@ -46,7 +46,12 @@ public enum EndpointCounter
      * port wrote the segments instead and cuts every later super-frame in software (counted once per
      * refused write, included in {@link #TX_FRAMES}).
      */
-    TX_COALESCED_REFUSED("tx_coalesced_refused", true);
+    TX_COALESCED_REFUSED("tx_coalesced_refused", true),
+    /**
+     * Reads that stopped at the super-frame pool's reserve (what the guest still had queued waits in the
+     * TAP for the next read; see {@code TapPort.SUPER_FRAME_RESERVE_PROPERTY}).
+     */
+    RX_SUPER_RESERVE_STOPS("rx_super_reserve_stops", false);
 
     private static final EndpointCounter[] VALUES = values();
 

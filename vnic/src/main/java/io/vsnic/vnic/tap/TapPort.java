@@ -33,10 +33,11 @@ import io.vsnic.vnic.linux.Errno;
  * {@code gso_size} become {@link Frame#gso(int, int)}. When the device accepted TSO or USO, reads go
  * into one held frame of the super-frame pool (a super-frame can be 64 KiB); an ordinary frame is
  * then copied into a frame of the ordinary pool and the held one is reused, a super-frame is handed
- * over as it is ({@link EndpointCounter#RX_SUPER_FRAMES}) and a new one is held. One read hands over
- * at most half of the super-frame pool's free slots ({@link #SUPER_FRAME_SHARE_PROPERTY}), at least one:
- * the pool is shared by every vNIC and the coalescer, and a guest with a deep queue would otherwise hold
- * most of it for one vector; what is left stays queued in the TAP for the next read. Writes put the
+ * over as it is ({@link EndpointCounter#RX_SUPER_FRAMES}) and a new one is held. One read leaves a
+ * quarter of the super-frame pool free ({@link #SUPER_FRAME_RESERVE_PROPERTY}), and takes at least one
+ * super-frame: the pool is shared by every vNIC and the coalescer, and a guest with a deep queue would
+ * otherwise hold all of it for one vector; what is left stays queued in the TAP for the next read
+ * ({@link EndpointCounter#RX_SUPER_RESERVE_STOPS}). Writes put the
  * header in the headroom in front of the frame: {@code NEEDS_CSUM} for a partial checksum (the
  * kernel or the guest finishes it), the {@code gso_type} of a super-frame (the kernel takes it
  * whole). Without a header, a partial checksum is completed in software before the write, and a
@@ -90,6 +91,8 @@ public final class TapPort implements Port, AutoCloseable
     private final VirtioNetHeader rxHeader = new VirtioNetHeader();
     /** The super-pool frame the next read goes into (receive side only). */
     private Frame spare;
+    /** Slots of the super-frame pool one read leaves free ({@link #SUPER_FRAME_RESERVE_PROPERTY}). */
+    private final int superReserve;
     private final EndpointCounters counters = new EndpointCounters();
     @SuppressWarnings("unused")
     private int lastRxErrno;
@@ -139,6 +142,7 @@ public final class TapPort implements Port, AutoCloseable
         this.superPool = superPool;
         this.vnetHeaderBytes = device.vnetHeaderBytes();
         this.superFrames = segmentation;
+        this.superReserve = superPool == null ? 0 : (int)((long)superPool.capacity() * SUPER_FRAME_RESERVE / 100);
         // A TAP with a virtio-net header takes partial checksums and super-frames (of any gso_type it
         // knows) whatever TUNSETOFFLOAD said: that call only limits what the kernel hands to us. A kernel
         // that refused a coalesced write when the device was opened (TapDevice probes it) gets segments.
@@ -152,14 +156,15 @@ public final class TapPort implements Port, AutoCloseable
     static final int MAX_FALLBACK_SEGMENTS = 1024;
 
     /**
-     * System property: the per cent of the super-frame pool's free slots one {@link #receive} may fill
-     * (default {@value #DEFAULT_SUPER_FRAME_SHARE}; 100 lets one read take all of them). Read once.
+     * System property: the per cent of the super-frame pool's slots one {@link #receive} leaves free for
+     * the other ports and the coalescer (default {@value #DEFAULT_SUPER_FRAME_RESERVE}; 0 lets one read
+     * take every free slot). A read always takes at least one. Read once.
      */
-    public static final String SUPER_FRAME_SHARE_PROPERTY = "vsnic.tap.superFrameShare";
-    /** The default of {@link #SUPER_FRAME_SHARE_PROPERTY}: half of what is free. */
-    public static final int DEFAULT_SUPER_FRAME_SHARE = 50;
-    private static final int SUPER_FRAME_SHARE =
-        Math.clamp(Integer.getInteger(SUPER_FRAME_SHARE_PROPERTY, DEFAULT_SUPER_FRAME_SHARE), 1, 100);
+    public static final String SUPER_FRAME_RESERVE_PROPERTY = "vsnic.tap.superFrameReserve";
+    /** The default of {@link #SUPER_FRAME_RESERVE_PROPERTY}: a quarter of the pool. */
+    public static final int DEFAULT_SUPER_FRAME_RESERVE = 25;
+    private static final int SUPER_FRAME_RESERVE =
+        Math.clamp(Integer.getInteger(SUPER_FRAME_RESERVE_PROPERTY, DEFAULT_SUPER_FRAME_RESERVE), 0, 99);
 
     @Override
     public void onOffloadsChanged(final Runnable listener)
@@ -297,8 +302,8 @@ public final class TapPort implements Port, AutoCloseable
         long bytes = 0;
         int superCount = 0;
         long superBytes = 0;
-        // Super-frames this read may keep: a share of what the pool has free (the held spare included),
-        // so that a guest with a deep queue leaves slots for the other ports and the coalescer.
+        // Super-frames this read may keep: what the pool has free (the held spare included) above its
+        // reserve, so that a guest with a deep queue leaves slots for the other ports and the coalescer.
         final int superBudget = superFrames ? superFrameBudget() : Integer.MAX_VALUE;
         int superTaken = 0;
         while (count < max)
@@ -392,6 +397,7 @@ public final class TapPort implements Port, AutoCloseable
             if (superTaken == superBudget)
             {
                 // the rest stays queued in the TAP for the next read
+                counters.increment(EndpointCounter.RX_SUPER_RESERVE_STOPS);
                 break;
             }
         }
@@ -409,13 +415,13 @@ public final class TapPort implements Port, AutoCloseable
     }
 
     /**
-     * @return how many super-frames one read may hand over: {@link #SUPER_FRAME_SHARE_PROPERTY} per cent
-     *     of the pool's free slots and the held spare, at least one.
+     * @return how many super-frames one read may hand over: the pool's free slots and the held spare
+     *     less the reserve ({@link #SUPER_FRAME_RESERVE_PROPERTY}), at least one.
      */
     private int superFrameBudget()
     {
         final int free = superPool.sharedFree() + (spare != null ? 1 : 0);
-        return Math.max(1, (int)((long)free * SUPER_FRAME_SHARE / 100));
+        return Math.max(1, free - superReserve);
     }
 
     /**
