@@ -82,6 +82,7 @@ final class DeviceVnicBackends
             {
                 final Map<String, Object> now = new LinkedHashMap<>(details);
                 now.put("connected", stream.connected());
+                now.put("counters", stream.counters().snapshot());
                 return now;
             }
             if (port instanceof TapPort tap)
@@ -93,6 +94,13 @@ final class DeviceVnicBackends
                 {
                     now.put("coalescedWritesRefused", refused);
                 }
+                now.put("counters", tap.counters().snapshot());
+                return now;
+            }
+            if (port instanceof QemuDgramPort dgram)
+            {
+                final Map<String, Object> now = new LinkedHashMap<>(details);
+                now.put("counters", dgram.counters().snapshot());
                 return now;
             }
             return details;

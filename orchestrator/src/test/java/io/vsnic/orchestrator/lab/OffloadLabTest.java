@@ -146,6 +146,11 @@ class OffloadLabTest
                 assertEquals(0.0, gso + gro, "substrate GSO and GRO turned off: no GSO send, no GRO read");
             }
             assertEquals("on", coalescedWrites(d2, b), "device 2 writes super-frames whole to its TAP");
+            // The TAP endpoints' own counters, as describe vnic shows them (status.backend.counters).
+            assertTrue(endpointCounter(d1, a, "rx_super_frames") > 0, "device 1 read the guest's TSO super-frames whole");
+            assertTrue(endpointCounter(d2, b, "tx_super_frames") > 0, "device 2 wrote coalesced super-frames whole");
+            assertEquals(0, endpointCounter(d1, a, "rx_bad_vnet_header"));
+            assertEquals(0, endpointCounter(d2, b, "tx_errors"));
 
             // The same checks with the TAPs' offloads off: no virtio-net header, the guests cut and checksum.
             reattachWithoutOffloads(state, a);
@@ -512,6 +517,13 @@ class OffloadLabTest
             (route.isEmpty() ? "" : " && ip route replace " + route));
         final com.fasterxml.jackson.databind.JsonNode vnic = Lab.api(device).getJson("/v1/vnics/" + vm.vnic());
         assertEquals("off", vnic.path("status").path("backend").path("offloads").asText(), vnic.toString());
+    }
+
+    /** A counter of the vNIC's endpoint (its TAP port) by label, from {@code GET /v1/vnics/{id}}; -1 when absent. */
+    private static long endpointCounter(final LabState.Device device, final LabState.Vm vm, final String label) throws Exception
+    {
+        return Lab.api(device).getJson("/v1/vnics/" + vm.vnic()).path("status").path("backend").path("counters").path(label)
+            .asLong(-1);
     }
 
     private static String coalescedWrites(final LabState.Device device, final LabState.Vm vm) throws Exception
