@@ -48,8 +48,8 @@ public enum EndpointCounter
      */
     TX_COALESCED_REFUSED("tx_coalesced_refused", true),
     /**
-     * Reads that stopped at the super-frame pool's reserve (what the guest still had queued waits in the
-     * TAP for the next read; see {@code TapPort.SUPER_FRAME_RESERVE_PROPERTY}).
+     * Reads that stopped because they reached the super-frame pool's reserve (whatever the guest still had
+     * queued waits in the TAP for the next read; see {@code TapPort.SUPER_FRAME_RESERVE_PROPERTY}).
      */
     RX_SUPER_RESERVE_STOPS("rx_super_reserve_stops", false);
 
