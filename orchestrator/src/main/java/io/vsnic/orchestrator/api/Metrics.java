@@ -56,6 +56,21 @@ public final class Metrics
             }
         }
 
+        header(out, "vsnic_vnic_endpoint_total", "A vNIC endpoint's own counters (TAP or QEMU socket), by label: "
+            + "rx_pool_exhausted, rx_super_frames, rx_bad_vnet_header, tx_errors, ... (vnic/README.md).", "counter");
+        for (final VnicResource vnic : state.vnics().values())
+        {
+            final Reconciler.Attached a = attached.get(vnic.id());
+            if (a != null)
+            {
+                for (final Map.Entry<String, Long> counter : a.endpoint().counters().entrySet())
+                {
+                    sample(out, "vsnic_vnic_endpoint_total", counter.getValue(), "vnic", vnic.id(), "network", vnic.network(),
+                        "counter", counter.getKey());
+                }
+            }
+        }
+
         final ForwardingState forwarding = daemon.dataPlane().state();
         final String[][] networkMetrics = {
             {"vsnic_network_rx_packets_total", "Frames that entered a network."},

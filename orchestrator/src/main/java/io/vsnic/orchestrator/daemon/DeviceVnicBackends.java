@@ -14,6 +14,7 @@ import io.vsnic.orchestrator.model.Backend;
 import io.vsnic.orchestrator.model.ResourceException;
 import io.vsnic.orchestrator.model.VnicResource;
 import io.vsnic.vnic.EndpointCounter;
+import io.vsnic.vnic.EndpointCounters;
 import io.vsnic.vnic.qemu.QemuDgramPort;
 import io.vsnic.vnic.qemu.QemuStreamPort;
 import io.vsnic.vnic.tap.TapDevice;
@@ -78,32 +79,39 @@ final class DeviceVnicBackends
         @Override
         public Map<String, Object> status()
         {
+            final Map<String, Object> now = new LinkedHashMap<>(details);
             if (port instanceof QemuStreamPort stream)
             {
-                final Map<String, Object> now = new LinkedHashMap<>(details);
                 now.put("connected", stream.connected());
-                now.put("counters", stream.counters().snapshot());
-                return now;
             }
             if (port instanceof TapPort tap)
             {
-                final Map<String, Object> now = new LinkedHashMap<>(details);
                 now.put("coalescedWrites", tap.coalescedWrites());
                 final long refused = tap.counters().get(EndpointCounter.TX_COALESCED_REFUSED);
                 if (refused > 0)
                 {
                     now.put("coalescedWritesRefused", refused);
                 }
-                now.put("counters", tap.counters().snapshot());
-                return now;
             }
-            if (port instanceof QemuDgramPort dgram)
+            final Map<String, Long> counters = counters();
+            if (!counters.isEmpty())
             {
-                final Map<String, Object> now = new LinkedHashMap<>(details);
-                now.put("counters", dgram.counters().snapshot());
-                return now;
+                now.put("counters", counters);
             }
-            return details;
+            return now;
+        }
+
+        @Override
+        public Map<String, Long> counters()
+        {
+            final EndpointCounters counters = switch (port)
+            {
+                case TapPort tap -> tap.counters();
+                case QemuStreamPort stream -> stream.counters();
+                case QemuDgramPort dgram -> dgram.counters();
+                default -> null;
+            };
+            return counters == null ? Map.of() : counters.snapshot();
         }
 
         @Override

@@ -21,6 +21,15 @@ public interface VnicEndpoint extends AutoCloseable
     Map<String, Object> status();
 
     /**
+     * @return the endpoint's own counters by label (a TAP's or QEMU socket's {@code EndpointCounter}s: rx_pool_exhausted,
+     *         rx_super_frames, ...), empty when it keeps none; shown in {@link #status()} and exported by {@code /metrics}.
+     */
+    default Map<String, Long> counters()
+    {
+        return Map.of();
+    }
+
+    /**
      * @return why the VM side is gone for good and the vNIC must be opened again (a connection to QEMU's
      *         listener that QEMU closed), or null while it is usable. Polled by the {@link Tasks} runner,
      *         which then makes the vNIC pending again.

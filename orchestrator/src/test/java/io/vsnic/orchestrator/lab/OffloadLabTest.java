@@ -151,6 +151,10 @@ class OffloadLabTest
             assertTrue(endpointCounter(d2, b, "tx_super_frames") > 0, "device 2 wrote coalesced super-frames whole");
             assertEquals(0, endpointCounter(d1, a, "rx_bad_vnet_header"));
             assertEquals(0, endpointCounter(d2, b, "tx_errors"));
+            assertEquals((double)endpointCounter(d1, a, "rx_super_frames"), statuses.get(0).counters().entrySet().stream()
+                .filter(e -> e.getKey().startsWith("vsnic_vnic_endpoint_total{") && e.getKey().contains("counter=\"rx_super_frames\"") &&
+                    e.getKey().contains("vnic=\"" + a.vnic() + "\""))
+                .mapToDouble(Map.Entry::getValue).sum(), 0.0, "/metrics exports the same endpoint counter");
 
             // The same checks with the TAPs' offloads off: no virtio-net header, the guests cut and checksum.
             reattachWithoutOffloads(state, a);
