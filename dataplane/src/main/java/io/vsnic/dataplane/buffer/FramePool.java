@@ -357,7 +357,7 @@ public final class FramePool implements AutoCloseable
                 cached += cache.count;
             }
         }
-        return (stack != null ? stack.size() : free.size()) + cached;
+        return sharedFree() + cached;
     }
 
     /**
