@@ -27,6 +27,9 @@
 #   E2E_PATHS="a b c d" jmh-benchmarks/e2e.sh  # without the offloads-off paths (e, f): 3-4 minutes less
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_REPEAT=5 jmh-benchmarks/e2e.sh      # each TCP figure is the median of 5 runs (all of them in the JSON)
+#   E2E_ROUNDS=5 E2E_PATHS="a c" jmh-benchmarks/e2e.sh  # the path sequence 5 times, each path in a fresh lab per
+#                                          # round; the ratios are also taken per round (paths minutes apart, not
+#                                          # a whole run apart) and their median reported; UDP and ping: round 1 only
 #   E2E_LAB=e2eb jmh-benchmarks/e2e.sh     # other namespace names (labs e2eb, e2ebk, e2ebw): a run beside another
 #   E2E_CC=cubic jmh-benchmarks/e2e.sh     # the senders' TCP congestion control (iperf3 -C) on every path;
 #                                          # default: the kernel's default (net.ipv4.tcp_congestion_control)
@@ -48,6 +51,10 @@ done
 # is what a ratio should be taken from
 repeat=${E2E_REPEAT:-1}
 case "$repeat" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_REPEAT must be a positive integer: $repeat" >&2; exit 1 ;; esac
+# rounds of the whole path sequence: the host's pace drifts over minutes, so a ratio taken from paths
+# measured a minute apart (one round) is steadier than one from paths measured a whole run apart
+rounds=${E2E_ROUNDS:-1}
+case "$rounds" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_ROUNDS must be a positive integer: $rounds" >&2; exit 1 ;; esac
 pings=${E2E_PINGS:-500}
 cc=${E2E_CC:-$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)}
 if [ -n "${E2E_CC:-}" ]; then
@@ -159,7 +166,7 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   fi
   local busy0 busy1 k gbps runs1=() runs4=() cpus=()
   for ((k = 1; k <= repeat; k++)); do
-    echo "  $name: iperf3 TCP 1 stream, ${seconds} s ($k of $repeat)"
+    echo "  $name: iperf3 TCP 1 stream, ${seconds} s ($k of $repeat, round $round of $rounds)"
     busy0=$(busy_jiffies)
     gbps=$(iperf "$client" "$server" "$ip" 1)
     busy1=$(busy_jiffies)
@@ -167,14 +174,22 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
     cpus+=("$(cpu_per_gbit "$busy0" "$busy1" "$gbps" "$seconds" %.2f)")
   done
   for ((k = 1; k <= repeat; k++)); do
-    echo "  $name: iperf3 TCP 4 streams, ${seconds} s ($k of $repeat)"
+    echo "  $name: iperf3 TCP 4 streams, ${seconds} s ($k of $repeat, round $round of $rounds)"
     runs4+=("$(iperf "$client" "$server" "$ip" 4)")
   done
-  result[$name.tcp1]=$(median %.3f "${runs1[@]}")
-  result[$name.cpu1]=$(median %.2f "${cpus[@]}")
-  result[$name.tcp4]=$(median %.3f "${runs4[@]}")
-  result[$name.tcp1runs]="${runs1[*]}"
-  result[$name.tcp4runs]="${runs4[*]}"
+  # this round's figures (for the per-round ratios), then every run so far (for the medians)
+  result[$name.tcp1.r$round]=$(median %.3f "${runs1[@]}")
+  result[$name.tcp4.r$round]=$(median %.3f "${runs4[@]}")
+  result[$name.tcp1runs]="${result[$name.tcp1runs]:-} ${runs1[*]}"
+  result[$name.tcp4runs]="${result[$name.tcp4runs]:-} ${runs4[*]}"
+  result[$name.cpu1runs]="${result[$name.cpu1runs]:-} ${cpus[*]}"
+  # shellcheck disable=SC2086 # the lists are space-separated numbers
+  result[$name.tcp1]=$(median %.3f ${result[$name.tcp1runs]})
+  # shellcheck disable=SC2086
+  result[$name.tcp4]=$(median %.3f ${result[$name.tcp4runs]})
+  # shellcheck disable=SC2086
+  result[$name.cpu1]=$(median %.2f ${result[$name.cpu1runs]})
+  [ "$round" = 1 ] || return 0
   echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
   read -r pps loss < <(udp64 "$client" "$server" "$ip")
   result[$name.udp64]=$pps
@@ -193,29 +208,13 @@ vsnic_lab() {   # vsnic_lab NAME on|off [OFFLOADS on|off]
   VSNIC_LAB_OFFLOADS=$offloads "$vsnic" lab up --devices 2 --vms-per-device 1 --encryption "$encryption" --name "$lab" \
     2> >(grep -v 'incubator modules' >&2) | sed 's/^/  /'
   sleep 2
-  rss_idle[$name]=$(rss_mib)
+  [ "$round" = 1 ] && rss_idle[$name]=$(rss_mib)
   measure "$name" "vl-$lab-d1v1" "vl-$lab-d2v1" 10.77.2.11
-  rss_load[$name]=$(rss_mib)
-  "$vsnic" lab status --name "$lab" 2>/dev/null | sed -n '/PEERS/,/^$/p' | sed 's/^/  /'
+  [ "$round" = 1 ] && rss_load[$name]=$(rss_mib)
+  [ "$round" = 1 ] && "$vsnic" lab status --name "$lab" 2>/dev/null | sed -n '/PEERS/,/^$/p' | sed 's/^/  /'
   "$vsnic" lab down --name "$lab" >/dev/null 2>&1
 }
 want() { [[ " $paths " == *" $1 "* ]]; }
-if want a; then
-  echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
-  vsnic_lab vsnic off
-fi
-if want e; then
-  echo "(e) vsnic plain Geneve, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
-  vsnic_lab vsnicoff off off
-fi
-if want b; then
-  echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
-  vsnic_lab vsnicwg on
-fi
-if want f; then
-  echo "(f) vsnic encrypted, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
-  vsnic_lab vsnicwgoff on off
-fi
 
 # --- (c) kernel VXLAN, (d) kernel VXLAN over wireguard-go, over the same kind of substrate ---------
 # kernel_lab LAB wg|plain: substrate bridge, per device a VXLAN device bridged to the VM's veth; with
@@ -266,20 +265,49 @@ kernel_lab() {
     ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
   done
 }
-if want c; then
-  echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
-  kernel_lab "$klab" plain
-  measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
-  "$vsnic" lab down --name "$klab" >/dev/null 2>&1
-fi
-if want d; then
-  echo "(d) kernel VXLAN over wireguard-go: namespaces vl-$wlab-*, VM veth -- device bridge -- vxlan100 -- wireguard-go tunnel -- veth -- substrate bridge"
-  kernel_lab "$wlab" wg
-  measure kernelwg "vl-$wlab-d1v1" "vl-$wlab-d2v1" 10.77.2.11
-  echo "  wireguard-go d1: $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" transfer | awk '{ printf "rx %s B, tx %s B", $2, $3 }'), last handshake $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" latest-handshakes | awk '{ print $2 }') (epoch s)"
-  "$vsnic" lab down --name "$wlab" >/dev/null 2>&1
-  rm -rf "$wgdir"
-fi
+run_path() {   # run_path LETTER: one round of one path, in a fresh lab
+  case "$1" in
+    a)
+      echo "(a) vsnic plain Geneve: vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
+      vsnic_lab vsnic off
+      ;;
+    e)
+      echo "(e) vsnic plain Geneve, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption off --name $lab"
+      vsnic_lab vsnicoff off off
+      ;;
+    b)
+      echo "(b) vsnic encrypted: vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
+      vsnic_lab vsnicwg on
+      ;;
+    f)
+      echo "(f) vsnic encrypted, offloads off: VSNIC_LAB_OFFLOADS=off vsnic lab up --devices 2 --vms-per-device 1 --encryption on --name $lab"
+      vsnic_lab vsnicwgoff on off
+      ;;
+    c)
+      echo "(c) kernel VXLAN: namespaces vl-$klab-*, VM veth -- device bridge -- vxlan100 -- veth -- substrate bridge"
+      kernel_lab "$klab" plain
+      measure kernel "vl-$klab-d1v1" "vl-$klab-d2v1" 10.77.2.11
+      "$vsnic" lab down --name "$klab" >/dev/null 2>&1
+      ;;
+    d)
+      echo "(d) kernel VXLAN over wireguard-go: namespaces vl-$wlab-*, VM veth -- device bridge -- vxlan100 -- wireguard-go tunnel -- veth -- substrate bridge"
+      kernel_lab "$wlab" wg
+      measure kernelwg "vl-$wlab-d1v1" "vl-$wlab-d2v1" 10.77.2.11
+      echo "  wireguard-go d1: $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" transfer | awk '{ printf "rx %s B, tx %s B", $2, $3 }'), last handshake $(ip netns exec "vl-$wlab-d1" wg show "wg${wlab}1" latest-handshakes | awk '{ print $2 }') (epoch s)"
+      "$vsnic" lab down --name "$wlab" >/dev/null 2>&1
+      rm -rf "$wgdir"
+      ;;
+  esac
+}
+# the paths in the order a e b f c d; every second round in the reverse order, so that a drift of the
+# host's pace over the run falls on both sides of each ratio
+order=""
+for path in a e b f c d; do want "$path" && order="${order:+$order }$path"; done
+for ((round = 1; round <= rounds; round++)); do
+  if ((round % 2)); then sequence=$order; else sequence=$(echo $order | tr ' ' '\n' | tac | paste -sd' '); fi
+  [ "$rounds" -gt 1 ] && echo "--- round $round of $rounds: $sequence ---"
+  for path in $sequence; do run_path "$path"; done
+done
 
 # --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) { r = a / b; printf (r < 0.1 ? "%.3f" : "%.2f"), r } else printf "n/a" }'; }
@@ -306,8 +334,32 @@ row "UDP 64 B loss %" udp64loss noratio
 row "ping p50 us" p50
 row "ping p99 us" p99
 row "CPU s per Gbit (TCP 1)" cpu1 noratio
-if [ "$repeat" -gt 1 ]; then
-  echo "(TCP and CPU figures: the median of $repeat runs each; every run is in the JSON)"
+if [ "$repeat" -gt 1 ] || [ "$rounds" -gt 1 ]; then
+  echo "(TCP and CPU figures: the median of $((repeat * rounds)) runs each; every run is in the JSON)"
+fi
+num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
+list() { echo "[$(echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | paste -sd, -)]"; }
+# round_ratios NUM DEN KEY -> the ratio NUM/DEN of each round's KEY figure (tcp1, tcp4), space-separated
+round_ratios() {
+  local r out=""
+  for ((r = 1; r <= rounds; r++)); do out="$out $(ratio "${result[$1.$3.r$r]:-}" "${result[$2.$3.r$r]:-}")"; done
+  echo $out
+}
+declare -A pairs=([vsnicPlainOverKernelVxlan]="vsnic kernel (a)/(c)" [vsnicEncryptedOverKernelPlain]="vsnicwg kernel (b)/(c)"
+                  [vsnicEncryptedOverWireguardGo]="vsnicwg kernelwg (b)/(d)" [vsnicPlainOffloadsOnOverOff]="vsnic vsnicoff (a)/(e)"
+                  [vsnicEncryptedOffloadsOnOverOff]="vsnicwg vsnicwgoff (b)/(f)")
+round_json=""
+if [ "$rounds" -gt 1 ]; then
+  echo "Ratios per round (the two paths of a ratio measured minutes apart), TCP 1 stream | 4 streams, and their medians:"
+  for key in vsnicPlainOverKernelVxlan vsnicEncryptedOverKernelPlain vsnicEncryptedOverWireguardGo vsnicPlainOffloadsOnOverOff vsnicEncryptedOffloadsOnOverOff; do
+    read -r num den label <<< "${pairs[$key]}"
+    [ -n "${result[$num.tcp1.r1]:-}" ] && [ -n "${result[$den.tcp1.r1]:-}" ] || continue
+    r1=$(round_ratios "$num" "$den" tcp1); r4=$(round_ratios "$num" "$den" tcp4)
+    # shellcheck disable=SC2086 # space-separated numbers
+    m1=$(median %.3f $r1); m4=$(median %.3f $r4)
+    printf "  %-8s %s (median %s) | %s (median %s)\n" "$label" "$r1" "$m1" "$r4" "$m4"
+    round_json="$round_json${round_json:+, }\"$key\": {\"tcp1\": $(list "$r1"), \"tcp1Median\": $(num "$m1"), \"tcp4\": $(list "$r4"), \"tcp4Median\": $(num "$m4")}"
+  done
 fi
 echo "vsnicd RSS MiB per device: plain idle ${rss_idle[vsnic]:-}/after load ${rss_load[vsnic]:-}; encrypted idle ${rss_idle[vsnicwg]:-}/after load ${rss_load[vsnicwg]:-}"
 echo "(a)/(e), (b)/(f): with the TAP offloads against without them (the same vsnic build, the same path otherwise)"
@@ -316,15 +368,14 @@ mkdir -p "$root/docs/performance"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { if (v == v+0) print v; else print "null" }' || echo null; }
 path_json() {   # path_json KEY
   echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}"), \"tcp1Runs\": $(list "${result[$1.tcp1runs]:-}"), \"tcp4Runs\": $(list "${result[$1.tcp4runs]:-}")"
 }
-list() { echo "[$(echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | paste -sd, -)]"; }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_CC=$cc E2E_PATHS=\"$paths\")",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_ROUNDS=$rounds E2E_CC=$cc E2E_PATHS=\"$paths\")",
+  "rounds": $rounds,
   "tcpCongestionControl": "$cc",
   "vsnicWorkerCpus": "${VSNIC_LAB_WORKER_CPUS:-auto}",
   "time": "$stamp",
@@ -342,7 +393,8 @@ cat > "$json" <<JSON
     "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}")},
     "vsnicPlainOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[vsnicoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[vsnicoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[vsnicoff.udp64]:-}")},
     "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}")}
-  }
+  },
+  "ratiosPerRound": {$round_json}
 }
 JSON
 echo "wrote ${json#"$root/"}"
