@@ -352,9 +352,9 @@ round_json=""
 if [ "$rounds" -gt 1 ]; then
   echo "Ratios per round (the two paths of a ratio measured minutes apart), TCP 1 stream | 4 streams, and their medians:"
   for key in vsnicPlainOverKernelVxlan vsnicEncryptedOverKernelPlain vsnicEncryptedOverWireguardGo vsnicPlainOffloadsOnOverOff vsnicEncryptedOffloadsOnOverOff; do
-    read -r num den label <<< "${pairs[$key]}"
-    [ -n "${result[$num.tcp1.r1]:-}" ] && [ -n "${result[$den.tcp1.r1]:-}" ] || continue
-    r1=$(round_ratios "$num" "$den" tcp1); r4=$(round_ratios "$num" "$den" tcp4)
+    read -r upper lower label <<< "${pairs[$key]}"
+    [ -n "${result[$upper.tcp1.r1]:-}" ] && [ -n "${result[$lower.tcp1.r1]:-}" ] || continue
+    r1=$(round_ratios "$upper" "$lower" tcp1); r4=$(round_ratios "$upper" "$lower" tcp4)
     # shellcheck disable=SC2086 # space-separated numbers
     m1=$(median %.3f $r1); m4=$(median %.3f $r4)
     printf "  %-8s %s (median %s) | %s (median %s)\n" "$label" "$r1" "$m1" "$r4" "$m4"
