@@ -92,7 +92,7 @@ class OffloadFuzzTest
                 superFrame.checksumPartial(14 + spec.ipHeaderLength(), spec.protocol == OffloadFrames.TCP ? 16 : 6);
             }
             final boolean complete = random.nextBoolean();
-            final boolean chained = kind == KIND_VALID ? false : random.nextBoolean();
+            final boolean chained = random.nextBoolean();
             final String what = KIND_NAMES[kind] + " #" + i + " (" + bytes.length + " B, gso " + superFrame.gsoType() + "/" +
                 superFrame.gsoSize() + ", complete " + complete + ", chained " + chained + ")";
             final int n;
