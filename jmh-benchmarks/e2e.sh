@@ -350,13 +350,14 @@ declare -A pairs=([vsnicPlainOverKernelVxlan]="vsnic kernel (a)/(c)" [vsnicEncry
                   [vsnicEncryptedOffloadsOnOverOff]="vsnicwg vsnicwgoff (b)/(f)")
 round_json=""
 if [ "$rounds" -gt 1 ]; then
-  echo "Ratios per round (the two paths of a ratio measured minutes apart), TCP 1 stream | 4 streams, and their medians:"
+  header="Ratios per round (the two paths of a ratio measured minutes apart), TCP 1 stream | 4 streams, and their medians:"
   for key in vsnicPlainOverKernelVxlan vsnicEncryptedOverKernelPlain vsnicEncryptedOverWireguardGo vsnicPlainOffloadsOnOverOff vsnicEncryptedOffloadsOnOverOff; do
     read -r upper lower label <<< "${pairs[$key]}"
     [ -n "${result[$upper.tcp1.r1]:-}" ] && [ -n "${result[$lower.tcp1.r1]:-}" ] || continue
     r1=$(round_ratios "$upper" "$lower" tcp1); r4=$(round_ratios "$upper" "$lower" tcp4)
     # shellcheck disable=SC2086 # space-separated numbers
     m1=$(median %.3f $r1); m4=$(median %.3f $r4)
+    [ -n "$header" ] && { echo "$header"; header=""; }
     printf "  %-8s %s (median %s) | %s (median %s)\n" "$label" "$r1" "$m1" "$r4" "$m4"
     round_json="$round_json${round_json:+, }\"$key\": {\"tcp1\": $(list "$r1"), \"tcp1Median\": $(num "$m1"), \"tcp4\": $(list "$r4"), \"tcp4Median\": $(num "$m4")}"
   done
