@@ -300,11 +300,19 @@ public final class Worker implements Runnable
                     Thread.onSpinWait();
                     continue;
                 }
-                if (!sleep(parks))
+                if (sleep(parks))
                 {
-                    parks++;
+                    // woken by an event: frames are likely to follow, so poll for them again
+                    idleSince = System.nanoTime();
                 }
-                idleSince = System.nanoTime();
+                else
+                {
+                    // the sleep timed out with nothing arriving (sleep() polled the ports once more
+                    // before it slept): look once, then sleep again without a busy-poll window, so an
+                    // idle worker costs one pass per timeout and not a window of empty reads
+                    parks++;
+                    idleSince = System.nanoTime() - BUSY_POLL_NS;
+                }
             }
         }
         finally
