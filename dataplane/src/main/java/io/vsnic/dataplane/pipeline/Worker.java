@@ -123,7 +123,19 @@ public final class Worker implements Runnable
     public static final long BUSY_POLL_NS = Math.max(0, Long.getLong("vsnic.worker.busyPollMicros", 50)) * 1000;
     /** Longest park of a worker whose ports cannot all be polled by descriptor. */
     public static final long MAX_PARK_NS = 1_000_000L;
+    /** {@code poll(2)} timeout of a worker that saw frames within about the last second. */
     private static final int POLL_TIMEOUT_MS = 10;
+    /** Timed-out sleeps in a row (about a second at {@link #POLL_TIMEOUT_MS}) after which a worker sleeps longer. */
+    private static final int DEEP_IDLE_SLEEPS = 100;
+    /**
+     * {@code poll(2)} timeout of a worker idle for about a second (system property
+     * {@code vsnic.worker.idlePollMillis}, default 200, clamped to 10..10000). Frames, a port assigned and
+     * a stop wake the worker at once whatever the timeout; the timeout only bounds how late work that
+     * announces itself in no way is seen (none is known; frames freed after a pool ran dry keep the
+     * short timeout).
+     */
+    public static final int IDLE_POLL_TIMEOUT_MS =
+        Math.clamp(Integer.getInteger("vsnic.worker.idlePollMillis", 200), POLL_TIMEOUT_MS, 10_000);
     private static final int POLL_SLOTS = 256;
     private static final MemorySegment ONE = one();
     private final MemorySegment pollSet = Arena.ofAuto().allocate(POLL_SLOTS * 8L, 8);
@@ -137,6 +149,10 @@ public final class Worker implements Runnable
     /** Counted down once the thread has done its start-up (pinning), before its first pass. */
     private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean sleeping;
+    /** The pools' exhaustion counts at this worker's last sleep: a change keeps the short poll timeout. */
+    private long exhaustedSeen;
+    /** Sleeps in a row that timed out, since the last pass that found frames. */
+    private int idleSleeps;
     /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
     private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Thread thread;
@@ -229,6 +245,16 @@ public final class Worker implements Runnable
         final Port[] next = java.util.Arrays.copyOf(current, current.length + 1);
         next[current.length] = port;
         owned = next;
+        // a sleeping worker polls the descriptors of the ports it had: it must add the new one now
+        wake();
+    }
+
+    /**
+     * @return passes over the owned ports so far (each {@link #doWork}).
+     */
+    long passes()
+    {
+        return passes.get();
     }
 
     void unassign(final Port port)
@@ -281,13 +307,11 @@ public final class Worker implements Runnable
         try
         {
             long idleSince = 0;
-            int parks = 0;
             while (running)
             {
                 if (doWork() > 0)
                 {
                     idleSince = 0;
-                    parks = 0;
                     continue;
                 }
                 final long now = System.nanoTime();
@@ -300,19 +324,15 @@ public final class Worker implements Runnable
                     Thread.onSpinWait();
                     continue;
                 }
-                if (sleep(parks))
+                // a sleep that timed out with nothing arriving is followed by the next sleep at once,
+                // which looks at the ports once before it sleeps: an idle worker costs one pass per
+                // timeout, not a busy-poll window of empty reads
+                while (!sleep() && running)
                 {
-                    // woken by an event: frames are likely to follow, so poll for them again
-                    idleSince = System.nanoTime();
+                    idleSleeps++;
                 }
-                else
-                {
-                    // the sleep timed out with nothing arriving (sleep() polled the ports once more
-                    // before it slept): look once, then sleep again without a busy-poll window, so an
-                    // idle worker costs one pass per timeout and not a window of empty reads
-                    parks++;
-                    idleSince = System.nanoTime() - BUSY_POLL_NS;
-                }
+                // woken by an event: frames are likely to follow, so poll for them again
+                idleSince = System.nanoTime();
             }
         }
         finally
@@ -417,7 +437,7 @@ public final class Worker implements Runnable
      *
      * @return true when woken by an event (not a timeout guess).
      */
-    private boolean sleep(final int parks)
+    private boolean sleep()
     {
         final Port[] ports = owned;
         if (ports != pollPorts)
@@ -427,13 +447,14 @@ public final class Worker implements Runnable
         sleeping = true;
         try
         {
-            if (doWork() > 0)
+            if (doWork() > 0 || owned != pollPorts)
             {
+                // frames, or a port (un)assigned before wake() could see this worker sleeping
                 return true;
             }
             if (pollCount > 0)
             {
-                final int ready = Syscalls.poll(pollSet.address(), pollCount, POLL_TIMEOUT_MS);
+                final int ready = Syscalls.poll(pollSet.address(), pollCount, pollTimeoutMs());
                 if (ready > 0)
                 {
                     for (int i = 0; i < pollCount; i++)
@@ -456,13 +477,27 @@ public final class Worker implements Runnable
                 }
                 return ready == 0 ? false : parkFallback();
             }
-            LockSupport.parkNanos(Math.min(MAX_PARK_NS, 50_000L << Math.min(5, parks)));
+            LockSupport.parkNanos(Math.min(MAX_PARK_NS, 50_000L << Math.min(5, idleSleeps)));
             return false;
         }
         finally
         {
             sleeping = false;
         }
+    }
+
+    /**
+     * The {@code poll(2)} timeout of the next sleep: {@link #IDLE_POLL_TIMEOUT_MS} once the worker has been
+     * idle for {@link #DEEP_IDLE_SLEEPS} timed-out sleeps and no frame pool ran dry since its last sleep
+     * (frames released by other threads announce themselves in no way), else {@link #POLL_TIMEOUT_MS}.
+     */
+    private int pollTimeoutMs()
+    {
+        final FramePool superPool = dataPlane.superPool();
+        final long exhausted = pool.exhaustedCount() + (superPool == null ? 0 : superPool.exhaustedCount());
+        final boolean starved = exhausted != exhaustedSeen;
+        exhaustedSeen = exhausted;
+        return idleSleeps >= DEEP_IDLE_SLEEPS && !starved ? IDLE_POLL_TIMEOUT_MS : POLL_TIMEOUT_MS;
     }
 
     private boolean parkFallback()
@@ -549,6 +584,10 @@ public final class Worker implements Runnable
             }
         }
         passes.lazySet(passes.get() + 1);   // one writer: this worker
+        if (work > 0)
+        {
+            idleSleeps = 0;
+        }
         return work;
     }
 
