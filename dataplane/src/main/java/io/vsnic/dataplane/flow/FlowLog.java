@@ -2,6 +2,7 @@ package io.vsnic.dataplane.flow;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 import io.vsnic.dataplane.buffer.SpscSlotRing;
@@ -72,6 +73,8 @@ public final class FlowLog
     private final OpenFlow[] open;
     private FlowEntry scratch = new FlowEntry();
     private long lastScanNs;
+    /** The thread that last called {@link #collect}: the producers wake it ({@link #wakeCollector}). */
+    private volatile Thread collector;
     private boolean scanned;
     private volatile long collected;
     private volatile long ended;
@@ -132,7 +135,8 @@ public final class FlowLog
         for (int i = 0; i < workers; i++)
         {
             stripes[i] = new FlowStripe(table);
-            producers[i] = new FlowProducer(stripes[i], new SpscSlotRing(settings.ringSlots(), FlowProducer.RECORD_BYTES), settings.rejectWindowNs());
+            producers[i] = new FlowProducer(stripes[i], new SpscSlotRing(settings.ringSlots(), FlowProducer.RECORD_BYTES),
+                settings.rejectWindowNs(), this::wakeCollector);
         }
         this.open = new OpenFlow[table.capacity()];
     }
@@ -145,6 +149,20 @@ public final class FlowLog
         return producers[worker];
     }
 
+    /**
+     * Unparks the collector thread ({@link java.util.concurrent.locks.LockSupport#unpark}): a producer calls
+     * it each time it has written half a ring of records, so that a collector that parks for long while
+     * the rings stay empty drains them before they fill.
+     */
+    void wakeCollector()
+    {
+        final Thread thread = collector;
+        if (thread != null)
+        {
+            LockSupport.unpark(thread);
+        }
+    }
+
     public Settings settings()
     {
         return settings;
@@ -152,7 +170,9 @@ public final class FlowLog
 
     /**
      * Collector: drains every worker's ring and, when due, scans the connection table. Call it from
-     * one thread only, regularly (every few tens of milliseconds keeps the rings from filling).
+     * one thread only, regularly (every few tens of milliseconds keeps the rings from filling). A
+     * collector that parks ({@link java.util.concurrent.locks.LockSupport#parkNanos}) between calls is
+     * unparked by a producer that has written half a ring since it last did so.
      *
      * @param nowNs   {@link System#nanoTime()} now (the workers' clock).
      * @param nowMs   {@link System#currentTimeMillis()} now (to date the records).
@@ -161,6 +181,11 @@ public final class FlowLog
      */
     public int collect(final long nowNs, final long nowMs, final Consumer<FlowRecord> sink)
     {
+        final Thread self = Thread.currentThread();
+        if (collector != self)
+        {
+            collector = self;
+        }
         int count = 0;
         for (final FlowProducer producer : producers)
         {

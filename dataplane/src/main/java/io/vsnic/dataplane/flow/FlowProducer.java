@@ -29,7 +29,8 @@ import io.vsnic.dataplane.security.FlowStripe;
  * per worker. Two 5-tuples that share a table entry each write a record when they take it over;
  * the counts of packets after a 5-tuple's last record are not reported.
  *
- * <p>Thread: the owning worker only. Nothing here allocates, locks or blocks.
+ * <p>Thread: the owning worker only. Nothing here allocates or blocks; once per half ring of records
+ * written it unparks the collector thread.
  */
 public final class FlowProducer
 {
@@ -68,16 +69,22 @@ public final class FlowProducer
     private final FlowStripe stripe;
     private final SpscSlotRing ring;
     private final long rejectWindowNs;
+    /** Unparks the collector; called once per half ring of records written. */
+    private final Runnable wakeCollector;
+    private final long wakeMask;
+    private long written;
     private final long[] rejectHashes = new long[REJECT_SLOTS];
     private final long[] rejectStarts = new long[REJECT_SLOTS];
     private final long[] rejectPackets = new long[REJECT_SLOTS];
     private final long[] rejectBytes = new long[REJECT_SLOTS];
 
-    FlowProducer(final FlowStripe stripe, final SpscSlotRing ring, final long rejectWindowNs)
+    FlowProducer(final FlowStripe stripe, final SpscSlotRing ring, final long rejectWindowNs, final Runnable wakeCollector)
     {
         this.stripe = stripe;
         this.ring = ring;
         this.rejectWindowNs = rejectWindowNs;
+        this.wakeCollector = wakeCollector;
+        this.wakeMask = Math.max(1, ring.capacity() / 2) - 1;
     }
 
     /**
@@ -172,6 +179,11 @@ public final class FlowProducer
         m.set(ValueLayout.JAVA_LONG, at + PACKETS, packets);
         m.set(ValueLayout.JAVA_LONG, at + BYTES, bytes);
         ring.publish();
+        if ((++written & wakeMask) == 0)
+        {
+            // half a ring since the last wake: a collector parked for long drains the ring before it fills
+            wakeCollector.run();
+        }
     }
 
     private static long mix(final long value)

@@ -181,6 +181,48 @@ class FlowLogTest
     }
 
     @Test
+    void shouldUnparkAParkedCollectorAtHalfARing() throws Exception
+    {
+        final List<FlowRecord> collected = java.util.Collections.synchronizedList(new ArrayList<>());
+        final java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        // a collector that parks for a minute between collections: only the producers' unpark brings it back
+        final Thread collector = new Thread(() -> {
+            while (!done.get())
+            {
+                log.collect(base, epochMs, collected::add);
+                parked.countDown();
+                java.util.concurrent.locks.LockSupport.parkNanos(60 * SECOND);
+            }
+        }, "flow-collector");
+        collector.setDaemon(true);
+        collector.start();
+        try
+        {
+            assertTrue(parked.await(5, java.util.concurrent.TimeUnit.SECONDS));
+            final FlowProducer producer = log.producer(0);
+            // half of the 64-slot ring: the 32nd record unparks it, and it drains them long before its minute is up
+            for (int i = 0; i < 32; i++)
+            {
+                producer.rejected(100, IpProtocol.UDP, false, 0, A, 0, B, 1000 + i, 9, 1, base, 60);
+            }
+            final long deadline = System.nanoTime() + 5 * SECOND;
+            while (collected.size() < 32 && System.nanoTime() < deadline)
+            {
+                Thread.sleep(1);
+            }
+            assertEquals(32, collected.size(), "records drained after the half-ring wake-up");
+            assertEquals(0, log.overflows());
+        }
+        finally
+        {
+            done.set(true);
+            java.util.concurrent.locks.LockSupport.unpark(collector);
+            collector.join(5_000);
+        }
+    }
+
+    @Test
     void shouldValidateSettings()
     {
         assertThrows(IllegalArgumentException.class, () -> new FlowLog.Settings(100, 60 * SECOND, SECOND, SECOND));

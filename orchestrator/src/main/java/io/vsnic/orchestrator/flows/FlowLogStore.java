@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.TimeZone;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
@@ -45,8 +46,15 @@ import net.openhft.chronicle.wire.DocumentContext;
 public final class FlowLogStore implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(FlowLogStore.class.getName());
-    /** Collector period. */
+    /** Collector period while records arrive. */
     public static final int POLL_MS = 20;
+    /**
+     * Collector period after {@link #IDLE_COLLECTS} collections in a row found nothing (at most the
+     * scan interval): a worker that writes half a ring of records wakes the collector at once.
+     */
+    public static final int IDLE_POLL_MS = 250;
+    /** Empty collections in a row (a second at {@link #POLL_MS}) after which the collector sleeps longer. */
+    static final int IDLE_COLLECTS = 50;
     /** Largest page of records one query returns. */
     public static final int MAX_LIMIT = 10_000;
 
@@ -106,6 +114,8 @@ public final class FlowLogStore implements AutoCloseable
     private void run()
     {
         final ExcerptAppender appender = queue.createAppender();
+        final long idleNs = Math.min(IDLE_POLL_MS * 1_000_000L, flowLog.settings().scanIntervalNs());
+        int emptyCollects = 0;
         try
         {
             while (running)
@@ -125,12 +135,18 @@ public final class FlowLogStore implements AutoCloseable
                 }
                 if (count > 0)
                 {
+                    emptyCollects = 0;
                     synchronized (appended)
                     {
                         appended.notifyAll();
                     }
                 }
-                sleep(POLL_MS);
+                else if (emptyCollects < IDLE_COLLECTS)
+                {
+                    emptyCollects++;
+                }
+                // unparked early by a worker that filled half its ring, and by close()
+                LockSupport.parkNanos(emptyCollects < IDLE_COLLECTS ? POLL_MS * 1_000_000L : idleNs);
             }
             flowLog.collect(System.nanoTime(), System.currentTimeMillis(), record -> append(appender, record));
         }
@@ -466,6 +482,7 @@ public final class FlowLogStore implements AutoCloseable
     public void close()
     {
         running = false;
+        LockSupport.unpark(thread);
         synchronized (appended)
         {
             appended.notifyAll();
