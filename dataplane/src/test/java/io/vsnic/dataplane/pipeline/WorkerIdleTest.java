@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerIdleTest
 {
-    /** Frames read on the test port before the hang guard fails the test. */
+    /**
+     * How long a frame may wait to be read before the test fails: with the build's 10 s idle timeout, only a
+     * wake-up that did not happen takes that long.
+     */
     private static final long GUARD_NS = TimeUnit.SECONDS.toNanos(5);
 
     @Test
@@ -39,8 +42,8 @@ class WorkerIdleTest
             dataPlane.addPort(first);
             dataPlane.start();
             final Worker worker = dataPlane.worker(0);
-            // idle for more than the 100 short (10 ms) sleeps after which the long one starts
-            Thread.sleep(1_500);
+            // idle for well over the 100 short (10 ms) sleeps after which the long one starts
+            Thread.sleep(3_000);
             final long before = worker.passes();
             Thread.sleep(1_000);
             final long idlePasses = worker.passes() - before;
@@ -52,14 +55,16 @@ class WorkerIdleTest
             awaitReceived(dataPlane, 1);
 
             // idle again, then a port with a frame waiting is assigned: the worker must add it to what it polls
-            Thread.sleep(1_500);
+            Thread.sleep(3_000);
             try (EventPort second = new EventPort(2, dataPlane.pool()))
             {
                 second.signal();
                 dataPlane.addPort(second);
                 awaitReceived(dataPlane, 2);
                 assertEquals(1, second.framesRead(), "the new port was read");
+                dataPlane.removePort(second.id());
             }
+            dataPlane.removePort(first.id());
         }
     }
 
