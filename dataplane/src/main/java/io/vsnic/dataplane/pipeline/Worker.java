@@ -153,6 +153,8 @@ public final class Worker implements Runnable
     private long exhaustedSeen;
     /** Sleeps in a row that timed out, since the last pass that found frames. */
     private int idleSleeps;
+    /** Sleeps that timed out since the worker started (one writer: this worker). */
+    private volatile long sleepsTimedOut;
     /** wake() calls in progress; Integer.MIN_VALUE (and above) once the worker has closed its eventfd. */
     private final java.util.concurrent.atomic.AtomicInteger wakers = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Thread thread;
@@ -257,6 +259,14 @@ public final class Worker implements Runnable
         return passes.get();
     }
 
+    /**
+     * @return sleeps that ended by their timeout, not by an event, since the worker started.
+     */
+    long sleepsTimedOut()
+    {
+        return sleepsTimedOut;
+    }
+
     void unassign(final Port port)
     {
         port.onReadable(null);
@@ -330,6 +340,7 @@ public final class Worker implements Runnable
                 while (!sleep() && running)
                 {
                     idleSleeps++;
+                    sleepsTimedOut = sleepsTimedOut + 1;
                 }
                 // woken by an event: frames are likely to follow, so poll for them again
                 idleSince = System.nanoTime();

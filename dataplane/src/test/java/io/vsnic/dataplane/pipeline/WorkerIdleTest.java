@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.TimeUnit;
 
 import io.vsnic.dataplane.buffer.Frame;
 import io.vsnic.dataplane.buffer.FramePool;
 import io.vsnic.dataplane.nativeio.Syscalls;
 import io.vsnic.dataplane.security.ConnectionTimeouts;
+import io.vsnic.dataplane.substrate.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,12 +24,6 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerIdleTest
 {
-    /**
-     * How long a frame may wait to be read before the test fails: with the build's 10 s idle timeout, only a
-     * wake-up that did not happen takes that long.
-     */
-    private static final long GUARD_NS = TimeUnit.SECONDS.toNanos(5);
-
     @Test
     void shouldSleepLongerOnceIdleAndStillSeeFramesAtOnce() throws Exception
     {
@@ -52,7 +46,7 @@ class WorkerIdleTest
 
             // a frame on the port wakes the worker from its long sleep
             first.signal();
-            awaitReceived(dataPlane, 1);
+            awaitReceivedWithoutTimeout(dataPlane, worker, 1);
 
             // idle again, then a port with a frame waiting is assigned: the worker must add it to what it polls
             Thread.sleep(3_000);
@@ -60,7 +54,7 @@ class WorkerIdleTest
             {
                 second.signal();
                 dataPlane.addPort(second);
-                awaitReceived(dataPlane, 2);
+                awaitReceivedWithoutTimeout(dataPlane, worker, 2);
                 assertEquals(1, second.framesRead(), "the new port was read");
                 dataPlane.removePort(second.id());
             }
@@ -68,15 +62,18 @@ class WorkerIdleTest
         }
     }
 
-    private static void awaitReceived(final DataPlane dataPlane, final long frames) throws InterruptedException
+    /**
+     * Waits (a hang guard, {@link Waits}) until the data plane has read {@code frames} frames, and checks
+     * that no sleep of the worker ended by its timeout meanwhile: the frame was read because something
+     * woke the worker, not because its 10 s idle timeout ran out.
+     */
+    private static void awaitReceivedWithoutTimeout(final DataPlane dataPlane, final Worker worker, final long frames)
+        throws InterruptedException
     {
-        final long deadline = System.nanoTime() + GUARD_NS;
-        while (dataPlane.counters().rxFrames() < frames)
-        {
-            assertTrue(System.nanoTime() < deadline, "frame " + frames + " not read within 5 s; the worker sleeps "
-                + Worker.IDLE_POLL_TIMEOUT_MS + " ms when idle, so it was not woken");
-            Thread.sleep(1);
-        }
+        final long timedOutBefore = worker.sleepsTimedOut();
+        Waits.awaitTrue(() -> dataPlane.counters().rxFrames() >= frames, () -> "frame " + frames + " read");
+        assertEquals(timedOutBefore, worker.sleepsTimedOut(), "frame " + frames + " was read after a sleep timed out "
+            + "(the worker sleeps " + Worker.IDLE_POLL_TIMEOUT_MS + " ms when idle), so nothing woke it");
     }
 
     /**
