@@ -20,8 +20,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import io.vsnic.dataplane.pipeline.Worker;
 import io.vsnic.dataplane.table.Ipv4RouteTable;
 import io.vsnic.dataplane.table.Ipv6RouteTable;
+import io.vsnic.dataplane.table.NetworkTable;
 import io.vsnic.dataplane.table.Prefixes;
 
 /**
@@ -45,6 +47,8 @@ import io.vsnic.dataplane.table.Prefixes;
  *
  * <ul>
  *   <li>{@link #ipv4Lookup}: {@link Ipv4RouteTable#lookup(int)} one address after another.</li>
+ *   <li>{@link #ipv4LookupVector}: the same lookups in vectors, as a worker makes them (root entries of
+ *       a large table read ahead for the whole vector).</li>
  *   <li>{@link #ipv4MemoryBound}: one random read into an array of about the IPv4 table's size per
  *       destination, the floor under any layout of that size (see the method).</li>
  *   <li>{@link #ipv6Lookup}: {@link Ipv6RouteTable#lookup(long, long)}.</li>
@@ -125,6 +129,8 @@ public class LpmBenchmark
         int[] sameSize;
         /** {@code 32 - log2(sameSize.length)}: an address's top bits index {@link #sameSize}. */
         int sameSizeShift;
+        /** Whether a worker would read the root entries of a vector ahead ({@link NetworkTable#largeRoutes4()}). */
+        boolean touched;
 
         /**
          * Builds the table and the destinations once per trial.
@@ -149,6 +155,7 @@ public class LpmBenchmark
                 sameSize[i] = random.nextInt(1 << 16);
             }
             sameSizeShift = 32 - bits;
+            touched = table.memoryBytes() > NetworkTable.TOUCHED_ROUTE_BYTES;
             System.out.printf("%n%s: %s lengths, %.1f%% of destinations routed, %.2f bytes per prefix, "
                 + "memory bound on %d KiB%n", table, lengths, 100.0 * routedInSetUp / ADDRESSES,
                 (double)table.memoryBytes() / table.size(), (4L << bits) >> 10);
@@ -346,6 +353,53 @@ public class LpmBenchmark
         for (int i = 0; i < addresses.length; i++)
         {
             sum += table.lookup(addresses[i]);
+        }
+        meter.lookups += ADDRESSES;
+        return sum;
+    }
+
+    /**
+     * {@link Ipv4RouteTable#lookup(int)} as a data plane worker looks up a vector's destinations: in vectors
+     * of {@link Worker#BURST}, and for a table larger than {@link NetworkTable#TOUCHED_ROUTE_BYTES} (the
+     * worker's rule) with every destination's root entry read first ({@link Ipv4RouteTable#touch}), so that
+     * those loads, which depend on nothing but the addresses, miss the caches together; then the lookups,
+     * with their first loads in cache. Smaller tables are looked up one after another, as in {@link #ipv4Lookup}
+     * (the same figure).
+     *
+     * @return the sum of next hops and touched entries.
+     */
+    @Benchmark
+    @OperationsPerInvocation(ADDRESSES)
+    public long ipv4LookupVector(final Ipv4State state, final CpuMeter meter)
+    {
+        final Ipv4RouteTable table = state.table;
+        final int[] addresses = state.addresses;
+        long sum = 0;
+        if (!state.touched)
+        {
+            // one flat loop, as ipv4Lookup: a loop of 256 inside another ran a cache-resident table's
+            // one-nanosecond lookups at half the rate, which would measure the loop, not the table
+            for (int i = 0; i < addresses.length; i++)
+            {
+                sum += table.lookup(addresses[i]);
+            }
+        }
+        else
+        {
+            for (int vector = 0; vector < addresses.length; vector += Worker.BURST)
+            {
+                final int end = vector + Worker.BURST;
+                int touched = 0;
+                for (int i = vector; i < end; i++)
+                {
+                    touched += table.touch(addresses[i]);
+                }
+                sum += touched;
+                for (int i = vector; i < end; i++)
+                {
+                    sum += table.lookup(addresses[i]);
+                }
+            }
         }
         meter.lookups += ADDRESSES;
         return sum;
