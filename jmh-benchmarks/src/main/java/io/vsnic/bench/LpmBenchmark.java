@@ -49,8 +49,8 @@ import io.vsnic.dataplane.table.Prefixes;
  *   <li>{@link #ipv4Lookup}: {@link Ipv4RouteTable#lookup(int)} one address after another.</li>
  *   <li>{@link #ipv4LookupVector}: the same lookups in vectors, as a worker makes them (root entries of
  *       a large table read ahead for the whole vector).</li>
- *   <li>{@link #ipv4MemoryBound}: one random read into an array of about the IPv4 table's size per
- *       destination, the floor under any layout of that size (see the method).</li>
+ *   <li>{@link RandomReadBenchmark} (a class of its own): one random read per destination into arrays
+ *       of 256 KiB to 64 MiB, what any table of those sizes costs at the least on the machine.</li>
  *   <li>{@link #ipv6Lookup}: {@link Ipv6RouteTable#lookup(long, long)}.</li>
  *   <li>{@code *Build*}: control plane cost of a new version, from scratch (builder, every add, build)
  *       and after one route change on a table's {@code toBuilder()} (the usual case).</li>
@@ -125,10 +125,6 @@ public class LpmBenchmark
         Ipv4RouteTable table;
         int[] addresses;
         int routedInSetUp;
-        /** An array of about the table's size, for {@link #ipv4MemoryBound}. */
-        int[] sameSize;
-        /** {@code 32 - log2(sameSize.length)}: an address's top bits index {@link #sameSize}. */
-        int sameSizeShift;
         /** Whether a worker would read the root entries of a vector ahead ({@link NetworkTable#largeRoutes4()}). */
         boolean touched;
 
@@ -146,19 +142,9 @@ public class LpmBenchmark
                 addresses[i] = random.nextInt();
             }
             routedInSetUp = routed();
-            // the power of two of ints nearest the table's bytes: what one random read into memory of the
-            // table's size costs, whatever the layout
-            final int bits = Math.clamp(Math.round(Math.log(table.memoryBytes() / 4.0) / Math.log(2)), 10, 28);
-            sameSize = new int[1 << bits];
-            for (int i = 0; i < sameSize.length; i++)
-            {
-                sameSize[i] = random.nextInt(1 << 16);
-            }
-            sameSizeShift = 32 - bits;
             touched = table.memoryBytes() > NetworkTable.TOUCHED_ROUTE_BYTES;
-            System.out.printf("%n%s: %s lengths, %.1f%% of destinations routed, %.2f bytes per prefix, "
-                + "memory bound on %d KiB%n", table, lengths, 100.0 * routedInSetUp / ADDRESSES,
-                (double)table.memoryBytes() / table.size(), (4L << bits) >> 10);
+            System.out.printf("%n%s: %s lengths, %.1f%% of destinations routed, %.2f bytes per prefix%n", table,
+                lengths, 100.0 * routedInSetUp / ADDRESSES, (double)table.memoryBytes() / table.size());
         }
 
         /**
@@ -400,32 +386,6 @@ public class LpmBenchmark
                     sum += table.lookup(addresses[i]);
                 }
             }
-        }
-        meter.lookups += ADDRESSES;
-        return sum;
-    }
-
-    /**
-     * The floor under {@link #ipv4Lookup} for any table layout of the same size: one read of an {@code int[]}
-     * of about the table's bytes (the nearest power of two) per destination, at the index of the
-     * destination's top bits, one after another as the lookups are. A table cannot answer a uniformly random
-     * destination without reading memory of its own size at a random place at least once, so this rate
-     * bounds the lookups' from above; the ratio of this figure at a million prefixes to
-     * {@link #ipv4Lookup} at a thousand bounds what any layout could reach for their ratio on this machine.
-     *
-     * @return the sum of the values read.
-     */
-    @Benchmark
-    @OperationsPerInvocation(ADDRESSES)
-    public long ipv4MemoryBound(final Ipv4State state, final CpuMeter meter)
-    {
-        final int[] memory = state.sameSize;
-        final int shift = state.sameSizeShift;
-        final int[] addresses = state.addresses;
-        long sum = 0;
-        for (int i = 0; i < addresses.length; i++)
-        {
-            sum += memory[addresses[i] >>> shift];
         }
         meter.lookups += ADDRESSES;
         return sum;
