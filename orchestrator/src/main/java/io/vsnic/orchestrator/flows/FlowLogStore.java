@@ -130,7 +130,8 @@ public final class FlowLogStore implements AutoCloseable
                 {
                     writeErrors++;
                     LOG.log(Level.WARNING, "flow log: " + ex, ex);
-                    sleep(1000);
+                    // back off a second; close() unparks this wait as it does the one below
+                    LockSupport.parkNanos(1_000_000_000L);
                     continue;
                 }
                 if (count > 0)
@@ -153,18 +154,6 @@ public final class FlowLogStore implements AutoCloseable
         finally
         {
             appender.close();
-        }
-    }
-
-    private static void sleep(final long ms)
-    {
-        try
-        {
-            Thread.sleep(ms);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
         }
     }
 
