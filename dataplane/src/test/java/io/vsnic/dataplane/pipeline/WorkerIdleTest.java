@@ -85,7 +85,10 @@ class WorkerIdleTest
         private final FramePool pool;
         private final int fd;
         private final Arena arena = Arena.ofShared();
-        private final MemorySegment counter = arena.allocate(8, 8);
+        /** What {@link #signal} writes (the test's thread). */
+        private final MemorySegment one = arena.allocate(8, 8);
+        /** Where {@link #receive} reads the count to (the worker's thread). */
+        private final MemorySegment count = arena.allocate(8, 8);
         private volatile int framesRead;
 
         EventPort(final int id, final FramePool pool)
@@ -98,8 +101,8 @@ class WorkerIdleTest
 
         void signal()
         {
-            counter.set(ValueLayout.JAVA_LONG, 0, 1L);
-            assertEquals(8, Syscalls.write(fd, counter.address(), 8));
+            one.set(ValueLayout.JAVA_LONG, 0, 1L);
+            assertEquals(8, Syscalls.write(fd, one.address(), 8));
         }
 
         int framesRead()
@@ -123,7 +126,7 @@ class WorkerIdleTest
         public int receive(final Frame[] frames, final int max)
         {
             // eventfd read: the count of signals since the last read, or EAGAIN
-            if (max == 0 || Syscalls.read(fd, counter.address(), 8) != 8)
+            if (max == 0 || Syscalls.read(fd, count.address(), 8) != 8)
             {
                 return 0;
             }
