@@ -23,7 +23,8 @@ import io.vsnic.dataplane.table.Prefixes;
  *
  * <p>Timed, in rounds, each over 50 passes of 2^20 random destinations (as {@code LpmBenchmark}):
  * {@link Ipv4RouteTable} at 1,000 prefixes (the ratio's denominator) and at 1,000,000 (the direct /24 root),
- * the narrow root's lookup, and two bounds of what any layout with this root could do: the root read and
+ * the narrow root's lookup one destination at a time and in vectors of 256 looked up in three passes
+ * ({@link Narrow#lookupStaged}), and two bounds of what any layout with this root could do: the root read and
  * the next-hop table read alone (wrong answers for the 16 % of destinations below a child), and the root
  * read alone. Run from the repository root after {@code ./mvnw -q -DskipTests package} (in
  * {@code jmh-benchmarks}, which holds the dataplane classes):
@@ -39,6 +40,8 @@ public final class NarrowRoot
 {
     private static final int ROOT_SHIFT = 10;
     private static final int CHILD = 0x8000;
+    /** Destinations per vector of the staged lookup: the worker's burst. */
+    private static final int VECTOR = 256;
 
     private static long sink;
 
@@ -81,6 +84,38 @@ public final class NarrowRoot
                 return hops[child];
             }
             return hops[chunks[chunkBase[group] + ((child & 0x7FFF) << 8) + (address & 0xFF)]];
+        }
+
+        /**
+         * Looks up {@code out.length} destinations from {@code addresses[from]} in three passes, as a
+         * vector pipeline would: every root entry first (independent reads), then the leaves through the
+         * next-hop table while the destinations below a child are collected without a branch, then those.
+         */
+        void lookupStaged(final int[] addresses, final int from, final int[] entries, final int[] below, final int[] out)
+        {
+            final int n = out.length;
+            for (int i = 0; i < n; i++)
+            {
+                entries[i] = root[addresses[from + i] >>> ROOT_SHIFT];
+            }
+            int children = 0;
+            final int mask = hops.length - 1;
+            for (int i = 0; i < n; i++)
+            {
+                final int entry = entries[i];
+                out[i] = hops[entry & mask];
+                below[children] = i;
+                children += entry >>> 31;
+            }
+            for (int k = 0; k < children; k++)
+            {
+                final int i = below[k];
+                final int address = addresses[from + i];
+                final int group = address >>> 16;
+                final int child = this.children[childBase[group] + ((entries[i] & 0x7FFF) << 2) + ((address >>> 8) & 3)];
+                out[i] = child >= 0 ? hops[child] :
+                    hops[chunks[chunkBase[group] + ((child & 0x7FFF) << 8) + (address & 0xFF)]];
+            }
         }
 
         /** A bound, not a lookup: the root read and the next-hop read, as if no destination had a child. */
@@ -134,6 +169,20 @@ public final class NarrowRoot
             }
             belowChild += i < addresses.length && narrow.root[address >>> ROOT_SHIFT] < 0 ? 1 : 0;
         }
+        final int[] entries = new int[VECTOR];
+        final int[] below = new int[VECTOR];
+        final int[] out = new int[VECTOR];
+        for (int from = 0; from < addresses.length; from += VECTOR)
+        {
+            narrow.lookupStaged(addresses, from, entries, below, out);
+            for (int i = 0; i < VECTOR; i++)
+            {
+                if (out[i] != million.lookup(addresses[from + i]))
+                {
+                    throw new AssertionError("staged lookup and Ipv4RouteTable differ at " + Integer.toHexString(addresses[from + i]));
+                }
+            }
+        }
         System.out.printf("answers checked; %.1f %% of the destinations are below a child%n", 100.0 * belowChild / addresses.length);
 
         // two rounds of warm-up, not printed
@@ -142,13 +191,15 @@ public final class NarrowRoot
             final double small = rate(addresses, thousand);
             final double direct = rate(addresses, million);
             final double narrowed = rate(addresses, narrow);
+            final double staged = staged(addresses, narrow);
             final double rootAndHop = rootAndHop(addresses, narrow);
             final double rootOnly = rootOnly(addresses, narrow);
             if (round >= 0)
             {
-                System.out.printf("round %d, M lookups/s (/ 1k): 1k %.0f; 1M direct root %.0f (%.2f), narrow root %.0f (%.2f); " +
-                    "bounds: root + hop %.0f (%.2f), root only %.0f (%.2f)%n", round, small, direct, direct / small, narrowed,
-                    narrowed / small, rootAndHop, rootAndHop / small, rootOnly, rootOnly / small);
+                System.out.printf("round %d, M lookups/s (/ 1k): 1k %.0f; 1M direct root %.0f (%.2f), narrow root %.0f (%.2f), " +
+                    "staged in vectors of %d %.0f (%.2f); bounds: root + hop %.0f (%.2f), root only %.0f (%.2f)%n", round, small, direct,
+                    direct / small, narrowed, narrowed / small, VECTOR, staged, staged / small, rootAndHop, rootAndHop / small, rootOnly,
+                    rootOnly / small);
             }
         }
         if (sink == 42)
@@ -180,6 +231,27 @@ public final class NarrowRoot
             for (final int address : addresses)
             {
                 sum += table.lookup(address);
+            }
+        }
+        return done(sum, start, addresses.length);
+    }
+
+    private static double staged(final int[] addresses, final Narrow table)
+    {
+        final int[] entries = new int[VECTOR];
+        final int[] below = new int[VECTOR];
+        final int[] out = new int[VECTOR];
+        long sum = 0;
+        final long start = System.nanoTime();
+        for (int pass = 0; pass < 50; pass++)
+        {
+            for (int from = 0; from < addresses.length; from += VECTOR)
+            {
+                table.lookupStaged(addresses, from, entries, below, out);
+                for (final int hop : out)
+                {
+                    sum += hop;
+                }
             }
         }
         return done(sum, start, addresses.length);
