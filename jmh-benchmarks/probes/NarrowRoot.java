@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 
+import io.vsnic.bench.LpmBenchmark;
 import io.vsnic.dataplane.table.Ipv4RouteTable;
 import io.vsnic.dataplane.table.Prefixes;
 
@@ -149,9 +150,9 @@ public final class NarrowRoot
         final Ipv4RouteTable million = table(1_000_000, hopCount, longBlocks);
         final Ipv4RouteTable thousand = table(1000, hopCount, new BitSet());
         final Narrow narrow = narrow(million, longBlocks, hopCount);
-        System.out.printf("BGP-like lengths, %d next hops; direct root %.1f MB; narrow root %.1f MB (root 8.4, children %.1f, " +
-            "/24 chunks %.1f)%n", hopCount, million.memoryBytes() / 1e6, narrow.bytes() / 1e6, narrow.children.length * 2 / 1e6,
-            narrow.chunks.length * 2 / 1e6);
+        System.out.printf("BGP-like lengths, %d next hops; direct root %.1f MB; narrow root %.1f MB (root %.1f, children %.1f, " +
+            "/24 chunks %.1f)%n", hopCount, million.memoryBytes() / 1e6, narrow.bytes() / 1e6, narrow.root.length * 2 / 1e6,
+            narrow.children.length * 2 / 1e6, narrow.chunks.length * 2 / 1e6);
 
         final Random random = new Random(0xADD4L);
         final int[] addresses = new int[1 << 20];
@@ -299,8 +300,7 @@ public final class NarrowRoot
         final Ipv4RouteTable.Builder builder = Ipv4RouteTable.builder();
         while (builder.size() < prefixes)
         {
-            final int p = random.nextInt(100);
-            final int length = p < 60 ? 24 : p < 95 ? 16 + random.nextInt(8) : p < 98 ? 8 + random.nextInt(8) : 25 + random.nextInt(8);
+            final int length = LpmBenchmark.ipv4Length(random, "bgp");
             final int prefix = random.nextInt() & Prefixes.ipv4Mask(length);
             builder.add(prefix, length, builder.size() % hopCount);
             if (length > 24)

@@ -500,7 +500,14 @@ public class LpmBenchmark
         return builder.build();
     }
 
-    static int ipv4Length(final Random random, final String lengths)
+    /**
+     * Draws one IPv4 prefix length of a distribution (the class Javadoc gives both). Public for
+     * {@code probes/NarrowRoot.java}, which builds its tables from the same prefixes.
+     *
+     * @param lengths {@code bgp} or {@code uniform}.
+     * @return a length 8..32.
+     */
+    public static int ipv4Length(final Random random, final String lengths)
     {
         if ("uniform".equals(lengths))
         {
