@@ -370,12 +370,12 @@ public class LpmBenchmark
         for (int vector = 0; vector < addresses.length; vector += Worker.BURST)
         {
             final int end = vector + Worker.BURST;
-            int touched = 0;
+            int roots = 0;
             for (int i = vector; i < end; i++)
             {
-                touched += table.touch(addresses[i]);
+                roots += table.touch(addresses[i]);
             }
-            sum += touched;
+            sum += roots;
             for (int i = vector; i < end; i++)
             {
                 sum += table.lookup(addresses[i]);
