@@ -235,6 +235,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final FramePool pool;
     private final Supplier<ForwardingState> state;
     private final Config config;
+    /** Where {@link #bindSourcePorts} reads the reserved ports ({@link #RESERVED_PORTS_FILE}; tests give their own). */
+    private java.nio.file.Path reservedPortsFile = RESERVED_PORTS_FILE;
     private final IntMpmcQueue rx;
     private final AtomicLongArray drops = new AtomicLongArray(DropReason.count());
     /** See {@link #superFramePool}; null: such datagrams are dropped as oversize. */
@@ -287,6 +289,10 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private static final int EAGAIN_RETRIES = 256;
     /** Random ports tried per source port socket before an ephemeral one. */
     private static final int SOURCE_PORT_ATTEMPTS = 64;
+    /** First port of the source port range (RFC 7348 §5, RFC 8926 §3.3: 49152..65535). */
+    private static final int SOURCE_PORT_FIRST = 49152;
+    /** Ports this network namespace keeps out of automatic port picks; the source port pool skips them too. */
+    static final java.nio.file.Path RESERVED_PORTS_FILE = java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_reserved_ports");
     /** Most datagrams in one UDP GSO send ({@code UDP_MAX_SEGMENTS} of older kernels). */
     private static final int GSO_MAX_SEGMENTS = 64;
     /** Most bytes in one UDP GSO send (an IP packet's 64 KiB less headers). */
@@ -575,17 +581,41 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private void bindSourcePorts(final int count) throws IOException
     {
         final java.util.random.RandomGenerator random = java.util.concurrent.ThreadLocalRandom.current();
-        final java.util.Set<Integer> taken = new java.util.HashSet<>();
+        // never this substrate's own listening ports (the WireGuard socket binds after the pool, and its usual
+        // 51820 lies in the range), nor what the operator reserved for services that bind later (an enclave's
+        // substrate port, say): the kernel keeps ip_local_reserved_ports out of its own port picks, so do we
+        final java.util.Set<Integer> taken = new java.util.HashSet<>(reservedPorts(reservedPortsFile));
+        taken.add(config.genevePort());
+        taken.add(config.vxlanPort());
+        if (config.wireguard() != null)
+        {
+            taken.add(config.wireguard().listenPort());
+        }
+        // the ports left, drawn without repeats (a draw removes its port by moving the last one into its place)
+        final int[] candidates = new int[65536 - SOURCE_PORT_FIRST];
+        int left = 0;
+        for (int port = SOURCE_PORT_FIRST; port <= 65535; port++)
+        {
+            if (!taken.contains(port))
+            {
+                candidates[left++] = port;
+            }
+        }
         for (int i = 0; i < count; i++)
         {
             Channel channel = null;
             Exception failure = null;
-            for (int attempt = 0; attempt <= SOURCE_PORT_ATTEMPTS && channel == null; attempt++)
+            boolean ephemeral = false;
+            for (int attempt = 0; !ephemeral && channel == null; attempt++)
             {
-                final int port = attempt == SOURCE_PORT_ATTEMPTS ? 0 : 49152 + random.nextInt(16384);
-                if (port != 0 && !taken.add(port))
+                ephemeral = attempt == SOURCE_PORT_ATTEMPTS || left == 0;
+                int port = 0;
+                if (!ephemeral)
                 {
-                    continue;
+                    final int draw = random.nextInt(left);
+                    port = candidates[draw];
+                    candidates[draw] = candidates[--left];
+                    taken.add(port);
                 }
                 try
                 {
@@ -602,13 +632,76 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     (failure == null ? "no port" : failure.getMessage()), failure);
             }
             final int bound = ((InetSocketAddress)channel.localAddress()).getPort();
-            if (bound < 49152)
+            if (ephemeral && !taken.add(bound))
+            {
+                channel.close().syncUninterruptibly();
+                throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": no port in " +
+                    "49152..65535 was free (up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped) and the ephemeral port " +
+                    bound + " is a listening or reserved port");
+            }
+            if (ephemeral)
             {
                 LOG.log(System.Logger.Level.WARNING, "substrate: source port " + i + " is the ephemeral port " + bound +
-                    " (" + SOURCE_PORT_ATTEMPTS + " ports in 49152..65535 were in use)");
+                    " (no port in 49152..65535 was free: up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped)");
             }
             sourceChannels.add(channel);
         }
+    }
+
+    /** Reads the reserved ports from {@code file} instead of {@link #RESERVED_PORTS_FILE} (before {@link #start()}; tests). */
+    void reservedPortsFile(final java.nio.file.Path file)
+    {
+        reservedPortsFile = file;
+    }
+
+    /**
+     * The ports of {@code file} ({@code net.ipv4.ip_local_reserved_ports} of this network namespace: a
+     * comma-separated list of ports and {@code first-last} ranges) that fall in 49152..65535, the source
+     * port range; empty, with a warning, when the file cannot be read or parsed.
+     */
+    static java.util.Set<Integer> reservedPorts(final java.nio.file.Path file)
+    {
+        final String text;
+        try
+        {
+            text = java.nio.file.Files.readString(file).trim();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.DEBUG, "substrate: cannot read " + file + ": " + ex);
+            return java.util.Set.of();
+        }
+        final java.util.Set<Integer> ports = new java.util.HashSet<>();
+        if (text.isEmpty())
+        {
+            return ports;
+        }
+        for (final String item : text.split(","))
+        {
+            final String[] range = item.trim().split("-", -1);
+            final int first;
+            final int last;
+            try
+            {
+                first = Integer.parseInt(range[0].trim());
+                last = range.length == 2 ? Integer.parseInt(range[1].trim()) : range.length == 1 ? first : -1;
+            }
+            catch (final NumberFormatException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "substrate: ignoring " + file + ", not a port list: " + text);
+                return java.util.Set.of();
+            }
+            if (last < first || first < 0 || last > 65535)
+            {
+                LOG.log(System.Logger.Level.WARNING, "substrate: ignoring " + file + ", not a port list: " + text);
+                return java.util.Set.of();
+            }
+            for (int port = Math.max(first, SOURCE_PORT_FIRST); port <= last; port++)
+            {
+                ports.add(port);
+            }
+        }
+        return ports;
     }
 
     /**

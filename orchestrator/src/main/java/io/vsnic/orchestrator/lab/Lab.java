@@ -420,6 +420,13 @@ public final class Lab
             ip("-n", substrate, "link", "set", "s" + d, "master", "br0", "up");
             ip("-n", ns, "addr", "add", address + "/24", "dev", "sub0");
             ip("-n", ns, "link", "set", "sub0", "up");
+            if (spec.enclave())
+            {
+                // the enclave's substrate port binds after vsnicd has drawn its source ports from 49152..65535:
+                // reserved in the device's namespace, neither vsnicd's pool nor the kernel hands it out first
+                run(Duration.ofSeconds(5), "ip", "netns", "exec", ns, "sh", "-c",
+                    "echo " + ENCLAVE_PORT + " > /proc/sys/net/ipv4/ip_local_reserved_ports");
+            }
 
             final Path deviceDir = Files.createDirectories(dir.resolve("d" + d));
             final Path config = deviceDir.resolve("device.yaml");

@@ -176,6 +176,9 @@ class LabTest
                     .publicKeyBase64(), "public key of " + key);
                 assertFalse(service.publicKey().equals(device.publicKey()), "the enclave key is not the device key");
                 assertEquals("ok (2 services, 1 peers)", Lab.enclaveOnDevice(device), "enclave on d" + device.index());
+                assertEquals(Integer.toString(Lab.ENCLAVE_PORT), NetNs.run(Duration.ofSeconds(5), List.of("ip", "netns", "exec",
+                    device.namespace(), "cat", "/proc/sys/net/ipv4/ip_local_reserved_ports")).stdout().trim(),
+                    "the enclave port is kept out of d" + device.index() + "'s source port pool");
                 assertEquals(Lab.serviceAddress(service.device()), Lab.vmIp(service.namespace(), service.tap()).orElse(null));
             }
             final LabState.Vm vm = state.vm("d1v1").orElseThrow();
