@@ -11,10 +11,13 @@
 #   FLAME_ENCRYPTION=off FLAME_SECONDS=5 jmh-benchmarks/flame.sh
 #   FLAME_LAB=fl2 jmh-benchmarks/flame.sh        # other namespace names
 #   FLAME_WARMUP=20 jmh-benchmarks/flame.sh      # seconds of traffic before profiling (default 10: JIT)
+#   FLAME_STREAMS=4 jmh-benchmarks/flame.sh      # parallel TCP streams (iperf3 -P; default 1)
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${FLAME_SECONDS:-10}
+streams=${FLAME_STREAMS:-1}
+case "$streams" in ''|*[!0-9]*|0) echo "flame.sh: FLAME_STREAMS must be a positive integer: $streams" >&2; exit 1 ;; esac
 encryption=${FLAME_ENCRYPTION:-on}
 lab=${FLAME_LAB:-flame}
 version=${ASYNC_PROFILER_VERSION:-4.1}
@@ -64,7 +67,7 @@ target=$(ip_of d2v1)
 # warm-up: the first seconds run the JIT (and the WireGuard kernels' warm-up), not the steady state
 "$vsnic" lab exec --name "$lab" d2v1 -- iperf3 -s -D -1 >/dev/null
 sleep 0.5
-"$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "${FLAME_WARMUP:-10}" >/dev/null || true
+"$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -P "$streams" -t "${FLAME_WARMUP:-10}" >/dev/null || true
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="$root/docs/performance"
@@ -74,14 +77,14 @@ for pid in "$d1" "$d2"; do
 done
 "$vsnic" lab exec --name "$lab" d2v1 -- iperf3 -s -D -1 >/dev/null
 sleep 0.5
-result=$("$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -t "$seconds" | grep receiver | tail -1 || true)
+result=$("$vsnic" lab exec --name "$lab" d1v1 -- iperf3 -c "$target" -P "$streams" -t "$seconds" | grep receiver | tail -1 || true)
 n=1
 for pid in "$d1" "$d2"; do
   "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"dump,collapsed,file=$work/flame-$stamp-d$n.collapsed\"" >/dev/null
   "$JAVA_HOME/bin/jcmd" "$pid" JVMTI.agent_load "$agent" "\"stop,file=$out/flame-$stamp-d$n.html\"" >/dev/null
   n=$((n + 1))
 done
-echo "iperf3 ($seconds s, encryption $encryption): ${result:-no result}"
+echo "iperf3 ($seconds s, $streams stream(s), encryption $encryption): ${result:-no result}"
 echo "flame graphs: $out/flame-$stamp-d1.html (sender), $out/flame-$stamp-d2.html (receiver)"
 for n in 1 2; do
   collapsed="$work/flame-$stamp-d$n.collapsed"
