@@ -237,6 +237,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private final Config config;
     /** Where {@link #bindSourcePorts} reads the reserved ports ({@link #RESERVED_PORTS_FILE}; tests give their own). */
     private java.nio.file.Path reservedPortsFile = RESERVED_PORTS_FILE;
+    /** Ports the source port pool must leave free ({@link #avoidSourcePorts}). */
+    private final java.util.Set<Integer> avoidedPorts = new java.util.HashSet<>();
     private final IntMpmcQueue rx;
     private final AtomicLongArray drops = new AtomicLongArray(DropReason.count());
     /** See {@link #superFramePool}; null: such datagrams are dropped as oversize. */
@@ -585,6 +587,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
         // 51820 lies in the range), nor what the operator reserved for services that bind later (an enclave's
         // substrate port, say): the kernel keeps ip_local_reserved_ports out of its own port picks, so do we
         final java.util.Set<Integer> taken = new java.util.HashSet<>(reservedPorts(reservedPortsFile));
+        taken.addAll(avoidedPorts);
         taken.add(config.genevePort());
         taken.add(config.vxlanPort());
         if (config.wireguard() != null)
@@ -646,6 +649,24 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
             sourceChannels.add(channel);
         }
+    }
+
+    /**
+     * Keeps {@code ports} out of the source port pool (call before {@link #start()}), as for the namespace's
+     * reserved ports: the daemon passes the substrate ports of the enclaves it is about to restore, which
+     * bind after this substrate.
+     */
+    public void avoidSourcePorts(final java.util.Collection<Integer> ports)
+    {
+        avoidedPorts.addAll(ports);
+    }
+
+    /**
+     * @return the ports given to {@link #avoidSourcePorts}.
+     */
+    public java.util.Set<Integer> avoidedSourcePorts()
+    {
+        return java.util.Set.copyOf(avoidedPorts);
     }
 
     /** Reads the reserved ports from {@code file} instead of {@link #RESERVED_PORTS_FILE} (before {@link #start()}; tests). */

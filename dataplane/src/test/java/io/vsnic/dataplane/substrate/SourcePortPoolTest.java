@@ -69,6 +69,27 @@ class SourcePortPoolTest
         }
     }
 
+    @Test
+    void shouldLeaveThePortsItWasToldToAvoidOutOfThePool() throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(UdpSubstrate.Transport.EPOLL), "epoll is not available here");
+        // as for an enclave restored after the device substrate: 65534 is its port, 65535 the only other one free
+        final Path reserved = write("49152-65533");
+        for (int start = 0; start < 8; start++)
+        {
+            try (DataPlane dataPlane = new DataPlane(new DataPlaneConfig(1, 1024, 1024, ConnectionTimeouts.DEFAULTS));
+                UdpSubstrate substrate = new UdpSubstrate(1, dataPlane.pool(), dataPlane::state,
+                    new UdpSubstrate.Config("127.0.0.1", 0, 0, UdpSubstrate.Transport.EPOLL, 1, 256).withSourcePorts(1)))
+            {
+                substrate.reservedPortsFile(reserved);
+                substrate.avoidSourcePorts(List.of(65534));
+                substrate.start();
+                assertEquals(List.of(65535), substrate.sourcePorts());
+                assertEquals(Set.of(65534), substrate.avoidedSourcePorts());
+            }
+        }
+    }
+
     private Path write(final String text) throws Exception
     {
         final Path file = Files.createTempFile(directory, "reserved", ".txt");

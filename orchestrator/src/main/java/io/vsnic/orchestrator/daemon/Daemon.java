@@ -193,6 +193,9 @@ public final class Daemon implements AutoCloseable
             LOG.log(Level.WARNING, "journal: corrupt or torn tail in generation " + replay.generation() + ": " +
                 replay.corruption() + "; starting with every intact entry");
         }
+        // standalone: the journal's state now, so that the enclaves it restores keep their ports (they bind after
+        // the device substrate, whose source ports are drawn from the range enclave ports often come from)
+        final DesiredState recovered = config.cluster() == null ? replayedState() : null;
         dataPlane = new DataPlane(config.dataPlaneConfig(), config.flowLogs().enabled() ? config.flowLogs().settings() : null);
         if (config.substrate().enabled())
         {
@@ -206,6 +209,11 @@ public final class Daemon implements AutoCloseable
                 throw new StartException("substrate: " + ex.getMessage(), ex);
             }
             substrate = new UdpSubstrate(DeviceController.OVERLAY_PORT, dataPlane.pool(), dataPlane::state, substrateConfig);
+            if (recovered != null)
+            {
+                substrate.avoidSourcePorts(recovered.enclaves().values().stream().map(e -> e.substrate().port())
+                    .filter(java.util.Objects::nonNull).toList());
+            }
             try
             {
                 substrate.start();
@@ -239,7 +247,7 @@ public final class Daemon implements AutoCloseable
         }
         else
         {
-            startStandalone(backends);
+            startStandalone(backends, recovered);
         }
         if (dataPlane.flowLog() != null)
         {
@@ -284,7 +292,26 @@ public final class Daemon implements AutoCloseable
         return new Enclaves(config.device().name(), config.device().id(), bind, transport, backends);
     }
 
-    private void startStandalone(final VnicBackends backends) throws IOException, StartException
+    /** The desired state the journal's replayed entries describe (standalone devices). */
+    private DesiredState replayedState() throws IOException, StartException
+    {
+        try
+        {
+            return DeviceController.replayed(replay.entries());
+        }
+        catch (final ResourceException ex)
+        {
+            throw invalidJournalState(ex);
+        }
+    }
+
+    private static StartException invalidJournalState(final ResourceException ex)
+    {
+        return new StartException("the journal's desired state is not valid for this build: " + ex.getMessage() +
+            (ex.field() == null ? "" : " (" + ex.field() + ")"), ex);
+    }
+
+    private void startStandalone(final VnicBackends backends, final DesiredState recovered) throws IOException, StartException
     {
         controller = new DeviceController(config.device().name(), config.device().id(), journal,
             new Reconciler(dataPlane, backends, substrate != null && substrate.wireguardPublicKey() != null)
@@ -293,12 +320,11 @@ public final class Daemon implements AutoCloseable
         openTasks();
         try
         {
-            controller.recover(replay.entries(), replay.corrupt());
+            controller.recover(recovered, replay.corrupt());
         }
         catch (final ResourceException ex)
         {
-            throw new StartException("the journal's desired state is not valid for this build: " + ex.getMessage() +
-                (ex.field() == null ? "" : " (" + ex.field() + ")"), ex);
+            throw invalidJournalState(ex);
         }
         controller.state().peers().values().stream().filter(peer -> "none".equals(peer.encryption())).forEach(peer ->
             LOG.log(Level.WARNING, "peer " + peer.name() + " (device " + peer.device() + ", " + peer.endpoint() +

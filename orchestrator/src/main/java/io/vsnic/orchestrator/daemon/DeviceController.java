@@ -219,6 +219,18 @@ public final class DeviceController
      */
     public synchronized void recover(final List<JournalEntry> entries, final boolean quarantine) throws IOException
     {
+        recover(replayed(entries), quarantine);
+    }
+
+    /**
+     * The desired state a journal's entries describe (its last snapshot with the changes after it), not yet
+     * checked or applied: {@link #recover(DesiredState, boolean)} does that. The daemon reads it before it
+     * binds the substrate, to keep the enclaves' ports out of the source port pool.
+     *
+     * @throws IOException when an entry cannot be read.
+     */
+    public static DesiredState replayed(final List<JournalEntry> entries) throws IOException
+    {
         DesiredState next = DesiredState.empty();
         for (final JournalEntry entry : entries)
         {
@@ -236,6 +248,16 @@ public final class DeviceController
                 next = Changes.apply(next, entry.payload(), entry.revision());
             }
         }
+        return next;
+    }
+
+    /**
+     * Recovers {@code replayed} (from {@link #replayed}): checks it, applies it, and starts the journal's
+     * next generation with it.
+     */
+    public synchronized void recover(final DesiredState replayed, final boolean quarantine) throws IOException
+    {
+        DesiredState next = replayed;
         for (final NetworkResource network : next.networks().values())
         {
             // as the API's writes stored them: one instance per distinct route target

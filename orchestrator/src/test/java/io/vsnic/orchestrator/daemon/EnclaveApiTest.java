@@ -162,6 +162,8 @@ class EnclaveApiTest
         {
             final JsonNode again = expect(200, daemon.get("/v1/enclaves/pay")).json();
             assertEquals(created, again, "the enclave survives a restart (journal)");
+            assertEquals(java.util.Set.of(port), daemon.daemon.substrate().avoidedSourcePorts(),
+                "the device substrate's source port pool, bound before the enclave is restored, keeps off its port");
             assertEquals(port, daemon.daemon.controller().reconciler().enclaves().running().get("pay").domain().substrate().wireguardPort(),
                 "and is realized again");
             expect(204, daemon.delete("/v1/enclaves/pay"));
