@@ -700,19 +700,9 @@ public final class UdpSubstrate implements Port, AutoCloseable
         for (final String item : text.split(","))
         {
             final String[] range = item.trim().split("-", -1);
-            final int first;
-            final int last;
-            try
-            {
-                first = Integer.parseInt(range[0].trim());
-                last = range.length == 2 ? Integer.parseInt(range[1].trim()) : range.length == 1 ? first : -1;
-            }
-            catch (final NumberFormatException ex)
-            {
-                LOG.log(System.Logger.Level.WARNING, "substrate: ignoring " + file + ", not a port list: " + text);
-                return java.util.Set.of();
-            }
-            if (last < first || first < 0 || last > 65535)
+            final int first = range.length <= 2 ? port(range[0]) : -1;
+            final int last = range.length == 2 ? port(range[1]) : first;
+            if (first < 0 || last < first)
             {
                 LOG.log(System.Logger.Level.WARNING, "substrate: ignoring " + file + ", not a port list: " + text);
                 return java.util.Set.of();
@@ -723,6 +713,20 @@ public final class UdpSubstrate implements Port, AutoCloseable
             }
         }
         return ports;
+    }
+
+    /** @return {@code text} as a port number (0..65535), or -1. */
+    private static int port(final String text)
+    {
+        try
+        {
+            final int port = Integer.parseInt(text.trim());
+            return port <= 65535 ? port : -1;
+        }
+        catch (final NumberFormatException ex)
+        {
+            return -1;
+        }
     }
 
     /**
