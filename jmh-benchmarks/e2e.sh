@@ -22,7 +22,8 @@
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
-#   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s per path)
+#   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s of 1 stream and
+#                                          # 10 s of 4 streams per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
 #   E2E_PATHS="a b c d" jmh-benchmarks/e2e.sh  # without the offloads-off paths (e, f): 3-4 minutes less
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
@@ -40,7 +41,8 @@ root=$(cd "$here/.." && pwd)
 seconds=${E2E_SECONDS:-10}
 # seconds of unmeasured TCP before the measured runs of every path (vsnicd's JIT compiles its hot path
 # during the first seconds of traffic: a fresh lab's first 6-second iperf3 run measured 2.0-2.8 Gbit/s,
-# the next ones 5.3-6.2); 0 measures from a cold start, as before
+# the next ones 5.3-6.2; four streams compile more: 900 compilations in their first 8 s, session 23);
+# 0 measures from a cold start, as before
 warmup=${E2E_WARMUP:-10}
 paths=${E2E_PATHS:-a e b f c d}   # which of the six paths to measure
 for path in $paths; do
@@ -161,8 +163,10 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   for _ in $(seq 30); do ip netns exec "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 && { up=1; break; }; done
   [ $up = 1 ] || { echo "e2e.sh: $name: $ip not reachable from $client in 30 s" >&2; return 1; }
   if [ "$warmup" -gt 0 ]; then
-    echo "  $name: warm-up, iperf3 TCP 1 stream, ${warmup} s (not measured)"
+    # both stream counts: four interleaved flows take branches (and compilations) that one does not
+    echo "  $name: warm-up, iperf3 TCP 1 stream, then 4 streams, ${warmup} s each (not measured)"
     seconds=$warmup iperf "$client" "$server" "$ip" 1 >/dev/null
+    seconds=$warmup iperf "$client" "$server" "$ip" 4 >/dev/null
   fi
   local busy0 busy1 k gbps runs1=() runs4=() cpus=()
   for ((k = 1; k <= repeat; k++)); do
