@@ -48,7 +48,7 @@ class CaptureReaderTest
     Path tempDir;
 
     // ---------------------------------------------------------------------------------------------
-    // Real captures from shared/interop
+    // Real captures from testdata/interop
 
     @Test
     void shouldReadVxlanCaptureWithTcpdumpTimestampsWhenPcapIsLittleEndian() throws IOException

@@ -12,8 +12,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Finds the shared interop captures (/work/shared/interop beside the repository) and reads the
- * timestamps that tcpdump printed for them in its {@code .out} files.
+ * Finds the interop captures ({@code testdata/interop} in the repository, a verbatim copy of the shared
+ * interop data with its provenance README) and reads the timestamps that tcpdump printed for them in its
+ * {@code .out} files.
  */
 final class InteropCaptures
 {
@@ -26,33 +27,23 @@ final class InteropCaptures
     }
 
     /**
-     * @return the {@code shared/interop} directory.
+     * @return the {@code testdata/interop} directory ({@code vsnic.repo.root}, set by the build, or the
+     *         module directory's parent).
      * @throws IllegalStateException when it cannot be found.
      */
     static Path directory()
     {
-        final Path fromRepoRoot = Path.of(System.getProperty("vsnic.repo.root", ".."))
-            .resolve("../shared/interop")
-            .toAbsolutePath()
-            .normalize();
-        if (Files.isDirectory(fromRepoRoot))
+        final Path directory = Path.of(System.getProperty("vsnic.repo.root", "..")).resolve("testdata/interop")
+            .toAbsolutePath().normalize();
+        if (!Files.isDirectory(directory))
         {
-            return fromRepoRoot;
+            throw new IllegalStateException("testdata/interop not found at " + directory);
         }
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent())
-        {
-            final Path sibling = dir.resolveSibling("shared").resolve("interop");
-            if (Files.isDirectory(sibling))
-            {
-                return sibling.normalize();
-            }
-        }
-        throw new IllegalStateException("shared/interop not found from " + fromRepoRoot + " nor beside any parent of " +
-            Path.of("").toAbsolutePath());
+        return directory;
     }
 
     /**
-     * @param relative path below shared/interop, such as {@code overlay/vxlan.pcap}.
+     * @param relative path below testdata/interop, such as {@code overlay/vxlan.pcap}.
      * @return the absolute path.
      */
     static Path resolve(final String relative)

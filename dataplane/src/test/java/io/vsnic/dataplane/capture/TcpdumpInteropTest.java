@@ -27,7 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The real VXLAN and Geneve captures from tcpdump's own test suite (in {@code shared/interop/overlay})
+ * The real VXLAN and Geneve captures from tcpdump's own test suite (in {@code testdata/interop/overlay})
  * must all classify as valid, and report the same VNI, Geneve options and inner addresses (and
  * ports) as tcpdump's expected output for them. The GSO captures hold offload super-packets with
  * partial checksums: they must be recognised as such, not dropped.

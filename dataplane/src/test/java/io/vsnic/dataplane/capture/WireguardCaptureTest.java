@@ -42,7 +42,7 @@ import io.vsnic.crypto.wireguard.WireguardMessages;
 /**
  * Interop proof for vsnic's WireGuard: the real capture {@code wireguard-ping-tcp-dsb.pcapng}
  * (Wireshark's test capture of two Linux kernel WireGuard peers, see
- * shared/interop/wireguard/KEYS.md) is replayed through vsnic's handshake and transport code, as
+ * testdata/interop/wireguard/KEYS.md) is replayed through vsnic's handshake and transport code, as
  * the responder (Spriv_r, Spub_i, Epriv_r0/Epriv_r1 injected) and as the initiator (keys from the
  * capture's own Decryption Secrets Block, Epriv_i0/Epriv_i1 and the capture's timestamps injected).
  *

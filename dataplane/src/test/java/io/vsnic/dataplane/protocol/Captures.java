@@ -1,7 +1,7 @@
 package io.vsnic.dataplane.protocol;
 
 /**
- * Real frames, as hex, from the tcpdump test captures in {@code /work/shared/interop/overlay}
+ * Real frames, as hex, from the tcpdump test captures in {@code testdata/interop/overlay}
  * (the-tcpdump-group/tcpdump tests, BSD licence; see that directory's README). Offsets are noted
  * per frame so that tests can wrap flyweights at the right place.
  */

@@ -30,13 +30,13 @@ import picocli.CommandLine;
 
 /**
  * {@code vsnic wg decrypt} on the shared real WireGuard capture (Linux kernel peers; see
- * shared/interop/wireguard/KEYS.md for what every frame decrypts to), with the initiator's key log,
+ * testdata/interop/wireguard/KEYS.md for what every frame decrypts to), with the initiator's key log,
  * the responder's, and the key log embedded in the pcapng file.
  */
 class WgCommandTest
 {
     private static final Path INTEROP = Path.of(System.getProperty("vsnic.repo.root", ".."))
-        .resolve("../shared/interop/wireguard").toAbsolutePath().normalize();
+        .resolve("testdata/interop/wireguard").toAbsolutePath().normalize();
     private static final Path CAPTURE = INTEROP.resolve("wireguard-ping-tcp-dsb.pcapng");
     private static final Path INITIATOR_KEYS = INTEROP.resolve("wireguard-ping-tcp.initiator.keys");
     private static final Path RESPONDER_KEYS = INTEROP.resolve("wireguard-ping-tcp.responder.keys");
