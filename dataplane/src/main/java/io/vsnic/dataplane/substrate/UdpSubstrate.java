@@ -586,20 +586,20 @@ public final class UdpSubstrate implements Port, AutoCloseable
         // never this substrate's own listening ports (the WireGuard socket binds after the pool, and its usual
         // 51820 lies in the range), nor what the operator reserved for services that bind later (an enclave's
         // substrate port, say): the kernel keeps ip_local_reserved_ports out of its own port picks, so do we
-        final java.util.Set<Integer> taken = new java.util.HashSet<>(reservedPorts(reservedPortsFile));
-        taken.addAll(avoidedPorts);
-        taken.add(config.genevePort());
-        taken.add(config.vxlanPort());
+        final java.util.Set<Integer> excluded = new java.util.HashSet<>(reservedPorts(reservedPortsFile));
+        excluded.addAll(avoidedPorts);
+        excluded.add(config.genevePort());
+        excluded.add(config.vxlanPort());
         if (config.wireguard() != null)
         {
-            taken.add(config.wireguard().listenPort());
+            excluded.add(config.wireguard().listenPort());
         }
         // the ports left, drawn without repeats (a draw removes its port by moving the last one into its place)
         final int[] candidates = new int[65536 - SOURCE_PORT_FIRST];
         int left = 0;
         for (int port = SOURCE_PORT_FIRST; port <= 65535; port++)
         {
-            if (!taken.contains(port))
+            if (!excluded.contains(port))
             {
                 candidates[left++] = port;
             }
@@ -618,7 +618,6 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     final int draw = random.nextInt(left);
                     port = candidates[draw];
                     candidates[draw] = candidates[--left];
-                    taken.add(port);
                 }
                 try
                 {
@@ -635,7 +634,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
                     (failure == null ? "no port" : failure.getMessage()), failure);
             }
             final int bound = ((InetSocketAddress)channel.localAddress()).getPort();
-            if (ephemeral && !taken.add(bound))
+            if (ephemeral && excluded.contains(bound))
             {
                 channel.close().syncUninterruptibly();
                 throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": no port in " +

@@ -209,24 +209,11 @@ public final class DeviceController
     // start: replay
 
     /**
-     * Rebuilds the desired state from replayed entries, applies it to the data plane and starts a new
-     * journal generation with its snapshot.
-     *
-     * @param entries    the intact entries, in order.
-     * @param quarantine keep the replayed generation aside (its tail was damaged).
-     * @throws IOException when the new generation cannot be written.
-     * @throws ResourceException when the replayed state is not valid any more (the daemon must not start).
-     */
-    public synchronized void recover(final List<JournalEntry> entries, final boolean quarantine) throws IOException
-    {
-        recover(replayed(entries), quarantine);
-    }
-
-    /**
      * The desired state a journal's entries describe (its last snapshot with the changes after it), not yet
      * checked or applied: {@link #recover(DesiredState, boolean)} does that. The daemon reads it before it
      * binds the substrate, to keep the enclaves' ports out of the source port pool.
      *
+     * @param entries the intact entries, in order.
      * @throws IOException when an entry cannot be read.
      */
     public static DesiredState replayed(final List<JournalEntry> entries) throws IOException
@@ -252,8 +239,13 @@ public final class DeviceController
     }
 
     /**
-     * Recovers {@code replayed} (from {@link #replayed}): checks it, applies it, and starts the journal's
-     * next generation with it.
+     * Applies the replayed desired state (from {@link #replayed}) to the data plane and starts a new journal
+     * generation with its snapshot.
+     *
+     * @param replayed   the state the intact entries describe.
+     * @param quarantine keep the replayed generation aside (its tail was damaged).
+     * @throws IOException when the new generation cannot be written.
+     * @throws ResourceException when the replayed state is not valid any more (the daemon must not start).
      */
     public synchronized void recover(final DesiredState replayed, final boolean quarantine) throws IOException
     {
