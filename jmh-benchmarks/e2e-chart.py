@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams), the UDP 64-byte packet
-rate received, and ping RTT (p50, p99) for the paths of the record (four or six), as grouped bars with their values on a logarithmic scale (the paths differ by
+rate (received by iperf3, and delivered to the receiving VM's UDP layer), and ping RTT (p50, p99) for the paths of the record (four or six), as grouped bars with their values on a logarithmic scale (the paths differ by
 up to three orders of magnitude). A TCP bar measured more than once (E2E_REPEAT) is the median, with a whisker from the slowest
 to the fastest run. Standard library only.
 
@@ -23,7 +23,8 @@ ALL_PATHS = [
 PATHS = ALL_PATHS
 PANELS = [
     ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
-    ("UDP 64-byte datagrams received per second, log scale", [("udp64ReceivedPps", "iperf3 -u -l 64 -b 0")], "{:,.0f}"),
+    ("UDP 64-byte datagrams per second (iperf3 -u -l 64 -b 0), log scale",
+     [("udp64ReceivedPps", "received by iperf3"), ("udp64DeliveredPps", "delivered to the VM")], "{:,.0f}"),
     ("ping RTT, µs, log scale (lower is better)", [("pingP50us", "p50"), ("pingP99us", "p99")], "{:.0f}"),
 ]
 PANEL_W, PANEL_H, TOP, LEFT, BOTTOM = 460, 300, 70, 50, 60

@@ -13,7 +13,8 @@
 #                              per read and write; the guests segment and checksum)
 #   (f) vsnic encrypted, offloads off: as (b), likewise
 # measuring iperf3 TCP with 1 and 4 streams (and the whole machine's CPU seconds per Gbit during the 1-stream run), the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
-# sender as fast as it can, 64-byte payloads; datagrams received per second and the loss) and ping RTT
+# sender as fast as it can, 64-byte payloads; datagrams iperf3 received per second and its loss, and the
+# datagrams the path delivered to the receiving VM's UDP layer per second, whether iperf3 kept up or not) and ping RTT
 # p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
 # vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain, and what the offloads bring: (a)/(e), (b)/(f)), writes JSON to
@@ -118,10 +119,18 @@ iperf() {
   # the receiver's total: the [SUM] line with -P > 1, else the single stream's line
   echo "$out" | awk '/receiver/ { line=$0 } END { n=split(line, f, " "); for (i=1;i<=n;i++) if (f[i]=="Mbits/sec") printf "%.3f", f[i-1]/1000 }'
 }
-# udp64 NS_CLIENT NS_SERVER IP -> "received-datagrams-per-second loss-percent" (iperf3's receiver
-# figures: datagrams sent minus lost, over the run's seconds)
+# udp_counts NS -> "InDatagrams RcvbufErrors" of the namespace's UDP MIB (/proc/net/snmp, by field name)
+udp_counts() {
+  ip netns exec "$1" awk '/^Udp: / { if (!n) { n = split($0, name, " "); next }
+                                     for (i = 2; i <= n; i++) v[name[i]] = $i; print v["InDatagrams"], v["RcvbufErrors"]; exit }' /proc/net/snmp
+}
+# udp64 NS_CLIENT NS_SERVER IP -> "received-datagrams-per-second loss-percent delivered-per-second": iperf3's
+# receiver figures (datagrams sent minus lost, over the run's seconds), and the datagrams the path delivered
+# to the receiving VM's UDP layer (its InDatagrams plus RcvbufErrors: queued to iperf3's socket or dropped
+# there because iperf3 fell behind, which on a shared machine it does first)
 udp64() {
-  local client=$1 server=$2 ip=$3 out line
+  local client=$1 server=$2 ip=$3 out line before after
+  before=$(udp_counts "$server")
   ip netns exec "$server" iperf3 -s -1 >/dev/null 2>&1 &
   local listener=$!
   for _ in $(seq 50); do
@@ -130,11 +139,15 @@ udp64() {
     sleep 0.1
   done
   wait $listener 2>/dev/null || true
+  after=$(udp_counts "$server")
   # "[  5]   0.00-10.00  sec  ...  0.004 ms  LOST/TOTAL (P%)  receiver"
   line=$(echo "$out" | grep -E ' receiver$' | tail -1)
-  echo "$line" | awk '{ for (i=1;i<=NF;i++) { if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, lt, "/"); lost=lt[1]; total=lt[2] }
-                                               if ($i ~ /^[0-9.]+-[0-9.]+$/) { split($i, t, "-"); secs=t[2]-t[1] } } }
-                      END { if (total > 0 && secs > 0) printf "%.0f %.2f\n", (total-lost)/secs, 100*lost/total; else print "n/a n/a" }'
+  echo "$line" | awk -v before="$before" -v after="$after" '
+    { for (i=1;i<=NF;i++) { if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, lt, "/"); lost=lt[1]; total=lt[2] }
+                            if ($i ~ /^[0-9.]+-[0-9.]+$/) { split($i, t, "-"); secs=t[2]-t[1] } } }
+    END { split(before, b, " "); split(after, a, " ")
+          if (total > 0 && secs > 0) printf "%.0f %.2f %.0f\n", (total-lost)/secs, 100*lost/total, (a[1]+a[2]-b[1]-b[2])/secs
+          else print "n/a n/a n/a" }'
 }
 # rtt NS IP -> "p50 p99" in microseconds
 rtt() {
@@ -195,9 +208,10 @@ measure() {   # measure NAME NS_CLIENT NS_SERVER SERVER_IP
   result[$name.cpu1]=$(median %.2f ${result[$name.cpu1runs]})
   [ "$round" = 1 ] || return 0
   echo "  $name: iperf3 UDP 64-byte datagrams, -b $udp_rate, ${seconds} s"
-  read -r pps loss < <(udp64 "$client" "$server" "$ip")
+  read -r pps loss delivered < <(udp64 "$client" "$server" "$ip")
   result[$name.udp64]=$pps
   result[$name.udp64loss]=$loss
+  result[$name.udp64delivered]=$delivered
   echo "  $name: ping, $pings at 10 ms"
   read -r p50 p99 < <(rtt "$client" "$ip")
   result[$name.p50]=$p50
@@ -335,6 +349,7 @@ row "TCP 1 stream Gbit/s" tcp1
 row "TCP 4 streams Gbit/s" tcp4
 row "UDP 64 B received/s" udp64
 row "UDP 64 B loss %" udp64loss noratio
+row "UDP 64 B to VM/s" udp64delivered
 row "ping p50 us" p50
 row "ping p99 us" p99
 row "CPU s per Gbit (TCP 1)" cpu1 noratio
@@ -374,7 +389,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json="$root/docs/performance/e2e-$stamp.json"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 path_json() {   # path_json KEY
-  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}"), \"tcp1Runs\": $(list "${result[$1.tcp1runs]:-}"), \"tcp4Runs\": $(list "${result[$1.tcp4runs]:-}")"
+  echo "{\"tcp1Gbps\": $(num "${result[$1.tcp1]:-}"), \"tcp4Gbps\": $(num "${result[$1.tcp4]:-}"), \"udp64ReceivedPps\": $(num "${result[$1.udp64]:-}"), \"udp64LossPct\": $(num "${result[$1.udp64loss]:-}"), \"udp64DeliveredPps\": $(num "${result[$1.udp64delivered]:-}"), \"pingP50us\": $(num "${result[$1.p50]:-}"), \"pingP99us\": $(num "${result[$1.p99]:-}"), \"cpuSecondsPerGbitTcp1\": $(num "${result[$1.cpu1]:-}"), \"tcp1Runs\": $(list "${result[$1.tcp1runs]:-}"), \"tcp4Runs\": $(list "${result[$1.tcp4runs]:-}")"
 }
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
@@ -393,11 +408,11 @@ cat > "$json" <<JSON
   "kernelVxlan": $(path_json kernel)},
   "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
   "ratios": {
-    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernelwg.udp64]:-}")},
-    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[kernel.udp64]:-}")},
-    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}")},
-    "vsnicPlainOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[vsnicoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[vsnicoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[vsnicoff.udp64]:-}")},
-    "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}")}
+    "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernelwg.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[kernelwg.udp64delivered]:-}")},
+    "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[kernel.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnic.udp64delivered]:-}" "${result[kernel.udp64delivered]:-}")},
+    "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[kernel.udp64delivered]:-}")},
+    "vsnicPlainOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[vsnicoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[vsnicoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[vsnicoff.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnic.udp64delivered]:-}" "${result[vsnicoff.udp64delivered]:-}")},
+    "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[vsnicwgoff.udp64delivered]:-}")}
   },
   "ratiosPerRound": {$round_json}
 }
