@@ -60,6 +60,13 @@ public final class Syscalls
     private static final MethodHandle SETSOCKOPT;
     private static final MethodHandle SCHED_SETAFFINITY;
     private static final MethodHandle SCHED_GETAFFINITY;
+    /** {@code syscall(SYS_sched_getattr, pid, attr, size, flags)}: glibc before 2.41 has no wrapper. */
+    private static final MethodHandle SCHED_GETATTR;
+    /** {@code syscall(SYS_sched_setattr, pid, attr, flags)}. */
+    private static final MethodHandle SCHED_SETATTR;
+    /** The two calls' numbers on this architecture (x86-64 314/315, AArch64 274/275). */
+    private static final long SYS_SCHED_SETATTR;
+    private static final long SYS_SCHED_GETATTR;
 
     /** True when the calls are bound (Linux on x86-64 or AArch64). */
     public static final boolean AVAILABLE;
@@ -79,6 +86,9 @@ public final class Syscalls
         MethodHandle setsockopt = null;
         MethodHandle setaffinity = null;
         MethodHandle getaffinity = null;
+        MethodHandle getattr = null;
+        MethodHandle setattr = null;
+        final boolean arm = arch.equals("aarch64");
         boolean available = false;
         if (os.contains("linux") && (arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64")))
         {
@@ -96,6 +106,10 @@ public final class Syscalls
                 setsockopt = bind("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), errno);
                 setaffinity = bind("sched_setaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
                 getaffinity = bind("sched_getaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                final Linker.Option variadic = Linker.Option.firstVariadicArg(1);
+                getattr = bind("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT),
+                    errno, variadic);
+                setattr = bind("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), errno, variadic);
                 available = true;
             }
             catch (final RuntimeException | UnsatisfiedLinkError ex)
@@ -114,6 +128,10 @@ public final class Syscalls
         SETSOCKOPT = setsockopt;
         SCHED_SETAFFINITY = setaffinity;
         SCHED_GETAFFINITY = getaffinity;
+        SCHED_GETATTR = getattr;
+        SCHED_SETATTR = setattr;
+        SYS_SCHED_SETATTR = arm ? 274 : 314;
+        SYS_SCHED_GETATTR = arm ? 275 : 315;
         AVAILABLE = available;
     }
 
@@ -379,6 +397,15 @@ public final class Syscalls
 
     /** {@code CPU_SETSIZE}: CPU numbers a {@code cpu_set_t} holds (0..1023). */
     public static final int CPU_SETSIZE = 1024;
+    /** {@code SCHED_OTHER} and {@code SCHED_BATCH}: the fair class, whose slice {@link #setSliceNanos} sets. */
+    private static final int SCHED_OTHER = 0;
+    private static final int SCHED_BATCH = 3;
+    /** {@code struct sched_attr} as of Linux 4.13 ({@code SCHED_ATTR_SIZE_VER1}); offsets of the fields used. */
+    private static final int SCHED_ATTR_SIZE = 56;
+    private static final long ATTR_SIZE = 0;
+    private static final long ATTR_POLICY = 4;
+    private static final long ATTR_NICE = 16;
+    private static final long ATTR_RUNTIME = 24;
 
     /**
      * Pins the calling thread to one CPU ({@code sched_setaffinity(0, ...)}: on Linux, 0 is the calling
@@ -444,6 +471,85 @@ public final class Syscalls
         catch (final Throwable ex)
         {
             throw unexpected("sched_getaffinity", ex);
+        }
+    }
+
+    /**
+     * Asks for a time slice of {@code nanos} for the calling thread in the fair scheduling class
+     * ({@code sched_setattr(0, ...)} with {@code sched_runtime}; Linux 6.12 and later, EEVDF). A thread with a
+     * slice shorter than the default gets an earlier virtual deadline, so when it wakes it preempts a thread
+     * with the default slice at once instead of waiting for that one's slice or the next tick. Its share of the
+     * CPU does not change. The thread's policy and nice value are kept (read first with
+     * {@code sched_getattr}); a thread in another class (real-time, set by an operator) is left alone. Older
+     * kernels take the call and ignore the runtime: {@link #sliceNanos} then reads 0.
+     *
+     * @param nanos the slice, 100,000..100,000,000 (the kernel clamps to that range too).
+     * @return 0 when the kernel took it, 1 when the thread is not in the fair class (left alone), else
+     *         {@code -errno} ({@code -ENOSYS} when not available here).
+     */
+    public static int setSliceNanos(final long nanos)
+    {
+        if (nanos < 100_000 || nanos > 100_000_000)
+        {
+            throw new IllegalArgumentException("slice must be in 100000..100000000 ns: " + nanos);
+        }
+        if (!AVAILABLE)
+        {
+            return -ENOSYS;
+        }
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment attr = arena.allocate(SCHED_ATTR_SIZE, 8);
+            long result = (long)SCHED_GETATTR.invokeExact(state, SYS_SCHED_GETATTR, 0, attr.address(), SCHED_ATTR_SIZE, 0);
+            if (result < 0)
+            {
+                return -(int)ERRNO.get(state, 0L);
+            }
+            final int policy = attr.get(JAVA_INT, ATTR_POLICY);
+            if (policy != SCHED_OTHER && policy != SCHED_BATCH)
+            {
+                return 1;
+            }
+            final int nice = attr.get(JAVA_INT, ATTR_NICE);
+            attr.fill((byte)0);
+            attr.set(JAVA_INT, ATTR_SIZE, SCHED_ATTR_SIZE);
+            attr.set(JAVA_INT, ATTR_POLICY, policy);
+            attr.set(JAVA_INT, ATTR_NICE, nice);
+            attr.set(JAVA_LONG, ATTR_RUNTIME, nanos);
+            result = (long)SCHED_SETATTR.invokeExact(state, SYS_SCHED_SETATTR, 0, attr.address(), 0);
+            return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("sched_setattr", ex);
+        }
+    }
+
+    /**
+     * The calling thread's time slice in the fair class ({@code sched_getattr(0, ...)}'s {@code sched_runtime},
+     * which Linux 6.12 and later fill in for it).
+     *
+     * @return the slice in nanoseconds; 0 when the kernel does not report one, the thread is in another class or
+     *         the call is not available here.
+     */
+    public static long sliceNanos()
+    {
+        if (!AVAILABLE)
+        {
+            return 0;
+        }
+        final MemorySegment state = CALL_STATE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment attr = arena.allocate(SCHED_ATTR_SIZE, 8);
+            final long result = (long)SCHED_GETATTR.invokeExact(state, SYS_SCHED_GETATTR, 0, attr.address(), SCHED_ATTR_SIZE, 0);
+            final int policy = attr.get(JAVA_INT, ATTR_POLICY);
+            return result < 0 || (policy != SCHED_OTHER && policy != SCHED_BATCH) ? 0 : attr.get(JAVA_LONG, ATTR_RUNTIME);
+        }
+        catch (final Throwable ex)
+        {
+            throw unexpected("sched_getattr", ex);
         }
     }
 }

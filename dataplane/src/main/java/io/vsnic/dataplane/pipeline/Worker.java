@@ -121,6 +121,14 @@ public final class Worker implements Runnable
      * {@code vsnic.worker.busyPollMicros}, default 50; 0 sleeps at once).
      */
     public static final long BUSY_POLL_NS = Math.max(0, Long.getLong("vsnic.worker.busyPollMicros", 50)) * 1000;
+    /**
+     * The time slice each worker thread asks the kernel for (system property {@code vsnic.worker.sliceMicros},
+     * default 100, the shortest Linux takes; 0 leaves the kernel's default, 0.7 ms times 1 + log2 of the CPUs).
+     * Linux 6.12 and later (EEVDF) give a thread with a shorter slice an earlier deadline: a worker woken by a
+     * frame preempts the thread on its CPU (a JIT compiler thread, the flow-log writer, a VM's vCPU) at once
+     * instead of waiting up to a tick. Its share of the CPU is unchanged. Older kernels ignore it.
+     */
+    public static final long SLICE_NS = sliceFromMicros(Long.getLong("vsnic.worker.sliceMicros", 100));
     /** Longest park of a worker whose ports cannot all be polled by descriptor. */
     public static final long MAX_PARK_NS = 1_000_000L;
     /** {@code poll(2)} timeout of a worker that saw frames within about the last second. */
@@ -146,6 +154,8 @@ public final class Worker implements Runnable
     private int pollCount;
     private volatile int eventFd = -1;
     private volatile int pinnedCpu = -1;
+    /** The slice the kernel reports for this worker's thread after start, 0 when unknown ({@link #SLICE_NS}). */
+    private volatile long sliceNs;
     /** Counted down once the thread has done its start-up (pinning), before its first pass. */
     private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean sleeping;
@@ -309,6 +319,7 @@ public final class Worker implements Runnable
         try
         {
             pin();
+            slice();
         }
         finally
         {
@@ -382,6 +393,36 @@ public final class Worker implements Runnable
             System.getLogger(Worker.class.getName()).log(System.Logger.Level.WARNING,
                 "worker " + id + ": cannot pin to CPU " + cpu + " (errno " + -result + "); it runs unpinned");
         }
+    }
+
+    /** Asks the kernel for this thread's time slice ({@link #SLICE_NS}), once at start; a refusal is logged. */
+    private void slice()
+    {
+        if (SLICE_NS > 0 && Syscalls.AVAILABLE)
+        {
+            final int result = Syscalls.setSliceNanos(SLICE_NS);
+            if (result < 0)
+            {
+                System.getLogger(Worker.class.getName()).log(System.Logger.Level.WARNING,
+                    "worker " + id + ": cannot set its time slice to " + SLICE_NS / 1000 + " µs (errno " + -result + ")");
+            }
+        }
+        sliceNs = Syscalls.AVAILABLE ? Syscalls.sliceNanos() : 0;
+    }
+
+    /** {@link #SLICE_NS} from the property's microseconds: 0, or clamped to the kernel's 100..100,000 µs. */
+    static long sliceFromMicros(final long micros)
+    {
+        return micros <= 0 ? 0 : Math.clamp(micros, 100, 100_000) * 1000;
+    }
+
+    /**
+     * @return the time slice the kernel reports for this worker's thread, in nanoseconds, once it has started: 0
+     *         where the kernel reports none (before Linux 6.12) or the thread is not in the fair class.
+     */
+    public long sliceNanos()
+    {
+        return sliceNs;
     }
 
     /**
