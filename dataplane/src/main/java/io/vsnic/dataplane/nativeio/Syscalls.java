@@ -501,23 +501,19 @@ public final class Syscalls
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment attr = arena.allocate(SCHED_ATTR_SIZE, 8);
-            long result = (long)SCHED_GETATTR.invokeExact(state, SYS_SCHED_GETATTR, 0, attr.address(), SCHED_ATTR_SIZE, 0);
-            if (result < 0)
+            final int read = fairAttributes(state, attr);
+            if (read != 0)
             {
-                return -(int)ERRNO.get(state, 0L);
+                return read;
             }
             final int policy = attr.get(JAVA_INT, ATTR_POLICY);
-            if (policy != SCHED_OTHER && policy != SCHED_BATCH)
-            {
-                return 1;
-            }
             final int nice = attr.get(JAVA_INT, ATTR_NICE);
             attr.fill((byte)0);
             attr.set(JAVA_INT, ATTR_SIZE, SCHED_ATTR_SIZE);
             attr.set(JAVA_INT, ATTR_POLICY, policy);
             attr.set(JAVA_INT, ATTR_NICE, nice);
             attr.set(JAVA_LONG, ATTR_RUNTIME, nanos);
-            result = (long)SCHED_SETATTR.invokeExact(state, SYS_SCHED_SETATTR, 0, attr.address(), 0);
+            final long result = (long)SCHED_SETATTR.invokeExact(state, SYS_SCHED_SETATTR, 0, attr.address(), 0);
             return result == 0 ? 0 : -(int)ERRNO.get(state, 0L);
         }
         catch (final Throwable ex)
@@ -543,13 +539,27 @@ public final class Syscalls
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment attr = arena.allocate(SCHED_ATTR_SIZE, 8);
-            final long result = (long)SCHED_GETATTR.invokeExact(state, SYS_SCHED_GETATTR, 0, attr.address(), SCHED_ATTR_SIZE, 0);
-            final int policy = attr.get(JAVA_INT, ATTR_POLICY);
-            return result < 0 || (policy != SCHED_OTHER && policy != SCHED_BATCH) ? 0 : attr.get(JAVA_LONG, ATTR_RUNTIME);
+            return fairAttributes(state, attr) == 0 ? attr.get(JAVA_LONG, ATTR_RUNTIME) : 0;
         }
         catch (final Throwable ex)
         {
             throw unexpected("sched_getattr", ex);
         }
+    }
+
+    /**
+     * Reads the calling thread's {@code struct sched_attr} into {@code attr} ({@code sched_getattr(0, ...)}).
+     *
+     * @return 0 when read and the thread is in the fair class, 1 when it is in another class, else {@code -errno}.
+     */
+    private static int fairAttributes(final MemorySegment state, final MemorySegment attr) throws Throwable
+    {
+        final long result = (long)SCHED_GETATTR.invokeExact(state, SYS_SCHED_GETATTR, 0, attr.address(), SCHED_ATTR_SIZE, 0);
+        if (result < 0)
+        {
+            return -(int)ERRNO.get(state, 0L);
+        }
+        final int policy = attr.get(JAVA_INT, ATTR_POLICY);
+        return policy == SCHED_OTHER || policy == SCHED_BATCH ? 0 : 1;
     }
 }
