@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Draws the SVG chart of one e2e.sh result: TCP throughput (1 and 4 streams), the UDP 64-byte packet
-rate (received by iperf3, and delivered to the receiving VM's UDP layer), and ping RTT (p50, p99) for the paths of the record (four or six), as grouped bars with their values on a logarithmic scale (the paths differ by
+rate (received by iperf3, and delivered to the receiving VM's UDP layer), and ping RTT (p50, p99) for the paths of the record (four to eight), as grouped bars with their values on a logarithmic scale (the paths differ by
 up to three orders of magnitude). A TCP bar measured more than once (E2E_REPEAT) is the median, with a whisker from the slowest
 to the fastest run. Standard library only.
 
@@ -18,8 +18,10 @@ ALL_PATHS = [
     ("vsnicEncryptedOffloadsOff", "vsnic encrypted, offloads off (f)", "#93d0b4"),
     ("kernelVxlan", "kernel VXLAN (c)", "#a0a0a0"),
     ("kernelVxlanOverWireguardGo", "kernel VXLAN over wireguard-go (d)", "#d08040"),
+    ("floorRelay", "floor relay (g)", "#705090"),
+    ("floorRelayEncrypted", "floor relay, encrypted (h)", "#b8a0d0"),
 ]
-# the paths of the record being drawn (older records have no (e) and (f)); set by main()
+# the paths of the record being drawn (older records have no (e) to (h)); set by main()
 PATHS = ALL_PATHS
 PANELS = [
     ("TCP throughput, Gbit/s, log scale (higher is better)", [("tcp1Gbps", "1 stream"), ("tcp4Gbps", "4 streams")], "{:.2f}"),
@@ -76,7 +78,8 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         data = json.load(f)
     global PATHS
-    PATHS = [p for p in ALL_PATHS if p[0] in data]
+    # the paths the run measured (a path it left out is in the record with null figures)
+    PATHS = [p for p in ALL_PATHS if (data.get(p[0]) or {}).get("tcp1Gbps") is not None]
     width, height = len(PANELS) * (PANEL_W + 10) + 10, PANEL_H + 60
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>']

@@ -12,12 +12,21 @@
 #                              (VSNIC_LAB_OFFLOADS=off: no virtio-net header, one frame of at most the MTU
 #                              per read and write; the guests segment and checksum)
 #   (f) vsnic encrypted, offloads off: as (b), likewise
+#   (g) the floor relay, plain: vsnic's namespaces and TAPs, but each device runs jmh-benchmarks/probes/floorrelay.c
+#                              instead of vsnicd: a C relay between the VM's TAP (offloads on) and a UDP socket (GSO
+#                              out, GRO in) that makes the same four kernel copies per byte as vsnic and none of its
+#                              own, with no forwarding, security or state: what any data plane behind a TAP and a UDP
+#                              socket can reach here (gcc; not in the default E2E_PATHS)
+#   (h) the floor relay, encrypted: as (g), every datagram sealed as a WireGuard transport message with OpenSSL's
+#                              ChaCha20-Poly1305 (EVP API, one call sequence per datagram; libssl-dev), VM MTU 1340 as
+#                              in an encrypted vsnic lab
 # measuring iperf3 TCP with 1 and 4 streams (and the whole machine's CPU seconds per Gbit during the 1-stream run), the UDP 64-byte packet rate (`iperf3 -u -l 64 -b 0`: one
 # sender as fast as it can, 64-byte payloads; datagrams iperf3 received per second and its loss, and the
 # datagrams the path delivered to the receiving VM's UDP layer per second, whether iperf3 kept up or not) and ping RTT
 # p50/p99 for each, plus each vsnicd's RSS
 # at idle and after the load. Prints a table with the ratios (vsnic encrypted / wireguard-go,
-# vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain, and what the offloads bring: (a)/(e), (b)/(f)), writes JSON to
+# vsnic plain / kernel VXLAN, vsnic encrypted / kernel plain, and what the offloads bring: (a)/(e), (b)/(f); with (g)
+# or (h): vsnic against the floor relay, (a)/(g) and (b)/(h), and the floor relay against the kernel, (g)/(c)), writes JSON to
 # docs/performance/e2e-<UTC time>.json, a PNG chart next to it (XChart: io.vsnic.bench.E2eChart) and an SVG one
 # (e2e-chart.py, python3 stdlib).
 #
@@ -27,6 +36,7 @@
 #                                          # 10 s of 4 streams per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
 #   E2E_PATHS="a b c d" jmh-benchmarks/e2e.sh  # without the offloads-off paths (e, f): 3-4 minutes less
+#   E2E_PATHS="a b c g h" jmh-benchmarks/e2e.sh  # vsnic and the kernel path beside the floor relay
 #   E2E_UDP_RATE=200M jmh-benchmarks/e2e.sh  # a fixed rate for the 64-byte UDP run instead of -b 0
 #   E2E_REPEAT=5 jmh-benchmarks/e2e.sh      # each TCP figure is the median of 5 runs (all of them in the JSON)
 #   E2E_ROUNDS=5 E2E_PATHS="a c" jmh-benchmarks/e2e.sh  # the path sequence 5 times, each path in a fresh lab per
@@ -47,7 +57,7 @@ seconds=${E2E_SECONDS:-10}
 warmup=${E2E_WARMUP:-10}
 paths=${E2E_PATHS:-a e b f c d}   # which of the six paths to measure
 for path in $paths; do
-  case "$path" in a|b|c|d|e|f) ;; *) echo "e2e.sh: E2E_PATHS takes the letters a to f: $paths" >&2; exit 1 ;; esac
+  case "$path" in a|b|c|d|e|f|g|h) ;; *) echo "e2e.sh: E2E_PATHS takes the letters a to h: $paths" >&2; exit 1 ;; esac
 done
 # measured runs per TCP figure: the median is reported, every run is kept in the JSON (tcp1Runs, tcp4Runs).
 # On a shared 2-core machine one 10-second run of the same path swings by 10-25 %; a median of several
@@ -73,6 +83,7 @@ vsnic="$root/bin/vsnic"
 lab=${E2E_LAB:-e2e}   # vsnic lab: namespaces vl-e2e-* (E2E_LAB: another name, 1..6 of [a-z0-9], for a second run on the machine)
 klab=${lab}k          # kernel lab: namespaces vl-e2ek-* (so `vsnic lab down --name e2ek` also removes them)
 wlab=${lab}w          # kernel VXLAN over wireguard-go: namespaces vl-e2ew-* (wireguard-go runs inside them)
+flab=${lab}g          # the floor relay: namespaces vl-e2eg-* (the relays run inside them)
 if ! [[ $lab =~ ^[a-z0-9]{1,6}$ ]]; then
   echo "e2e.sh: E2E_LAB must be 1..6 of [a-z0-9]: $lab" >&2
   exit 1
@@ -93,11 +104,19 @@ done
 if [ ! -f "$root/orchestrator/target/vsnic-orchestrator.jar" ]; then
   (cd "$root" && ./mvnw -q -DskipTests package)
 fi
+relay="$here/target/floorrelay"
+if [[ " $paths " == *" g "* || " $paths " == *" h "* ]]; then
+  mkdir -p "$here/target"
+  command -v gcc >/dev/null && [ -f /usr/include/openssl/evp.h ] ||
+    { echo "e2e.sh: paths g and h build the floor relay: apt-get install -y --no-install-recommends gcc libc6-dev libssl-dev" >&2; exit 1; }
+  gcc -O2 -Wall -Wextra -Werror -o "$relay" "$here/probes/floorrelay.c" -lcrypto
+fi
 
 cleanup() {
   "$vsnic" lab down --name "$lab" >/dev/null 2>&1 || true
   "$vsnic" lab down --name "$klab" >/dev/null 2>&1 || true
   "$vsnic" lab down --name "$wlab" >/dev/null 2>&1 || true   # also stops the wireguard-go processes inside
+  "$vsnic" lab down --name "$flab" >/dev/null 2>&1 || true   # and the floor relays
   rm -f /var/run/wireguard/wg$wlab[12].sock
   rm -rf "${wgdir:-/nonexistent}"
 }
@@ -283,6 +302,39 @@ kernel_lab() {
     ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
   done
 }
+# --- (g), (h) the floor relay -----------------------------------------------------------------------
+# floor_lab LAB plain|wg: substrate bridge and device namespaces as in kernel_lab; per device a VM namespace
+# with a persistent TAP (the VM's eth0, addressed and with the other VM's MAC as a static neighbour: the
+# relay answers no ARP) and floorrelay attached to it, its UDP socket in the device namespace, pinned to the
+# CPU vsnic's worker of that device would take (VSNIC_LAB_WORKER_CPUS=none: not pinned)
+floor_lab() {
+  local flab=$1 mode=$2 s="vl-$1-s" d dev vm other mtu=1400 encrypt=() cpu
+  [ "$mode" = wg ] && { mtu=1340; encrypt=(-e); }
+  ip netns add "$s"; ip -n "$s" link set lo up
+  ip -n "$s" link add br0 type bridge; ip -n "$s" link set br0 up
+  for d in 1 2; do
+    dev="vl-$flab-d$d"; vm="vl-$flab-d${d}v1"; other=$((3 - d))
+    ip netns add "$dev"; ip -n "$dev" link set lo up
+    ip netns add "$vm"; ip -n "$vm" link set lo up
+    ip -n "$s" link add "s$d" type veth peer name sub0 netns "$dev"
+    ip -n "$s" link set "s$d" master br0 up
+    ip -n "$dev" addr add "10.76.0.$d/24" dev sub0; ip -n "$dev" link set sub0 up
+    ip -n "$vm" tuntap add dev eth0 mode tap
+    ip -n "$vm" link set eth0 address "02:00:00:00:0$d:11" mtu "$mtu"
+    ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
+    ip -n "$vm" neigh replace "10.77.$other.11" lladdr "02:00:00:00:0$other:11" dev eth0
+    cpu=$(( (d - 1) % $(nproc) )); [ "${VSNIC_LAB_WORKER_CPUS:-auto}" = none ] && cpu=-1
+    ip netns exec "$vm" "$relay" "${encrypt[@]}" eth0 "/var/run/netns/$dev" "10.76.0.$d" "10.76.0.$other" "$cpu" \
+      2> >(sed "s/^/  d$d: /" >&2) &
+  done
+}
+floor_down() {   # floor_down LAB: stops the relays (they print their counters) and removes the namespaces
+  local pids
+  pids=$(for n in "vl-$1-d1v1" "vl-$1-d2v1"; do ip netns pids "$n" 2>/dev/null; done)
+  # shellcheck disable=SC2086 # a list of process ids
+  [ -z "$pids" ] || { kill $pids 2>/dev/null; sleep 0.3; }
+  "$vsnic" lab down --name "$1" >/dev/null 2>&1
+}
 run_path() {   # run_path LETTER: one round of one path, in a fresh lab
   case "$1" in
     a)
@@ -315,12 +367,24 @@ run_path() {   # run_path LETTER: one round of one path, in a fresh lab
       "$vsnic" lab down --name "$wlab" >/dev/null 2>&1
       rm -rf "$wgdir"
       ;;
+    g)
+      echo "(g) floor relay, plain: namespaces vl-$flab-*, VM TAP -- floorrelay (C) -- UDP GSO/GRO -- veth -- substrate bridge"
+      floor_lab "$flab" plain
+      measure floor "vl-$flab-d1v1" "vl-$flab-d2v1" 10.77.2.11
+      floor_down "$flab"
+      ;;
+    h)
+      echo "(h) floor relay, encrypted: as (g), ChaCha20-Poly1305 per datagram (OpenSSL EVP)"
+      floor_lab "$flab" wg
+      measure floorwg "vl-$flab-d1v1" "vl-$flab-d2v1" 10.77.2.11
+      floor_down "$flab"
+      ;;
   esac
 }
-# the paths in the order a e b f c d; every second round in the reverse order, so that a drift of the
+# the paths in the order a e b f c d g h; every second round in the reverse order, so that a drift of the
 # host's pace over the run falls on both sides of each ratio
 order=""
-for path in a e b f c d; do want "$path" && order="${order:+$order }$path"; done
+for path in a e b f c d g h; do want "$path" && order="${order:+$order }$path"; done
 for ((round = 1; round <= rounds; round++)); do
   if ((round % 2)); then sequence=$order; else sequence=$(echo $order | tr ' ' '\n' | tac | paste -sd' '); fi
   [ "$rounds" -gt 1 ] && echo "--- round $round of $rounds: $sequence ---"
@@ -353,6 +417,22 @@ row "UDP 64 B to VM/s" udp64delivered
 row "ping p50 us" p50
 row "ping p99 us" p99
 row "CPU s per Gbit (TCP 1)" cpu1 noratio
+if want g || want h; then
+  printf "%-22s %9s %9s | %7s %7s %7s %7s\n" "" "floor (g)" "floor+wg" "(a)/(g)" "(b)/(h)" "(g)/(c)" "(h)/(c)"
+  floor_row() {   # floor_row LABEL KEY [noratio]
+    local a=${result[vsnic.$2]:-} b=${result[vsnicwg.$2]:-} c=${result[kernel.$2]:-} g=${result[floor.$2]:-} h=${result[floorwg.$2]:-}
+    if [ "${3:-}" = noratio ]; then
+      printf "%-22s %9s %9s |\n" "$1" "$g" "$h"
+    else
+      printf "%-22s %9s %9s | %7s %7s %7s %7s\n" "$1" "$g" "$h" "$(ratio "$a" "$g")" "$(ratio "$b" "$h")" "$(ratio "$g" "$c")" "$(ratio "$h" "$c")"
+    fi
+  }
+  floor_row "TCP 1 stream Gbit/s" tcp1
+  floor_row "TCP 4 streams Gbit/s" tcp4
+  floor_row "UDP 64 B to VM/s" udp64delivered
+  floor_row "ping p50 us" p50
+  floor_row "CPU s per Gbit (TCP 1)" cpu1 noratio
+fi
 if [ "$repeat" -gt 1 ] || [ "$rounds" -gt 1 ]; then
   echo "(TCP and CPU figures: the median of $((repeat * rounds)) runs each; every run is in the JSON)"
 fi
@@ -366,11 +446,14 @@ round_ratios() {
 }
 declare -A pairs=([vsnicPlainOverKernelVxlan]="vsnic kernel (a)/(c)" [vsnicEncryptedOverKernelPlain]="vsnicwg kernel (b)/(c)"
                   [vsnicEncryptedOverWireguardGo]="vsnicwg kernelwg (b)/(d)" [vsnicPlainOffloadsOnOverOff]="vsnic vsnicoff (a)/(e)"
-                  [vsnicEncryptedOffloadsOnOverOff]="vsnicwg vsnicwgoff (b)/(f)")
+                  [vsnicEncryptedOffloadsOnOverOff]="vsnicwg vsnicwgoff (b)/(f)" [vsnicPlainOverFloorRelay]="vsnic floor (a)/(g)"
+                  [vsnicEncryptedOverFloorRelayEncrypted]="vsnicwg floorwg (b)/(h)" [floorRelayOverKernelVxlan]="floor kernel (g)/(c)"
+                  [floorRelayEncryptedOverKernelPlain]="floorwg kernel (h)/(c)")
 round_json=""
 if [ "$rounds" -gt 1 ]; then
   header="Ratios per round (the two paths of a ratio measured minutes apart), TCP 1 stream | 4 streams, and their medians:"
-  for key in vsnicPlainOverKernelVxlan vsnicEncryptedOverKernelPlain vsnicEncryptedOverWireguardGo vsnicPlainOffloadsOnOverOff vsnicEncryptedOffloadsOnOverOff; do
+  for key in vsnicPlainOverKernelVxlan vsnicEncryptedOverKernelPlain vsnicEncryptedOverWireguardGo vsnicPlainOffloadsOnOverOff vsnicEncryptedOffloadsOnOverOff \
+             vsnicPlainOverFloorRelay vsnicEncryptedOverFloorRelayEncrypted floorRelayOverKernelVxlan floorRelayEncryptedOverKernelPlain; do
     read -r upper lower label <<< "${pairs[$key]}"
     [ -n "${result[$upper.tcp1.r1]:-}" ] && [ -n "${result[$lower.tcp1.r1]:-}" ] || continue
     r1=$(round_ratios "$upper" "$lower" tcp1); r4=$(round_ratios "$upper" "$lower" tcp4)
@@ -407,12 +490,18 @@ cat > "$json" <<JSON
   "vsnicEncryptedOffloadsOff": $(path_json vsnicwgoff), "rssIdleMiB": $(list "${rss_idle[vsnicwgoff]:-}"), "rssAfterLoadMiB": $(list "${rss_load[vsnicwgoff]:-}")},
   "kernelVxlan": $(path_json kernel)},
   "kernelVxlanOverWireguardGo": $(path_json kernelwg)},
+  "floorRelay": $(path_json floor)},
+  "floorRelayEncrypted": $(path_json floorwg)},
   "ratios": {
     "vsnicEncryptedOverWireguardGo": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernelwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernelwg.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernelwg.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[kernelwg.udp64delivered]:-}")},
     "vsnicPlainOverKernelVxlan": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[kernel.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnic.udp64delivered]:-}" "${result[kernel.udp64delivered]:-}")},
     "vsnicEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[kernel.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[kernel.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[kernel.udp64delivered]:-}")},
     "vsnicPlainOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[vsnicoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[vsnicoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnic.udp64]:-}" "${result[vsnicoff.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnic.udp64delivered]:-}" "${result[vsnicoff.udp64delivered]:-}")},
-    "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[vsnicwgoff.udp64delivered]:-}")}
+    "vsnicEncryptedOffloadsOnOverOff": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[vsnicwgoff.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[vsnicwgoff.tcp4]:-}"), "udp64": $(ratio_json "${result[vsnicwg.udp64]:-}" "${result[vsnicwgoff.udp64]:-}"), "udp64Delivered": $(ratio_json "${result[vsnicwg.udp64delivered]:-}" "${result[vsnicwgoff.udp64delivered]:-}")},
+    "vsnicPlainOverFloorRelay": {"tcp1": $(ratio_json "${result[vsnic.tcp1]:-}" "${result[floor.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnic.tcp4]:-}" "${result[floor.tcp4]:-}")},
+    "vsnicEncryptedOverFloorRelayEncrypted": {"tcp1": $(ratio_json "${result[vsnicwg.tcp1]:-}" "${result[floorwg.tcp1]:-}"), "tcp4": $(ratio_json "${result[vsnicwg.tcp4]:-}" "${result[floorwg.tcp4]:-}")},
+    "floorRelayOverKernelVxlan": {"tcp1": $(ratio_json "${result[floor.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[floor.tcp4]:-}" "${result[kernel.tcp4]:-}")},
+    "floorRelayEncryptedOverKernelPlain": {"tcp1": $(ratio_json "${result[floorwg.tcp1]:-}" "${result[kernel.tcp1]:-}"), "tcp4": $(ratio_json "${result[floorwg.tcp4]:-}" "${result[kernel.tcp4]:-}")}
   },
   "ratiosPerRound": {$round_json}
 }

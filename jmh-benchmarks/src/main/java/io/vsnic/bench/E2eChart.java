@@ -15,8 +15,9 @@ import org.knowm.xchart.style.Styler;
 /**
  * The end-to-end benchmark's chart: reads the JSON record {@code jmh-benchmarks/e2e.sh} writes and
  * draws, with XChart, one PNG of three panels side by side: TCP throughput (1 and 4 streams, Gbit/s),
- * ping RTT (p50 and p99, µs) and CPU seconds per Gbit, for the six paths (vsnic plain and encrypted, each
- * with the TAP offloads and without, kernel VXLAN, kernel VXLAN over wireguard-go). A path the run skipped is left out; a
+ * ping RTT (p50 and p99, µs) and CPU seconds per Gbit, for the eight paths (vsnic plain and encrypted, each
+ * with the TAP offloads and without, kernel VXLAN, kernel VXLAN over wireguard-go, the floor relay plain and
+ * encrypted). A path the run skipped is left out; a
  * figure it lacks (an older record without CPU) is drawn as 0.
  *
  * <pre>
@@ -26,9 +27,9 @@ import org.knowm.xchart.style.Styler;
 public final class E2eChart
 {
     private static final String[] PATHS = {"vsnicPlainGeneve", "vsnicPlainGeneveOffloadsOff", "vsnicEncrypted",
-        "vsnicEncryptedOffloadsOff", "kernelVxlan", "kernelVxlanOverWireguardGo"};
+        "vsnicEncryptedOffloadsOff", "kernelVxlan", "kernelVxlanOverWireguardGo", "floorRelay", "floorRelayEncrypted"};
     private static final String[] NAMES = {"plain", "plain no-offl", "encrypted", "enc. no-offl", "kernel VXLAN",
-        "VXLAN+wg-go"};
+        "VXLAN+wg-go", "floor relay", "floor enc."};
     private static final int PANEL_WIDTH = 720;
     private static final int HEIGHT = 420;
 
