@@ -361,6 +361,20 @@ public final class DataPlane implements AutoCloseable
     }
 
     /**
+     * Waits until every running worker has completed a pass over its ports that began after this call
+     * (a sleeping worker is woken for it), so that nothing a worker read before the call (a socket
+     * descriptor, say) is still in use afterwards. Bounded: a stuck worker holds the caller at most
+     * 200 ms. Not from a worker thread (that worker is skipped).
+     */
+    public void quiesce()
+    {
+        for (final Worker worker : workers)
+        {
+            worker.awaitPass();
+        }
+    }
+
+    /**
      * @return per worker, the CPU its thread is pinned to, or -1 (not pinned, or not started yet).
      */
     public int[] pinnedCpus()

@@ -286,11 +286,12 @@ public final class Worker implements Runnable
     }
 
     /**
-     * Waits until the pass over the ports that may have started before a change of {@link #owned} has
-     * ended, so that no pass reads a port after it was unassigned (bounded: a stopped or stuck worker
+     * Waits until the pass over the ports that may have started before a change of {@link #owned} (or of
+     * anything else a pass reads: {@link DataPlane#quiesce}) has ended, so that no pass reads a port after it
+     * was unassigned (bounded: a stopped or stuck worker
      * does not hold the control thread for more than {@link #UNASSIGN_WAIT_NS}).
      */
-    private void awaitPass()
+    void awaitPass()
     {
         final Thread self = thread;
         if (!running || self == null || self == Thread.currentThread() || !self.isAlive())

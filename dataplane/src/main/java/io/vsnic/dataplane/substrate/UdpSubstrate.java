@@ -238,7 +238,7 @@ public final class UdpSubstrate implements Port, AutoCloseable
     /** Where {@link #bindSourcePorts} reads the reserved ports ({@link #RESERVED_PORTS_FILE}; tests give their own). */
     private java.nio.file.Path reservedPortsFile = RESERVED_PORTS_FILE;
     /** Ports the source port pool must leave free ({@link #avoidSourcePorts}). */
-    private final java.util.Set<Integer> avoidedPorts = new java.util.HashSet<>();
+    private final java.util.Set<Integer> avoidedPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final IntMpmcQueue rx;
     private final AtomicLongArray drops = new AtomicLongArray(DropReason.count());
     /** See {@link #superFramePool}; null: such datagrams are dropped as oversize. */
@@ -267,8 +267,11 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private int[] vxlanFds = new int[0];
     /** The WireGuard socket on the direct path (empty otherwise). */
     private int[] wireguardFds = new int[0];
-    /** The source port pool's sockets on the direct path, in lane order (empty without a pool). */
-    private int[] sourceFds = new int[0];
+    /**
+     * The source port pool's sockets on the direct path, in lane order (empty without a pool); replaced
+     * whole when a port of the pool is released ({@link #releaseSourcePort}).
+     */
+    private volatile int[] sourceFds = new int[0];
     /** Handles the handshakes the direct path reads (on the socket's event loop). */
     private WireguardPath.Receiver wireguardReceiver;
     /**
@@ -291,6 +294,8 @@ public final class UdpSubstrate implements Port, AutoCloseable
     private static final int EAGAIN_RETRIES = 256;
     /** Random ports tried per source port socket before an ephemeral one. */
     private static final int SOURCE_PORT_ATTEMPTS = 64;
+    /** Longest wait of {@link #releaseSourcePort} for the old socket's port to be free. */
+    private static final long UNBIND_WAIT_NS = 2_000_000_000L;
     /** First port of the source port range (RFC 7348 §5, RFC 8926 §3.3: 49152..65535). */
     private static final int SOURCE_PORT_FIRST = 49152;
     /** Ports this network namespace keeps out of automatic port picks; the source port pool skips them too. */
@@ -582,10 +587,21 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     private void bindSourcePorts(final int count) throws IOException
     {
-        final java.util.random.RandomGenerator random = java.util.concurrent.ThreadLocalRandom.current();
-        // never this substrate's own listening ports (the WireGuard socket binds after the pool, and its usual
-        // 51820 lies in the range), nor what the operator reserved for services that bind later (an enclave's
-        // substrate port, say): the kernel keeps ip_local_reserved_ports out of its own port picks, so do we
+        final PortDraw draw = new PortDraw(sourcePortExclusions());
+        for (int i = 0; i < count; i++)
+        {
+            sourceChannels.add(openSourcePort(draw, i));
+        }
+    }
+
+    /**
+     * The ports the source port pool never takes: this substrate's own listening ports (the WireGuard
+     * socket binds after the pool, and its usual 51820 lies in the range), what the operator reserved for
+     * services that bind later (an enclave's substrate port, say: the kernel keeps ip_local_reserved_ports
+     * out of its own port picks, so do we) and the ports {@link #avoidSourcePorts} named.
+     */
+    private java.util.Set<Integer> sourcePortExclusions()
+    {
         final java.util.Set<Integer> excluded = new java.util.HashSet<>(reservedPorts(reservedPortsFile));
         excluded.addAll(avoidedPorts);
         excluded.add(config.genevePort());
@@ -594,59 +610,165 @@ public final class UdpSubstrate implements Port, AutoCloseable
         {
             excluded.add(config.wireguard().listenPort());
         }
-        // the ports left, drawn without repeats (a draw removes its port by moving the last one into its place)
-        final int[] candidates = new int[65536 - SOURCE_PORT_FIRST];
-        int left = 0;
-        for (int port = SOURCE_PORT_FIRST; port <= 65535; port++)
+        return excluded;
+    }
+
+    /** The ports of 49152..65535 left to draw a source port from, without repeats. */
+    private static final class PortDraw
+    {
+        private final java.util.Set<Integer> excluded;
+        private final int[] candidates = new int[65536 - SOURCE_PORT_FIRST];
+        private int left;
+
+        PortDraw(final java.util.Set<Integer> excluded)
         {
-            if (!excluded.contains(port))
+            this.excluded = excluded;
+            for (int port = SOURCE_PORT_FIRST; port <= 65535; port++)
             {
-                candidates[left++] = port;
+                if (!excluded.contains(port))
+                {
+                    candidates[left++] = port;
+                }
             }
         }
-        for (int i = 0; i < count; i++)
+
+        /** @return a port not drawn before, or 0 when none is left (a draw removes its port by moving the last one into its place). */
+        int next()
         {
-            Channel channel = null;
-            Exception failure = null;
-            boolean ephemeral = false;
-            for (int attempt = 0; !ephemeral && channel == null; attempt++)
+            if (left == 0)
             {
-                ephemeral = attempt == SOURCE_PORT_ATTEMPTS || left == 0;
-                int port = 0;
-                if (!ephemeral)
+                return 0;
+            }
+            final int draw = java.util.concurrent.ThreadLocalRandom.current().nextInt(left);
+            final int port = candidates[draw];
+            candidates[draw] = candidates[--left];
+            return port;
+        }
+    }
+
+    /**
+     * Opens one send-only socket of the source port pool (never read, a small receive buffer) on a port of
+     * {@code draw}; after {@link #SOURCE_PORT_ATTEMPTS} ports in use, an ephemeral one (logged).
+     *
+     * @param lane the pool's lane it is for (in messages only).
+     */
+    private Channel openSourcePort(final PortDraw draw, final int lane) throws IOException
+    {
+        Channel channel = null;
+        Exception failure = null;
+        boolean ephemeral = false;
+        for (int attempt = 0; !ephemeral && channel == null; attempt++)
+        {
+            final int port = attempt == SOURCE_PORT_ATTEMPTS ? 0 : draw.next();
+            ephemeral = port == 0;
+            try
+            {
+                channel = open(port, false, 64 << 10, new io.netty.channel.ChannelInboundHandlerAdapter(), false);
+            }
+            catch (final Exception ex)
+            {
+                failure = ex;
+            }
+        }
+        if (channel == null)
+        {
+            throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": " +
+                (failure == null ? "no port" : failure.getMessage()), failure);
+        }
+        final int bound = ((InetSocketAddress)channel.localAddress()).getPort();
+        if (ephemeral && draw.excluded.contains(bound))
+        {
+            channel.close().syncUninterruptibly();
+            throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": no port in " +
+                "49152..65535 was free (up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped) and the ephemeral port " +
+                bound + " is a listening or reserved port");
+        }
+        if (ephemeral)
+        {
+            LOG.log(System.Logger.Level.WARNING, "substrate: source port " + lane + " is the ephemeral port " + bound +
+                " (no port in 49152..65535 was free: up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped)");
+        }
+        return channel;
+    }
+
+    /**
+     * Frees {@code port} when a socket of the source port pool holds it, for a service that binds it after
+     * this substrate started (an enclave's substrate created through the API): that lane's socket moves to
+     * another free port of 49152..65535, and {@code port} stays out of the pool ({@link #avoidSourcePorts}).
+     * The replacement is bound first and published to the senders; {@code quiesce} must then return only
+     * once no sender can still be sending on the old socket (every worker has completed a pass over its
+     * ports that began after the call: {@code DataPlane.quiesce}), and the old socket is closed after it.
+     * Datagrams of the lane's flows leave from the new port from then on. Control thread only.
+     *
+     * @param port    the port to free.
+     * @param quiesce waits until no sender holds the old socket.
+     * @return whether a socket of the pool held {@code port} (false: nothing changed).
+     * @throws IOException when no replacement port could be bound (the pool is unchanged).
+     */
+    public synchronized boolean releaseSourcePort(final int port, final Runnable quiesce) throws IOException
+    {
+        int lane = -1;
+        for (int i = 0; i < sourceChannels.size(); i++)
+        {
+            if (((InetSocketAddress)sourceChannels.get(i).localAddress()).getPort() == port)
+            {
+                lane = i;
+            }
+        }
+        if (lane < 0 || !running)
+        {
+            return false;
+        }
+        final java.util.Set<Integer> excluded = sourcePortExclusions();
+        excluded.add(port);
+        for (final int held : sourcePorts())
+        {
+            excluded.add(held);
+        }
+        final Channel replacement = openSourcePort(new PortDraw(excluded), lane);
+        avoidedPorts.add(port);
+        final Channel old = sourceChannels.set(lane, replacement);
+        final int[] fds = sourceFds;
+        if (fds.length > lane)
+        {
+            final int[] next = fds.clone();
+            next[lane] = ((UnixChannel)replacement).fd().intValue();
+            sourceFds = next;
+        }
+        final InetSocketAddress oldAddress = (InetSocketAddress)old.localAddress();
+        quiesce.run();
+        old.close().syncUninterruptibly();
+        awaitUnbound(oldAddress);
+        LOG.log(System.Logger.Level.INFO, "substrate: source port " + lane + " moved from " + port + " to " +
+            ((InetSocketAddress)replacement.localAddress()).getPort() + " to free " + port);
+        return true;
+    }
+
+    /**
+     * Waits (up to {@link #UNBIND_WAIT_NS}) until {@code address} can be bound again: a closed channel's
+     * socket may still hold it for a moment (NIO closes a channel registered with a selector at the
+     * selector's next select; io_uring closes asynchronously).
+     */
+    private static void awaitUnbound(final InetSocketAddress address)
+    {
+        final long deadline = System.nanoTime() + UNBIND_WAIT_NS;
+        while (true)
+        {
+            try (java.nio.channels.DatagramChannel probe = java.nio.channels.DatagramChannel.open())
+            {
+                probe.bind(address);
+                return;
+            }
+            catch (final IOException ex)
+            {
+                if (System.nanoTime() > deadline)
                 {
-                    final int draw = random.nextInt(left);
-                    port = candidates[draw];
-                    candidates[draw] = candidates[--left];
+                    LOG.log(System.Logger.Level.WARNING, "substrate: " + address + " is still bound after its source socket closed: " +
+                        ex.getMessage());
+                    return;
                 }
-                try
-                {
-                    channel = open(port, false, 64 << 10, new io.netty.channel.ChannelInboundHandlerAdapter(), false);
-                }
-                catch (final Exception ex)
-                {
-                    failure = ex;
-                }
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             }
-            if (channel == null)
-            {
-                throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": " +
-                    (failure == null ? "no port" : failure.getMessage()), failure);
-            }
-            final int bound = ((InetSocketAddress)channel.localAddress()).getPort();
-            if (ephemeral && excluded.contains(bound))
-            {
-                channel.close().syncUninterruptibly();
-                throw new IOException("cannot bind substrate source port socket to " + config.bindAddress() + ": no port in " +
-                    "49152..65535 was free (up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped) and the ephemeral port " +
-                    bound + " is a listening or reserved port");
-            }
-            if (ephemeral)
-            {
-                LOG.log(System.Logger.Level.WARNING, "substrate: source port " + i + " is the ephemeral port " + bound +
-                    " (no port in 49152..65535 was free: up to " + SOURCE_PORT_ATTEMPTS + " tried, reserved ones skipped)");
-            }
-            sourceChannels.add(channel);
         }
     }
 

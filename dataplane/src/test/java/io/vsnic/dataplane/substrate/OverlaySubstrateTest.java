@@ -451,6 +451,80 @@ class OverlaySubstrateTest
         }
     }
 
+    /**
+     * An enclave created after the device started may want a port of the source port pool: the pool frees it
+     * by moving that lane's socket to another port. The port can then be bound, the lane's flows leave from
+     * the new port, every other lane keeps its own, and nothing is lost on the way.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(UdpSubstrate.Transport.class)
+    void shouldMoveALaneOffAPortWhenThePortIsReleased(final UdpSubstrate.Transport transport) throws Exception
+    {
+        Assumptions.assumeTrue(UdpSubstrate.isAvailable(transport), transport + " is not available on this kernel");
+        try (Device a = new Device("127.0.0.1", transport, 4);
+             DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
+        {
+            peer.setSoTimeout(10_000);
+            peer.setReceiveBufferSize(1 << 20);
+            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+                List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))));
+            final List<Integer> before = a.substrate.sourcePorts();
+            final java.util.Map<Integer, Integer> first = outerPorts(a, peer, 32);
+            final int port = before.get(1);
+            final int[] quiesced = new int[1];
+            assertTrue(a.substrate.releaseSourcePort(port, () -> {
+                quiesced[0]++;
+                a.dataPlane.quiesce();
+            }));
+            assertEquals(1, quiesced[0], "the senders are quiesced once, before the old socket closes");
+            final List<Integer> after = a.substrate.sourcePorts();
+            assertEquals(4, after.size(), "the pool keeps its size: " + after);
+            assertFalse(after.contains(port), "the released port left the pool: " + after);
+            assertTrue(after.get(1) >= 49152 && after.get(1) <= 65535 && !before.contains(after.get(1)), "lane 1 moved to a new port: " + after);
+            assertEquals(List.of(before.get(0), before.get(2), before.get(3)), List.of(after.get(0), after.get(2), after.get(3)),
+                "the other lanes keep their ports");
+            assertTrue(a.substrate.avoidedSourcePorts().contains(port), "and the pool stays off it");
+            try (DatagramSocket enclave = new DatagramSocket(new InetSocketAddress("127.0.0.1", port)))
+            {
+                assertEquals(port, enclave.getLocalPort(), "the released port can be bound");
+            }
+            final java.util.Map<Integer, Integer> second = outerPorts(a, peer, 32);
+            assertEquals(first.keySet(), second.keySet(), "every flow still arrives");
+            for (final java.util.Map.Entry<Integer, Integer> flow : first.entrySet())
+            {
+                final int expected = flow.getValue() == port ? after.get(1) : flow.getValue();
+                assertEquals(expected, second.get(flow.getKey()), "outer source port of inner flow " + flow.getKey());
+            }
+            assertTrue(first.containsValue(port), "some flow used the moved lane: " + first);
+            assertFalse(a.substrate.releaseSourcePort(port, a.dataPlane::quiesce), "a port the pool does not hold: nothing to do");
+            assertEquals(after, a.substrate.sourcePorts());
+        }
+    }
+
+    /** Sends one datagram of each of {@code flows} inner UDP flows; returns each flow's outer source port. */
+    private static java.util.Map<Integer, Integer> outerPorts(final Device a, final DatagramSocket peer, final int flows) throws IOException
+    {
+        final Frame[] burst = new Frame[flows];
+        for (int flow = 0; flow < flows; flow++)
+        {
+            final Frame frame = a.dataPlane.pool().acquire();
+            final FrameBuilder builder = new FrameBuilder(frame.segment(), frame.start());
+            builder.ethernet(MAC_B, MAC_A).ipv4(IP_A, IP_B).udp(30000 + flow, 5000).payload(64, 0);
+            frame.length(builder.build());
+            burst[flow] = frame.vni(VNI).peerDevice(2);
+        }
+        assertEquals(flows, a.substrate.transmit(burst, flows));
+        final java.util.Map<Integer, Integer> ports = new java.util.HashMap<>();
+        final byte[] buffer = new byte[2048];
+        for (int i = 0; i < flows; i++)
+        {
+            final DatagramPacket datagram = new DatagramPacket(buffer, buffer.length);
+            peer.receive(datagram);
+            ports.put((buffer[8 + 14 + 20] & 0xFF) << 8 | buffer[8 + 14 + 20 + 1] & 0xFF, datagram.getPort());
+        }
+        return ports;
+    }
+
     static List<Arguments> remoteChecksumCases()
     {
         final List<Arguments> arguments = new ArrayList<>();

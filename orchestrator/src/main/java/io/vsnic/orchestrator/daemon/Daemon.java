@@ -289,7 +289,9 @@ public final class Daemon implements AutoCloseable
         final String bind = s.bindAddress() == null ? "0.0.0.0" : s.bindAddress();
         final UdpSubstrate.Transport transport = s.transport() == null ? UdpSubstrate.Transport.EPOLL :
             UdpSubstrate.Transport.valueOf(s.transport().toUpperCase(java.util.Locale.ROOT));
-        return new Enclaves(config.device().name(), config.device().id(), bind, transport, backends);
+        final Enclaves enclaves = new Enclaves(config.device().name(), config.device().id(), bind, transport, backends);
+        final UdpSubstrate device = substrate;
+        return device == null ? enclaves : enclaves.releasingSourcePorts(port -> device.releaseSourcePort(port, dataPlane::quiesce));
     }
 
     /** The desired state the journal's replayed entries describe (standalone devices). */

@@ -48,6 +48,7 @@ public final class Enclaves
     private final Map<String, Running> running = new HashMap<>();
     private volatile Map<String, Running> view = Map.of();
     private boolean lenient;
+    private SourcePortRelease release;
 
     /** A realized enclave: its resource as applied, its domain and its local services' endpoints. */
     public record Running(EnclaveResource resource, EnclaveDomain domain, List<VnicEndpoint> endpoints)
@@ -84,6 +85,32 @@ public final class Enclaves
         this.defaultBind = defaultBind;
         this.transport = transport;
         this.backends = backends;
+    }
+
+    /**
+     * Frees a port that the device substrate's source port pool holds ({@code UdpSubstrate.releaseSourcePort}).
+     */
+    @FunctionalInterface
+    public interface SourcePortRelease
+    {
+        /**
+         * @param port the port an enclave substrate is about to bind.
+         * @return whether the pool held it (and has moved off it).
+         * @throws IOException when the pool held it and could not move.
+         */
+        boolean release(int port) throws IOException;
+    }
+
+    /**
+     * An enclave created after the device started may want a port that the device substrate's source port
+     * pool drew at start (49152..65535): {@code release} moves the pool off it before the enclave binds.
+     *
+     * @return this.
+     */
+    public Enclaves releasingSourcePorts(final SourcePortRelease release)
+    {
+        this.release = release;
+        return this;
     }
 
     /**
@@ -232,6 +259,22 @@ public final class Enclaves
         final UdpSubstrate.Config config = new UdpSubstrate.Config(bind, 0, 0, transport, 1, 4096)
             .withWireguard(WireguardConfig.of(plan.privateKey(), enclave.substrate().innerAddress())
                 .withListenPort(enclave.substrate().port()));
+        if (release != null)
+        {
+            try
+            {
+                if (release.release(enclave.substrate().port()))
+                {
+                    LOG.log(Level.INFO, "enclave " + enclave.name() + ": port " + enclave.substrate().port() +
+                        " was a source port of the device substrate, which moved to another one");
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw ResourceException.unprocessable("backend_failed", p + "substrate.port", "port " + enclave.substrate().port() +
+                    " is a source port of the device substrate, which could not move to another one: " + ex.getMessage());
+            }
+        }
         final EnclaveDomain domain = new EnclaveDomain(plan.spec(), deviceId,
             new DataPlaneConfig(1, 4096, 16_384, ConnectionTimeouts.DEFAULTS), config);
         final List<VnicEndpoint> endpoints = new ArrayList<>();

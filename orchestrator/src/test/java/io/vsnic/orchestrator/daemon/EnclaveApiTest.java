@@ -11,6 +11,7 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -212,6 +213,31 @@ class EnclaveApiTest
             assertEquals(200, applied.status(), applied.body());
             assertEquals(1, daemon.get("/v1/manifest").json().get("enclaves").size());
             assertTrue(!bindable(port), "the applied enclave is realized");
+        }
+    }
+
+    /**
+     * The device substrate draws its source ports from 49152..65535 at start; an enclave created afterwards
+     * on one of them gets it: the pool moves that lane to another port first.
+     */
+    @Test
+    void shouldTakeAPortOfTheSourcePortPoolForAnEnclaveCreatedAfterStart() throws Exception
+    {
+        final Path key = keys.resolve("pay.key");
+        KeyFiles.writePrivateKey(key, DeviceKeys.generate(new SecureRandom()).privateKey());
+        try (TestDaemon daemon = new TestDaemon(state, true))
+        {
+            daemon.twoVnics();
+            final List<Integer> pool = daemon.daemon.substrate().sourcePorts();
+            assertTrue(pool.size() > 1, "the device substrate has a source port pool: " + pool);
+            final int port = pool.get(pool.size() - 1);
+            final TestDaemon.Response created = daemon.post("/v1/enclaves", enclave(port, key));
+            assertEquals(201, created.status(), created.body());
+            assertEquals(port, daemon.daemon.controller().reconciler().enclaves().running().get("pay").domain().substrate().wireguardPort());
+            final List<Integer> after = daemon.daemon.substrate().sourcePorts();
+            assertEquals(pool.size(), after.size(), "the pool keeps its size: " + after);
+            assertTrue(!after.contains(port), "and left the enclave's port: " + after);
+            assertEquals(pool.subList(0, pool.size() - 1), after.subList(0, after.size() - 1), "the other lanes keep their ports");
         }
     }
 }
