@@ -257,21 +257,31 @@ want() { [[ " $paths " == *" $1 "* ]]; }
 # kernel_lab LAB wg|plain: substrate bridge, per device a VXLAN device bridged to the VM's veth; with
 # wg the VXLAN device's local/remote are the wireguard-go tunnel addresses 10.78.0.N instead of the
 # substrate addresses, so every VXLAN datagram travels inside WireGuard.
+# lab_substrate LAB: the substrate namespace vl-LAB-s with its bridge br0
+lab_substrate() {
+  ip netns add "vl-$1-s"; ip -n "vl-$1-s" link set lo up
+  ip -n "vl-$1-s" link add br0 type bridge; ip -n "vl-$1-s" link set br0 up
+}
+# lab_device LAB D: device namespace vl-LAB-dD on the substrate bridge (sub0, 10.76.0.D/24) and the empty
+# namespace of its VM, vl-LAB-dDv1
+lab_device() {
+  local s="vl-$1-s" dev="vl-$1-d$2" vm="vl-$1-d$2v1"
+  ip netns add "$dev"; ip -n "$dev" link set lo up
+  ip netns add "$vm"; ip -n "$vm" link set lo up
+  ip -n "$s" link add "s$2" type veth peer name sub0 netns "$dev"
+  ip -n "$s" link set "s$2" master br0 up
+  ip -n "$dev" addr add "10.76.0.$2/24" dev sub0; ip -n "$dev" link set sub0 up
+}
 kernel_lab() {
-  local klab=$1 mode=$2 s="vl-$1-s" d dev vm other local_ip remote_ip mtu=1400
-  ip netns add "$s"; ip -n "$s" link set lo up
-  ip -n "$s" link add br0 type bridge; ip -n "$s" link set br0 up
+  local klab=$1 mode=$2 d dev vm other local_ip remote_ip mtu=1400
+  lab_substrate "$klab"
   if [ "$mode" = wg ]; then
     wgdir=$(mktemp -d); mtu=1370   # wireguard-go's tunnel MTU 1420 minus VXLAN's 50
     for d in 1 2; do (umask 077; wg genkey > "$wgdir/d$d.key"); wg pubkey < "$wgdir/d$d.key" > "$wgdir/d$d.pub"; done
   fi
   for d in 1 2; do
     dev="vl-$klab-d$d"; vm="vl-$klab-d${d}v1"; other=$((3 - d))
-    ip netns add "$dev"; ip -n "$dev" link set lo up
-    ip netns add "$vm"; ip -n "$vm" link set lo up
-    ip -n "$s" link add "s$d" type veth peer name sub0 netns "$dev"
-    ip -n "$s" link set "s$d" master br0 up
-    ip -n "$dev" addr add "10.76.0.$d/24" dev sub0; ip -n "$dev" link set sub0 up
+    lab_device "$klab" "$d"
     local_ip=10.76.0.$d; remote_ip=10.76.0.$other
     if [ "$mode" = wg ]; then
       # one control socket per interface name (/var/run/wireguard/IFNAME.sock is shared by all namespaces)
@@ -308,17 +318,12 @@ kernel_lab() {
 # relay answers no ARP) and floorrelay attached to it, its UDP socket in the device namespace, pinned to the
 # CPU vsnic's worker of that device would take (VSNIC_LAB_WORKER_CPUS=none: not pinned)
 floor_lab() {
-  local flab=$1 mode=$2 s="vl-$1-s" d dev vm other mtu=1400 encrypt=() cpu
+  local flab=$1 mode=$2 d dev vm other mtu=1400 encrypt=() cpu
   [ "$mode" = wg ] && { mtu=1340; encrypt=(-e); }
-  ip netns add "$s"; ip -n "$s" link set lo up
-  ip -n "$s" link add br0 type bridge; ip -n "$s" link set br0 up
+  lab_substrate "$flab"
   for d in 1 2; do
     dev="vl-$flab-d$d"; vm="vl-$flab-d${d}v1"; other=$((3 - d))
-    ip netns add "$dev"; ip -n "$dev" link set lo up
-    ip netns add "$vm"; ip -n "$vm" link set lo up
-    ip -n "$s" link add "s$d" type veth peer name sub0 netns "$dev"
-    ip -n "$s" link set "s$d" master br0 up
-    ip -n "$dev" addr add "10.76.0.$d/24" dev sub0; ip -n "$dev" link set sub0 up
+    lab_device "$flab" "$d"
     ip -n "$vm" tuntap add dev eth0 mode tap
     ip -n "$vm" link set eth0 address "02:00:00:00:0$d:11" mtu "$mtu"
     ip -n "$vm" addr add "10.77.$d.11/16" dev eth0; ip -n "$vm" link set eth0 up
