@@ -363,7 +363,7 @@ public final class DataPlane implements AutoCloseable
     /**
      * Waits until every running worker has completed a pass over its ports that began after this call
      * (a sleeping worker is woken for it), so that nothing a worker read before the call (a socket
-     * descriptor, say) is still in use afterwards. Bounded: a stuck worker holds the caller at most
+     * descriptor, say) is still in use afterwards. Bounded: each stuck worker holds the caller at most
      * 200 ms. Not from a worker thread (that worker is skipped).
      */
     public void quiesce()
