@@ -32,6 +32,9 @@
 #
 #   jmh-benchmarks/e2e.sh                  # 10 s per iperf3 run, 500 pings at 10 ms
 #   E2E_SECONDS=5 E2E_PINGS=200 jmh-benchmarks/e2e.sh
+#   E2E_PING_FLOOD=0 jmh-benchmarks/e2e.sh  # no ping flood before the RTT sample (default 50000 pings, `ping -f`:
+#                                          # vsnicd's JIT compiles the echo path only after thousands of them, and
+#                                          # without it the sample measures partly interpreted code, session 25)
 #   E2E_WARMUP=0 jmh-benchmarks/e2e.sh      # no unmeasured warm-up traffic first (default 10 s of 1 stream and
 #                                          # 10 s of 4 streams per path)
 #   E2E_PATHS="b d" jmh-benchmarks/e2e.sh  # only some paths (the others are null in the JSON)
@@ -69,6 +72,8 @@ case "$repeat" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_REPEAT must be a positive int
 rounds=${E2E_ROUNDS:-1}
 case "$rounds" in ''|*[!0-9]*|0) echo "e2e.sh: E2E_ROUNDS must be a positive integer: $rounds" >&2; exit 1 ;; esac
 pings=${E2E_PINGS:-500}
+ping_flood=${E2E_PING_FLOOD:-50000}
+case "$ping_flood" in ''|*[!0-9]*) echo "e2e.sh: E2E_PING_FLOOD must be a count of pings: $ping_flood" >&2; exit 1 ;; esac
 cc=${E2E_CC:-$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)}
 if [ -n "${E2E_CC:-}" ]; then
   [[ $cc =~ ^[a-z0-9_]{1,16}$ ]] || { echo "e2e.sh: E2E_CC must be a congestion control name: $cc" >&2; exit 1; }
@@ -172,6 +177,8 @@ udp64() {
 rtt() {
   local ns=$1 ip=$2
   ip netns exec "$ns" ping -c 3 -W 2 "$ip" >/dev/null   # ARP and warm-up outside the sample
+  # the echo path warm in every path's code (vsnicd's JIT: a few pings leave it interpreted)
+  [ "$ping_flood" = 0 ] || ip netns exec "$ns" ping -f -c "$ping_flood" -W 1 "$ip" >/dev/null || true
   ip netns exec "$ns" ping -c "$pings" -i 0.01 -W 2 "$ip" | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -g |
     awk '{ v[NR]=$1 } END { if (NR==0) { print "n/a n/a"; exit } p50=v[int((NR-1)*0.50)+1]; p99=v[int((NR-1)*0.99)+1]; printf "%.0f %.0f\n", p50*1000, p99*1000 }'
 }
@@ -482,7 +489,7 @@ path_json() {   # path_json KEY
 ratio_json() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo null || echo "$r"; }
 cat > "$json" <<JSON
 {
-  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_ROUNDS=$rounds E2E_CC=$cc E2E_PATHS=\"$paths\")",
+  "command": "jmh-benchmarks/e2e.sh (E2E_SECONDS=$seconds E2E_WARMUP=$warmup E2E_PINGS=$pings E2E_PING_FLOOD=$ping_flood E2E_UDP_RATE=$udp_rate E2E_REPEAT=$repeat E2E_ROUNDS=$rounds E2E_CC=$cc E2E_PATHS=\"$paths\")",
   "rounds": $rounds,
   "tcpCongestionControl": "$cc",
   "vsnicWorkerCpus": "${VSNIC_LAB_WORKER_CPUS:-auto}",
