@@ -22,7 +22,10 @@
 // partial by the sending guest stays partial to the receiving one (what vsnic's Geneve remote checksum
 // option does). Only this relay reads it.
 //
-// Usage (root): ip netns exec VM_NS floorrelay [-e] TAP DEVICE_NS LOCAL_IP REMOTE_IP [CPU [SPIN_US]]
+// With -c the merged super-frame is first copied into one buffer and written from there, as vsnic's
+// coalescer does (it copies each segment's payload once into a super-frame slot): what that copy costs.
+//
+// Usage (root): ip netns exec VM_NS floorrelay [-e] [-c] TAP DEVICE_NS LOCAL_IP REMOTE_IP [CPU [SPIN_US]]
 //   TAP        a persistent TAP device in VM_NS (ip tuntap add dev TAP mode tap), the VM's interface
 //   DEVICE_NS  the device's network namespace, by path (/var/run/netns/NAME): the UDP socket lives there
 //   LOCAL_IP, REMOTE_IP   substrate IPv4 addresses; the socket is bound to LOCAL_IP:4789 and connected
@@ -83,7 +86,8 @@
 
 static volatile sig_atomic_t stop;
 static int tap, udp;
-static int encrypt;
+static int encrypt, copy_merged;
+static uint8_t gathered[MAX_FRAME];
 static EVP_CIPHER_CTX *seal_ctx, *open_ctx;
 static uint64_t send_counter;
 static unsigned long long bad_tags;
@@ -372,7 +376,18 @@ static void flush_run(void)
             .hdr_len = (uint16_t) run_hl, .gso_size = (uint16_t) run_mss,
             .csum_start = (uint16_t) (ETH + ihl), .csum_offset = 16};
         run_iov[0] = (struct iovec) {&run_vnet, sizeof run_vnet};
-        if (writev(tap, run_iov, 1 + run_segs) < 0) errors++;
+        if (copy_merged)
+        {
+            size_t at = 0;
+            for (int i = 1; i <= run_segs; i++)
+            {
+                memcpy(gathered + at, run_iov[i].iov_base, run_iov[i].iov_len);
+                at += run_iov[i].iov_len;
+            }
+            const struct iovec flat[2] = {run_iov[0], {gathered, at}};
+            if (writev(tap, flat, 2) < 0) errors++;
+        }
+        else if (writev(tap, run_iov, 1 + run_segs) < 0) errors++;
         merged_writes++;
     }
     run_segs = 0;
@@ -524,17 +539,27 @@ static EVP_CIPHER_CTX *cipher(int enc)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "-e") == 0)
+    for (; argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0' && argv[1][2] == '\0'; argv++, argc--)
     {
-        encrypt = 1;
-        seal_ctx = cipher(1);
-        open_ctx = cipher(0);
-        argv++;
-        argc--;
+        if (argv[1][1] == 'e')
+        {
+            encrypt = 1;
+            seal_ctx = cipher(1);
+            open_ctx = cipher(0);
+        }
+        else if (argv[1][1] == 'c')
+        {
+            copy_merged = 1;
+        }
+        else
+        {
+            fprintf(stderr, "floorrelay: unknown option %s\n", argv[1]);
+            return 2;
+        }
     }
     if (argc < 5)
     {
-        fprintf(stderr, "usage: ip netns exec VM_NS floorrelay [-e] TAP DEVICE_NS_PATH LOCAL_IP REMOTE_IP [CPU [SPIN_US]]\n");
+        fprintf(stderr, "usage: ip netns exec VM_NS floorrelay [-e] [-c] TAP DEVICE_NS_PATH LOCAL_IP REMOTE_IP [CPU [SPIN_US]]\n");
         return 2;
     }
     const int cpu = argc > 5 ? atoi(argv[5]) : -1;
@@ -554,8 +579,8 @@ int main(int argc, char **argv)
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    fprintf(stderr, "floorrelay: %s <-> udp %s:%d -> %s:%d, cpu %d, spin %.0f us%s\n", argv[1], argv[3], PORT, argv[4], PORT,
-        cpu, spin * 1e6, encrypt ? ", ChaCha20-Poly1305" : "");
+    fprintf(stderr, "floorrelay: %s <-> udp %s:%d -> %s:%d, cpu %d, spin %.0f us%s%s\n", argv[1], argv[3], PORT, argv[4], PORT,
+        cpu, spin * 1e6, encrypt ? ", ChaCha20-Poly1305" : "", copy_merged ? ", merged super-frames copied" : "");
     struct pollfd fds[2] = {{tap, POLLIN, 0}, {udp, POLLIN, 0}};
     double idle_since = 0;
     while (!stop)
