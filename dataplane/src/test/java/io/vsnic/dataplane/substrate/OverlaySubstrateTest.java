@@ -393,10 +393,7 @@ class OverlaySubstrateTest
         try (Device a = new Device("127.0.0.1", transport, sourcePorts);
              DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
         {
-            peer.setSoTimeout(10_000);
-            peer.setReceiveBufferSize(1 << 20);
-            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
-                List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))));
+            sendTo(a, peer);
             final List<Integer> pool = a.substrate.sourcePorts();
             assertEquals(sourcePorts, pool.size(), "source ports " + pool);
             assertEquals(sourcePorts, new java.util.HashSet<>(pool).size(), "distinct source ports " + pool);
@@ -464,10 +461,7 @@ class OverlaySubstrateTest
         try (Device a = new Device("127.0.0.1", transport, 4);
              DatagramSocket peer = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0)))
         {
-            peer.setSoTimeout(10_000);
-            peer.setReceiveBufferSize(1 << 20);
-            a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
-                List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))));
+            sendTo(a, peer);
             final List<Integer> before = a.substrate.sourcePorts();
             final java.util.Map<Integer, Integer> first = outerPorts(a, peer, 32);
             final int port = before.get(1);
@@ -499,6 +493,15 @@ class OverlaySubstrateTest
             assertFalse(a.substrate.releaseSourcePort(port, a.dataPlane::quiesce), "a port the pool does not hold: nothing to do");
             assertEquals(after, a.substrate.sourcePorts());
         }
+    }
+
+    /** Makes {@code peer}, a plain socket, device 2 of {@code a}'s network (plain Geneve), its VM 10.0.1.21. */
+    private static void sendTo(final Device a, final DatagramSocket peer) throws IOException
+    {
+        peer.setSoTimeout(10_000);
+        peer.setReceiveBufferSize(1 << 20);
+        a.configure("10.0.1.11", MAC_A, "10.0.1.21", MAC_B,
+            List.of(new PeerSpec(2, "b", "127.0.0.2:" + peer.getLocalPort(), Encapsulation.GENEVE, List.of(VNI))));
     }
 
     /** Sends one datagram of each of {@code flows} inner UDP flows; returns each flow's outer source port. */
