@@ -236,7 +236,7 @@ static void send_super(uint8_t *slot, const struct virtio_net_hdr *vh, int flen)
     tap_super++;
     while (off < payload)
     {
-        int n = 0;
+        int n = 0, iovs = 0;
         const int first = seg;
         for (; n < per_send && off < payload; n++, seg++)
         {
@@ -260,23 +260,14 @@ static void send_super(uint8_t *slot, const struct virtio_net_hdr *vh, int flen)
             tcp[13] = f;
             tcp_partial(ip, thl + len);
             uint8_t *const data = frame + hl + off;
-            if (encrypt)
-            {
-                seal(wg, h, ENCAP + hl, data, len, seg_tag[seg]);
-                seg_iov[3 * n] = (struct iovec) {wg, (size_t) (WG_HDR + ENCAP + hl)};
-                seg_iov[3 * n + 1] = (struct iovec) {data, (size_t) len};
-                seg_iov[3 * n + 2] = (struct iovec) {seg_tag[seg], TAG};
-            }
-            else
-            {
-                seg_iov[3 * n] = (struct iovec) {h, (size_t) (ENCAP + hl)};
-                seg_iov[3 * n + 1] = (struct iovec) {data, (size_t) len};
-                seg_iov[3 * n + 2] = (struct iovec) {NULL, 0};
-            }
+            if (encrypt) seal(wg, h, ENCAP + hl, data, len, seg_tag[seg]);
+            seg_iov[iovs++] = encrypt ? (struct iovec) {wg, (size_t) (WG_HDR + ENCAP + hl)} : (struct iovec) {h, (size_t) (ENCAP + hl)};
+            seg_iov[iovs++] = (struct iovec) {data, (size_t) len};
+            if (encrypt) seg_iov[iovs++] = (struct iovec) {seg_tag[seg], TAG};
             off += len;
         }
         char control[CMSG_SPACE(sizeof(uint16_t))];
-        struct msghdr m = {.msg_iov = seg_iov, .msg_iovlen = (size_t) (3 * n)};
+        struct msghdr m = {.msg_iov = seg_iov, .msg_iovlen = (size_t) iovs};
         if (n > 1)
         {
             memset(control, 0, sizeof control);
@@ -420,7 +411,7 @@ static void receive(uint8_t *d, int len)
         return;
     }
     const int hl = ETH + 20 + thl;
-    const uint8_t *open_ip = run_frame + ETH;
+    const uint8_t *open_ip = run_segs > 0 ? run_frame + ETH : NULL;
     if (run_segs > 0 && run_segs < MAX_SEGS && hl == run_hl && run_last == run_mss && payload <= run_mss &&
         run_hl + run_payload + payload <= 65535 + ETH - 64 &&
         memcmp(ip + 12, open_ip + 12, 8) == 0 && memcmp(ip + 20, open_ip + 20, 4) == 0 &&

@@ -707,24 +707,14 @@ public final class UdpSubstrate implements Port, AutoCloseable
      */
     public synchronized boolean releaseSourcePort(final int port, final Runnable quiesce) throws IOException
     {
-        int lane = -1;
-        for (int i = 0; i < sourceChannels.size(); i++)
-        {
-            if (((InetSocketAddress)sourceChannels.get(i).localAddress()).getPort() == port)
-            {
-                lane = i;
-            }
-        }
+        final List<Integer> held = sourcePorts();
+        final int lane = held.indexOf(port);
         if (lane < 0 || !running)
         {
             return false;
         }
         final java.util.Set<Integer> excluded = sourcePortExclusions();
-        excluded.add(port);
-        for (final int held : sourcePorts())
-        {
-            excluded.add(held);
-        }
+        excluded.addAll(held);
         final Channel replacement = openSourcePort(new PortDraw(excluded), lane);
         avoidedPorts.add(port);
         final Channel old = sourceChannels.set(lane, replacement);
